@@ -1,0 +1,70 @@
+"""The composition root: the one place that picks backends and wires services to the web layer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hubbub import __version__
+from hubbub.clock import Clock, SystemClock
+from hubbub.config import ConfigError, Settings
+from hubbub.services import ClassicService, Services
+from hubbub.store import Engine, Store
+from hubbub.store.sqlite import SQLiteEngine
+from hubbub.web import classic
+from hubbub.web.bodies import BodyLimitMiddleware
+from hubbub.web.problems import install_error_handlers
+
+__all__ = ["create_app", "open_store"]
+
+log = logging.getLogger(__name__)
+
+
+async def open_engine(settings: Settings) -> Engine:
+    path = settings.sqlite_path
+    if path is not None:
+        return await SQLiteEngine.open(
+            path, synchronous=settings.sqlite_synchronous, batch_max=settings.write_batch_max
+        )
+    raise ConfigError(f"unsupported database_url: {settings.database_url}")
+
+
+async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
+    """Open the configured database (creating a SQLite file and its directory if needed)."""
+    return Store(await open_engine(settings), clock or SystemClock())
+
+
+def build_services(store: Store, settings: Settings) -> Services:
+    return Services(classic=ClassicService(store, settings))
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    """Build the ASGI app. The database opens (and migrates) in the lifespan, not here."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = await open_store(settings, clock)
+        try:
+            applied = await store.migrate()
+            if applied:
+                log.info("applied migrations %s", applied)
+            app.state.store = store
+            app.state.services = build_services(store, settings)
+            yield
+        finally:
+            await store.close()
+
+    app = FastAPI(
+        title="hubbub",
+        version=__version__,
+        description="A self-hostable chat server with an HTTP API.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(classic.router)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    return app

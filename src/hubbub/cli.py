@@ -1,0 +1,144 @@
+"""The command line: parse options into Settings and run. No logic lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Annotated, Any
+
+import typer
+
+from hubbub import __version__
+from hubbub.config import ConfigError, Settings
+
+__all__ = ["main"]
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="hubbub: a self-hostable chat server with an HTTP API.",
+)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="sqlite:///path/to/file.db or postgresql://user@host/db  (env HUBBUB_DATABASE_URL; "
+        "default sqlite:///./data/hubbub.db)",
+        show_default=False,
+    ),
+]
+
+
+def _settings(**flags: Any) -> Settings:
+    try:
+        return Settings.load(flags, os.environ)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hubbub {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """hubbub: a self-hostable chat server with an HTTP API."""
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            help="Interface to listen on  (env HUBBUB_HOST; default 127.0.0.1)", show_default=False
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="TCP port  (env HUBBUB_PORT; default 8081)", show_default=False),
+    ] = None,
+    database_url: DatabaseUrl = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help="debug | info | warning | error  (env HUBBUB_LOG_LEVEL; default info)",
+            show_default=False,
+        ),
+    ] = None,
+    sqlite_synchronous: Annotated[
+        str | None,
+        typer.Option(
+            help="FULL (survives power loss) | NORMAL (faster; survives a crash)  "
+            "(env HUBBUB_SQLITE_SYNCHRONOUS; default FULL)",
+            show_default=False,
+        ),
+    ] = None,
+    password_hashing: Annotated[
+        str | None,
+        typer.Option(
+            help="default | fast (cheap argon2id: tests and benchmarks only)  "
+            "(env HUBBUB_PASSWORD_HASHING; default default)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Apply migrations and run the server until Ctrl-C or SIGTERM."""
+    import uvicorn
+
+    from hubbub.app import create_app
+
+    settings = _settings(
+        host=host,
+        port=port,
+        database_url=database_url,
+        log_level=log_level,
+        sqlite_synchronous=sqlite_synchronous,
+        password_hashing=password_hashing,
+    )
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    where = settings.sqlite_path.resolve() if settings.sqlite_path else settings.database_url
+    typer.echo(f"hubbub {__version__} on http://{settings.host}:{settings.port}/  data: {where}")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+        ws_per_message_deflate=False,
+        server_header=False,
+    )
+
+
+@app.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Apply pending database migrations and exit."""
+    from hubbub.app import open_store
+
+    settings = _settings(database_url=database_url)
+
+    async def run() -> list[int]:
+        store = await open_store(settings)
+        try:
+            return await store.migrate()
+        finally:
+            await store.close()
+
+    applied = asyncio.run(run())
+    typer.echo(f"applied migrations: {applied}" if applied else "schema is up to date")
+
+
+def main() -> None:
+    app()

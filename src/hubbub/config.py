@@ -1,0 +1,116 @@
+"""The one configuration object: defaults < environment (HUBBUB_*) < command-line flags."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+__all__ = ["ConfigError", "Settings"]
+
+LogLevel = Literal["debug", "info", "warning", "error"]
+Synchronous = Literal["FULL", "NORMAL"]
+PasswordHashing = Literal["default", "fast"]
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of a hubbub process: `Settings(...)` in tests, `Settings.load` in the CLI.
+
+    Each field `x` is read from the environment variable `HUBBUB_X` when no flag gives it.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8081
+    database_url: str = "sqlite:///./data/hubbub.db"
+    log_level: LogLevel = "info"
+    # FULL: every acknowledged write survives power loss. NORMAL: survives a process crash,
+    # but the last transactions before an OS crash/power loss may be lost (WAL not yet synced).
+    sqlite_synchronous: Synchronous = "FULL"
+    # Group commit: at most this many queued writes share one transaction (one fsync).
+    write_batch_max: int = 256
+    max_body_bytes: int = 65536
+    classic_user_max: int = 64
+    classic_text_max: int = 4000
+    message_text_max: int = 4000
+    # "fast" uses cheap argon2id parameters: for tests and benchmarks only.
+    password_hashing: PasswordHashing = "default"
+    graceful_shutdown_seconds: int = 2
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be 0..65535, got {self.port}")
+        if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ConfigError(
+                "database_url must start with sqlite:/// or postgresql:// "
+                f"(got {self.database_url!r})"
+            )
+        for name in (
+            "write_batch_max",
+            "max_body_bytes",
+            "classic_user_max",
+            "classic_text_max",
+            "message_text_max",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+        for f in fields(self):
+            choices = _choices(f.type)
+            if choices and getattr(self, f.name) not in choices:
+                raise ConfigError(f"{f.name} must be one of {', '.join(choices)}")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file for a sqlite:/// URL, else None."""
+        if not self.database_url.startswith("sqlite:///"):
+            return None
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def load(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
+        """Merge defaults < `HUBBUB_*` from `environ` < non-None `flags`; raise ConfigError."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            flag = flags.get(f.name)
+            if flag is not None:
+                values[f.name] = flag
+                continue
+            env_name = f"HUBBUB_{f.name.upper()}"
+            raw = environ.get(env_name)
+            if raw is not None and raw != "":
+                values[f.name] = _parse(env_name, raw, f.type)
+        try:
+            return cls(**values)
+        except TypeError as exc:  # pragma: no cover - programming error
+            raise ConfigError(str(exc)) from exc
+
+
+_TYPES = {"int": int, "float": float, "str": str}
+
+
+def _choices(type_name: object) -> tuple[str, ...]:
+    alias = {"LogLevel": LogLevel, "Synchronous": Synchronous, "PasswordHashing": PasswordHashing}
+    target = alias.get(str(type_name))
+    return tuple(get_args(target)) if target is not None else ()
+
+
+def _parse(env_name: str, raw: str, type_name: object) -> Any:
+    if _choices(type_name):
+        return raw.upper() if str(type_name) == "Synchronous" else raw.lower()
+    convert = _TYPES.get(str(type_name), str)
+    try:
+        return convert(raw)
+    except ValueError:
+        raise ConfigError(f"{env_name}={raw!r} is not a valid {type_name}") from None

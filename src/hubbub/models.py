@@ -1,0 +1,91 @@
+"""Plain typed values passed between layers. No I/O, no HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "Author",
+    "Member",
+    "Message",
+    "ReactionCount",
+    "Role",
+    "Room",
+    "RoomKind",
+    "User",
+    "Visibility",
+]
+
+Role = Literal["owner", "admin", "member"]
+Visibility = Literal["public", "private"]
+RoomKind = Literal["room", "dm"]
+
+LOBBY_ROOM_ID = "general"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    username: str
+    display_name: str
+    created_at: int  # ms since epoch
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who wrote a message: an account, or a guest name from the classic API (id None)."""
+
+    id: str | None
+    username: str | None
+    display_name: str
+    guest: bool
+
+    @property
+    def name(self) -> str:
+        """The name the classic API shows: the username, or the guest's name."""
+        return self.username if self.username is not None else self.display_name
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionCount:
+    emoji: str
+    count: int
+    me: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: str
+    room_id: str
+    seq: int
+    author: Author
+    text: str
+    created_at: int
+    edited_at: int | None
+    deleted: bool
+    reply_to: str | None
+    reactions: tuple[ReactionCount, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    id: str
+    name: str
+    topic: str
+    visibility: Visibility
+    kind: RoomKind
+    created_at: int
+    member_count: int
+    last_seq: int
+    # Only for a member viewing the room; None otherwise.
+    my_role: Role | None = None
+    last_read_seq: int | None = None
+    unread_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    user: User
+    role: Role
+    joined_at: int

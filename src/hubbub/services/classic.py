@@ -1,0 +1,54 @@
+"""The classic chat-server exercise: guest posts into the lobby, recent messages, posters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hubbub.config import Settings
+from hubbub.errors import Invalid
+from hubbub.models import LOBBY_ROOM_ID, Message
+from hubbub.store import NewMessage, Store
+
+__all__ = ["LIMIT_DEFAULT", "LIMIT_MAX", "ClassicService"]
+
+LIMIT_DEFAULT = 100
+LIMIT_MAX = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ClassicService:
+    store: Store
+    settings: Settings
+
+    async def post(self, user: object, text: object) -> Message:
+        """Validate and commit a guest message to the lobby; returns it once durable.
+
+        Raises Invalid (field `user` or `text`) for a missing, wrong-typed, empty or too long value.
+        """
+        name = self._check_str("user", user, self.settings.classic_user_max, allow_blank=False)
+        body = self._check_str("text", text, self.settings.classic_text_max, allow_blank=True)
+        return await self.store.messages.append(
+            NewMessage(room_id=LOBBY_ROOM_ID, text=body, guest_name=name)
+        )
+
+    async def list_recent(self, limit: int = LIMIT_DEFAULT) -> list[Message]:
+        """The newest `limit` lobby messages, oldest first (ascending timestamp and seq)."""
+        if not 1 <= limit <= LIMIT_MAX:
+            raise Invalid(f"limit must be an integer from 1 to {LIMIT_MAX}", field="limit")
+        return await self.store.messages.list_latest(LOBBY_ROOM_ID, limit)
+
+    async def list_users(self) -> list[str]:
+        """Every name that has posted in the lobby, once each, in order of first post."""
+        return await self.store.messages.list_posters(LOBBY_ROOM_ID)
+
+    @staticmethod
+    def _check_str(field: str, value: object, max_len: int, *, allow_blank: bool) -> str:
+        if value is None:
+            raise Invalid(f"'{field}' is required", field=field)
+        if not isinstance(value, str):
+            raise Invalid(f"'{field}' must be a string", field=field)
+        if not value or (not allow_blank and not value.strip()):
+            raise Invalid(f"'{field}' must not be empty", field=field)
+        if len(value) > max_len:
+            raise Invalid(f"'{field}' must be at most {max_len} characters", field=field)
+        return value
