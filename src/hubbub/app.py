@@ -7,14 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
 
 from hubbub import __version__
 from hubbub.clock import Clock, SystemClock
 from hubbub.config import ConfigError, Settings
-from hubbub.services import ClassicService, Services
+from hubbub.services import build_services
 from hubbub.store import Engine, Store
 from hubbub.store.sqlite import SQLiteEngine
-from hubbub.web import classic
+from hubbub.web import accounts, classic, docs_ui, messages, rooms
 from hubbub.web.bodies import BodyLimitMiddleware
 from hubbub.web.problems import install_error_handlers
 
@@ -37,22 +38,19 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
     return Store(await open_engine(settings), clock or SystemClock())
 
 
-def build_services(store: Store, settings: Settings) -> Services:
-    return Services(classic=ClassicService(store, settings))
-
-
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     """Build the ASGI app. The database opens (and migrates) in the lifespan, not here."""
+    the_clock = clock or SystemClock()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = await open_store(settings, clock)
+        store = await open_store(settings, the_clock)
         try:
             applied = await store.migrate()
             if applied:
                 log.info("applied migrations %s", applied)
             app.state.store = store
-            app.state.services = build_services(store, settings)
+            app.state.services = build_services(store, the_clock, settings)
             yield
         finally:
             await store.close()
@@ -62,9 +60,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         version=__version__,
         description="A self-hostable chat server with an HTTP API.",
         lifespan=lifespan,
+        docs_url=None,  # served by web.docs_ui from packaged assets, not a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.mount("/static", StaticFiles(packages=[("hubbub.web", "static")]), name="static")
+    app.include_router(docs_ui.router)
     app.include_router(classic.router)
+    for router in (accounts.router, rooms.router, messages.router):
+        app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     return app

@@ -55,3 +55,66 @@ class Unavailable(DomainError):
 
     code = "unavailable"
     title = "Service unavailable"
+
+
+# -- specific errors: `code` values are part of the API (docs/api.md lists them) -------------
+
+
+class UsernameTaken(Conflict):
+    code = "username_taken"
+    title = "Username taken"
+
+
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"
+    title = "Invalid username or password"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    title = "User not found"
+
+
+class RoomNotFound(NotFound):
+    code = "room_not_found"
+    title = "Room not found"
+
+
+class MessageNotFound(NotFound):
+    code = "message_not_found"
+    title = "Message not found"
+
+
+class NotAMember(Forbidden):
+    code = "not_a_member"
+    title = "Not a member of this room"
+
+
+class NotAllowed(Forbidden):
+    code = "not_allowed"
+    title = "Your role does not allow this"
+
+
+class NotAuthor(Forbidden):
+    code = "not_author"
+    title = "Only the author can do this"
+
+
+class DmMembershipFixed(Forbidden):
+    code = "dm_membership_fixed"
+    title = "A direct message has exactly its two members"
+
+
+class DmWithSelf(Invalid):
+    code = "dm_with_self"
+    title = "Cannot open a direct message with yourself"
+
+
+class MessageDeleted(Conflict):
+    code = "message_deleted"
+    title = "The message was deleted"
+
+
+class IdempotencyKeyReused(Invalid):
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused with a different request"

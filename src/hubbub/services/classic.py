@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hubbub.clock import Clock
 from hubbub.config import Settings
 from hubbub.errors import Invalid
-from hubbub.models import LOBBY_ROOM_ID, Message
-from hubbub.store import NewMessage, Store
+from hubbub.models import LOBBY_ROOM_ID, Author, Message
+from hubbub.store import Store
+from hubbub.store import messages as messages_q
 
 __all__ = ["LIMIT_DEFAULT", "LIMIT_MAX", "ClassicService"]
 
@@ -18,6 +20,7 @@ LIMIT_MAX = 1000
 @dataclass(frozen=True, slots=True)
 class ClassicService:
     store: Store
+    clock: Clock
     settings: Settings
 
     async def post(self, user: object, text: object) -> Message:
@@ -27,19 +30,22 @@ class ClassicService:
         """
         name = self._check_str("user", user, self.settings.classic_user_max, allow_blank=False)
         body = self._check_str("text", text, self.settings.classic_text_max, allow_blank=True)
-        return await self.store.messages.append(
-            NewMessage(room_id=LOBBY_ROOM_ID, text=body, guest_name=name)
+        new = messages_q.NewMessage(
+            LOBBY_ROOM_ID, body, Author(id=None, username=None, display_name=name, guest=True)
+        )
+        return await self.store.write(
+            lambda tx: messages_q.insert_message(tx, new, self.clock.now_ms())
         )
 
     async def list_recent(self, limit: int = LIMIT_DEFAULT) -> list[Message]:
         """The newest `limit` lobby messages, oldest first (ascending timestamp and seq)."""
         if not 1 <= limit <= LIMIT_MAX:
             raise Invalid(f"limit must be an integer from 1 to {LIMIT_MAX}", field="limit")
-        return await self.store.messages.list_latest(LOBBY_ROOM_ID, limit)
+        return await self.store.read(lambda tx: messages_q.list_latest(tx, LOBBY_ROOM_ID, limit))
 
     async def list_users(self) -> list[str]:
         """Every name that has posted in the lobby, once each, in order of first post."""
-        return await self.store.messages.list_posters(LOBBY_ROOM_ID)
+        return await self.store.read(lambda tx: messages_q.list_posters(tx, LOBBY_ROOM_ID))
 
     @staticmethod
     def _check_str(field: str, value: object, max_len: int, *, allow_blank: bool) -> str:

@@ -1,26 +1,54 @@
-"""Storage: an Engine (SQLite or PostgreSQL) and the query modules that run on any engine."""
+"""Storage: an Engine (SQLite or PostgreSQL) and query modules whose functions run on any engine.
+
+Services compose query functions into one transaction function and run it with `write` (rules
+and writes commit together) or `read`.
+"""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from hubbub.clock import Clock
-from hubbub.store.engine import Engine
-from hubbub.store.messages import MessageStore, NewMessage
+from hubbub.models import LOBBY_ROOM_ID
+from hubbub.store.engine import Engine, Tx, TxFn
 from hubbub.store.schema import applied_versions, load_migrations, migrate
 
-__all__ = ["Engine", "NewMessage", "Store"]
+__all__ = ["Engine", "Store", "Tx", "TxFn"]
+
+T = TypeVar("T")
 
 
 class Store:
-    """Everything the services persist, grouped by noun. Owns its engine."""
+    """The database of one hubbub deployment. Owns its engine."""
 
     def __init__(self, engine: Engine, clock: Clock) -> None:
         self.engine = engine
-        self.messages = MessageStore(engine, clock)
         self._clock = clock
 
+    async def write(self, fn: TxFn[T]) -> T:
+        """Run `fn` in a write transaction; return its result once committed."""
+        return await self.engine.write(fn)
+
+    async def read(self, fn: TxFn[T]) -> T:
+        """Run `fn` on a snapshot that includes every acknowledged write."""
+        return await self.engine.read(fn)
+
     async def migrate(self) -> list[int]:
-        """Apply pending migrations; return the versions applied."""
-        return await self.engine.write(lambda tx: migrate(tx, self._clock.now_ms()))
+        """Apply pending migrations and make sure the lobby room exists; return the versions
+        applied."""
+
+        def tx_fn(tx: Tx) -> list[int]:
+            now = self._clock.now_ms()
+            applied = migrate(tx, now)
+            tx.execute(
+                "INSERT INTO rooms (id, name, topic, visibility, kind, created_at)"
+                " VALUES (:id, 'general', 'The lobby: everyone is here', 'public', 'room', :now)"
+                " ON CONFLICT DO NOTHING",
+                {"id": LOBBY_ROOM_ID, "now": now},
+            )
+            return applied
+
+        return await self.engine.write(tx_fn)
 
     async def pending_migrations(self) -> list[int]:
         """Versions shipped but not yet applied (empty when the schema is current)."""

@@ -1,29 +1,37 @@
-"""Message storage: append with a gapless per-room seq, history pages, posters."""
+"""Message queries: append with a gapless per-room seq, ranges by seq, edits, tombstones."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hubbub.clock import Clock
 from hubbub.ids import new_id
-from hubbub.models import Author, Message
-from hubbub.store.engine import Engine, Row, Tx
+from hubbub.models import Author, Message, ReactionCount
+from hubbub.store.engine import Row, Tx
 
-__all__ = ["MessageStore", "NewMessage", "fetch_message", "insert_message"]
+__all__ = [
+    "NewMessage",
+    "find_message",
+    "insert_message",
+    "list_latest",
+    "list_posters",
+    "list_seq_range",
+    "mark_deleted",
+    "update_text",
+]
 
-MESSAGE_COLUMNS = (
+_COLUMNS = (
     "m.id, m.room_id, m.seq, m.author_id, u.username, u.display_name, m.guest_name, m.text,"
     " m.created_at, m.edited_at, m.deleted, m.reply_to"
 )
-MESSAGE_FROM = "messages m LEFT JOIN users u ON u.id = m.author_id"
+_FROM = "messages m LEFT JOIN users u ON u.id = m.author_id"
 
 
-def message_from_row(row: Row) -> Message:
-    author_id, username, display_name, guest_name = row[3], row[4], row[5], row[6]
+def _message(row: Row, reactions: tuple[ReactionCount, ...] = ()) -> Message:
+    author_id = row[3]
     if author_id is None:
-        author = Author(id=None, username=None, display_name=guest_name, guest=True)
+        author = Author(id=None, username=None, display_name=row[6], guest=True)
     else:
-        author = Author(id=author_id, username=username, display_name=display_name, guest=False)
+        author = Author(id=author_id, username=row[4], display_name=row[5], guest=False)
     deleted = bool(row[10])
     return Message(
         id=row[0],
@@ -35,6 +43,7 @@ def message_from_row(row: Row) -> Message:
         edited_at=None if row[9] is None else int(row[9]),
         deleted=deleted,
         reply_to=row[11],
+        reactions=() if deleted else reactions,
     )
 
 
@@ -42,8 +51,7 @@ def message_from_row(row: Row) -> Message:
 class NewMessage:
     room_id: str
     text: str
-    author_id: str | None = None
-    guest_name: str | None = None
+    author: Author
     reply_to: str | None = None
 
 
@@ -70,33 +78,23 @@ def insert_message(tx: Tx, new: NewMessage, now_ms: int) -> Message:
             "id": message_id,
             "room": new.room_id,
             "seq": seq,
-            "author": new.author_id,
-            "guest": new.guest_name,
+            "author": new.author.id,
+            "guest": new.author.display_name if new.author.guest else None,
             "text": new.text,
             "reply": new.reply_to,
             "at": created_at,
         },
     )
-    if new.author_id is not None:
-        author_row = tx.fetchone(
-            "SELECT username, display_name FROM users WHERE id = :id", {"id": new.author_id}
-        )
-        assert author_row is not None
-        author = Author(
-            id=new.author_id, username=author_row[0], display_name=author_row[1], guest=False
-        )
-    else:
-        author = Author(id=None, username=None, display_name=new.guest_name or "", guest=True)
     tx.execute(
         "INSERT INTO posters (room_id, name, first_seq) VALUES (:room, :name, :seq)"
         " ON CONFLICT DO NOTHING",
-        {"room": new.room_id, "name": author.name, "seq": seq},
+        {"room": new.room_id, "name": new.author.name, "seq": seq},
     )
     return Message(
         id=message_id,
         room_id=new.room_id,
         seq=seq,
-        author=author,
+        author=new.author,
         text=new.text,
         created_at=created_at,
         edited_at=None,
@@ -105,43 +103,82 @@ def insert_message(tx: Tx, new: NewMessage, now_ms: int) -> Message:
     )
 
 
-def fetch_message(tx: Tx, message_id: str) -> Message | None:
-    row = tx.fetchone(
-        f"SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = :id", {"id": message_id}
+def _reactions_by_message(
+    tx: Tx, where: str, params: dict[str, object], me: str | None
+) -> dict[str, tuple[ReactionCount, ...]]:
+    rows = tx.fetchall(
+        "SELECT r.message_id, r.emoji, COUNT(*),"
+        " MAX(CASE WHEN r.user_id = :me THEN 1 ELSE 0 END), MIN(r.created_at) AS first"
+        f" FROM reactions r JOIN messages m ON m.id = r.message_id WHERE {where}"
+        " GROUP BY r.message_id, r.emoji ORDER BY first, r.emoji",
+        {**params, "me": me},
     )
-    return None if row is None else message_from_row(row)
+    found: dict[str, list[ReactionCount]] = {}
+    for message_id, emoji, count, mine, _ in rows:
+        found.setdefault(message_id, []).append(ReactionCount(emoji, int(count), bool(mine)))
+    return {k: tuple(v) for k, v in found.items()}
 
 
-class MessageStore:
-    def __init__(self, engine: Engine, clock: Clock) -> None:
-        self._engine = engine
-        self._clock = clock
+def find_message(tx: Tx, message_id: str, me: str | None = None) -> Message | None:
+    """The message with its reactions (`me` marks the viewer's own), or None."""
+    row = tx.fetchone(f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.id = :id", {"id": message_id})
+    if row is None:
+        return None
+    reactions = _reactions_by_message(tx, "m.id = :id", {"id": message_id}, me)
+    return _message(row, reactions.get(message_id, ()))
 
-    async def append(self, new: NewMessage) -> Message:
-        """Commit a new message and return it with its seq and server timestamp."""
-        return await self._engine.write(lambda tx: insert_message(tx, new, self._clock.now_ms()))
 
-    async def list_latest(self, room_id: str, limit: int) -> list[Message]:
-        """The newest `limit` messages of a room, ascending by seq."""
+def list_seq_range(tx: Tx, room_id: str, lo: int, hi: int, me: str | None) -> list[Message]:
+    """Messages with lo <= seq <= hi, ascending, with reactions."""
+    if hi < lo:
+        return []
+    params = {"room": room_id, "lo": lo, "hi": hi}
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.room_id = :room AND m.seq BETWEEN :lo AND :hi"
+        " ORDER BY m.seq",
+        params,
+    )
+    reactions = _reactions_by_message(
+        tx, "m.room_id = :room AND m.seq BETWEEN :lo AND :hi", params, me
+    )
+    return [_message(r, reactions.get(r[0], ())) for r in rows]
 
-        def q(tx: Tx) -> list[Message]:
-            rows = tx.fetchall(
-                f"SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.room_id = :room"
-                " ORDER BY m.seq DESC LIMIT :limit",
-                {"room": room_id, "limit": limit},
-            )
-            return [message_from_row(r) for r in reversed(rows)]
 
-        return await self._engine.read(q)
+def list_latest(tx: Tx, room_id: str, limit: int) -> list[Message]:
+    """The newest `limit` messages of a room, ascending by seq, without reactions."""
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.room_id = :room ORDER BY m.seq DESC LIMIT :limit",
+        {"room": room_id, "limit": limit},
+    )
+    return [_message(r) for r in reversed(rows)]
 
-    async def list_posters(self, room_id: str) -> list[str]:
-        """Names that have posted in a room, each once, in order of first post."""
 
-        def q(tx: Tx) -> list[str]:
-            rows = tx.fetchall(
-                "SELECT name FROM posters WHERE room_id = :room ORDER BY first_seq",
-                {"room": room_id},
-            )
-            return [r[0] for r in rows]
+def list_posters(tx: Tx, room_id: str) -> list[str]:
+    """Names that have posted in a room, each once, in order of first post."""
+    rows = tx.fetchall(
+        "SELECT name FROM posters WHERE room_id = :room ORDER BY first_seq", {"room": room_id}
+    )
+    return [r[0] for r in rows]
 
-        return await self._engine.read(q)
+
+def update_text(tx: Tx, message_id: str, text: str, now_ms: int) -> None:
+    tx.execute(
+        "UPDATE messages SET text = :text, edited_at = :now WHERE id = :id",
+        {"text": text, "now": now_ms, "id": message_id},
+    )
+
+
+def mark_deleted(tx: Tx, message_id: str) -> None:
+    """Turn a message into a tombstone: its seq stays, its text and reactions go."""
+    tx.execute("UPDATE messages SET deleted = TRUE, text = '' WHERE id = :id", {"id": message_id})
+    tx.execute("DELETE FROM reactions WHERE message_id = :id", {"id": message_id})
+
+
+def count_unread(tx: Tx, room_id: str, user_id: str, after_seq: int) -> int:
+    """Messages after `after_seq` that are not deleted and not written by `user_id`."""
+    row = tx.fetchone(
+        "SELECT COUNT(*) FROM messages WHERE room_id = :room AND seq > :after"
+        " AND deleted = FALSE AND (author_id IS NULL OR author_id <> :me)",
+        {"room": room_id, "after": after_seq, "me": user_id},
+    )
+    return int(row[0]) if row else 0

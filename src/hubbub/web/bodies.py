@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hubbub.web.problems import http_error
+from hubbub.web.problems import http_error, is_json_content_type
 
 __all__ = ["BadBody", "BodyLimitMiddleware", "read_json"]
 
@@ -86,16 +86,6 @@ class BodyLimitMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
-
-
-def is_json_content_type(value: str | None) -> bool:
-    """True for a missing Content-Type or application/json (any parameters, any +json)."""
-    if value is None:
-        return True
-    media = value.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (
-        media.startswith("application/") and media.endswith("+json")
-    )
 
 
 async def read_json(request: Request) -> Any:

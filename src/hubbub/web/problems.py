@@ -26,7 +26,14 @@ from hubbub.errors import (
     Unavailable,
 )
 
-__all__ = ["STATUS", "error_response", "install_error_handlers", "status_of"]
+__all__ = [
+    "STATUS",
+    "error_response",
+    "http_error",
+    "install_error_handlers",
+    "is_json_content_type",
+    "status_of",
+]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,17 @@ STATUS: dict[type[DomainError], int] = {
     Unauthenticated: 401,
     Unavailable: 503,
 }
+
+
+def is_json_content_type(value: str | None) -> bool:
+    """True for a missing Content-Type or application/json (any parameters, any +json)."""
+    if value is None:
+        return True
+    media = value.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
 
 _HTTP_CODES = {
     400: ("malformed_request", "Malformed request"),
@@ -109,6 +127,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = exc.errors()
+        if not is_json_content_type(request.headers.get("content-type")) and any(
+            e.get("loc", ("",))[0] == "body" for e in errors
+        ):
+            return http_error(request.url.path, 415, "Content-Type must be application/json")
         if any(e.get("type") == "json_invalid" for e in errors):
             return http_error(request.url.path, 400, "The body is not valid JSON")
         fields = [

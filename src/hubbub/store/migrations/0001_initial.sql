@@ -81,7 +81,3 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (user_id, key)
 );
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
-
--- The public lobby: the classic API's chat, and every new account's first room.
-INSERT INTO rooms (id, name, topic, visibility, kind, created_at)
-VALUES ('general', 'general', 'The lobby', 'public', 'room', 0);

@@ -1,0 +1,212 @@
+"""Messages: send (idempotently), history pages, edit, delete, reactions."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import orjson
+
+from hubbub import wire
+from hubbub.clock import Clock
+from hubbub.config import Settings
+from hubbub.errors import (
+    IdempotencyKeyReused,
+    Invalid,
+    MessageDeleted,
+    MessageNotFound,
+    NotAuthor,
+    RoomNotFound,
+)
+from hubbub.models import Author, Message, User
+from hubbub.services.access import MANAGERS, require_member, visible_room
+from hubbub.services.fields import check_text
+from hubbub.store import Store, Tx
+from hubbub.store import idempotency as idem_q
+from hubbub.store import messages as messages_q
+from hubbub.store import reactions as reactions_q
+
+__all__ = ["HISTORY_LIMIT_DEFAULT", "HISTORY_LIMIT_MAX", "HistoryPage", "MessageService", "Sent"]
+
+HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX = 50, 200
+EMOJI_MAX = 32
+IDEMPOTENCY_KEY_MAX = 255
+IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The answer to a send: `status` and JSON `body`; `replayed` for an idempotent retry."""
+
+    status: int
+    body: bytes
+    replayed: bool
+    message: Message | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    messages: list[Message]
+    has_more_before: bool
+    has_more_after: bool
+
+
+def author_of(user: User) -> Author:
+    return Author(id=user.id, username=user.username, display_name=user.display_name, guest=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageService:
+    store: Store
+    clock: Clock
+    settings: Settings
+
+    async def send(
+        self,
+        me: User,
+        room_id: str,
+        text: str,
+        reply_to: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Sent:
+        """Commit a message to a room `me` is a member of.
+
+        With an idempotency key, the first answer is stored in the same transaction, and a
+        retry with the same key and request returns it again (creating nothing); the same key
+        with a different request raises IdempotencyKeyReused.
+        """
+        check_text("text", text, 1, self.settings.message_text_max)
+        if idempotency_key is not None:
+            check_text("Idempotency-Key", idempotency_key, 1, IDEMPOTENCY_KEY_MAX, allow_blank=True)
+        request_hash = hashlib.sha256(orjson.dumps([room_id, text, reply_to])).hexdigest()
+        now = self.clock.now_ms()
+
+        def tx_fn(tx: Tx) -> Sent:
+            if idempotency_key is not None:
+                stored = idem_q.find_answer(tx, me.id, idempotency_key, now - IDEMPOTENCY_TTL_MS)
+                if stored is not None:
+                    if stored.request_hash != request_hash:
+                        raise IdempotencyKeyReused(
+                            "This Idempotency-Key was used for a different request"
+                        )
+                    return Sent(stored.status, stored.body.encode(), True, None)
+            require_member(tx, room_id, me.id)
+            if reply_to is not None:
+                target = messages_q.find_message(tx, reply_to)
+                if target is None or target.room_id != room_id:
+                    raise Invalid("reply_to must be a message in the same room", field="reply_to")
+            message = messages_q.insert_message(
+                tx, messages_q.NewMessage(room_id, text, author_of(me), reply_to), now
+            )
+            body = orjson.dumps(wire.message(message))
+            if idempotency_key is not None:
+                idem_q.save_answer(
+                    tx,
+                    me.id,
+                    idempotency_key,
+                    idem_q.StoredAnswer(request_hash, 201, body.decode()),
+                    now,
+                )
+            return Sent(201, body, False, message)
+
+        return await self.store.write(tx_fn)
+
+    async def history(
+        self,
+        me: User,
+        room_id: str,
+        before: int | None,
+        after: int | None,
+        limit: int = HISTORY_LIMIT_DEFAULT,
+    ) -> HistoryPage:
+        """A page of messages ascending by seq.
+
+        No cursor: the newest page. `before`: the newest `limit` with seq < before. `after`:
+        the oldest `limit` with seq > after. Seqs are gapless, so pages are exact ranges.
+        """
+        if not 1 <= limit <= HISTORY_LIMIT_MAX:
+            raise Invalid(f"limit must be 1..{HISTORY_LIMIT_MAX}", field="limit")
+        for name, value in (("before", before), ("after", after)):
+            if value is not None and value < 0:
+                raise Invalid(f"{name} must be 0 or more", field=name)
+
+        def tx_fn(tx: Tx) -> HistoryPage:
+            room = visible_room(tx, room_id, me.id)
+            top = room.last_seq if before is None else min(before - 1, room.last_seq)
+            if after is not None:
+                lo, hi = after + 1, min(top, after + limit)
+            else:
+                lo, hi = max(1, top - limit + 1), top
+            messages = messages_q.list_seq_range(tx, room_id, lo, hi, me.id)
+            # Seqs 1..last_seq all exist (deleted ones as tombstones), so "more" is arithmetic.
+            return HistoryPage(
+                messages,
+                has_more_before=min(lo - 1, room.last_seq) >= 1,
+                has_more_after=hi < room.last_seq,
+            )
+
+        return await self.store.read(tx_fn)
+
+    async def get(self, me: User, message_id: str) -> Message:
+        return await self.store.read(lambda tx: _visible_message(tx, message_id, me.id))
+
+    async def edit(self, me: User, message_id: str, text: str) -> Message:
+        """Replace the text of my own message; sets edited_at."""
+        check_text("text", text, 1, self.settings.message_text_max)
+        now = self.clock.now_ms()
+
+        def tx_fn(tx: Tx) -> Message:
+            message = _visible_message(tx, message_id, me.id)
+            if message.author.id != me.id:
+                raise NotAuthor("Only the author can edit a message")
+            if message.deleted:
+                raise MessageDeleted("A deleted message cannot be edited")
+            messages_q.update_text(tx, message_id, text, now)
+            found = messages_q.find_message(tx, message_id, me.id)
+            assert found is not None
+            return found
+
+        return await self.store.write(tx_fn)
+
+    async def delete(self, me: User, message_id: str) -> None:
+        """Tombstone a message: its author, or the room's owner or an admin. Idempotent."""
+
+        def tx_fn(tx: Tx) -> None:
+            message = _visible_message(tx, message_id, me.id)
+            if message.author.id != me.id:
+                room = visible_room(tx, message.room_id, me.id)
+                if room.my_role not in MANAGERS:
+                    raise NotAuthor("Only the author, the owner or an admin can delete this")
+            if not message.deleted:
+                messages_q.mark_deleted(tx, message_id)
+
+        await self.store.write(tx_fn)
+
+    async def react(self, me: User, message_id: str, emoji: str, *, add: bool) -> None:
+        """Add or remove my reaction; idempotent. Members only; not on deleted messages."""
+        check_text("emoji", emoji, 1, EMOJI_MAX)
+        now = self.clock.now_ms()
+
+        def tx_fn(tx: Tx) -> None:
+            message = _visible_message(tx, message_id, me.id)
+            require_member(tx, message.room_id, me.id)
+            if message.deleted:
+                raise MessageDeleted("A deleted message takes no reactions")
+            if add:
+                reactions_q.add_reaction(tx, message_id, me.id, emoji, now)
+            else:
+                reactions_q.remove_reaction(tx, message_id, me.id, emoji)
+
+        await self.store.write(tx_fn)
+
+
+def _visible_message(tx: Tx, message_id: str, me: str) -> Message:
+    """The message if `me` can see its room; otherwise MessageNotFound (nothing leaks)."""
+    message = messages_q.find_message(tx, message_id, me)
+    if message is None:
+        raise MessageNotFound(f"No message {message_id!r}")
+    try:
+        visible_room(tx, message.room_id, me)
+    except RoomNotFound:
+        raise MessageNotFound(f"No message {message_id!r}") from None
+    return message

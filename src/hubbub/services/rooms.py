@@ -1,0 +1,223 @@
+"""Rooms, membership and direct messages: every rule about who is in which room."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hubbub.clock import Clock
+from hubbub.errors import (
+    DmMembershipFixed,
+    DmWithSelf,
+    Invalid,
+    NotAllowed,
+    UserNotFound,
+)
+from hubbub.ids import new_id
+from hubbub.models import Member, Role, Room, User, Visibility
+from hubbub.services.access import require_manager, require_member, visible_room
+from hubbub.services.fields import check_optional_text, check_text
+from hubbub.store import Store, Tx
+from hubbub.store import rooms as rooms_q
+from hubbub.store import users as users_q
+
+__all__ = ["RoomService"]
+
+NAME_MAX, TOPIC_MAX = 80, 250
+ASSIGNABLE_ROLES: frozenset[str] = frozenset({"admin", "member"})
+
+
+@dataclass(frozen=True, slots=True)
+class RoomService:
+    store: Store
+    clock: Clock
+
+    async def create(self, me: User, name: str, topic: str | None, visibility: Visibility) -> Room:
+        """Create a room owned by `me`."""
+        check_text("name", name, 1, NAME_MAX)
+        check_optional_text("topic", topic, 0, TOPIC_MAX, allow_blank=True)
+        now = self.clock.now_ms()
+        room = Room(
+            id=new_id("r"),
+            name=name,
+            topic=topic or "",
+            visibility=visibility,
+            kind="room",
+            created_at=now,
+            member_count=0,
+            last_seq=0,
+        )
+
+        def tx_fn(tx: Tx) -> Room:
+            rooms_q.insert_room(tx, room)
+            rooms_q.upsert_member(tx, room.id, me.id, "owner", now)
+            return visible_room(tx, room.id, me.id)
+
+        return await self.store.write(tx_fn)
+
+    async def list_mine(self, me: User) -> list[Room]:
+        return await self.store.read(lambda tx: rooms_q.list_rooms_of(tx, me.id))
+
+    async def list_public(self, me: User) -> list[Room]:
+        """Public rooms `me` can join (is not yet in)."""
+        return await self.store.read(lambda tx: rooms_q.list_public_rooms(tx, me.id))
+
+    async def get(self, me: User, room_id: str) -> Room:
+        return await self.store.read(lambda tx: visible_room(tx, room_id, me.id))
+
+    async def update(self, me: User, room_id: str, name: str | None, topic: str | None) -> Room:
+        """Rename or re-topic a room: owner or admin only; never a DM."""
+        check_optional_text("name", name, 1, NAME_MAX)
+        check_optional_text("topic", topic, 0, TOPIC_MAX, allow_blank=True)
+
+        def tx_fn(tx: Tx) -> Room:
+            room = require_manager(tx, room_id, me.id)
+            if room.kind == "dm":
+                raise NotAllowed("A direct message has no name or topic to change")
+            rooms_q.update_room(tx, room_id, name, topic)
+            return visible_room(tx, room_id, me.id)
+
+        return await self.store.write(tx_fn)
+
+    async def join(self, me: User, room_id: str) -> None:
+        """Join a public room; idempotent. A private room (or DM) you are not in is not found."""
+        now = self.clock.now_ms()
+
+        def tx_fn(tx: Tx) -> None:
+            room = visible_room(tx, room_id, me.id)
+            if room.my_role is None:
+                rooms_q.upsert_member(
+                    tx, room_id, me.id, "member", now, start_read_seq=room.last_seq
+                )
+
+        await self.store.write(tx_fn)
+
+    async def leave(self, me: User, room_id: str) -> None:
+        """Leave a room; idempotent. Not allowed for a DM."""
+
+        def tx_fn(tx: Tx) -> None:
+            room = visible_room(tx, room_id, me.id)
+            if room.kind == "dm":
+                raise DmMembershipFixed("You cannot leave a direct message")
+            if room.my_role is not None:
+                _remove(tx, room_id, me.id)
+
+        await self.store.write(tx_fn)
+
+    async def list_members(self, me: User, room_id: str) -> list[Member]:
+        def tx_fn(tx: Tx) -> list[Member]:
+            visible_room(tx, room_id, me.id)
+            return rooms_q.list_members(tx, room_id)
+
+        return await self.store.read(tx_fn)
+
+    async def put_member(
+        self, me: User, room_id: str, username: str, role: str | None
+    ) -> tuple[Member, bool]:
+        """Add `username` (as `role`, default member) or change their role.
+
+        Owner or admin only; only the owner grants or takes away admin; nobody changes the
+        owner's role here. Returns the member and whether they were newly added.
+        """
+        if role is not None and role not in ASSIGNABLE_ROLES:
+            raise Invalid("role must be 'admin' or 'member'", field="role")
+        now = self.clock.now_ms()
+
+        def tx_fn(tx: Tx) -> tuple[Member, bool]:
+            room = require_manager(tx, room_id, me.id)
+            if room.kind == "dm":
+                raise DmMembershipFixed("Nobody can be added to a direct message")
+            target = _user(tx, username)
+            current = rooms_q.find_member_role(tx, room_id, target.id)
+            new_role: Role = role or current or "member"  # type: ignore[assignment]
+            if current == "owner":
+                if new_role != "owner":
+                    raise NotAllowed("The owner's role cannot be changed")
+            elif (
+                (new_role == "admin" or current == "admin")
+                and new_role != current
+                and room.my_role != "owner"
+            ):
+                raise NotAllowed("Only the owner can grant or remove admin")
+            added = rooms_q.upsert_member(tx, room_id, target.id, new_role, now, start_read_seq=0)
+            member = next(m for m in rooms_q.list_members(tx, room_id) if m.user.id == target.id)
+            return member, added
+
+        return await self.store.write(tx_fn)
+
+    async def remove_member(self, me: User, room_id: str, username: str) -> None:
+        """Remove a member: yourself, or (owner/admin) someone of a lower role. Idempotent."""
+
+        def tx_fn(tx: Tx) -> None:
+            room = visible_room(tx, room_id, me.id)
+            target = _user(tx, username)
+            if room.kind == "dm":
+                raise DmMembershipFixed("Nobody can be removed from a direct message")
+            if target.id != me.id:
+                room = require_manager(tx, room_id, me.id)
+                target_role = rooms_q.find_member_role(tx, room_id, target.id)
+                if target_role == "owner" or (target_role == "admin" and room.my_role != "owner"):
+                    raise NotAllowed("You cannot remove a member of equal or higher role")
+            _remove(tx, room_id, target.id)
+
+        await self.store.write(tx_fn)
+
+    async def open_dm(self, me: User, username: str) -> tuple[Room, bool]:
+        """The DM room between `me` and `username`, created on first use (then True)."""
+        now = self.clock.now_ms()
+
+        def tx_fn(tx: Tx) -> tuple[Room, bool]:
+            other = _user(tx, username)
+            if other.id == me.id:
+                raise DmWithSelf("Choose someone else to message")
+            dm_key = ":".join(sorted((me.id, other.id)))
+            existing = rooms_q.find_dm(tx, dm_key, me.id)
+            if existing is not None:
+                return existing, False
+            names = sorted((me.username, other.username), key=str.lower)
+            room = Room(
+                id=new_id("d"),
+                name=", ".join(names),
+                topic="",
+                visibility="private",
+                kind="dm",
+                created_at=now,
+                member_count=0,
+                last_seq=0,
+            )
+            if not rooms_q.insert_room(tx, room, dm_key=dm_key):  # created concurrently
+                found = rooms_q.find_dm(tx, dm_key, me.id)
+                assert found is not None
+                return found, False
+            rooms_q.upsert_member(tx, room.id, me.id, "member", now)
+            rooms_q.upsert_member(tx, room.id, other.id, "member", now)
+            return visible_room(tx, room.id, me.id), True
+
+        return await self.store.write(tx_fn)
+
+    async def mark_read(self, me: User, room_id: str, seq: int) -> int:
+        """Move my read marker forward to `seq` (capped at the room's last seq)."""
+        if seq < 0:
+            raise Invalid("seq must be 0 or more", field="seq")
+
+        def tx_fn(tx: Tx) -> int:
+            room = require_member(tx, room_id, me.id)
+            return rooms_q.set_read(tx, room_id, me.id, min(seq, room.last_seq))
+
+        return await self.store.write(tx_fn)
+
+
+def _user(tx: Tx, username: str) -> User:
+    user = users_q.find_user_by_username(tx, username)
+    if user is None:
+        raise UserNotFound(f"No user {username!r}")
+    return user
+
+
+def _remove(tx: Tx, room_id: str, user_id: str) -> None:
+    """Remove a member; if they owned the room, hand it to the senior admin, else member."""
+    role = rooms_q.find_member_role(tx, room_id, user_id)
+    rooms_q.delete_member(tx, room_id, user_id)
+    if role == "owner":
+        heir = rooms_q.oldest_member(tx, room_id)
+        if heir is not None:
+            rooms_q.upsert_member(tx, room_id, heir[0], "owner", 0)

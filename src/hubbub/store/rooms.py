@@ -1,0 +1,192 @@
+"""Room and membership queries."""
+
+from __future__ import annotations
+
+from hubbub.models import Member, Role, Room, User
+from hubbub.store.engine import Row, Tx
+
+__all__ = [
+    "count_members",
+    "delete_member",
+    "find_dm",
+    "find_member_role",
+    "find_room",
+    "insert_room",
+    "list_members",
+    "list_public_rooms",
+    "list_rooms_of",
+    "oldest_member",
+    "set_read",
+    "update_room",
+    "upsert_member",
+]
+
+# Room columns plus member_count; the viewer's fields are added by the caller when they apply.
+_COLUMNS = (
+    "r.id, r.name, r.topic, r.visibility, r.kind, r.created_at, r.last_seq,"
+    " (SELECT COUNT(*) FROM members c WHERE c.room_id = r.id)"
+)
+# The viewer's membership and unread count, as extra columns (NULL for a non-member).
+_MINE = (
+    ", me.role, me.last_read_seq,"
+    " CASE WHEN me.role IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM messages x"
+    " WHERE x.room_id = r.id AND x.seq > me.last_read_seq AND x.deleted = FALSE"
+    " AND (x.author_id IS NULL OR x.author_id <> :me)) END"
+)
+_JOIN_MINE = " LEFT JOIN members me ON me.room_id = r.id AND me.user_id = :me"
+
+
+def _room(row: Row) -> Room:
+    role = row[8] if len(row) > 8 else None
+    return Room(
+        id=row[0],
+        name=row[1],
+        topic=row[2],
+        visibility=row[3],
+        kind=row[4],
+        created_at=int(row[5]),
+        last_seq=int(row[6]),
+        member_count=int(row[7]),
+        my_role=role,
+        last_read_seq=None if role is None else int(row[9]),
+        unread_count=None if role is None else int(row[10]),
+    )
+
+
+def insert_room(tx: Tx, room: Room, dm_key: str | None = None) -> bool:
+    """Insert; return False if a room with that dm_key already exists."""
+    return (
+        tx.execute(
+            "INSERT INTO rooms (id, name, topic, visibility, kind, dm_key, created_at)"
+            " VALUES (:id, :name, :topic, :vis, :kind, :dm, :at) ON CONFLICT DO NOTHING",
+            {
+                "id": room.id,
+                "name": room.name,
+                "topic": room.topic,
+                "vis": room.visibility,
+                "kind": room.kind,
+                "dm": dm_key,
+                "at": room.created_at,
+            },
+        )
+        > 0
+    )
+
+
+def find_room(tx: Tx, room_id: str, me: str) -> Room | None:
+    """The room as `me` sees it (my_role etc. set if `me` is a member), or None."""
+    row = tx.fetchone(
+        f"SELECT {_COLUMNS}{_MINE} FROM rooms r{_JOIN_MINE} WHERE r.id = :id",
+        {"id": room_id, "me": me},
+    )
+    return None if row is None else _room(row)
+
+
+def find_dm(tx: Tx, dm_key: str, me: str) -> Room | None:
+    row = tx.fetchone(
+        f"SELECT {_COLUMNS}{_MINE} FROM rooms r{_JOIN_MINE} WHERE r.dm_key = :key",
+        {"key": dm_key, "me": me},
+    )
+    return None if row is None else _room(row)
+
+
+def list_rooms_of(tx: Tx, me: str) -> list[Room]:
+    """Rooms `me` is a member of, newest activity first."""
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS}{_MINE} FROM rooms r JOIN members me"
+        " ON me.room_id = r.id AND me.user_id = :me ORDER BY r.last_seq DESC, r.created_at",
+        {"me": me},
+    )
+    return [_room(r) for r in rows]
+
+
+def list_public_rooms(tx: Tx, me: str) -> list[Room]:
+    """Public rooms `me` is not in (and can join), by name."""
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS} FROM rooms r WHERE r.visibility = 'public' AND r.kind = 'room'"
+        " AND NOT EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = :me)"
+        " ORDER BY r.name, r.id",
+        {"me": me},
+    )
+    return [_room(r) for r in rows]
+
+
+def update_room(tx: Tx, room_id: str, name: str | None, topic: str | None) -> None:
+    if name is not None:
+        tx.execute("UPDATE rooms SET name = :v WHERE id = :id", {"v": name, "id": room_id})
+    if topic is not None:
+        tx.execute("UPDATE rooms SET topic = :v WHERE id = :id", {"v": topic, "id": room_id})
+
+
+def find_member_role(tx: Tx, room_id: str, user_id: str) -> Role | None:
+    row = tx.fetchone(
+        "SELECT role FROM members WHERE room_id = :r AND user_id = :u", {"r": room_id, "u": user_id}
+    )
+    return None if row is None else row[0]
+
+
+def upsert_member(
+    tx: Tx, room_id: str, user_id: str, role: Role, now_ms: int, start_read_seq: int = 0
+) -> bool:
+    """Add the member, or set the role of an existing one; return True if newly added."""
+    updated = tx.execute(
+        "UPDATE members SET role = :role WHERE room_id = :r AND user_id = :u",
+        {"role": role, "r": room_id, "u": user_id},
+    )
+    if updated:
+        return False
+    tx.execute(
+        "INSERT INTO members (room_id, user_id, role, last_read_seq, joined_at)"
+        " VALUES (:r, :u, :role, :seq, :now)",
+        {"r": room_id, "u": user_id, "role": role, "seq": start_read_seq, "now": now_ms},
+    )
+    return True
+
+
+def delete_member(tx: Tx, room_id: str, user_id: str) -> bool:
+    return (
+        tx.execute(
+            "DELETE FROM members WHERE room_id = :r AND user_id = :u", {"r": room_id, "u": user_id}
+        )
+        > 0
+    )
+
+
+def count_members(tx: Tx, room_id: str) -> int:
+    row = tx.fetchone("SELECT COUNT(*) FROM members WHERE room_id = :r", {"r": room_id})
+    return int(row[0]) if row else 0
+
+
+def list_members(tx: Tx, room_id: str) -> list[Member]:
+    rows = tx.fetchall(
+        "SELECT u.id, u.username, u.display_name, u.created_at, m.role, m.joined_at"
+        " FROM members m JOIN users u ON u.id = m.user_id WHERE m.room_id = :r"
+        " ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.username_key",
+        {"r": room_id},
+    )
+    return [Member(User(r[0], r[1], r[2], int(r[3])), role=r[4], joined_at=int(r[5])) for r in rows]
+
+
+def oldest_member(tx: Tx, room_id: str) -> tuple[str, Role] | None:
+    """The admin who joined first, else the member who joined first: an owner's successor."""
+    row = tx.fetchone(
+        "SELECT user_id, role FROM members WHERE room_id = :r"
+        " ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, joined_at"
+        " LIMIT 1",
+        {"r": room_id},
+    )
+    return None if row is None else (row[0], row[1])
+
+
+def set_read(tx: Tx, room_id: str, user_id: str, seq: int) -> int:
+    """Move the read marker forward to `seq` (never back); return the marker now."""
+    tx.execute(
+        "UPDATE members SET last_read_seq = :seq"
+        " WHERE room_id = :r AND user_id = :u AND last_read_seq < :seq",
+        {"seq": seq, "r": room_id, "u": user_id},
+    )
+    row = tx.fetchone(
+        "SELECT last_read_seq FROM members WHERE room_id = :r AND user_id = :u",
+        {"r": room_id, "u": user_id},
+    )
+    return int(row[0]) if row else 0

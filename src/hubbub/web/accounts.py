@@ -1,0 +1,72 @@
+"""Accounts, sessions and user lookup: /api/v1/accounts, /sessions, /me, /users."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from hubbub import wire
+from hubbub.services.accounts import SEARCH_LIMIT_MAX
+from hubbub.web.auth import Me
+from hubbub.web.deps import Svc
+from hubbub.web.responses import json_response, no_content
+from hubbub.web.schemas import PROBLEMS, AccountIn, SessionIn, SessionOut, UserOut, UsersOut
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+@router.post(
+    "/accounts",
+    status_code=201,
+    response_model=SessionOut,
+    responses=PROBLEMS(400, 409, 413, 415, 422),
+)
+async def create_account(body: AccountIn, svc: Svc) -> Response:
+    """Sign up. The new account is a member of the lobby room `general`."""
+    session = await svc.accounts.register(body.username, body.password, body.display_name)
+    return json_response({"user": wire.user(session.user), "token": session.token}, 201)
+
+
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=SessionOut,
+    responses=PROBLEMS(400, 401, 413, 415, 422),
+)
+async def create_session(body: SessionIn, svc: Svc) -> Response:
+    """Sign in. Unknown user and wrong password get the same 401 `invalid_credentials`."""
+    session = await svc.accounts.sign_in(body.username, body.password)
+    return json_response({"user": wire.user(session.user), "token": session.token}, 201)
+
+
+@router.delete("/sessions/current", status_code=204, responses=PROBLEMS(401))
+async def delete_session(me: Me, request: Request, svc: Svc) -> Response:
+    """Sign out: this token stops working at once."""
+    await svc.accounts.sign_out(request.state.token)
+    return no_content()
+
+
+@router.get("/me", response_model=UserOut, responses=PROBLEMS(401))
+async def get_me(me: Me) -> Response:
+    return json_response(wire.user(me))
+
+
+@router.get("/users", response_model=UsersOut, responses=PROBLEMS(401, 422))
+async def list_users(
+    me: Me,
+    svc: Svc,
+    prefix: Annotated[str, Query(max_length=32)] = "",
+    limit: Annotated[int, Query(ge=1, le=SEARCH_LIMIT_MAX)] = 20,
+) -> Response:
+    """Users whose username starts with `prefix` (ignoring case), sorted by username."""
+    users = await svc.accounts.search(prefix, limit)
+    return json_response({"users": [wire.user(u) for u in users]})
+
+
+@router.get("/users/{username}", response_model=UserOut, responses=PROBLEMS(401, 404))
+async def get_user(username: str, me: Me, svc: Svc) -> Response:
+    return json_response(wire.user(await svc.accounts.get_user(username)))

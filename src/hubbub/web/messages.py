@@ -1,0 +1,112 @@
+"""Messages and reactions: /api/v1/rooms/{id}/messages, /api/v1/messages/{id}..."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from starlette.responses import Response
+
+from hubbub import wire
+from hubbub.services.messages import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX
+from hubbub.web.auth import Me
+from hubbub.web.deps import Svc
+from hubbub.web.responses import json_response, no_content
+from hubbub.web.schemas import PROBLEMS, MessageIn, MessageOut, MessagePatch, MessagesPage
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1", tags=["messages"])
+
+
+@router.post(
+    "/rooms/{room_id}/messages",
+    status_code=201,
+    response_model=MessageOut,
+    responses=PROBLEMS(400, 401, 403, 404, 413, 415, 422),
+)
+async def send_message(
+    room_id: str,
+    body: MessageIn,
+    me: Me,
+    svc: Svc,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="1-255 characters. A retry with the same key returns the first answer "
+            "(with Idempotent-Replayed: true) and creates nothing."
+        ),
+    ] = None,
+) -> Response:
+    """Send a message. Its `seq` is the room's next: gapless, in commit order."""
+    sent = await svc.messages.send(me, room_id, body.text, body.reply_to, idempotency_key)
+    headers = {"Idempotent-Replayed": "true"} if sent.replayed else None
+    return Response(
+        sent.body, status_code=sent.status, media_type="application/json", headers=headers
+    )
+
+
+@router.get(
+    "/rooms/{room_id}/messages", response_model=MessagesPage, responses=PROBLEMS(401, 404, 422)
+)
+async def list_messages(
+    room_id: str,
+    me: Me,
+    svc: Svc,
+    before: Annotated[int | None, Query(ge=0, description="only seqs below this")] = None,
+    after: Annotated[int | None, Query(ge=0, description="only seqs above this")] = None,
+    limit: Annotated[int, Query(ge=1, le=HISTORY_LIMIT_MAX)] = HISTORY_LIMIT_DEFAULT,
+) -> Response:
+    """A page of history, ascending by seq. No cursor: the newest page."""
+    page = await svc.messages.history(me, room_id, before, after, limit)
+    return json_response(
+        {
+            "messages": [wire.message(m) for m in page.messages],
+            "has_more_before": page.has_more_before,
+            "has_more_after": page.has_more_after,
+        }
+    )
+
+
+@router.get("/messages/{message_id}", response_model=MessageOut, responses=PROBLEMS(401, 404))
+async def get_message(message_id: str, me: Me, svc: Svc) -> Response:
+    return json_response(wire.message(await svc.messages.get(me, message_id)))
+
+
+@router.patch(
+    "/messages/{message_id}",
+    response_model=MessageOut,
+    responses=PROBLEMS(400, 401, 403, 404, 409, 413, 415, 422),
+)
+async def edit_message(message_id: str, body: MessagePatch, me: Me, svc: Svc) -> Response:
+    """Edit your own message's text; sets `edited_at`."""
+    return json_response(wire.message(await svc.messages.edit(me, message_id, body.text)))
+
+
+@router.delete("/messages/{message_id}", status_code=204, responses=PROBLEMS(401, 403, 404))
+async def delete_message(message_id: str, me: Me, svc: Svc) -> Response:
+    """Delete (tombstone) a message: its author, or the room's owner or an admin."""
+    await svc.messages.delete(me, message_id)
+    return no_content()
+
+
+@router.put(
+    "/messages/{message_id}/reactions/{emoji}",
+    status_code=204,
+    responses=PROBLEMS(401, 403, 404, 409, 422),
+)
+async def add_reaction(message_id: str, emoji: str, me: Me, svc: Svc) -> Response:
+    """React with `emoji` (1-32 characters). Idempotent."""
+    await svc.messages.react(me, message_id, emoji, add=True)
+    return no_content()
+
+
+@router.delete(
+    "/messages/{message_id}/reactions/{emoji}",
+    status_code=204,
+    responses=PROBLEMS(401, 403, 404, 409, 422),
+)
+async def remove_reaction(message_id: str, emoji: str, me: Me, svc: Svc) -> Response:
+    """Remove your `emoji` reaction. Idempotent."""
+    await svc.messages.react(me, message_id, emoji, add=False)
+    return no_content()

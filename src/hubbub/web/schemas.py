@@ -1,0 +1,192 @@
+"""Pydantic models of the v1 API: request bodies (validated types) and response shapes (docs).
+
+Lengths and formats are checked by the services (limits are configurable); these models check
+types and required fields. Responses are built by hubbub.wire and must match these models.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "PROBLEMS",
+    "AccountIn",
+    "DmIn",
+    "MemberIn",
+    "MemberOut",
+    "MembersOut",
+    "MessageIn",
+    "MessageOut",
+    "MessagePatch",
+    "MessagesPage",
+    "Problem",
+    "ReadIn",
+    "RoomIn",
+    "RoomOut",
+    "RoomPatch",
+    "RoomsOut",
+    "SessionIn",
+    "SessionOut",
+    "UserOut",
+    "UsersOut",
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AccountIn(_In):
+    username: str = Field(examples=["alice"], description="2-32 of letters, digits, _ . -")
+    password: str = Field(description="8-256 characters")
+    display_name: str | None = Field(default=None, description="1-64 characters")
+
+
+class SessionIn(_In):
+    username: str
+    password: str
+
+
+class RoomIn(_In):
+    name: str = Field(description="1-80 characters")
+    topic: str | None = Field(default=None, description="at most 250 characters")
+    visibility: Literal["public", "private"] = "public"
+
+
+class RoomPatch(_In):
+    name: str | None = None
+    topic: str | None = None
+
+
+class MemberIn(_In):
+    role: Literal["admin", "member"] | None = None
+
+
+class DmIn(_In):
+    username: str
+
+
+class MessageIn(_In):
+    text: str = Field(description="1-4000 characters, not only whitespace")
+    reply_to: str | None = None
+
+
+class MessagePatch(_In):
+    text: str
+
+
+class ReadIn(_In):
+    seq: int = Field(ge=0)
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    display_name: str
+    created_at: str
+
+
+class UsersOut(BaseModel):
+    users: list[UserOut]
+
+
+class SessionOut(BaseModel):
+    user: UserOut
+    token: str
+
+
+class AuthorOut(BaseModel):
+    id: str | None
+    username: str | None
+    display_name: str
+    guest: bool
+
+
+class ReactionOut(BaseModel):
+    emoji: str
+    count: int
+    me: bool
+
+
+class MessageOut(BaseModel):
+    id: str
+    room_id: str
+    seq: int
+    author: AuthorOut
+    text: str
+    created_at: str
+    edited_at: str | None
+    deleted: bool
+    reply_to: str | None
+    reactions: list[ReactionOut]
+
+
+class MessagesPage(BaseModel):
+    messages: list[MessageOut]
+    has_more_before: bool
+    has_more_after: bool
+
+
+class RoomOut(BaseModel):
+    id: str
+    name: str
+    topic: str
+    visibility: Literal["public", "private"]
+    kind: Literal["room", "dm"]
+    created_at: str
+    member_count: int
+    last_seq: int
+    my_role: Literal["owner", "admin", "member"] | None = Field(
+        default=None, description="only for members"
+    )
+    last_read_seq: int | None = Field(default=None, description="only for members")
+    unread_count: int | None = Field(default=None, description="only for members")
+
+
+class RoomsOut(BaseModel):
+    rooms: list[RoomOut]
+
+
+class MemberOut(BaseModel):
+    user: UserOut
+    role: Literal["owner", "admin", "member"]
+    joined_at: str
+
+
+class MembersOut(BaseModel):
+    members: list[MemberOut]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details. Branch on `code`."""
+
+    type: str = "about:blank"
+    status: int
+    code: str
+    title: str
+    detail: str
+    field: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+_PROBLEM_CONTENT = {
+    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+}
+_DESCRIPTIONS = {
+    400: "Malformed JSON",
+    401: "Missing or invalid bearer token",
+    403: "Not allowed",
+    404: "Not found, or not visible to you",
+    409: "Conflict",
+    413: "Body too large",
+    415: "Content-Type is not application/json",
+    422: "Validation failed",
+    503: "Database unavailable; retry",
+}
+
+
+def PROBLEMS(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for these error statuses, as problem+json."""
+    return {s: {"description": _DESCRIPTIONS[s], "content": _PROBLEM_CONTENT} for s in statuses}
