@@ -1,0 +1,129 @@
+"""Idempotency-Key on sends: durable, user-scoped, exact replay, 24 h lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from hubbub.app import create_app
+from hubbub.config import Settings
+from tests.api.conftest import Account, assert_problem, sign_up
+
+pytestmark = pytest.mark.anyio
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.ms = 1_800_000_000_000
+
+    def now_ms(self) -> int:
+        return self.ms
+
+
+async def send_keyed(account: Account, room: str, text: str, key: str) -> httpx.Response:
+    return await account.post(
+        f"/rooms/{room}/messages", {"text": text}, headers={"Idempotency-Key": key}
+    )
+
+
+async def test_retry_replays_original_answer_and_creates_nothing(alice: Account):
+    first = await send_keyed(alice, "general", "once", "k-1")
+    assert first.status_code == 201
+    assert "idempotent-replayed" not in first.headers
+    again = await send_keyed(alice, "general", "once", "k-1")
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    await alice.patch(f"/messages/{first.json()['id']}", {"text": "edited since"})
+    third = await send_keyed(alice, "general", "once", "k-1")
+    assert third.content == first.content  # the original body, not the current state
+    assert (await alice.get("/rooms/general")).json()["last_seq"] == 1
+
+
+async def test_same_key_different_request_is_422(alice: Account):
+    await send_keyed(alice, "general", "one", "k")
+    assert_problem(await send_keyed(alice, "general", "two", "k"), 422, "idempotency_key_reused")
+    room = await alice.create_room()
+    assert_problem(await send_keyed(alice, room["id"], "one", "k"), 422, "idempotency_key_reused")
+
+
+async def test_keys_are_scoped_to_the_user(alice: Account, bob: Account):
+    a = await send_keyed(alice, "general", "same", "shared")
+    b = await send_keyed(bob, "general", "same", "shared")
+    assert b.status_code == 201
+    assert "idempotent-replayed" not in b.headers
+    assert a.json()["id"] != b.json()["id"]
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256])
+async def test_key_length_is_validated(alice: Account, key: str):
+    assert_problem(await send_keyed(alice, "general", "x", key), 422, "invalid")
+
+
+async def test_failed_send_does_not_burn_the_key(alice: Account, bob: Account):
+    room = await alice.create_room()
+    assert_problem(await send_keyed(bob, room["id"], "x", "k"), 403, "not_a_member")
+    await bob.post(f"/rooms/{room['id']}/join")
+    assert (await send_keyed(bob, room["id"], "x", "k")).status_code == 201
+
+
+async def test_concurrent_retries_create_one_message(alice: Account):
+    answers: list[httpx.Response] = []
+
+    async def one() -> None:
+        answers.append(await send_keyed(alice, "general", "racing", "race-key"))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(20):
+            tg.start_soon(one)
+    assert {r.status_code for r in answers} == {201}
+    assert len({r.json()["id"] for r in answers}) == 1
+    assert sum(1 for r in answers if "idempotent-replayed" not in r.headers) == 1
+    assert (await alice.get("/rooms/general")).json()["last_seq"] == 1
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def clocked_client(settings: Settings, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, clock=clock)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            yield c
+
+
+async def test_keys_live_24_hours(clocked_client: httpx.AsyncClient, clock: FakeClock):
+    alice = await sign_up(clocked_client, "alice")
+    first = await send_keyed(alice, "general", "x", "day")
+    clock.ms += 24 * 3600 * 1000 - 1
+    assert (await send_keyed(alice, "general", "x", "day")).headers["idempotent-replayed"] == "true"
+    clock.ms += 2
+    fresh = await send_keyed(alice, "general", "x", "day")
+    assert "idempotent-replayed" not in fresh.headers
+    assert fresh.json()["id"] != first.json()["id"]
+
+
+async def test_keys_survive_a_restart(tmp_path: Path):
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}", password_hashing="fast")
+    for attempt in range(2):
+        app = create_app(settings)
+        async with LifespanManager(app) as manager:
+            transport = httpx.ASGITransport(app=manager.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                if attempt == 0:
+                    alice = await sign_up(c, "alice")
+                    first = await send_keyed(alice, "general", "durable", "k")
+                else:
+                    alice.client = c
+                    again = await send_keyed(alice, "general", "durable", "k")
+                    assert again.headers["idempotent-replayed"] == "true"
+                    assert again.json() == first.json()
