@@ -17,6 +17,7 @@ from hubbub.store import Engine, Store
 from hubbub.store.sqlite import SQLiteEngine
 from hubbub.web import accounts, classic, docs_ui, messages, rooms
 from hubbub.web.bodies import BodyLimitMiddleware
+from hubbub.web.openapi import install_openapi
 from hubbub.web.problems import install_error_handlers
 
 __all__ = ["create_app", "open_store"]
@@ -65,6 +66,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    install_openapi(app, settings)
     app.mount("/static", StaticFiles(packages=[("hubbub.web", "static")]), name="static")
     app.include_router(docs_ui.router)
     app.include_router(classic.router)

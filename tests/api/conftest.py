@@ -32,9 +32,9 @@ class Account:
         return await self.client.get(API + path, headers=self.headers, **kw)
 
     async def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
-        return await self.client.post(API + path, json=json, headers={**self.headers,
-                                                                      **kw.pop("headers", {})},
-                                      **kw)
+        return await self.client.post(
+            API + path, json=json, headers={**self.headers, **kw.pop("headers", {})}, **kw
+        )
 
     async def put(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
         return await self.client.put(API + path, json=json, headers=self.headers, **kw)
@@ -51,15 +51,17 @@ class Account:
         assert r.status_code == 201, r.text
         return dict(r.json())
 
-    async def create_room(self, name: str = "room", visibility: str = "public",
-                          **body: Any) -> dict[str, Any]:
+    async def create_room(
+        self, name: str = "room", visibility: str = "public", **body: Any
+    ) -> dict[str, Any]:
         r = await self.post("/rooms", {"name": name, "visibility": visibility, **body})
         assert r.status_code == 201, r.text
         return dict(r.json())
 
 
-async def sign_up(client: httpx.AsyncClient, username: str,
-                  password: str = "correct horse") -> Account:
+async def sign_up(
+    client: httpx.AsyncClient, username: str, password: str = "correct horse"
+) -> Account:
     r = await client.post(f"{API}/accounts", json={"username": username, "password": password})
     assert r.status_code == 201, r.text
     body = r.json()

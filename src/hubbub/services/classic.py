@@ -8,6 +8,7 @@ from hubbub.clock import Clock
 from hubbub.config import Settings
 from hubbub.errors import Invalid
 from hubbub.models import LOBBY_ROOM_ID, Author, Message
+from hubbub.services.fields import is_blank
 from hubbub.store import Store
 from hubbub.store import messages as messages_q
 
@@ -53,7 +54,7 @@ class ClassicService:
             raise Invalid(f"'{field}' is required", field=field)
         if not isinstance(value, str):
             raise Invalid(f"'{field}' must be a string", field=field)
-        if not value or (not allow_blank and not value.strip()):
+        if not value or (not allow_blank and is_blank(value)):
             raise Invalid(f"'{field}' must not be empty", field=field)
         if len(value) > max_len:
             raise Invalid(f"'{field}' must be at most {max_len} characters", field=field)

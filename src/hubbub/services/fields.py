@@ -6,9 +6,27 @@ import re
 
 from hubbub.errors import Invalid
 
-__all__ = ["check_optional_text", "check_text", "check_username"]
+__all__ = [
+    "NOT_BLANK_PATTERN",
+    "USERNAME_PATTERN",
+    "check_optional_text",
+    "check_text",
+    "check_username",
+    "is_blank",
+]
 
-USERNAME = re.compile(r"[A-Za-z0-9_.\-]{2,32}")
+USERNAME_PATTERN = r"^[A-Za-z0-9_.\-]{2,32}$"
+USERNAME = re.compile(USERNAME_PATTERN)
+# "Not only whitespace": contains a character outside this explicit whitespace class. Spelled
+# out (not \s) so that Python, pydantic's regex engine and JSON Schema (ECMA-262) agree exactly.
+_SPACE = r" \t\n\r\f\v\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+NOT_BLANK_PATTERN = f"[^{_SPACE}]"
+_NOT_BLANK = re.compile(NOT_BLANK_PATTERN)
+
+
+def is_blank(value: str) -> bool:
+    """True if `value` has no character outside the whitespace class (also for "")."""
+    return _NOT_BLANK.search(value) is None
 
 
 def check_text(
@@ -19,7 +37,7 @@ def check_text(
         raise Invalid(f"{field} must be at least {min_len} characters", field=field)
     if len(value) > max_len:
         raise Invalid(f"{field} must be at most {max_len} characters", field=field)
-    if value and not allow_blank and not value.strip():
+    if value and not allow_blank and is_blank(value):
         raise Invalid(f"{field} must not be only whitespace", field=field)
     return value
 
@@ -35,7 +53,7 @@ def check_optional_text(
 
 
 def check_username(value: str) -> str:
-    if not USERNAME.fullmatch(value):
+    if not USERNAME.match(value):
         raise Invalid(
             "username must be 2-32 characters of letters, digits, '_', '.' or '-'", field="username"
         )

@@ -123,9 +123,9 @@ class RoomService:
         now = self.clock.now_ms()
 
         def tx_fn(tx: Tx) -> tuple[Member, bool]:
-            room = require_manager(tx, room_id, me.id)
-            if room.kind == "dm":
+            if require_member(tx, room_id, me.id).kind == "dm":
                 raise DmMembershipFixed("Nobody can be added to a direct message")
+            room = require_manager(tx, room_id, me.id)
             target = _user(tx, username)
             current = rooms_q.find_member_role(tx, room_id, target.id)
             new_role: Role = role or current or "member"  # type: ignore[assignment]

@@ -6,18 +6,19 @@ hot path of the exercise, and the shapes are tiny. The OpenAPI document still de
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from hubbub.errors import Invalid
 from hubbub.services.classic import LIMIT_DEFAULT, LIMIT_MAX
+from hubbub.services.fields import NOT_BLANK_PATTERN
 from hubbub.web.bodies import BadBody, read_json
 from hubbub.web.deps import Svc
-from hubbub.web.problems import error_response, http_error
+from hubbub.web.problems import http_error
 
 __all__ = ["router"]
 
@@ -33,8 +34,10 @@ class ClassicError(BaseModel):
 
 
 class ClassicPost(BaseModel):
-    user: str
-    text: str
+    """Lengths are configurable; web/openapi.py writes the configured maxima into the document."""
+
+    user: str = Field(min_length=1, pattern=NOT_BLANK_PATTERN)
+    text: str = Field(min_length=1)
 
 
 class ClassicMessage(BaseModel):
@@ -69,20 +72,13 @@ def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     responses=_errors(422),
     summary="The most recent messages, oldest first",
 )
-async def list_messages(svc: Svc, request: Request) -> Response:
+async def list_messages(
+    svc: Svc,
+    limit: Annotated[
+        int, Query(ge=1, le=LIMIT_MAX, description="1-1000, default 100")
+    ] = LIMIT_DEFAULT,
+) -> Response:
     """List the `limit` (default 100, at most 1000) most recent messages, sorted by timestamp."""
-    raw = request.query_params.get("limit")
-    limit = LIMIT_DEFAULT
-    if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= LIMIT_MAX:
-            return error_response(
-                "/messages",
-                422,
-                "invalid",
-                "Invalid input",
-                f"limit must be an integer from 1 to {LIMIT_MAX}",
-            )
-        limit = int(raw)
     messages = await svc.classic.list_recent(limit)
     return _json(
         {
@@ -101,7 +97,9 @@ async def list_messages(svc: Svc, request: Request) -> Response:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": ClassicPost.model_json_schema()}},
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ClassicPost"}}
+            },
         }
     },
     summary="Post a message",

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Path, Query
 from starlette.responses import Response
 
 from hubbub import wire
-from hubbub.services.messages import HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX
+from hubbub.services.fields import NOT_BLANK_PATTERN
+from hubbub.services.messages import (
+    EMOJI_MAX,
+    HISTORY_LIMIT_DEFAULT,
+    HISTORY_LIMIT_MAX,
+)
 from hubbub.web.auth import Me
 from hubbub.web.deps import Svc
 from hubbub.web.responses import json_response, no_content
@@ -17,6 +22,16 @@ from hubbub.web.schemas import PROBLEMS, MessageIn, MessageOut, MessagePatch, Me
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
+
+Emoji = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=EMOJI_MAX,
+        pattern=NOT_BLANK_PATTERN,
+        description="1-32 characters, not only whitespace",
+    ),
+]
 
 
 @router.post(
@@ -95,7 +110,7 @@ async def delete_message(message_id: str, me: Me, svc: Svc) -> Response:
     status_code=204,
     responses=PROBLEMS(401, 403, 404, 409, 422),
 )
-async def add_reaction(message_id: str, emoji: str, me: Me, svc: Svc) -> Response:
+async def add_reaction(message_id: str, emoji: Emoji, me: Me, svc: Svc) -> Response:
     """React with `emoji` (1-32 characters). Idempotent."""
     await svc.messages.react(me, message_id, emoji, add=True)
     return no_content()
@@ -106,7 +121,7 @@ async def add_reaction(message_id: str, emoji: str, me: Me, svc: Svc) -> Respons
     status_code=204,
     responses=PROBLEMS(401, 403, 404, 409, 422),
 )
-async def remove_reaction(message_id: str, emoji: str, me: Me, svc: Svc) -> Response:
+async def remove_reaction(message_id: str, emoji: Emoji, me: Me, svc: Svc) -> Response:
     """Remove your `emoji` reaction. Idempotent."""
     await svc.messages.react(me, message_id, emoji, add=False)
     return no_content()

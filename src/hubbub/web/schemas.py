@@ -6,9 +6,13 @@ types and required fields. Responses are built by hubbub.wire and must match the
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from hubbub.services.accounts import DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
+from hubbub.services.fields import NOT_BLANK_PATTERN, USERNAME_PATTERN
+from hubbub.services.rooms import NAME_MAX, TOPIC_MAX
 
 __all__ = [
     "PROBLEMS",
@@ -38,10 +42,37 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema counts 3.0 as an integer; accept it as 3 (but not 3.5, nor "3")."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _text(max_len: int, *, min_len: int = 1, blank_ok: bool = False, optional: bool = False) -> Any:
+    """A string field whose limits the OpenAPI document states and pydantic enforces."""
+    return Field(
+        default=None if optional else ...,
+        min_length=min_len,
+        max_length=max_len,
+        pattern=None if blank_ok else NOT_BLANK_PATTERN,
+    )
+
+
+# The longest message text is configurable (Settings.message_text_max): the services enforce
+# it, and web/openapi.py writes the configured value into the document.
+MESSAGE_TEXT = Field(
+    json_schema_extra={"minLength": 1, "pattern": NOT_BLANK_PATTERN},
+    description="1 to message_text_max (default 4000) characters, not only whitespace",
+)
+
+
 class AccountIn(_In):
-    username: str = Field(examples=["alice"], description="2-32 of letters, digits, _ . -")
-    password: str = Field(description="8-256 characters")
-    display_name: str | None = Field(default=None, description="1-64 characters")
+    username: str = Field(
+        pattern=USERNAME_PATTERN,
+        examples=["alice"],
+        description="2-32 of letters, digits, _ . - (unique, ignoring case)",
+    )
+    password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+    display_name: str | None = _text(DISPLAY_NAME_MAX, optional=True)
 
 
 class SessionIn(_In):
@@ -50,14 +81,14 @@ class SessionIn(_In):
 
 
 class RoomIn(_In):
-    name: str = Field(description="1-80 characters")
-    topic: str | None = Field(default=None, description="at most 250 characters")
+    name: str = _text(NAME_MAX)
+    topic: str | None = _text(TOPIC_MAX, min_len=0, blank_ok=True, optional=True)
     visibility: Literal["public", "private"] = "public"
 
 
 class RoomPatch(_In):
-    name: str | None = None
-    topic: str | None = None
+    name: str | None = _text(NAME_MAX, optional=True)
+    topic: str | None = _text(TOPIC_MAX, min_len=0, blank_ok=True, optional=True)
 
 
 class MemberIn(_In):
@@ -69,16 +100,16 @@ class DmIn(_In):
 
 
 class MessageIn(_In):
-    text: str = Field(description="1-4000 characters, not only whitespace")
+    text: str = MESSAGE_TEXT
     reply_to: str | None = None
 
 
 class MessagePatch(_In):
-    text: str
+    text: str = MESSAGE_TEXT
 
 
 class ReadIn(_In):
-    seq: int = Field(ge=0)
+    seq: Annotated[int, BeforeValidator(_integral)] = Field(ge=0)
 
 
 class UserOut(BaseModel):
