@@ -276,7 +276,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join([fmt.format(*head), rule, *(fmt.format(*line) for line in lines)])
 
 
-def environment() -> dict[str, Any]:
+def environment(src: Path) -> dict[str, Any]:
     def sh(*cmd: str) -> str:
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
         return (done.stdout or done.stderr).strip()
@@ -287,6 +287,7 @@ def environment() -> dict[str, Any]:
         "wrk": sh("wrk", "--version").splitlines()[0],
         "cpu": cpu[1] if cpu else platform.processor(),
         "cpus": os.cpu_count(),
+        "hubbub_src": str(src),  # the checkout's git state applies only when src is ROOT/src
         "git_head": sh("git", "rev-parse", "HEAD"),
         "git_dirty_src": bool(sh("git", "status", "--porcelain", "--", "src")),
         "loadavg_start": os.getloadavg(),
@@ -319,7 +320,7 @@ def main() -> int:
         return 2
 
     started = datetime.now(UTC)
-    env = environment()
+    env = environment(args.src.resolve())
     samples: list[Sample] = []
     sanity: list[dict[str, Any]] = []
     for run in range(1, args.runs + 1):
@@ -346,7 +347,7 @@ def main() -> int:
     report = {
         "started_at": started.isoformat(),
         "command": [Path(sys.executable).name, *sys.argv],
-        "args": vars(args) | {"src": str(args.src.resolve())},
+        "args": vars(args) | {"src": str(args.src)},
         "environment": env | {"loadavg_end": os.getloadavg()},
         "summary": rows,
         "samples": [asdict(s) for s in samples],

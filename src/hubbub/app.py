@@ -15,8 +15,9 @@ from hubbub.config import ConfigError, Settings
 from hubbub.services import build_services
 from hubbub.store import Engine, Store
 from hubbub.store.sqlite import SQLiteEngine
-from hubbub.web import accounts, classic, docs_ui, messages, rooms
+from hubbub.web import accounts, docs_ui, messages, rooms
 from hubbub.web.bodies import BodyLimitMiddleware
+from hubbub.web.classic import ClassicRoutes
 from hubbub.web.openapi import install_openapi
 from hubbub.web.problems import install_error_handlers
 
@@ -69,8 +70,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     install_openapi(app, settings)
     app.mount("/static", StaticFiles(packages=[("hubbub.web", "static")]), name="static")
     app.include_router(docs_ui.router)
-    app.include_router(classic.router)
     for router in (accounts.router, rooms.router, messages.router):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    # Added last, so outermost: the classic routes skip the rest of the stack.
+    app.add_middleware(ClassicRoutes, max_body_bytes=settings.max_body_bytes)
     return app

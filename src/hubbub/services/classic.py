@@ -38,11 +38,14 @@ class ClassicService:
             lambda tx: messages_q.insert_message(tx, new, self.clock.now_ms())
         )
 
-    async def list_recent(self, limit: int = LIMIT_DEFAULT) -> list[Message]:
-        """The newest `limit` lobby messages, oldest first (ascending timestamp and seq)."""
+    async def list_recent(self, limit: int = LIMIT_DEFAULT) -> list[tuple[int, str, str]]:
+        """(timestamp ms, user, text) of the newest `limit` lobby messages, oldest first
+        (ascending timestamp and seq). Deleted messages are left out."""
         if not 1 <= limit <= LIMIT_MAX:
             raise Invalid(f"limit must be an integer from 1 to {LIMIT_MAX}", field="limit")
-        return await self.store.read(lambda tx: messages_q.list_latest(tx, LOBBY_ROOM_ID, limit))
+        return await self.store.read(
+            lambda tx: messages_q.list_latest_plain(tx, LOBBY_ROOM_ID, limit)
+        )
 
     async def list_users(self) -> list[str]:
         """Every name that has posted in the lobby, once each, in order of first post."""

@@ -12,7 +12,7 @@ __all__ = [
     "NewMessage",
     "find_message",
     "insert_message",
-    "list_latest",
+    "list_latest_plain",
     "list_posters",
     "list_seq_range",
     "mark_deleted",
@@ -144,15 +144,6 @@ def list_seq_range(tx: Tx, room_id: str, lo: int, hi: int, me: str | None) -> li
     return [_message(r, reactions.get(r[0], ())) for r in rows]
 
 
-def list_latest(tx: Tx, room_id: str, limit: int) -> list[Message]:
-    """The newest `limit` messages of a room, ascending by seq, without reactions."""
-    rows = tx.fetchall(
-        f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.room_id = :room ORDER BY m.seq DESC LIMIT :limit",
-        {"room": room_id, "limit": limit},
-    )
-    return [_message(r) for r in reversed(rows)]
-
-
 def list_posters(tx: Tx, room_id: str) -> list[str]:
     """Names that have posted in a room, each once, in order of first post."""
     rows = tx.fetchall(
@@ -182,3 +173,18 @@ def count_unread(tx: Tx, room_id: str, user_id: str, after_seq: int) -> int:
         {"room": room_id, "after": after_seq, "me": user_id},
     )
     return int(row[0]) if row else 0
+
+
+def list_latest_plain(tx: Tx, room_id: str, limit: int) -> list[tuple[int, str, str]]:
+    """(created_at, author name, text) of the newest `limit` live messages, oldest first.
+
+    The lean shape the classic API lists, without building a Message per row.
+    """
+    rows = tx.fetchall(
+        "SELECT m.created_at, COALESCE(u.username, m.guest_name), m.text"
+        f" FROM {_FROM} WHERE m.room_id = :room AND m.deleted = FALSE"
+        " ORDER BY m.seq DESC LIMIT :limit",
+        {"room": room_id, "limit": limit},
+    )
+    rows.reverse()
+    return rows  # type: ignore[return-value]

@@ -1,16 +1,12 @@
-"""Request-body rules shared by every route: a size limit (413) and JSON parsing (400/415)."""
+"""Request-body rules shared by every route: a size limit (413), read once."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import orjson
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hubbub.web.problems import http_error, is_json_content_type
+from hubbub.web.problems import http_error
 
-__all__ = ["BadBody", "BodyLimitMiddleware", "read_json"]
+__all__ = ["BadBody", "BodyLimitMiddleware", "declared_length", "read_body"]
 
 
 class BadBody(Exception):
@@ -18,6 +14,36 @@ class BadBody(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+
+
+def declared_length(scope: Scope) -> int | None:
+    """The Content-Length header as an int; None if absent. BadBody(400) if not a number."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if not value.isdigit():
+                raise BadBody(400, "Invalid Content-Length")
+            return int(value)
+    return None
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole request body; BadBody(413) as soon as it is known to exceed `limit` bytes."""
+    length = declared_length(scope)
+    if length is not None and length > limit:
+        raise BadBody(413, f"The request body must be at most {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadBody(400, "The client went away before sending the whole body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise BadBody(413, f"The request body must be at most {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class BodyLimitMiddleware:
@@ -32,41 +58,19 @@ class BodyLimitMiddleware:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        length = None
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                length = value
-                break
-        if length is not None:
-            if not length.isdigit():
-                await http_error(scope["path"], 400, "Invalid Content-Length")(scope, receive, send)
+        try:
+            length = declared_length(scope)
+            if length is not None and length <= self.limit:
+                await self.app(scope, receive, send)  # the server enforces Content-Length
                 return
-            if int(length) > self.limit:
-                await self._too_large(scope, receive, send)
-                return
-            await self.app(scope, receive, send)
+            body = await read_body(scope, receive, self.limit)
+        except BadBody as bad:
+            headers = {"Connection": "close"} if bad.status == 413 else None
+            await http_error(scope["path"], bad.status, bad.detail, headers)(scope, receive, send)
             return
-        if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                await self._too_large(scope, receive, send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
         replayed = False
 
         async def replay() -> Message:
@@ -77,23 +81,3 @@ class BodyLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = http_error(
-            scope["path"],
-            413,
-            f"The request body must be at most {self.limit} bytes",
-            headers={"Connection": "close"},
-        )
-        await response(scope, receive, send)
-
-
-async def read_json(request: Request) -> Any:
-    """Parse the request body as JSON. Raise BadBody(415) or BadBody(400)."""
-    if not is_json_content_type(request.headers.get("content-type")):
-        raise BadBody(415, "Content-Type must be application/json")
-    raw = await request.body()
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadBody(400, "The body is not valid JSON") from None

@@ -1,122 +1,115 @@
-"""The classic chat-server exercise API, at the server root, exactly as its text specifies.
+"""The classic chat-server exercise API at the server root, exactly as its text specifies.
 
-Handlers parse JSON themselves (orjson) rather than through a pydantic body model: this is the
-hot path of the exercise, and the shapes are tiny. The OpenAPI document still describes them.
+GET /messages, POST /message and GET /users are the hot path of the exercise and tiny, so they
+are served by this pure-ASGI layer in front of FastAPI: no dependency injection, no middleware
+stack, orjson in and out. Everything else passes through to FastAPI. The same services, the
+same error shaper (web.problems) and the same body reader (web.bodies) are used, and
+web.openapi documents these routes.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import logging
+from urllib.parse import parse_qsl
 
 import orjson
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
-from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hubbub.errors import Invalid
+from hubbub.errors import DomainError, Invalid
+from hubbub.services import Services
 from hubbub.services.classic import LIMIT_DEFAULT, LIMIT_MAX
-from hubbub.services.fields import NOT_BLANK_PATTERN
-from hubbub.web.bodies import BadBody, read_json
-from hubbub.web.deps import Svc
-from hubbub.web.problems import http_error
+from hubbub.web.bodies import BadBody, read_body
+from hubbub.web.problems import domain_error_response, http_error, is_json_content_type
 
-__all__ = ["router"]
+__all__ = ["ROUTES", "ClassicRoutes"]
 
-router = APIRouter(tags=["classic"])
+log = logging.getLogger(__name__)
 
+# path -> the one method it accepts
+ROUTES = {"/messages": "GET", "/message": "POST", "/users": "GET"}
 OK = orjson.dumps({"ok": True})
+_JSON = (b"content-type", b"application/json")
 
 
-class ClassicError(BaseModel):
-    ok: bool = False
-    error: str
-    code: str
-
-
-class ClassicPost(BaseModel):
-    """Lengths are configurable; web/openapi.py writes the configured maxima into the document."""
-
-    user: str = Field(min_length=1, pattern=NOT_BLANK_PATTERN)
-    text: str = Field(min_length=1)
-
-
-class ClassicMessage(BaseModel):
-    timestamp: float
-    user: str
-    text: str
-
-
-class ClassicMessages(BaseModel):
-    messages: list[ClassicMessage]
-
-
-class ClassicUsers(BaseModel):
-    users: list[str]
-
-
-class ClassicOk(BaseModel):
-    ok: bool
-
-
-def _json(body: Any) -> Response:
-    return Response(orjson.dumps(body), media_type="application/json")
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"model": ClassicError} for status in statuses}
-
-
-@router.get(
-    "/messages",
-    response_model=ClassicMessages,
-    responses=_errors(422),
-    summary="The most recent messages, oldest first",
-)
-async def list_messages(
-    svc: Svc,
-    limit: Annotated[
-        int, Query(ge=1, le=LIMIT_MAX, description="1-1000, default 100")
-    ] = LIMIT_DEFAULT,
-) -> Response:
-    """List the `limit` (default 100, at most 1000) most recent messages, sorted by timestamp."""
-    messages = await svc.classic.list_recent(limit)
-    return _json(
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    await send(
         {
-            "messages": [
-                {"timestamp": m.created_at / 1000, "user": m.author.name, "text": m.text}
-                for m in messages
-            ]
+            "type": "http.response.start",
+            "status": status,
+            "headers": [_JSON, (b"content-length", b"%d" % len(body))],
         }
     )
+    await send({"type": "http.response.body", "body": body})
 
 
-@router.post(
-    "/message",
-    response_model=ClassicOk,
-    responses=_errors(400, 413, 415, 422),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/ClassicPost"}}
-            },
-        }
-    },
-    summary="Post a message",
-)
-async def post_message(svc: Svc, request: Request) -> Response:
-    """Post `{"user", "text"}`; the server records a unix timestamp when it commits the message."""
-    try:
-        body = await read_json(request)
-    except BadBody as bad:
-        return http_error("/message", bad.status, bad.detail)
-    if not isinstance(body, dict):
-        raise Invalid("The body must be a JSON object with 'user' and 'text'")
-    await svc.classic.post(body.get("user"), body.get("text"))
-    return Response(OK, media_type="application/json")
+def _limit(query_string: bytes) -> int:
+    limit = LIMIT_DEFAULT
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name == "limit":
+            if not value.isdigit() or not 1 <= int(value) <= LIMIT_MAX:
+                raise Invalid(f"limit must be an integer from 1 to {LIMIT_MAX}", field="limit")
+            limit = int(value)
+    return limit
 
 
-@router.get("/users", response_model=ClassicUsers, summary="Everyone who has posted")
-async def list_users(svc: Svc) -> Response:
-    """The set of users that have posted messages so far, in order of first post."""
-    return _json({"users": await svc.classic.list_users()})
+class ClassicRoutes:
+    """ASGI middleware: serve the classic routes, pass every other request to `app`."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path")
+        if scope["type"] != "http" or path not in ROUTES:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != ROUTES[path]:
+            await http_error(path, 405, "Method not allowed", headers={"Allow": ROUTES[path]})(
+                scope, receive, send
+            )
+            return
+        services: Services = scope["app"].state.services
+        try:
+            if path == "/message":
+                await self._post(services, scope, receive)
+                await _send_json(send, 200, OK)
+            elif path == "/messages":
+                rows = await services.classic.list_recent(_limit(scope["query_string"]))
+                body = orjson.dumps(
+                    {
+                        "messages": [
+                            {"timestamp": ts / 1000, "user": user, "text": text}
+                            for ts, user, text in rows
+                        ]
+                    }
+                )
+                await _send_json(send, 200, body)
+            else:
+                await _send_json(
+                    send, 200, orjson.dumps({"users": await services.classic.list_users()})
+                )
+        except DomainError as exc:
+            await domain_error_response(path, exc)(scope, receive, send)
+        except BadBody as bad:
+            await http_error(path, bad.status, bad.detail)(scope, receive, send)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], path)
+            await http_error(path, 500)(scope, receive, send)
+
+    async def _post(self, services: Services, scope: Scope, receive: Receive) -> None:
+        content_type = None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value.decode("latin-1")
+                break
+        if not is_json_content_type(content_type):
+            raise BadBody(415, "Content-Type must be application/json")
+        raw = await read_body(scope, receive, self.max_body_bytes)
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise BadBody(400, "The body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise Invalid("The body must be a JSON object with 'user' and 'text'")
+        await services.classic.post(body.get("user"), body.get("text"))

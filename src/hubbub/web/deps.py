@@ -11,7 +11,7 @@ from hubbub.services import Services
 __all__ = ["Svc", "get_services"]
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 

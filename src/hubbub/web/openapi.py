@@ -1,4 +1,5 @@
-"""The OpenAPI document: FastAPI's, plus the shared Problem schema the error responses use."""
+"""The OpenAPI document: FastAPI's routes, plus the classic routes (served by web.classic) and
+the shared schemas, with configurable limits written in as configured."""
 
 from __future__ import annotations
 
@@ -6,12 +7,94 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from hubbub.config import Settings
-from hubbub.web.classic import ClassicPost
-from hubbub.web.schemas import Problem
+from hubbub.services.classic import LIMIT_DEFAULT, LIMIT_MAX
+from hubbub.web.schemas import (
+    ClassicError,
+    ClassicMessages,
+    ClassicOk,
+    ClassicPost,
+    ClassicUsers,
+    Problem,
+)
 
 __all__ = ["install_openapi"]
+
+_COMPONENTS = (Problem, ClassicPost, ClassicMessages, ClassicUsers, ClassicOk, ClassicError)
+
+
+def _ref(model: type[BaseModel]) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _json(model: type[BaseModel], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+_ERRORS = {
+    "400": "The body is not valid JSON",
+    "413": "The body is too large",
+    "415": "Content-Type is not application/json",
+    "422": "Invalid input; `error` says why",
+}
+
+
+def _classic_paths() -> dict[str, Any]:
+    def errors(*codes: str) -> dict[str, Any]:
+        return {code: _json(ClassicError, _ERRORS[code]) for code in codes}
+
+    return {
+        "/messages": {
+            "get": {
+                "tags": ["classic"],
+                "summary": "The most recent messages, oldest first",
+                "operationId": "classic_list_messages",
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": LIMIT_MAX,
+                            "default": LIMIT_DEFAULT,
+                        },
+                    }
+                ],
+                "responses": {
+                    "200": _json(ClassicMessages, "Messages sorted by timestamp"),
+                    **errors("422"),
+                },
+            }
+        },
+        "/message": {
+            "post": {
+                "tags": ["classic"],
+                "summary": "Post a message",
+                "description": "The server records a unix timestamp when it commits the message.",
+                "operationId": "classic_post_message",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(ClassicPost)}},
+                },
+                "responses": {
+                    "200": _json(ClassicOk, "Stored"),
+                    **errors("400", "413", "415", "422"),
+                },
+            }
+        },
+        "/users": {
+            "get": {
+                "tags": ["classic"],
+                "summary": "Everyone who has posted, in order of first post",
+                "operationId": "classic_list_users",
+                "responses": {"200": _json(ClassicUsers, "Names, each once")},
+            }
+        },
+    }
 
 
 def install_openapi(app: FastAPI, settings: Settings) -> None:
@@ -20,14 +103,17 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
             schema = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
+            schema["paths"] = {**_classic_paths(), **schema["paths"]}
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in (Problem, ClassicPost):
+            for model in _COMPONENTS:
                 components[model.__name__] = model.model_json_schema(
                     ref_template="#/components/schemas/{model}"
                 )
+                components.update(components[model.__name__].pop("$defs", {}))
             # Configurable limits: state the configured values.
-            components["ClassicPost"]["properties"]["user"]["maxLength"] = settings.classic_user_max
-            components["ClassicPost"]["properties"]["text"]["maxLength"] = settings.classic_text_max
+            post = components["ClassicPost"]["properties"]
+            post["user"]["maxLength"] = settings.classic_user_max
+            post["text"]["maxLength"] = settings.classic_text_max
             for name in ("MessageIn", "MessagePatch"):
                 components[name]["properties"]["text"]["maxLength"] = settings.message_text_max
             app.openapi_schema = schema

@@ -28,6 +28,7 @@ from hubbub.errors import (
 
 __all__ = [
     "STATUS",
+    "domain_error_response",
     "error_response",
     "http_error",
     "install_error_handlers",
@@ -110,19 +111,24 @@ def http_error(
     return error_response(path, status, code, title, detail or title, headers=headers)
 
 
+def domain_error_response(path: str, exc: DomainError) -> Response:
+    """The error response for a domain error: status from STATUS, plus the auth/retry headers."""
+    status = status_of(exc)
+    headers = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 503:
+        headers["Retry-After"] = "2"
+    extra = {"field": exc.field} if exc.field else None
+    return error_response(
+        path, status, exc.code, exc.title, exc.detail, headers=headers, extra=extra
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     async def on_domain_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
-        status = status_of(exc)
-        headers = {}
-        if status == 401:
-            headers["WWW-Authenticate"] = "Bearer"
-        if status == 503:
-            headers["Retry-After"] = "2"
-        extra = {"field": exc.field} if exc.field else None
-        return error_response(
-            request.url.path, status, exc.code, exc.title, exc.detail, headers=headers, extra=extra
-        )
+        return domain_error_response(request.url.path, exc)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)

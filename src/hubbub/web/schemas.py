@@ -83,7 +83,7 @@ class SessionIn(_In):
 class RoomIn(_In):
     name: str = _text(NAME_MAX)
     topic: str | None = _text(TOPIC_MAX, min_len=0, blank_ok=True, optional=True)
-    visibility: Literal["public", "private"] = "public"
+    visibility: Literal["public", "private"]
 
 
 class RoomPatch(_In):
@@ -221,3 +221,37 @@ _DESCRIPTIONS = {
 def PROBLEMS(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for these error statuses, as problem+json."""
     return {s: {"description": _DESCRIPTIONS[s], "content": _PROBLEM_CONTENT} for s in statuses}
+
+
+# -- the classic API (served by web.classic; documented by web.openapi) ----------------------
+
+
+class ClassicPost(BaseModel):
+    """Lengths are configurable; web/openapi.py writes the configured maxima into the document."""
+
+    user: str = Field(min_length=1, pattern=NOT_BLANK_PATTERN)
+    text: str = Field(min_length=1)
+
+
+class ClassicMessage(BaseModel):
+    timestamp: float = Field(description="Unix time in seconds, taken when committed")
+    user: str
+    text: str
+
+
+class ClassicMessages(BaseModel):
+    messages: list[ClassicMessage]
+
+
+class ClassicUsers(BaseModel):
+    users: list[str]
+
+
+class ClassicOk(BaseModel):
+    ok: bool
+
+
+class ClassicError(BaseModel):
+    ok: bool = False
+    error: str = Field(description="A human-readable reason")
+    code: str = Field(description="A stable machine code")
