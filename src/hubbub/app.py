@@ -10,12 +10,15 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from hubbub import __version__
+from hubbub.bus import Bus
+from hubbub.bus.memory import MemoryBus
 from hubbub.clock import Clock, SystemClock
 from hubbub.config import ConfigError, Settings
 from hubbub.services import build_services
+from hubbub.services.hub import Hub
 from hubbub.store import Engine, Store
 from hubbub.store.sqlite import SQLiteEngine
-from hubbub.web import accounts, docs_ui, messages, rooms
+from hubbub.web import accounts, docs_ui, messages, rooms, stream
 from hubbub.web.bodies import BodyLimitMiddleware
 from hubbub.web.classic import ClassicRoutes
 from hubbub.web.openapi import install_openapi
@@ -40,6 +43,10 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
     return Store(await open_engine(settings), clock or SystemClock())
 
 
+def open_bus(settings: Settings) -> Bus:
+    return MemoryBus()
+
+
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     """Build the ASGI app. The database opens (and migrates) in the lifespan, not here."""
     the_clock = clock or SystemClock()
@@ -51,9 +58,24 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             applied = await store.migrate()
             if applied:
                 log.info("applied migrations %s", applied)
+            bus = open_bus(settings)
+            hub = Hub(
+                store,
+                the_clock,
+                await store.deployment_id(),
+                poll_interval=settings.event_poll_seconds,
+                presence_grace=settings.presence_grace_seconds,
+                publish_ephemeral=bus.publish_ephemeral,
+            )
+            await hub.start()
+            await bus.start(hub)
             app.state.store = store
-            app.state.services = build_services(store, the_clock, settings)
-            yield
+            app.state.services = build_services(store, the_clock, settings, bus, hub)
+            try:
+                yield
+            finally:
+                await bus.close()
+                await hub.close()
         finally:
             await store.close()
 
@@ -70,7 +92,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     install_openapi(app, settings)
     app.mount("/static", StaticFiles(packages=[("hubbub.web", "static")]), name="static")
     app.include_router(docs_ui.router)
-    for router in (accounts.router, rooms.router, messages.router):
+    for router in (accounts.router, rooms.router, messages.router, stream.router):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     # Added last, so outermost: the classic routes skip the rest of the stack.

@@ -42,6 +42,14 @@ class Settings:
     # "fast" uses cheap argon2id parameters: for tests and benchmarks only.
     password_hashing: PasswordHashing = "default"
     graceful_shutdown_seconds: int = 2
+    # Real-time: events buffered per connection before a slow client is disconnected; how
+    # often a node re-reads the event log in case a bus message was lost; heartbeats.
+    stream_buffer: int = 1000
+    event_poll_seconds: float = 1.0
+    presence_grace_seconds: float = 30.0
+    sse_heartbeat_seconds: float = 15.0
+    ws_ping_seconds: float = 30.0
+    ws_per_message_deflate: bool = False
 
     def __post_init__(self) -> None:
         self.validate()
@@ -60,6 +68,7 @@ class Settings:
             "classic_user_max",
             "classic_text_max",
             "message_text_max",
+            "stream_buffer",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
@@ -97,7 +106,15 @@ class Settings:
             raise ConfigError(str(exc)) from exc
 
 
-_TYPES = {"int": int, "float": float, "str": str}
+_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": lambda v: _bool(v)}
+
+
+def _bool(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
 
 
 def _choices(type_name: object) -> tuple[str, ...]:

@@ -118,3 +118,10 @@ class MessageDeleted(Conflict):
 class IdempotencyKeyReused(Invalid):
     code = "idempotency_key_reused"
     title = "Idempotency key reused with a different request"
+
+
+class CursorExpired(DomainError):
+    """The cursor is malformed, from another deployment, or older than what is kept."""
+
+    code = "cursor_expired"
+    title = "Cursor cannot be resumed"

@@ -6,12 +6,24 @@ every response matches it.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
-from hubbub.models import Author, Member, Message, Room, User
+from hubbub.models import Author, Event, Member, Message, Room, User
 
-__all__ = ["author", "member", "message", "rfc3339", "room", "user"]
+__all__ = [
+    "author",
+    "cursor",
+    "event",
+    "member",
+    "message",
+    "parse_cursor",
+    "rfc3339",
+    "room",
+    "room_public",
+    "user",
+]
 
 
 def rfc3339(ms: int) -> str:
@@ -65,5 +77,33 @@ def room(r: Room) -> dict[str, Any]:
     return body
 
 
+def room_public(r: Room) -> dict[str, Any]:
+    """The room without any viewer's fields (for events that go to many users)."""
+    return room(dataclasses.replace(r, my_role=None, last_read_seq=None, unread_count=None))
+
+
 def member(m: Member) -> dict[str, Any]:
     return {"user": user(m.user), "role": m.role, "joined_at": rfc3339(m.joined_at)}
+
+
+def cursor(deployment_id: str, pos: int) -> str:
+    """An event's cursor: opaque to clients, valid on every transport and node."""
+    return f"{deployment_id}-{pos}"
+
+
+def parse_cursor(value: str, deployment_id: str) -> int | None:
+    """The position in a cursor of this deployment, or None if it is not one."""
+    dep, _, pos = value.partition("-")
+    if dep != deployment_id or not pos.isdigit() or len(pos) > 18:
+        return None
+    return int(pos)
+
+
+def event(cursor_value: str, e: Event) -> dict[str, Any]:
+    return {
+        "id": cursor_value,
+        "type": e.type,
+        "room_id": e.room_id,
+        "ts": rfc3339(e.ts),
+        "data": e.data,
+    }

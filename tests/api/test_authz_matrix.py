@@ -150,6 +150,8 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("DELETE", "/messages/{message_id}", None),
     ("PUT", "/messages/{message_id}/reactions/{emoji}", None),
     ("DELETE", "/messages/{message_id}/reactions/{emoji}", None),
+    ("POST", "/rooms/{room_id}/typing", None),
+    ("GET", "/events", None),
 ]
 PUBLIC_ROUTES = {("POST", "/accounts"), ("POST", "/sessions")}
 

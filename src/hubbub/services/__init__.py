@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hubbub.bus import Bus
 from hubbub.clock import Clock
 from hubbub.config import Settings
 from hubbub.services.accounts import AccountService
 from hubbub.services.classic import ClassicService
+from hubbub.services.events import EventService
+from hubbub.services.hub import Hub
 from hubbub.services.messages import MessageService
 from hubbub.services.passwords import Passwords
 from hubbub.services.rooms import RoomService
@@ -22,12 +25,17 @@ class Services:
     accounts: AccountService
     rooms: RoomService
     messages: MessageService
+    events: EventService
 
 
-def build_services(store: Store, clock: Clock, settings: Settings) -> Services:
+def build_services(store: Store, clock: Clock, settings: Settings, bus: Bus, hub: Hub) -> Services:
+    events = EventService(store, clock, bus, hub, max_buffer=settings.stream_buffer)
     return Services(
-        classic=ClassicService(store, clock, settings),
-        accounts=AccountService(store, clock, settings, Passwords(settings.password_hashing)),
-        rooms=RoomService(store, clock),
-        messages=MessageService(store, clock, settings),
+        classic=ClassicService(store, clock, settings, events),
+        accounts=AccountService(
+            store, clock, settings, Passwords(settings.password_hashing), events
+        ),
+        rooms=RoomService(store, clock, events),
+        messages=MessageService(store, clock, settings, events),
+        events=events,
     )

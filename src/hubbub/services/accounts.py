@@ -10,9 +10,11 @@ from hubbub.clock import Clock
 from hubbub.config import Settings
 from hubbub.errors import InvalidCredentials, Unauthenticated, UsernameTaken, UserNotFound
 from hubbub.ids import new_id
-from hubbub.models import LOBBY_ROOM_ID, User
+from hubbub.models import LOBBY_ROOM_ID, Event, User
 from hubbub.services.fields import check_optional_text, check_text, check_username
+from hubbub.services.outbox import Outbox, Publisher
 from hubbub.services.passwords import Passwords
+from hubbub.services.rooms import announce_join
 from hubbub.store import Store, Tx
 from hubbub.store import rooms as rooms_q
 from hubbub.store import users as users_q
@@ -41,6 +43,7 @@ class AccountService:
     clock: Clock
     settings: Settings
     passwords: Passwords
+    events: Publisher
 
     async def register(self, username: str, password: str, display_name: str | None) -> Session:
         """Create an account (a member of the lobby) and a session. Raises UsernameTaken."""
@@ -54,7 +57,7 @@ class AccountService:
         )
         token = secrets.token_urlsafe(32)
 
-        def tx_fn(tx: Tx) -> None:
+        def tx_fn(tx: Tx) -> list[Event]:
             if not users_q.insert_user(tx, user, password_hash):
                 raise UsernameTaken(f"The username {username!r} is taken")
             lobby = rooms_q.find_room(tx, LOBBY_ROOM_ID, user.id)
@@ -67,8 +70,11 @@ class AccountService:
                 start_read_seq=lobby.last_seq if lobby else 0,
             )
             users_q.insert_token(tx, token_hash(token), user.id, now)
+            outbox = Outbox()
+            announce_join(tx, outbox, LOBBY_ROOM_ID, user, "member")
+            return outbox.commit(tx, now)
 
-        await self.store.write(tx_fn)
+        await self.events.publish(await self.store.write(tx_fn))
         return Session(user, token)
 
     async def sign_in(self, username: str, password: str) -> Session:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hubbub import wire
 from hubbub.clock import Clock
 from hubbub.config import Settings
 from hubbub.errors import Invalid
-from hubbub.models import LOBBY_ROOM_ID, Author, Message
+from hubbub.models import LOBBY_ROOM_ID, Author, Event, Message
 from hubbub.services.fields import is_blank
-from hubbub.store import Store
+from hubbub.services.outbox import Outbox, Publisher
+from hubbub.store import Store, Tx
 from hubbub.store import messages as messages_q
 
 __all__ = ["LIMIT_DEFAULT", "LIMIT_MAX", "ClassicService"]
@@ -23,6 +25,7 @@ class ClassicService:
     store: Store
     clock: Clock
     settings: Settings
+    events: Publisher
 
     async def post(self, user: object, text: object) -> Message:
         """Validate and commit a guest message to the lobby; returns it once durable.
@@ -34,9 +37,17 @@ class ClassicService:
         new = messages_q.NewMessage(
             LOBBY_ROOM_ID, body, Author(id=None, username=None, display_name=name, guest=True)
         )
-        return await self.store.write(
-            lambda tx: messages_q.insert_message(tx, new, self.clock.now_ms())
-        )
+
+        def tx_fn(tx: Tx) -> tuple[Message, list[Event]]:
+            now = self.clock.now_ms()  # in the writer: the time the message is committed
+            message = messages_q.insert_message(tx, new, now)
+            outbox = Outbox()
+            outbox.add("message.created", LOBBY_ROOM_ID, wire.message(message))
+            return message, outbox.commit(tx, now)
+
+        message, events = await self.store.write(tx_fn)
+        await self.events.publish(events)
+        return message
 
     async def list_recent(self, limit: int = LIMIT_DEFAULT) -> list[tuple[int, str, str]]:
         """(timestamp ms, user, text) of the newest `limit` lobby messages, oldest first

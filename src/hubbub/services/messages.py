@@ -18,9 +18,10 @@ from hubbub.errors import (
     NotAuthor,
     RoomNotFound,
 )
-from hubbub.models import Author, Message, User
+from hubbub.models import Author, Event, Message, User
 from hubbub.services.access import MANAGERS, require_member, visible_room
 from hubbub.services.fields import check_text
+from hubbub.services.outbox import Outbox, Publisher
 from hubbub.store import Store, Tx
 from hubbub.store import idempotency as idem_q
 from hubbub.store import messages as messages_q
@@ -60,6 +61,7 @@ class MessageService:
     store: Store
     clock: Clock
     settings: Settings
+    events: Publisher
 
     async def send(
         self,
@@ -81,7 +83,7 @@ class MessageService:
         request_hash = hashlib.sha256(orjson.dumps([room_id, text, reply_to])).hexdigest()
         now = self.clock.now_ms()
 
-        def tx_fn(tx: Tx) -> Sent:
+        def tx_fn(tx: Tx) -> tuple[Sent, list[Event]]:
             if idempotency_key is not None:
                 stored = idem_q.find_answer(tx, me.id, idempotency_key, now - IDEMPOTENCY_TTL_MS)
                 if stored is not None:
@@ -89,7 +91,7 @@ class MessageService:
                         raise IdempotencyKeyReused(
                             "This Idempotency-Key was used for a different request"
                         )
-                    return Sent(stored.status, stored.body.encode(), True, None)
+                    return Sent(stored.status, stored.body.encode(), True, None), []
             require_member(tx, room_id, me.id)
             if reply_to is not None:
                 target = messages_q.find_message(tx, reply_to)
@@ -98,7 +100,8 @@ class MessageService:
             message = messages_q.insert_message(
                 tx, messages_q.NewMessage(room_id, text, author_of(me), reply_to), now
             )
-            body = orjson.dumps(wire.message(message))
+            shaped = wire.message(message)
+            body = orjson.dumps(shaped)
             if idempotency_key is not None:
                 idem_q.save_answer(
                     tx,
@@ -107,9 +110,13 @@ class MessageService:
                     idem_q.StoredAnswer(request_hash, 201, body.decode()),
                     now,
                 )
-            return Sent(201, body, False, message)
+            outbox = Outbox()
+            outbox.add("message.created", room_id, shaped)
+            return Sent(201, body, False, message), outbox.commit(tx, now)
 
-        return await self.store.write(tx_fn)
+        sent, events = await self.store.write(tx_fn)
+        await self.events.publish(events)
+        return sent
 
     async def history(
         self,
@@ -155,7 +162,7 @@ class MessageService:
         check_text("text", text, 1, self.settings.message_text_max)
         now = self.clock.now_ms()
 
-        def tx_fn(tx: Tx) -> Message:
+        def tx_fn(tx: Tx) -> tuple[Message, list[Event]]:
             message = _visible_message(tx, message_id, me.id)
             if message.author.id != me.id:
                 raise NotAuthor("Only the author can edit a message")
@@ -164,40 +171,80 @@ class MessageService:
             messages_q.update_text(tx, message_id, text, now)
             found = messages_q.find_message(tx, message_id, me.id)
             assert found is not None
-            return found
+            outbox = Outbox()
+            outbox.add(
+                "message.updated",
+                found.room_id,
+                {
+                    "id": found.id,
+                    "room_id": found.room_id,
+                    "seq": found.seq,
+                    "text": found.text,
+                    "edited_at": wire.rfc3339(now),
+                },
+            )
+            return found, outbox.commit(tx, now)
 
-        return await self.store.write(tx_fn)
+        edited, events = await self.store.write(tx_fn)
+        await self.events.publish(events)
+        return edited
 
     async def delete(self, me: User, message_id: str) -> None:
         """Tombstone a message: its author, or the room's owner or an admin. Idempotent."""
 
-        def tx_fn(tx: Tx) -> None:
+        now = self.clock.now_ms()
+
+        def tx_fn(tx: Tx) -> list[Event]:
             message = _visible_message(tx, message_id, me.id)
             if message.author.id != me.id:
                 room = visible_room(tx, message.room_id, me.id)
                 if room.my_role not in MANAGERS:
                     raise NotAuthor("Only the author, the owner or an admin can delete this")
-            if not message.deleted:
-                messages_q.mark_deleted(tx, message_id)
+            if message.deleted:
+                return []
+            messages_q.mark_deleted(tx, message_id)
+            outbox = Outbox()
+            outbox.add(
+                "message.deleted",
+                message.room_id,
+                {"id": message.id, "room_id": message.room_id, "seq": message.seq},
+            )
+            return outbox.commit(tx, now)
 
-        await self.store.write(tx_fn)
+        await self.events.publish(await self.store.write(tx_fn))
 
     async def react(self, me: User, message_id: str, emoji: str, *, add: bool) -> None:
         """Add or remove my reaction; idempotent. Members only; not on deleted messages."""
         check_text("emoji", emoji, 1, EMOJI_MAX)
         now = self.clock.now_ms()
 
-        def tx_fn(tx: Tx) -> None:
+        def tx_fn(tx: Tx) -> list[Event]:
             message = _visible_message(tx, message_id, me.id)
             require_member(tx, message.room_id, me.id)
             if message.deleted:
                 raise MessageDeleted("A deleted message takes no reactions")
             if add:
-                reactions_q.add_reaction(tx, message_id, me.id, emoji, now)
+                changed = reactions_q.add_reaction(tx, message_id, me.id, emoji, now)
             else:
-                reactions_q.remove_reaction(tx, message_id, me.id, emoji)
+                changed = reactions_q.remove_reaction(tx, message_id, me.id, emoji)
+            if not changed:  # idempotent repeat: nothing happened, nothing to announce
+                return []
+            outbox = Outbox()
+            outbox.add(
+                "reaction.added" if add else "reaction.removed",
+                message.room_id,
+                {
+                    "message_id": message.id,
+                    "room_id": message.room_id,
+                    "seq": message.seq,
+                    "emoji": emoji,
+                    "user": me.username,
+                    "user_id": me.id,
+                },
+            )
+            return outbox.commit(tx, now)
 
-        await self.store.write(tx_fn)
+        await self.events.publish(await self.store.write(tx_fn))
 
 
 def _visible_message(tx: Tx, message_id: str, me: str) -> Message:

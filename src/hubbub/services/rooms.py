@@ -1,9 +1,16 @@
-"""Rooms, membership and direct messages: every rule about who is in which room."""
+"""Rooms, membership and direct messages: every rule about who is in which room.
+
+Every change commits its events (member.joined/left/updated, room.updated, read.updated) in
+the same transaction, and they are published after the commit.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+from hubbub import wire
 from hubbub.clock import Clock
 from hubbub.errors import (
     DmMembershipFixed,
@@ -13,46 +20,63 @@ from hubbub.errors import (
     UserNotFound,
 )
 from hubbub.ids import new_id
-from hubbub.models import Member, Role, Room, User, Visibility
+from hubbub.models import Event, Member, Role, Room, User, Visibility
 from hubbub.services.access import require_manager, require_member, visible_room
 from hubbub.services.fields import check_optional_text, check_text
+from hubbub.services.outbox import Outbox, Publisher
 from hubbub.store import Store, Tx
+from hubbub.store import messages as messages_q
 from hubbub.store import rooms as rooms_q
 from hubbub.store import users as users_q
 
-__all__ = ["RoomService"]
+__all__ = ["ASSIGNABLE_ROLES", "NAME_MAX", "TOPIC_MAX", "RoomService", "announce_join"]
 
 NAME_MAX, TOPIC_MAX = 80, 250
 ASSIGNABLE_ROLES: frozenset[str] = frozenset({"admin", "member"})
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class RoomService:
     store: Store
     clock: Clock
+    events: Publisher
+
+    async def _write(self, fn: Callable[[Tx, Outbox, int], T]) -> T:
+        """Run `fn(tx, outbox, now)` in a transaction, commit its events, publish them."""
+        now = self.clock.now_ms()
+
+        def tx_fn(tx: Tx) -> tuple[T, list[Event]]:
+            outbox = Outbox()
+            result = fn(tx, outbox, now)
+            return result, outbox.commit(tx, now)
+
+        result, events = await self.store.write(tx_fn)
+        await self.events.publish(events)
+        return result
 
     async def create(self, me: User, name: str, topic: str | None, visibility: Visibility) -> Room:
         """Create a room owned by `me`."""
         check_text("name", name, 1, NAME_MAX)
         check_optional_text("topic", topic, 0, TOPIC_MAX, allow_blank=True)
-        now = self.clock.now_ms()
-        room = Room(
-            id=new_id("r"),
-            name=name,
-            topic=topic or "",
-            visibility=visibility,
-            kind="room",
-            created_at=now,
-            member_count=0,
-            last_seq=0,
-        )
 
-        def tx_fn(tx: Tx) -> Room:
+        def fn(tx: Tx, outbox: Outbox, now: int) -> Room:
+            room = Room(
+                id=new_id("r"),
+                name=name,
+                topic=topic or "",
+                visibility=visibility,
+                kind="room",
+                created_at=now,
+                member_count=0,
+                last_seq=0,
+            )
             rooms_q.insert_room(tx, room)
             rooms_q.upsert_member(tx, room.id, me.id, "owner", now)
+            announce_join(tx, outbox, room.id, me, "owner")
             return visible_room(tx, room.id, me.id)
 
-        return await self.store.write(tx_fn)
+        return await self._write(fn)
 
     async def list_mine(self, me: User) -> list[Room]:
         return await self.store.read(lambda tx: rooms_q.list_rooms_of(tx, me.id))
@@ -69,39 +93,41 @@ class RoomService:
         check_optional_text("name", name, 1, NAME_MAX)
         check_optional_text("topic", topic, 0, TOPIC_MAX, allow_blank=True)
 
-        def tx_fn(tx: Tx) -> Room:
+        def fn(tx: Tx, outbox: Outbox, now: int) -> Room:
             room = require_manager(tx, room_id, me.id)
             if room.kind == "dm":
                 raise NotAllowed("A direct message has no name or topic to change")
             rooms_q.update_room(tx, room_id, name, topic)
-            return visible_room(tx, room_id, me.id)
+            updated = visible_room(tx, room_id, me.id)
+            outbox.add("room.updated", room_id, wire.room_public(updated))
+            return updated
 
-        return await self.store.write(tx_fn)
+        return await self._write(fn)
 
     async def join(self, me: User, room_id: str) -> None:
         """Join a public room; idempotent. A private room (or DM) you are not in is not found."""
-        now = self.clock.now_ms()
 
-        def tx_fn(tx: Tx) -> None:
+        def fn(tx: Tx, outbox: Outbox, now: int) -> None:
             room = visible_room(tx, room_id, me.id)
             if room.my_role is None:
                 rooms_q.upsert_member(
                     tx, room_id, me.id, "member", now, start_read_seq=room.last_seq
                 )
+                announce_join(tx, outbox, room_id, me, "member")
 
-        await self.store.write(tx_fn)
+        await self._write(fn)
 
     async def leave(self, me: User, room_id: str) -> None:
         """Leave a room; idempotent. Not allowed for a DM."""
 
-        def tx_fn(tx: Tx) -> None:
+        def fn(tx: Tx, outbox: Outbox, now: int) -> None:
             room = visible_room(tx, room_id, me.id)
             if room.kind == "dm":
                 raise DmMembershipFixed("You cannot leave a direct message")
             if room.my_role is not None:
-                _remove(tx, room_id, me.id)
+                _remove(tx, outbox, room_id, me)
 
-        await self.store.write(tx_fn)
+        await self._write(fn)
 
     async def list_members(self, me: User, room_id: str) -> list[Member]:
         def tx_fn(tx: Tx) -> list[Member]:
@@ -120,9 +146,8 @@ class RoomService:
         """
         if role is not None and role not in ASSIGNABLE_ROLES:
             raise Invalid("role must be 'admin' or 'member'", field="role")
-        now = self.clock.now_ms()
 
-        def tx_fn(tx: Tx) -> tuple[Member, bool]:
+        def fn(tx: Tx, outbox: Outbox, now: int) -> tuple[Member, bool]:
             if require_member(tx, room_id, me.id).kind == "dm":
                 raise DmMembershipFixed("Nobody can be added to a direct message")
             room = require_manager(tx, room_id, me.id)
@@ -138,16 +163,25 @@ class RoomService:
                 and room.my_role != "owner"
             ):
                 raise NotAllowed("Only the owner can grant or remove admin")
-            added = rooms_q.upsert_member(tx, room_id, target.id, new_role, now, start_read_seq=0)
+            added = rooms_q.upsert_member(tx, room_id, target.id, new_role, now)
+            if added:
+                announce_join(tx, outbox, room_id, target, new_role)
+            elif new_role != current:
+                outbox.add(
+                    "member.updated",
+                    room_id,
+                    {"user": wire.user(target), "role": new_role},
+                    subject=target.id,
+                )
             member = next(m for m in rooms_q.list_members(tx, room_id) if m.user.id == target.id)
             return member, added
 
-        return await self.store.write(tx_fn)
+        return await self._write(fn)
 
     async def remove_member(self, me: User, room_id: str, username: str) -> None:
         """Remove a member: yourself, or (owner/admin) someone of a lower role. Idempotent."""
 
-        def tx_fn(tx: Tx) -> None:
+        def fn(tx: Tx, outbox: Outbox, now: int) -> None:
             room = visible_room(tx, room_id, me.id)
             target = _user(tx, username)
             if room.kind == "dm":
@@ -157,15 +191,15 @@ class RoomService:
                 target_role = rooms_q.find_member_role(tx, room_id, target.id)
                 if target_role == "owner" or (target_role == "admin" and room.my_role != "owner"):
                     raise NotAllowed("You cannot remove a member of equal or higher role")
-            _remove(tx, room_id, target.id)
+            if rooms_q.find_member_role(tx, room_id, target.id) is not None:
+                _remove(tx, outbox, room_id, target)
 
-        await self.store.write(tx_fn)
+        await self._write(fn)
 
     async def open_dm(self, me: User, username: str) -> tuple[Room, bool]:
         """The DM room between `me` and `username`, created on first use (then True)."""
-        now = self.clock.now_ms()
 
-        def tx_fn(tx: Tx) -> tuple[Room, bool]:
+        def fn(tx: Tx, outbox: Outbox, now: int) -> tuple[Room, bool]:
             other = _user(tx, username)
             if other.id == me.id:
                 raise DmWithSelf("Choose someone else to message")
@@ -188,22 +222,51 @@ class RoomService:
                 found = rooms_q.find_dm(tx, dm_key, me.id)
                 assert found is not None
                 return found, False
-            rooms_q.upsert_member(tx, room.id, me.id, "member", now)
-            rooms_q.upsert_member(tx, room.id, other.id, "member", now)
+            for user in (me, other):
+                rooms_q.upsert_member(tx, room.id, user.id, "member", now)
+            for user in (me, other):
+                announce_join(tx, outbox, room.id, user, "member")
             return visible_room(tx, room.id, me.id), True
 
-        return await self.store.write(tx_fn)
+        return await self._write(fn)
 
     async def mark_read(self, me: User, room_id: str, seq: int) -> int:
-        """Move my read marker forward to `seq` (capped at the room's last seq)."""
+        """Move my read marker forward to `seq` (capped at the room's last seq); my other
+        connections get read.updated."""
         if seq < 0:
             raise Invalid("seq must be 0 or more", field="seq")
 
-        def tx_fn(tx: Tx) -> int:
+        def fn(tx: Tx, outbox: Outbox, now: int) -> int:
             room = require_member(tx, room_id, me.id)
-            return rooms_q.set_read(tx, room_id, me.id, min(seq, room.last_seq))
+            before = room.last_read_seq or 0
+            marker = rooms_q.set_read(tx, room_id, me.id, min(seq, room.last_seq))
+            if marker != before:
+                outbox.add(
+                    "read.updated",
+                    room_id,
+                    {
+                        "room_id": room_id,
+                        "last_read_seq": marker,
+                        "unread_count": messages_q.count_unread(tx, room_id, me.id, marker),
+                    },
+                    subject=me.id,
+                    private=True,
+                )
+            return marker
 
-        return await self.store.write(tx_fn)
+        return await self._write(fn)
+
+
+def announce_join(tx: Tx, outbox: Outbox, room_id: str, user: User, role: Role) -> None:
+    """member.joined, carrying the room so the new member's clients can show it."""
+    room = rooms_q.find_room(tx, room_id, user.id)
+    assert room is not None
+    outbox.add(
+        "member.joined",
+        room_id,
+        {"room": wire.room_public(room), "user": wire.user(user), "role": role},
+        subject=user.id,
+    )
 
 
 def _user(tx: Tx, username: str) -> User:
@@ -213,11 +276,22 @@ def _user(tx: Tx, username: str) -> User:
     return user
 
 
-def _remove(tx: Tx, room_id: str, user_id: str) -> None:
+def _remove(tx: Tx, outbox: Outbox, room_id: str, user: User) -> None:
     """Remove a member; if they owned the room, hand it to the senior admin, else member."""
-    role = rooms_q.find_member_role(tx, room_id, user_id)
-    rooms_q.delete_member(tx, room_id, user_id)
+    role = rooms_q.find_member_role(tx, room_id, user.id)
+    rooms_q.delete_member(tx, room_id, user.id)
+    outbox.add(
+        "member.left", room_id, {"room_id": room_id, "user": wire.user(user)}, subject=user.id
+    )
     if role == "owner":
         heir = rooms_q.oldest_member(tx, room_id)
         if heir is not None:
             rooms_q.upsert_member(tx, room_id, heir[0], "owner", 0)
+            heir_user = users_q.find_user_by_id(tx, heir[0])
+            assert heir_user is not None
+            outbox.add(
+                "member.updated",
+                room_id,
+                {"user": wire.user(heir_user), "role": "owner"},
+                subject=heir_user.id,
+            )

@@ -6,6 +6,7 @@ and writes commit together) or `read`.
 
 from __future__ import annotations
 
+import secrets
 from typing import TypeVar
 
 from hubbub.clock import Clock
@@ -46,9 +47,22 @@ class Store:
                 " ON CONFLICT DO NOTHING",
                 {"id": LOBBY_ROOM_ID, "now": now},
             )
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('deployment_id', :id)"
+                " ON CONFLICT DO NOTHING",
+                {"id": secrets.token_hex(4)},
+            )
             return applied
 
         return await self.engine.write(tx_fn)
+
+    async def deployment_id(self) -> str:
+        """A random id made at first migration; it goes into every cursor."""
+        row = await self.engine.read(
+            lambda tx: tx.fetchone("SELECT value FROM meta WHERE key = 'deployment_id'")
+        )
+        assert row is not None, "run migrations first"
+        return str(row[0])
 
     async def pending_migrations(self) -> list[int]:
         """Versions shipped but not yet applied (empty when the schema is current)."""

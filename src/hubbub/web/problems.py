@@ -18,6 +18,7 @@ from starlette.routing import Match
 
 from hubbub.errors import (
     Conflict,
+    CursorExpired,
     DomainError,
     Forbidden,
     Invalid,
@@ -39,6 +40,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[DomainError], int] = {
+    CursorExpired: 410,
     Invalid: 422,
     NotFound: 404,
     Forbidden: 403,

@@ -211,6 +211,7 @@ _DESCRIPTIONS = {
     403: "Not allowed",
     404: "Not found, or not visible to you",
     409: "Conflict",
+    410: "The cursor cannot be resumed (cursor_expired): fetch state again",
     413: "Body too large",
     415: "Content-Type is not application/json",
     422: "Validation failed",
@@ -255,3 +256,22 @@ class ClassicError(BaseModel):
     ok: bool = False
     error: str = Field(description="A human-readable reason")
     code: str = Field(description="A stable machine code")
+
+
+# -- real-time --------------------------------------------------------------------------------
+
+
+class EventOut(BaseModel):
+    """The envelope of every event, on every transport. Ephemeral events (typing, presence)
+    have no `id`."""
+
+    id: str | None = Field(default=None, description="The cursor: resume after this event")
+    type: str
+    room_id: str | None
+    ts: str
+    data: dict[str, Any]
+
+
+class EventsPage(BaseModel):
+    events: list[EventOut]
+    next: str = Field(description="The cursor to pass as `since` next time")

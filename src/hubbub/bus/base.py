@@ -1,0 +1,38 @@
+"""The Bus interface. Every backend passes tests/contract/test_bus.py."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from hubbub.models import Ephemeral, Event
+
+__all__ = ["Bus", "BusHandler"]
+
+
+class BusHandler(Protocol):
+    """What a bus calls with what it receives (every node's hub implements this)."""
+
+    def on_events(self, events: list[Event]) -> None: ...
+
+    def on_ephemeral(self, event: Ephemeral) -> None: ...
+
+
+class Bus(Protocol):
+    async def start(self, handler: BusHandler) -> None:
+        """Begin delivering everything published (by any node) to `handler`."""
+        ...
+
+    async def publish_events(self, events: list[Event]) -> None:
+        """Announce committed events. Never raises: a lost message is recovered from the DB."""
+        ...
+
+    async def publish_ephemeral(self, event: Ephemeral) -> None:
+        """Send a live-only event; may be lost if the bus is down."""
+        ...
+
+    @property
+    def state(self) -> str:
+        """'connected', or 'degraded' when messages cannot currently be carried."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,31 @@
+"""The in-process bus: one node, direct calls."""
+
+from __future__ import annotations
+
+from hubbub.bus.base import BusHandler
+from hubbub.models import Ephemeral, Event
+
+__all__ = ["MemoryBus"]
+
+
+class MemoryBus:
+    def __init__(self) -> None:
+        self._handler: BusHandler | None = None
+
+    async def start(self, handler: BusHandler) -> None:
+        self._handler = handler
+
+    async def publish_events(self, events: list[Event]) -> None:
+        if self._handler is not None and events:
+            self._handler.on_events(events)
+
+    async def publish_ephemeral(self, event: Ephemeral) -> None:
+        if self._handler is not None:
+            self._handler.on_ephemeral(event)
+
+    @property
+    def state(self) -> str:
+        return "connected"
+
+    async def close(self) -> None:
+        self._handler = None

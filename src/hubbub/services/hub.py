@@ -1,0 +1,321 @@
+"""The per-node hub: puts every committed event, in position order, into the subscriptions of
+the users who receive it; and ephemeral events (typing, presence) into those of room members.
+
+Ordering: the hub dispatches only position `pos + 1`. Positions are gapless and committed in
+order (store/events.py), so a gap means an announcement is late or lost: the hub then reads
+the missing range from the database. It also polls the database every `poll_interval`, so a
+lost doorbell (a bus outage) delays delivery by at most that long and never loses an event.
+Each event is serialised once, whatever the number of recipients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+from hubbub import wire
+from hubbub.clock import Clock
+from hubbub.models import Ephemeral, Event, User
+from hubbub.store import Store
+from hubbub.store.events import list_after
+
+__all__ = ["Frame", "Hub", "SlowConsumer", "Subscription"]
+
+log = logging.getLogger(__name__)
+
+FILL_PAGE = 1000
+
+
+class SlowConsumer(Exception):
+    """The subscription's buffer overflowed: its client must reconnect with its cursor."""
+
+
+class Frame:
+    """One serialised event, shared by every recipient. `pos` is None for ephemeral events."""
+
+    __slots__ = ("_sse", "cursor", "json", "pos", "text")
+
+    def __init__(self, pos: int | None, cursor: str | None, body: dict[str, Any]) -> None:
+        self.pos = pos
+        self.cursor = cursor
+        self.json = orjson.dumps(body)
+        self.text = self.json.decode()  # WebSocket text frames take str
+        self._sse: bytes | None = None
+
+    @property
+    def sse(self) -> bytes:
+        """The Server-Sent Events record (built once, on first use)."""
+        if self._sse is None:
+            head = b"id: %s\n" % self.cursor.encode() if self.cursor else b""
+            self._sse = head + b"data: " + self.json + b"\n\n"
+        return self._sse
+
+
+def event_frame(event: Event, deployment_id: str) -> Frame:
+    cursor = wire.cursor(deployment_id, event.pos)
+    return Frame(event.pos, cursor, wire.event(cursor, event))
+
+
+class Subscription:
+    """One client connection's view of the stream: a bounded buffer of frames.
+
+    Durable frames at or below `last_pos` (already delivered, or before the start) are dropped
+    when taken, so catch-up from the database and live delivery never double an event.
+    """
+
+    def __init__(self, user: User, max_buffer: int) -> None:
+        self.user = user
+        self.rooms: set[str] = set()
+        self.last_pos = 0
+        self.max_buffer = max_buffer
+        self.overflowed = False
+        self._queue: deque[Frame] = deque()
+        self._ready = asyncio.Event()
+        # Membership changes seen before the room set was loaded: (pos, room, joined?).
+        self._early_changes: list[tuple[int, str, bool]] | None = []
+
+    def offer(self, frame: Frame) -> None:
+        if self.overflowed:
+            return
+        if len(self._queue) >= self.max_buffer:
+            self.overflowed = True
+            self._queue.clear()
+        else:
+            self._queue.append(frame)
+        self._ready.set()
+
+    def take(self) -> list[Frame]:
+        """Every buffered frame not yet delivered, in order. Raises SlowConsumer."""
+        if self.overflowed:
+            raise SlowConsumer
+        out = []
+        while self._queue:
+            frame = self._queue.popleft()
+            if frame.pos is not None:
+                if frame.pos <= self.last_pos:
+                    continue
+                self.last_pos = frame.pos
+            out.append(frame)
+        self._ready.clear()
+        return out
+
+    async def wait(self, max_wait: float) -> None:
+        """Until something is buffered (or overflow), or `max_wait` seconds pass."""
+        if self._queue or self.overflowed:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), max_wait)
+
+
+class Hub:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        deployment_id: str,
+        *,
+        poll_interval: float = 1.0,
+        presence_grace: float = 30.0,
+        publish_ephemeral: Callable[[Ephemeral], Any] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.deployment_id = deployment_id
+        self.poll_interval = poll_interval
+        self.presence_grace = presence_grace
+        self.publish_ephemeral = publish_ephemeral
+        self.pos = 0
+        self.by_room: dict[str, set[Subscription]] = {}
+        self.by_user: dict[str, set[Subscription]] = {}
+        self.delivered = 0  # frames put into subscriptions (for metrics)
+        self._fill_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._offline_timers: dict[str, asyncio.TimerHandle] = {}
+        self._online: set[str] = set()
+
+    async def start(self) -> None:
+        from hubbub.store.events import head
+
+        self.pos = await self.store.read(head)
+        self._spawn(self._poll_forever())
+
+    async def close(self) -> None:
+        for timer in self._offline_timers.values():
+            timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    def register(self, sub: Subscription) -> None:
+        """Start receiving the subscriber's own events at once (rooms come with set_rooms)."""
+        first = sub.user.id not in self.by_user
+        self.by_user.setdefault(sub.user.id, set()).add(sub)
+        timer = self._offline_timers.pop(sub.user.id, None)
+        if timer is not None:
+            timer.cancel()
+        if first and sub.user.id not in self._online:
+            self._online.add(sub.user.id)
+            self._announce_presence(sub.user, online=True, rooms=None)
+
+    def set_rooms(self, sub: Subscription, rooms: Iterable[str], as_of: int) -> None:
+        """Give `sub` its rooms as of position `as_of`, plus changes the hub saw after that."""
+        current = set(rooms)
+        for pos, room_id, joined in sub._early_changes or ():
+            if pos > as_of:
+                (current.add if joined else current.discard)(room_id)
+        sub._early_changes = None
+        for room_id in current:
+            self.by_room.setdefault(room_id, set()).add(sub)
+        sub.rooms = current
+
+    def unregister(self, sub: Subscription) -> None:
+        for room_id in sub.rooms:
+            members = self.by_room.get(room_id)
+            if members is not None:
+                members.discard(sub)
+                if not members:
+                    del self.by_room[room_id]
+        subs = self.by_user.get(sub.user.id)
+        if subs is None:
+            return
+        subs.discard(sub)
+        if not subs:
+            del self.by_user[sub.user.id]
+            rooms = tuple(sub.rooms)
+            loop = asyncio.get_running_loop()
+            self._offline_timers[sub.user.id] = loop.call_later(
+                self.presence_grace, self._went_offline, sub.user, rooms
+            )
+
+    def is_online(self, user_id: str) -> bool:
+        return user_id in self._online
+
+    def _went_offline(self, user: User, rooms: tuple[str, ...]) -> None:
+        self._offline_timers.pop(user.id, None)
+        if user.id not in self.by_user:
+            self._online.discard(user.id)
+            self._announce_presence(user, online=False, rooms=rooms)
+
+    def _announce_presence(
+        self, user: User, *, online: bool, rooms: tuple[str, ...] | None
+    ) -> None:
+        if self.publish_ephemeral is None:
+            return
+        if rooms is None:
+            rooms = tuple({r for s in self.by_user.get(user.id, ()) for r in s.rooms})
+        event = Ephemeral(
+            "presence",
+            rooms,
+            self.clock.now_ms(),
+            {"user": user.username, "user_id": user.id, "online": online},
+        )
+        self._spawn(self._publish(event))
+
+    async def _publish(self, event: Ephemeral) -> None:
+        assert self.publish_ephemeral is not None
+        await self.publish_ephemeral(event)
+
+    # -- the bus calls these ---------------------------------------------------------------
+
+    def on_events(self, events: list[Event]) -> None:
+        gap = False
+        for event in sorted(events, key=lambda e: e.pos):
+            if event.pos == self.pos + 1:
+                self._dispatch(event)
+            elif event.pos > self.pos:
+                gap = True
+        if gap:
+            self._spawn(self.catch_up())
+
+    def on_ephemeral(self, event: Ephemeral) -> None:
+        body = {
+            "type": event.type,
+            "room_id": event.room_ids[0] if event.type == "typing" else None,
+            "ts": wire.rfc3339(event.ts),
+            "data": event.data,
+        }
+        frame = Frame(None, None, body)
+        targets: set[Subscription] = set()
+        for room_id in event.room_ids:
+            targets |= self.by_room.get(room_id, set())
+        if event.type == "presence" and event.data.get("user_id") in self.by_user:
+            targets |= self.by_user[event.data["user_id"]]
+        for sub in targets:
+            if sub.user.id != event.except_user:
+                sub.offer(frame)
+                self.delivered += 1
+
+    async def catch_up(self) -> None:
+        """Dispatch every committed event after `pos`, read from the database."""
+        async with self._fill_lock:
+            while True:
+                after = self.pos
+                events = await self.store.read(
+                    lambda tx, after=after: list_after(tx, after, FILL_PAGE)  # type: ignore[misc]
+                )
+                for event in events:
+                    if event.pos == self.pos + 1:
+                        self._dispatch(event)
+                if len(events) < FILL_PAGE:
+                    return
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _dispatch(self, event: Event) -> None:
+        self.pos = event.pos
+        frame = event_frame(event, self.deployment_id)
+        subject_subs = self.by_user.get(event.subject, ()) if event.subject else ()
+        if event.type == "member.joined":
+            for sub in subject_subs:
+                self._join(sub, event.room_id, event.pos)
+        if event.private:
+            targets: Iterable[Subscription] = subject_subs
+        elif subject_subs:
+            targets = self.by_room.get(event.room_id, set()) | set(subject_subs)
+        else:
+            targets = self.by_room.get(event.room_id, ())
+        for sub in targets:
+            sub.offer(frame)
+            self.delivered += 1
+        if event.type == "member.left":
+            for sub in subject_subs:
+                self._leave(sub, event.room_id, event.pos)
+
+    def _join(self, sub: Subscription, room_id: str, pos: int) -> None:
+        if sub._early_changes is not None:
+            sub._early_changes.append((pos, room_id, True))
+        sub.rooms.add(room_id)
+        self.by_room.setdefault(room_id, set()).add(sub)
+
+    def _leave(self, sub: Subscription, room_id: str, pos: int) -> None:
+        if sub._early_changes is not None:
+            sub._early_changes.append((pos, room_id, False))
+        sub.rooms.discard(room_id)
+        members = self.by_room.get(room_id)
+        if members is not None:
+            members.discard(sub)
+            if not members:
+                del self.by_room[room_id]
+
+    async def _poll_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            try:
+                await self.catch_up()
+            except Exception:  # the database may be briefly unavailable: try again later
+                log.warning("event poll failed", exc_info=True)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

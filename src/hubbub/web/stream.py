@@ -1,0 +1,211 @@
+"""Real-time transports over one feed and one cursor: WebSocket, Server-Sent Events, long-poll.
+
+They differ only in framing: each asks services.events for a Feed from a cursor and writes out
+the frames it yields (serialised once, shared by all recipients).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request, WebSocket
+from starlette.responses import Response, StreamingResponse
+from starlette.websockets import WebSocketDisconnect
+
+from hubbub.errors import CursorExpired, DomainError, Unauthenticated
+from hubbub.models import User
+from hubbub.services import Services
+from hubbub.services.events import Feed
+from hubbub.services.hub import SlowConsumer
+from hubbub.web.auth import Me
+from hubbub.web.deps import Svc
+from hubbub.web.responses import no_content
+from hubbub.web.schemas import PROBLEMS, EventsPage
+
+__all__ = ["router"]
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1", tags=["real-time"])
+
+RESET = orjson.dumps({"type": "reset"})
+PING = orjson.dumps({"type": "ping"})
+SSE_RETRY_MS = 2000
+# WebSocket close codes (4000-4999 are the application's).
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_RESET = 4410
+CLOSE_SLOW = 4008
+
+SinceQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="A cursor (an event's `id`): resume after that event. "
+        "Omit to start at the present.",
+    ),
+]
+TokenQuery = Annotated[
+    str | None,
+    Query(
+        max_length=256,
+        description="The bearer token, for clients that cannot set headers "
+        "(browser WebSocket and EventSource)",
+    ),
+]
+
+
+async def _stream_user(svc: Services, authorization: str | None, access_token: str | None) -> User:
+    token = access_token
+    if authorization and authorization.lower().startswith("bearer "):
+        token = authorization[7:].strip()
+    return await svc.accounts.authenticate(token)
+
+
+@router.get(
+    "/events",
+    response_model=EventsPage,
+    responses={
+        200: {
+            "content": {"text/event-stream": {}},
+            "description": "JSON long-poll page, or an SSE stream for Accept: text/event-stream",
+        },
+        **PROBLEMS(401, 410, 422),
+    },
+)
+async def events(
+    request: Request,
+    svc: Svc,
+    since: SinceQuery = None,
+    wait: Annotated[
+        float, Query(alias="timeout", ge=0, le=60, description="Long-poll: seconds to wait")
+    ] = 30,
+    access_token: TokenQuery = None,
+    last_event_id: Annotated[str | None, Header(max_length=64)] = None,
+) -> Response:
+    """Long-poll (`Accept: application/json`): the events after `since` at once if any are
+    pending, else when one arrives or `timeout` (seconds) ends (`events` empty, `next` unchanged).
+    Without `since`: `{"events": [], "next": <now>}` at once. A cursor this server cannot
+    resume answers 410 `cursor_expired`: fetch state again.
+
+    Server-Sent Events (`Accept: text/event-stream`): every event with its cursor as `id:`;
+    resume with `Last-Event-ID` (what EventSource sends) or `since`.
+    """
+    me = await _stream_user(svc, request.headers.get("authorization"), access_token)
+    if "text/event-stream" in request.headers.get("accept", ""):
+        return StreamingResponse(
+            _sse(request, svc, me, last_event_id or since),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+    if since is None:
+        cursor = await svc.events.head_cursor()
+        return Response(
+            b'{"events":[],"next":"%s"}' % cursor.encode(), media_type="application/json"
+        )
+    async with svc.events.feed(me, since) as feed:
+        frames = await feed.next(wait)
+        durable = any(f.pos is not None for f in frames)
+        next_cursor = feed.cursor if durable else since
+    body = b'{"events":[' + b",".join(f.json for f in frames) + b'],"next":'
+    return Response(body + orjson.dumps(next_cursor) + b"}", media_type="application/json")
+
+
+async def _sse(
+    request: Request, svc: Services, me: User, since: str | None
+) -> AsyncIterator[bytes]:
+    settings = request.app.state.settings
+    yield b"retry: %d\n\n" % SSE_RETRY_MS
+    try:
+        async with svc.events.feed(me, since) as feed:
+            while True:
+                frames = await feed.next(settings.sse_heartbeat_seconds)
+                if not frames:
+                    if await request.is_disconnected():
+                        return
+                    yield b": keepalive\n\n"
+                    continue
+                yield b"".join(frame.sse for frame in frames)
+    except CursorExpired:
+        yield b"data: " + RESET + b"\n\n"
+    except SlowConsumer:
+        yield b'data: {"type":"slow_consumer"}\n\n'
+
+
+@router.websocket("/stream")
+async def stream(
+    websocket: WebSocket, since: SinceQuery = None, access_token: TokenQuery = None
+) -> None:
+    """One JSON event per text frame. The client may send {"type": "typing", "room_id"}."""
+    svc: Services = websocket.app.state.services
+    settings = websocket.app.state.settings
+    await websocket.accept()
+    try:
+        me = await _stream_user(svc, websocket.headers.get("authorization"), access_token)
+    except Unauthenticated as exc:
+        await websocket.close(CLOSE_UNAUTHENTICATED, exc.detail[:120])
+        return
+    try:
+        async with svc.events.feed(me, since) as feed:
+            reader = asyncio.create_task(_read_client(websocket, svc, me))
+            try:
+                await _write_frames(websocket, feed, reader, settings.ws_ping_seconds)
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reader
+    except CursorExpired:
+        with contextlib.suppress(Exception):
+            await websocket.send_text(RESET.decode())
+            await websocket.close(CLOSE_RESET, "cursor cannot be resumed: fetch state again")
+    except SlowConsumer:
+        with contextlib.suppress(Exception):
+            await websocket.close(CLOSE_SLOW, "slow consumer: reconnect with your last cursor")
+    except (WebSocketDisconnect, RuntimeError):
+        return
+
+
+async def _write_frames(
+    websocket: WebSocket, feed: Feed, reader: asyncio.Task[None], ping_seconds: float
+) -> None:
+    send = websocket.send
+    loop = asyncio.get_running_loop()
+    # Jittered heartbeats, so reconnecting crowds do not ping in lockstep.
+    next_ping = loop.time() + ping_seconds * random.uniform(0.85, 1.15)
+    while not reader.done():
+        frames = await feed.next(max(0.0, next_ping - loop.time()))
+        for frame in frames:
+            await send({"type": "websocket.send", "bytes": None, "text": frame.text})
+        if loop.time() >= next_ping:
+            await send({"type": "websocket.send", "bytes": None, "text": PING.decode()})
+            next_ping = loop.time() + ping_seconds * random.uniform(0.85, 1.15)
+
+
+async def _read_client(websocket: WebSocket, svc: Services, me: User) -> None:
+    """Typing notifications from the client; returns when it disconnects."""
+    while True:
+        try:
+            raw = await websocket.receive_text()
+        except (WebSocketDisconnect, RuntimeError, KeyError):
+            return
+        try:
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(message, dict) and message.get("type") == "typing":
+            room_id = message.get("room_id")
+            if isinstance(room_id, str):
+                with contextlib.suppress(DomainError):
+                    await svc.events.typing(me, room_id)
+
+
+@router.post("/rooms/{room_id}/typing", status_code=204, responses=PROBLEMS(401, 403, 404))
+async def typing(room_id: str, me: Me, svc: Svc) -> Response:
+    """Tell the room's other members you are typing (for ~6 s)."""
+    await svc.events.typing(me, room_id)
+    return no_content()
