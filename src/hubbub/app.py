@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -43,6 +44,16 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
     return Store(await open_engine(settings), clock or SystemClock())
 
 
+async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+    """Run `job` every `seconds` until cancelled; a failure is logged, not fatal."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:
+            log.exception("periodic job failed")
+
+
 def open_bus(settings: Settings) -> Bus:
     return MemoryBus()
 
@@ -70,10 +81,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             await hub.start()
             await bus.start(hub)
             app.state.store = store
-            app.state.services = build_services(store, the_clock, settings, bus, hub)
+            services = build_services(store, the_clock, settings, bus, hub)
+            app.state.services = services
+            upkeep = asyncio.create_task(
+                _every(3600, services.messages.purge_expired_keys), name="hubbub-upkeep"
+            )
             try:
                 yield
             finally:
+                upkeep.cancel()
                 await bus.close()
                 await hub.close()
         finally:

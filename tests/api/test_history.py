@@ -104,3 +104,10 @@ async def test_paging_back_returns_every_message_once_while_others_send(
     assert len(seen) == len(set(seen))
     assert sorted(seen) == list(range(1, max(seen) + 1))
     assert max(seen) >= 45
+
+
+async def test_empty_room_has_nothing_either_side_of_any_cursor(alice: Account):
+    room = await alice.create_room()
+    for params in ({"before": 0}, {"before": 5}, {"after": 0}):
+        body = await page(alice, room["id"], **params)
+        assert body == {"messages": [], "has_more_before": False, "has_more_after": False}

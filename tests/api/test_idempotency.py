@@ -127,3 +127,19 @@ async def test_keys_survive_a_restart(tmp_path: Path):
                     again = await send_keyed(alice, "general", "durable", "k")
                     assert again.headers["idempotent-replayed"] == "true"
                     assert again.json() == first.json()
+
+
+async def test_expired_keys_are_purged(settings: Settings, clock: FakeClock):
+    app = create_app(settings, clock=clock)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            alice = await sign_up(c, "alice")
+            await send_keyed(alice, "general", "x", "old")
+            clock.ms += 24 * 3600 * 1000 + 1
+            await send_keyed(alice, "general", "y", "new")
+            services = app.state.services
+            assert await services.messages.purge_expired_keys() == 1
+            assert await services.messages.purge_expired_keys() == 0
+            replay = await send_keyed(alice, "general", "y", "new")
+            assert replay.headers["idempotent-replayed"] == "true"

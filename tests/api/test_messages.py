@@ -208,3 +208,11 @@ async def test_classic_posts_appear_as_guest_messages(alice: Account):
         ("superman", "up, up"),
         ("alice", "hi superman"),
     ]
+
+
+async def test_editing_needs_membership(alice: Account, bob: Account):
+    room = await alice.create_room()
+    await bob.post(f"/rooms/{room['id']}/join")
+    m = await bob.send(room["id"], "before leaving")
+    assert (await bob.post(f"/rooms/{room['id']}/leave")).status_code == 204
+    assert_problem(await bob.patch(f"/messages/{m['id']}", {"text": "after"}), 403, "not_a_member")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 
 from tests.api.conftest import Account, assert_problem
@@ -86,3 +87,21 @@ async def test_non_member_view_has_no_read_fields(alice: Account, bob: Account):
     body = (await bob.get(f"/rooms/{room['id']}")).json()
     for field in ("my_role", "last_read_seq", "unread_count"):
         assert field not in body
+
+
+async def test_added_member_starts_with_nothing_unread(alice: Account, bob: Account):
+    room = await alice.create_room("private", "private")
+    for i in range(3):
+        await alice.send(room["id"], str(i))
+    assert (await alice.put(f"/rooms/{room['id']}/members/bob")).status_code == 201
+    assert await unread(bob, room["id"]) == (0, 3)
+
+
+async def test_rooms_are_listed_by_latest_message(alice: Account):
+    a = await alice.create_room("a")
+    b = await alice.create_room("b")
+    await alice.send(b["id"], "b first")
+    await anyio.sleep(0.01)  # times are kept to the millisecond
+    await alice.send(a["id"], "a later")
+    ids = [r["id"] for r in (await alice.get("/rooms")).json()["rooms"]]
+    assert ids.index(a["id"]) < ids.index(b["id"])

@@ -118,6 +118,11 @@ class MessageService:
         await self.events.publish(events)
         return sent
 
+    async def purge_expired_keys(self) -> int:
+        """Forget idempotency keys older than their 24 h lifetime; return how many."""
+        cutoff = self.clock.now_ms() - IDEMPOTENCY_TTL_MS
+        return await self.store.write(lambda tx: idem_q.purge_answers(tx, cutoff))
+
     async def history(
         self,
         me: User,
@@ -149,7 +154,7 @@ class MessageService:
             return HistoryPage(
                 messages,
                 has_more_before=min(lo - 1, room.last_seq) >= 1,
-                has_more_after=hi < room.last_seq,
+                has_more_after=max(hi, 0) < room.last_seq,
             )
 
         return await self.store.read(tx_fn)
@@ -166,6 +171,7 @@ class MessageService:
             message = _visible_message(tx, message_id, me.id)
             if message.author.id != me.id:
                 raise NotAuthor("Only the author can edit a message")
+            require_member(tx, message.room_id, me.id)
             if message.deleted:
                 raise MessageDeleted("A deleted message cannot be edited")
             messages_q.update_text(tx, message_id, text, now)

@@ -163,7 +163,9 @@ class RoomService:
                 and room.my_role != "owner"
             ):
                 raise NotAllowed("Only the owner can grant or remove admin")
-            added = rooms_q.upsert_member(tx, room_id, target.id, new_role, now)
+            added = rooms_q.upsert_member(
+                tx, room_id, target.id, new_role, now, start_read_seq=room.last_seq
+            )
             if added:
                 announce_join(tx, outbox, room_id, target, new_role)
             elif new_role != current:

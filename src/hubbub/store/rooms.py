@@ -91,10 +91,10 @@ def find_dm(tx: Tx, dm_key: str, me: str) -> Room | None:
 
 
 def list_rooms_of(tx: Tx, me: str) -> list[Room]:
-    """Rooms `me` is a member of, newest activity first."""
+    """Rooms `me` is a member of, most recent message first (then newest room)."""
     rows = tx.fetchall(
         f"SELECT {_COLUMNS}{_MINE} FROM rooms r JOIN members me"
-        " ON me.room_id = r.id AND me.user_id = :me ORDER BY r.last_seq DESC, r.created_at",
+        " ON me.room_id = r.id AND me.user_id = :me ORDER BY r.last_ts DESC, r.created_at DESC",
         {"me": me},
     )
     return [_room(r) for r in rows]
