@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -13,13 +14,16 @@ from starlette.staticfiles import StaticFiles
 from hubbub import __version__
 from hubbub.bus import Bus
 from hubbub.bus.memory import MemoryBus
+from hubbub.bus.redis import RedisBus
 from hubbub.clock import Clock, SystemClock
 from hubbub.config import ConfigError, Settings
+from hubbub.errors import Unavailable
 from hubbub.services import build_services
 from hubbub.services.hub import Hub
 from hubbub.store import Engine, Store
+from hubbub.store.postgres import PostgresEngine
 from hubbub.store.sqlite import SQLiteEngine
-from hubbub.web import accounts, docs_ui, messages, rooms, stream
+from hubbub.web import accounts, client, docs_ui, messages, rooms, stream
 from hubbub.web.bodies import BodyLimitMiddleware
 from hubbub.web.classic import ClassicRoutes
 from hubbub.web.openapi import install_openapi
@@ -36,7 +40,22 @@ async def open_engine(settings: Settings) -> Engine:
         return await SQLiteEngine.open(
             path, synchronous=settings.sqlite_synchronous, batch_max=settings.write_batch_max
         )
+    if settings.database_url.startswith(("postgresql://", "postgres://")):
+        return await PostgresEngine.open(settings.database_url, batch_max=settings.write_batch_max)
     raise ConfigError(f"unsupported database_url: {settings.database_url}")
+
+
+async def migrate_when_reachable(store: Store, wait_seconds: float) -> list[int]:
+    """Apply migrations, waiting up to `wait_seconds` for the database to come up."""
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        try:
+            return await store.migrate()
+        except Unavailable:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise
+            log.warning("database unavailable; retrying")
+            await asyncio.sleep(1)
 
 
 async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
@@ -55,6 +74,8 @@ async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
 
 
 def open_bus(settings: Settings) -> Bus:
+    if settings.redis_url:
+        return RedisBus(settings.redis_url, node_id=secrets.token_hex(6))
     return MemoryBus()
 
 
@@ -66,7 +87,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = await open_store(settings, the_clock)
         try:
-            applied = await store.migrate()
+            applied = await migrate_when_reachable(store, settings.database_wait_seconds)
             if applied:
                 log.info("applied migrations %s", applied)
             bus = open_bus(settings)
@@ -74,9 +95,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 store,
                 the_clock,
                 await store.deployment_id(),
+                bus,
                 poll_interval=settings.event_poll_seconds,
                 presence_grace=settings.presence_grace_seconds,
-                publish_ephemeral=bus.publish_ephemeral,
             )
             await hub.start()
             await bus.start(hub)
@@ -108,6 +129,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     install_openapi(app, settings)
     app.mount("/static", StaticFiles(packages=[("hubbub.web", "static")]), name="static")
     app.include_router(docs_ui.router)
+    app.include_router(client.router)
     for router in (accounts.router, rooms.router, messages.router, stream.router):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

@@ -42,6 +42,10 @@ class Settings:
     # "fast" uses cheap argon2id parameters: for tests and benchmarks only.
     password_hashing: PasswordHashing = "default"
     graceful_shutdown_seconds: int = 2
+    # On start, how long to wait for an unreachable database before giving up.
+    database_wait_seconds: float = 30.0
+    # Cluster mode: the Redis that carries live events between nodes (none: one node).
+    redis_url: str | None = None
     # Real-time: events buffered per connection before a slow client is disconnected; how
     # often a node re-reads the event log in case a bus message was lost; heartbeats.
     stream_buffer: int = 1000
@@ -57,6 +61,8 @@ class Settings:
     def validate(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be 0..65535, got {self.port}")
+        if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
+            raise ConfigError(f"redis_url must start with redis:// (got {self.redis_url!r})")
         if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ConfigError(
                 "database_url must start with sqlite:/// or postgresql:// "

@@ -16,6 +16,10 @@ class BusHandler(Protocol):
 
     def on_ephemeral(self, event: Ephemeral) -> None: ...
 
+    def on_resync(self) -> None:
+        """The bus (re)connected: messages may have been missed; read the database."""
+        ...
+
 
 class Bus(Protocol):
     async def start(self, handler: BusHandler) -> None:
@@ -28,6 +32,11 @@ class Bus(Protocol):
 
     async def publish_ephemeral(self, event: Ephemeral) -> None:
         """Send a live-only event; may be lost if the bus is down."""
+        ...
+
+    async def set_online(self, user_id: str, online: bool) -> bool:
+        """Record whether this node has `user_id` connected; return whether the user is
+        connected to any node."""
         ...
 
     @property

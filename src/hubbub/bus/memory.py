@@ -23,6 +23,9 @@ class MemoryBus:
         if self._handler is not None:
             self._handler.on_ephemeral(event)
 
+    async def set_online(self, user_id: str, online: bool) -> bool:
+        return online  # one node: its view is the whole view
+
     @property
     def state(self) -> str:
         return "connected"

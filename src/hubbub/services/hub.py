@@ -14,12 +14,13 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
 
 from hubbub import wire
+from hubbub.bus.base import Bus
 from hubbub.clock import Clock
 from hubbub.models import Ephemeral, Event, User
 from hubbub.store import Store
@@ -119,17 +120,17 @@ class Hub:
         store: Store,
         clock: Clock,
         deployment_id: str,
+        bus: Bus,
         *,
         poll_interval: float = 1.0,
         presence_grace: float = 30.0,
-        publish_ephemeral: Callable[[Ephemeral], Any] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.deployment_id = deployment_id
+        self.bus = bus
         self.poll_interval = poll_interval
         self.presence_grace = presence_grace
-        self.publish_ephemeral = publish_ephemeral
         self.pos = 0
         self.by_room: dict[str, set[Subscription]] = {}
         self.by_user: dict[str, set[Subscription]] = {}
@@ -165,7 +166,7 @@ class Hub:
             timer.cancel()
         if first and sub.user.id not in self._online:
             self._online.add(sub.user.id)
-            self._announce_presence(sub.user, online=True, rooms=None)
+            self._spawn(self._came_online(sub.user))
 
     def set_rooms(self, sub: Subscription, rooms: Iterable[str], as_of: int) -> None:
         """Give `sub` its rooms as of position `as_of`, plus changes the hub saw after that."""
@@ -204,26 +205,28 @@ class Hub:
         self._offline_timers.pop(user.id, None)
         if user.id not in self.by_user:
             self._online.discard(user.id)
-            self._announce_presence(user, online=False, rooms=rooms)
+            self._spawn(self._gone_offline(user, rooms))
 
-    def _announce_presence(
-        self, user: User, *, online: bool, rooms: tuple[str, ...] | None
-    ) -> None:
-        if self.publish_ephemeral is None:
+    async def _came_online(self, user: User) -> None:
+        await self.bus.set_online(user.id, True)
+        rooms = tuple({r for s in self.by_user.get(user.id, ()) for r in s.rooms})
+        await self._announce_presence(user, True, rooms)
+
+    async def _gone_offline(self, user: User, rooms: tuple[str, ...]) -> None:
+        if user.id in self.by_user:  # came back meanwhile
             return
-        if rooms is None:
-            rooms = tuple({r for s in self.by_user.get(user.id, ()) for r in s.rooms})
-        event = Ephemeral(
-            "presence",
-            rooms,
-            self.clock.now_ms(),
-            {"user": user.username, "user_id": user.id, "online": online},
-        )
-        self._spawn(self._publish(event))
+        if not await self.bus.set_online(user.id, False):  # not on another node either
+            await self._announce_presence(user, False, rooms)
 
-    async def _publish(self, event: Ephemeral) -> None:
-        assert self.publish_ephemeral is not None
-        await self.publish_ephemeral(event)
+    async def _announce_presence(self, user: User, online: bool, rooms: tuple[str, ...]) -> None:
+        await self.bus.publish_ephemeral(
+            Ephemeral(
+                "presence",
+                rooms,
+                self.clock.now_ms(),
+                {"user": user.username, "user_id": user.id, "online": online},
+            )
+        )
 
     # -- the bus calls these ---------------------------------------------------------------
 
@@ -254,6 +257,9 @@ class Hub:
             if sub.user.id != event.except_user:
                 sub.offer(frame)
                 self.delivered += 1
+
+    def on_resync(self) -> None:
+        self._spawn(self.catch_up())
 
     async def catch_up(self) -> None:
         """Dispatch every committed event after `pos`, read from the database."""

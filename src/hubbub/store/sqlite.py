@@ -1,31 +1,25 @@
-"""SQLite engine: one writer thread with group commit, and a pool of reader threads.
+"""SQLite engine: one writer thread with group commit (store/batching.py), reader threads.
 
-Group commit: the writer drains every queued write (up to `batch_max`) into one transaction,
-each write inside its own SAVEPOINT so a failing one rolls back alone, then COMMITs once (one
-fsync for the whole batch) and only then answers the waiting callers. Under load this turns
-~5k single-row commits/s into tens of thousands of rows/s while keeping "2xx means committed".
-WAL mode lets readers run in parallel with the writer.
+WAL mode lets readers run in parallel with the writer; `BEGIN IMMEDIATE` takes SQLite's write
+lock, so even several processes on one file write one at a time (in commit order).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import queue
 import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from hubbub.errors import Unavailable
+from hubbub.store.batching import BatchWriter
 from hubbub.store.engine import Params, Row, TxFn
 
 __all__ = ["SQLiteEngine"]
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
 
@@ -47,14 +41,32 @@ class _SQLiteTx:
         return self._conn.execute(sql, params or {}).fetchall()
 
 
-@dataclass(slots=True)
-class _Job:
-    fn: TxFn[Any]
-    future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
+class _WriterSession:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.tx = _SQLiteTx(conn)
 
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
 
-_STOP = object()
+    def execute(self, sql: str) -> None:
+        self.conn.execute(sql)
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+    def is_unavailable(self, error: BaseException) -> bool:
+        # "database is locked" past the busy timeout, disk I/O errors: worth a retry.
+        return isinstance(error, sqlite3.OperationalError) and any(
+            word in str(error) for word in ("locked", "busy", "disk I/O", "unable to open")
+        )
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def _connect(path: Path, synchronous: str, *, readonly: bool) -> sqlite3.Connection:
@@ -68,16 +80,6 @@ def _connect(path: Path, synchronous: str, *, readonly: bool) -> sqlite3.Connect
     return conn
 
 
-def _settle(results: list[tuple[_Job, Any, BaseException | None]]) -> None:
-    for job, value, error in results:
-        if job.future.done():  # the caller went away (cancelled); the write still happened
-            continue
-        if error is not None:
-            job.future.set_exception(error)
-        else:
-            job.future.set_result(value)
-
-
 class SQLiteEngine:
     """An Engine over one SQLite file. Create with `await SQLiteEngine.open(...)`."""
 
@@ -88,12 +90,13 @@ class SQLiteEngine:
     ) -> None:
         self.path = path
         self._synchronous = synchronous
-        self._batch_max = batch_max
-        self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
-        self._writer_conn = _connect(path, synchronous, readonly=False)
-        self._thread = threading.Thread(
-            target=self._run_writer, name="hubbub-sqlite-writer", daemon=True
+        session = _WriterSession(_connect(path, synchronous, readonly=False))
+        self._writer = BatchWriter(
+            "hubbub-sqlite-writer",
+            lambda: _WriterSession(_connect(path, synchronous, readonly=False)),
+            batch_max,
         )
+        self._writer.start(session)
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._reader_lock = threading.Lock()
@@ -101,10 +104,6 @@ class SQLiteEngine:
             max_workers=readers, thread_name_prefix="hubbub-sqlite-reader"
         )
         self._closed = False
-        # Counters for metrics and tests: transactions committed, writes they carried.
-        self.commits = 0
-        self.writes = 0
-        self._thread.start()
 
     @classmethod
     async def open(
@@ -118,13 +117,20 @@ class SQLiteEngine:
 
         return await asyncio.to_thread(make)
 
+    @property
+    def commits(self) -> int:
+        return self._writer.commits
+
+    @property
+    def writes(self) -> int:
+        return self._writer.writes
+
+    @property
+    def writer(self) -> BatchWriter:
+        return self._writer
+
     async def write(self, fn: TxFn[T]) -> T:
-        if self._closed:
-            raise RuntimeError("engine is closed")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(fn, future, loop))
-        return await future
+        return await self._writer.submit(fn)
 
     async def read(self, fn: TxFn[T]) -> T:
         if self._closed:
@@ -139,15 +145,11 @@ class SQLiteEngine:
         if self._closed:
             return
         self._closed = True
-        self._queue.put(_STOP)
-        await asyncio.to_thread(self._thread.join)
+        await self._writer.close()
         self._readers.shutdown(wait=True)
         with self._reader_lock:
             for conn in self._reader_conns:
                 conn.close()
-        self._writer_conn.close()
-
-    # -- threads -------------------------------------------------------------------------
 
     def _run_read(self, fn: Callable[[_SQLiteTx], T]) -> T:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -156,59 +158,11 @@ class SQLiteEngine:
             self._local.conn = conn
             with self._reader_lock:
                 self._reader_conns.append(conn)
-        conn.execute("BEGIN")
         try:
-            return fn(_SQLiteTx(conn))
-        finally:
-            conn.execute("COMMIT")
-
-    def _run_writer(self) -> None:
-        conn = self._writer_conn
-        tx = _SQLiteTx(conn)
-        stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is _STOP:
-                break
-            batch: list[_Job] = [first]  # type: ignore[list-item]
-            while len(batch) < self._batch_max:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                batch.append(item)  # type: ignore[arg-type]
-            self._commit_batch(conn, tx, batch)
-
-    def _commit_batch(self, conn: sqlite3.Connection, tx: _SQLiteTx, batch: list[_Job]) -> None:
-        results: list[tuple[_Job, Any, BaseException | None]] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                conn.execute("SAVEPOINT job")
-                try:
-                    value = job.fn(tx)
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    results.append((job, None, exc))
-                else:
-                    conn.execute("RELEASE job")
-                    results.append((job, value, None))
-            conn.execute("COMMIT")
-        except Exception as exc:  # the commit itself failed: nothing in the batch is durable
-            log.exception("sqlite batch commit failed")
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            results = [(job, None, exc) for job in batch]
-        self.commits += 1
-        self.writes += len(batch)
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Any, BaseException | None]]] = {}
-        for item in results:
-            by_loop.setdefault(item[0].loop, []).append(item)
-        for loop, items in by_loop.items():
-            # RuntimeError: that event loop is closed, so nobody is waiting any more.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, items)
+            conn.execute("BEGIN")
+            try:
+                return fn(_SQLiteTx(conn))
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise Unavailable("The database is busy; retry shortly") from exc

@@ -1,0 +1,392 @@
+// Client state and how each server event changes it.
+//
+// Every change is idempotent, because an event can arrive twice (a snapshot fetched after it was
+// committed, then the event itself; or a replay after reconnecting): messages are keyed by their
+// gapless per-room `seq`; a room's unread count only grows for a seq above its `last_seq`; read
+// markers and edits only move forward. Reaction events are deltas, so one that may already be in
+// a snapshot is not applied but triggers a refetch of that message (see `_reaction`).
+
+const AMBIGUITY_MS = 2000; // an event's ts vs a snapshot's Date header (1 s resolution)
+
+export class Timeline {
+  constructor(roomId) {
+    this.roomId = roomId;
+    this.bySeq = new Map();
+    this.loaded = false; // the newest page has been fetched once
+    this.hasMoreBefore = false;
+    this.loadingOlder = false;
+    this.version = 0;
+  }
+  get minSeq() {
+    let min = Infinity;
+    for (const seq of this.bySeq.keys()) if (seq < min) min = seq;
+    return min === Infinity ? 0 : min;
+  }
+  get maxSeq() {
+    let max = 0;
+    for (const seq of this.bySeq.keys()) if (seq > max) max = seq;
+    return max;
+  }
+  /** Messages ascending by seq. */
+  list() {
+    return [...this.bySeq.values()].sort((a, b) => a.seq - b.seq);
+  }
+  byId(id) {
+    for (const m of this.bySeq.values()) if (m.id === id) return m;
+    return null;
+  }
+  /** [after, before) ranges of seqs missing between the lowest and highest held. */
+  gaps() {
+    const out = [];
+    const seqs = [...this.bySeq.keys()].sort((a, b) => a - b);
+    for (let i = 1; i < seqs.length; i++) {
+      if (seqs[i] !== seqs[i - 1] + 1) out.push([seqs[i - 1], seqs[i]]);
+    }
+    return out;
+  }
+}
+
+export class Store extends EventTarget {
+  constructor(hooks) {
+    super();
+    this.hooks = hooks; // {refetchRoom(id), refetchMessage(id), fillGaps(roomId)}
+    this.reset();
+  }
+
+  reset() {
+    this.me = null;
+    this.rooms = new Map();
+    this.publicRooms = [];
+    this.timelines = new Map();
+    this.typing = new Map(); // roomId -> Map(userId -> {name, expires})
+    this.online = new Map(); // username (lower case) -> bool
+    this.replyCache = new Map(); // message id -> message, for replies outside loaded pages
+  }
+
+  emit(kind, detail) {
+    this.dispatchEvent(new CustomEvent(kind, { detail }));
+  }
+
+  // -- snapshots from the API -----------------------------------------------------------------
+
+  setRooms(list) {
+    const seen = new Set();
+    for (const room of list) {
+      seen.add(room.id);
+      this.mergeRoom(room);
+    }
+    for (const id of [...this.rooms.keys()]) if (!seen.has(id)) this.rooms.delete(id);
+    this.emit("rooms");
+  }
+
+  /** A room body from the API: take its counts unless our events are newer than it. */
+  mergeRoom(room) {
+    const have = this.rooms.get(room.id);
+    if (!have) {
+      this.rooms.set(room.id, { ...room });
+      return;
+    }
+    const { last_seq, last_read_seq, unread_count, ...rest } = room;
+    Object.assign(have, rest);
+    if (last_seq >= have.last_seq) {
+      Object.assign(have, { last_seq, last_read_seq, unread_count });
+    } else {
+      this.hooks.refetchRoom(room.id); // older than events we applied: ask again
+    }
+  }
+
+  setPublicRooms(list) {
+    this.publicRooms = list.filter((r) => !this.rooms.has(r.id));
+    this.emit("rooms");
+  }
+
+  timeline(roomId) {
+    let t = this.timelines.get(roomId);
+    if (!t) {
+      t = new Timeline(roomId);
+      this.timelines.set(roomId, t);
+    }
+    return t;
+  }
+
+  /** A page of history (or a single message) fetched at server time `date` (ms, or NaN). */
+  mergeMessages(roomId, messages, date) {
+    const t = this.timeline(roomId);
+    for (const m of messages) this._mergeSnapshot(t, m, date);
+    t.version++;
+    if (t.gaps().length) this.hooks.fillGaps(roomId);
+    this.emit("timeline", { roomId });
+  }
+
+  _mergeSnapshot(t, m, date) {
+    const have = t.bySeq.get(m.seq);
+    const next = { ...m, _snapAt: date, _evAt: have ? have._evAt : -Infinity };
+    if (have) {
+      if (have.deleted) Object.assign(next, { deleted: true, text: "", reactions: [] });
+      if (have.edited_at && (!next.edited_at || have.edited_at > next.edited_at)) {
+        next.text = have.text;
+        next.edited_at = have.edited_at;
+      }
+      // A reaction event we applied may be newer than this snapshot: make sure.
+      if (!(have._evAt < date - AMBIGUITY_MS)) this.hooks.refetchMessage(m.id);
+    }
+    t.bySeq.set(m.seq, next);
+    this.replyCache.delete(m.id);
+  }
+
+  /** Insert a message we know is committed (an answer to our own send), if absent. */
+  addSent(message) {
+    this._created(message);
+    this.emit("timeline", { roomId: message.room_id });
+    this.emit("rooms");
+  }
+
+  findMessage(id) {
+    for (const t of this.timelines.values()) {
+      const m = t.byId(id);
+      if (m) return m;
+    }
+    return this.replyCache.get(id) || null;
+  }
+
+  // -- live events ----------------------------------------------------------------------------
+
+  /** Apply a batch of stream events in order; emits one notification per kind touched. */
+  applyEvents(events) {
+    const touched = { rooms: false, timelines: new Set(), typing: false, presence: false };
+    const members = new Set();
+    for (const ev of events) {
+      const d = ev.data || {};
+      switch (ev.type) {
+        case "message.created":
+          this._created(d);
+          this._stopTyping(d.room_id, d.author && d.author.id);
+          touched.rooms = true;
+          touched.typing = true;
+          touched.timelines.add(d.room_id);
+          break;
+        case "message.updated":
+          this._updated(d);
+          touched.timelines.add(d.room_id);
+          break;
+        case "message.deleted":
+          this._deleted(d);
+          touched.rooms = true;
+          touched.timelines.add(d.room_id);
+          break;
+        case "reaction.added":
+        case "reaction.removed":
+          this._reaction(d, ev.type === "reaction.added", Date.parse(ev.ts));
+          touched.timelines.add(d.room_id);
+          break;
+        case "room.updated":
+          this._roomUpdated(d);
+          touched.rooms = true;
+          break;
+        case "member.joined":
+        case "member.left":
+        case "member.updated":
+          this._membership(ev.type, ev.room_id, d);
+          members.add(ev.room_id);
+          touched.rooms = true;
+          break;
+        case "read.updated":
+          this._read(d);
+          touched.rooms = true;
+          break;
+        case "typing":
+          this._typing(ev, d);
+          touched.typing = true;
+          touched.presence = true;
+          break;
+        case "presence":
+          this.online.set(String(d.user).toLowerCase(), !!d.online);
+          touched.presence = true;
+          break;
+        default:
+          break; // unknown types are for newer clients
+      }
+    }
+    if (touched.rooms) this.emit("rooms");
+    for (const roomId of touched.timelines) this.emit("timeline", { roomId });
+    if (touched.typing) this.emit("typing");
+    if (touched.presence) this.emit("presence");
+    for (const roomId of members) this.emit("members", { roomId });
+  }
+
+  _created(m) {
+    const room = this.rooms.get(m.room_id);
+    if (room && m.seq > room.last_seq) {
+      room.last_seq = m.seq;
+      const mine = this.me && m.author && m.author.id === this.me.id;
+      if (!mine && !m.deleted && m.seq > (room.last_read_seq || 0)) room.unread_count += 1;
+    }
+    const t = this.timelines.get(m.room_id);
+    if (!t || t.bySeq.has(m.seq)) return;
+    t.bySeq.set(m.seq, { ...m, _snapAt: -Infinity, _evAt: -Infinity });
+    t.version++;
+    if (t.loaded && t.gaps().length) this.hooks.fillGaps(m.room_id);
+  }
+
+  _updated(d) {
+    const m = this._message(d.room_id, d.seq);
+    if (!m || m.deleted) return;
+    if (m.edited_at && m.edited_at > d.edited_at) return;
+    m.text = d.text;
+    m.edited_at = d.edited_at;
+  }
+
+  _deleted(d) {
+    const m = this._message(d.room_id, d.seq);
+    const room = this.rooms.get(d.room_id);
+    if (m) {
+      if (m.deleted) return;
+      const mine = this.me && m.author && m.author.id === this.me.id;
+      if (room && !mine && d.seq > (room.last_read_seq || 0) && d.seq <= room.last_seq) {
+        room.unread_count = Math.max(0, room.unread_count - 1);
+      }
+      Object.assign(m, { deleted: true, text: "", reactions: [] });
+    } else if (room && d.seq > (room.last_read_seq || 0)) {
+      this.hooks.refetchRoom(d.room_id); // we cannot tell whether it was counted
+    }
+  }
+
+  _reaction(d, added, ts) {
+    const m = this._message(d.room_id, d.seq);
+    if (!m || m.deleted) return;
+    m._evAt = Math.max(m._evAt, ts);
+    const mine = this.me && d.user_id === this.me.id;
+    let r = m.reactions.find((x) => x.emoji === d.emoji);
+    if (mine) {
+      // `me` makes my own reactions idempotent: apply only a real change.
+      if (added === !!(r && r.me)) return;
+    } else if (!(ts >= m._snapAt + AMBIGUITY_MS)) {
+      // The snapshot we hold may already count this one: ask the server instead of guessing.
+      this.hooks.refetchMessage(m.id);
+      return;
+    }
+    if (added) {
+      if (!r) m.reactions.push((r = { emoji: d.emoji, count: 0, me: false }));
+      r.count += 1;
+      if (mine) r.me = true;
+    } else if (r) {
+      r.count -= 1;
+      if (mine) r.me = false;
+      if (r.count <= 0) m.reactions = m.reactions.filter((x) => x !== r);
+    }
+  }
+
+  /** My own reaction, shown before the server confirms it. */
+  toggleOwnReaction(m, emoji, add) {
+    this._reaction(
+      { room_id: m.room_id, seq: m.seq, emoji, user_id: this.me.id },
+      add,
+      -Infinity,
+    );
+    this.emit("timeline", { roomId: m.room_id });
+  }
+
+  _roomUpdated(d) {
+    const room = this.rooms.get(d.id);
+    if (!room) return;
+    for (const key of ["name", "topic", "visibility", "member_count"]) {
+      if (key in d) room[key] = d[key];
+    }
+  }
+
+  _membership(type, roomId, d) {
+    const user = d.user || {};
+    const isMe = this.me && user.id === this.me.id;
+    if (type === "member.joined" && isMe) {
+      if (!this.rooms.has(roomId) && d.room) {
+        const r = d.room;
+        this.rooms.set(roomId, {
+          ...r,
+          my_role: d.role,
+          last_read_seq: r.last_seq,
+          unread_count: 0,
+        });
+      }
+      this.publicRooms = this.publicRooms.filter((r) => r.id !== roomId);
+      this.hooks.refetchRoom(roomId); // exact read marker and unread count
+    } else if (type === "member.left" && isMe) {
+      this.rooms.delete(roomId);
+      this.timelines.delete(roomId);
+      this.typing.delete(roomId);
+    } else if (type === "member.updated" && isMe) {
+      const room = this.rooms.get(roomId);
+      if (room) room.my_role = d.role;
+    } else if (this.rooms.has(roomId)) {
+      this.hooks.refetchRoom(roomId); // member_count
+    }
+  }
+
+  _read(d) {
+    const room = this.rooms.get(d.room_id);
+    if (!room || d.last_read_seq < (room.last_read_seq || 0)) return;
+    room.last_read_seq = d.last_read_seq;
+    room.unread_count = d.unread_count;
+  }
+
+  /** Moved my read marker locally (the server confirms with read.updated). */
+  markReadLocally(roomId, seq) {
+    const room = this.rooms.get(roomId);
+    if (!room || seq <= (room.last_read_seq || 0)) return;
+    room.last_read_seq = seq;
+    if (seq >= room.last_seq) room.unread_count = 0;
+    this.emit("rooms");
+  }
+
+  _typing(ev, d) {
+    const roomId = ev.room_id;
+    if (!roomId || !d.user_id) return;
+    const span = Date.parse(d.until) - Date.parse(ev.ts);
+    const ms = Number.isFinite(span) && span > 0 ? Math.min(span, 15000) : 6000;
+    if (!this.typing.has(roomId)) this.typing.set(roomId, new Map());
+    this.typing.get(roomId).set(d.user_id, { name: d.user, expires: Date.now() + ms });
+    this.online.set(String(d.user).toLowerCase(), true);
+  }
+
+  _stopTyping(roomId, userId) {
+    const room = this.typing.get(roomId);
+    if (room && userId) room.delete(userId);
+  }
+
+  /** Names typing in a room now (expired entries are dropped). */
+  typingIn(roomId) {
+    const room = this.typing.get(roomId);
+    if (!room) return [];
+    const now = Date.now();
+    const names = [];
+    for (const [id, t] of room) {
+      if (t.expires <= now) room.delete(id);
+      else names.push(t.name);
+    }
+    return names;
+  }
+
+  _message(roomId, seq) {
+    const t = this.timelines.get(roomId);
+    return t ? t.bySeq.get(seq) || null : null;
+  }
+
+  /** The other person in a DM (its name is the two usernames, sorted, joined by ", "). */
+  dmPartner(room) {
+    if (!room || room.kind !== "dm" || !this.me) return null;
+    const names = room.name.split(", ");
+    const mine = this.me.username.toLowerCase();
+    return names.find((n) => n.toLowerCase() !== mine) || names[0];
+  }
+
+  isOnline(username) {
+    if (!username) return false;
+    if (this.me && username.toLowerCase() === this.me.username.toLowerCase()) return true;
+    return this.online.get(username.toLowerCase()) === true;
+  }
+
+  totalUnread() {
+    let n = 0;
+    for (const r of this.rooms.values()) n += r.unread_count || 0;
+    return n;
+  }
+}

@@ -1,0 +1,296 @@
+// The live event stream: one WebSocket that resumes from its cursor after any break, with
+// exponential back-off and jitter, and a long-poll fallback where WebSockets are blocked.
+//
+// Every durable event carries its cursor (`id`); the stream remembers the last one it handed to
+// `onEvents` and reconnects from it, so a break (sleep, network change, server restart) loses
+// nothing. The server answers a cursor it cannot resume with {"type": "reset"} and close code
+// 4410 (410 for long-poll): `onReset` then refetches state and returns a fresh cursor.
+
+import { ApiError, NetworkError } from "./api.js";
+
+const CLOSE_UNAUTHENTICATED = 4401;
+const CLOSE_RESET = 4410;
+const CLOSE_SLOW = 4008;
+
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 15000;
+const WS_FAILURES_BEFORE_FALLBACK = 3; // WebSocket never opened this many times in a row
+const WS_RETRY_FROM_POLL_MS = 60000; // while on long-poll, try the WebSocket again this often
+const SILENCE_LIMIT_MS = 75000; // the server pings every ~30 s; longer silence = dead socket
+const TICK_MS = 5000;
+const SLEEP_GAP_MS = 20000; // a timer this late means the machine slept
+const POLL_TIMEOUT_S = 25;
+
+/** Exponential back-off with "equal jitter": half fixed, half random. */
+export function backoffDelay(attempt) {
+  const exp = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  return exp / 2 + Math.random() * (exp / 2);
+}
+
+export class Stream {
+  /**
+   * @param {object} o
+   * @param {import("./api.js").Api} o.api
+   * @param {() => string|null} o.token
+   * @param {(events: object[]) => void} o.onEvents  durable and ephemeral events, in order
+   * @param {() => Promise<string>} o.onReset  refetch state; resolve to a fresh cursor
+   * @param {(status: object) => void} o.onStatus
+   * @param {() => void} o.onUnauthenticated
+   */
+  constructor(o) {
+    Object.assign(this, o);
+    this.cursor = null;
+    this.mode = "websocket";
+    this.ws = null;
+    this.stopped = true;
+    this.attempt = 0;
+    this.wsFailures = 0;
+    this.timer = null;
+    this.pollAbort = null;
+    this.lastFrameAt = 0;
+    this.lastTick = Date.now();
+    this.state = "stopped";
+    this.tick = setInterval(() => this._tick(), TICK_MS);
+    this._onOnline = () => this.reconnectNow();
+    window.addEventListener("online", this._onOnline);
+  }
+
+  /** Begin streaming from `cursor` (from the head cursor fetched before loading state). */
+  start(cursor) {
+    this.cursor = cursor;
+    this.stopped = false;
+    this._connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    this._teardown();
+    clearInterval(this.tick);
+    window.removeEventListener("online", this._onOnline);
+    this._status("stopped");
+  }
+
+  /** Drop the current connection (if any) and connect again at once. */
+  reconnectNow() {
+    if (this.stopped || this.state === "resetting") return;
+    this.attempt = 0;
+    this._teardown();
+    this._connect();
+  }
+
+  /** Tell the server I am typing in a room; false when no WebSocket is open to carry it. */
+  sendTyping(roomId) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(JSON.stringify({ type: "typing", room_id: roomId }));
+      return true;
+    }
+    return false;
+  }
+
+  get transport() {
+    return this.mode;
+  }
+
+  // -- internals ------------------------------------------------------------------------------
+
+  _status(state, extra = {}) {
+    this.state = state;
+    this.onStatus({ state, transport: this.mode, attempt: this.attempt, ...extra });
+  }
+
+  _teardown() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (this.ws) {
+      const ws = this.ws;
+      this.ws = null;
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      try {
+        ws.close(1000, "reconnecting");
+      } catch {
+        /* already closed */
+      }
+    }
+    if (this.pollAbort) {
+      this.pollAbort.abort();
+      this.pollAbort = null;
+    }
+  }
+
+  _connect() {
+    if (this.stopped) return;
+    this._status(this.attempt === 0 && this.state !== "reconnecting" ? "connecting" : "reconnecting");
+    if (this.mode === "websocket") this._openWebSocket();
+    else this._poll();
+  }
+
+  _retryLater() {
+    if (this.stopped) return;
+    const delay = backoffDelay(this.attempt);
+    this.attempt += 1;
+    const offline = navigator.onLine === false;
+    this._status(offline ? "offline" : "reconnecting", { retryAt: Date.now() + delay });
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this._connect(), delay);
+  }
+
+  _deliver(events) {
+    if (!events.length) return;
+    this.onEvents(events);
+    for (let i = events.length - 1; i >= 0; i--) {
+      if (events[i].id) {
+        this.cursor = events[i].id;
+        break;
+      }
+    }
+  }
+
+  _openWebSocket() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const query = new URLSearchParams({ since: this.cursor, access_token: this.token() || "" });
+    let ws;
+    try {
+      ws = new WebSocket(`${scheme}://${location.host}/api/v1/stream?${query}`);
+    } catch {
+      this._webSocketFailed(false);
+      return;
+    }
+    this.ws = ws;
+    let opened = false;
+    let resetAnnounced = false;
+    ws.onopen = () => {
+      opened = true;
+      this.lastFrameAt = Date.now();
+    };
+    ws.onmessage = (e) => {
+      this.lastFrameAt = Date.now();
+      let msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      if (this.state !== "live") {
+        // The server authenticates after accepting: the first frame proves the stream is up.
+        this.attempt = 0;
+        this.wsFailures = 0;
+        this._status("live");
+      }
+      if (msg.type === "ping") return;
+      if (msg.type === "reset") {
+        resetAnnounced = true;
+        return;
+      }
+      this._deliver([msg]);
+    };
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (e.code === CLOSE_UNAUTHENTICATED) {
+        this.stop();
+        this.onUnauthenticated();
+      } else if (e.code === CLOSE_RESET || resetAnnounced) {
+        this._reset();
+      } else if (e.code === CLOSE_SLOW) {
+        this.attempt = 0;
+        this._connect(); // the server dropped us for falling behind: resume from the cursor
+      } else {
+        this._webSocketFailed(opened);
+      }
+    };
+    // A socket that opens but never gets a frame (the server pings within ~35 s) is dead too.
+    this.lastFrameAt = Date.now();
+  }
+
+  async _webSocketFailed(opened) {
+    if (opened) {
+      this.wsFailures = 0;
+      this._retryLater();
+      return;
+    }
+    this.wsFailures += 1;
+    if (this.wsFailures >= WS_FAILURES_BEFORE_FALLBACK && (await this._httpWorks())) {
+      // HTTP gets through but WebSockets do not (a proxy or firewall): long-poll instead.
+      this.mode = "long-poll";
+      this.attempt = 0;
+      this._connect();
+      return;
+    }
+    this._retryLater();
+  }
+
+  async _httpWorks() {
+    try {
+      await this.api.get("/events", { timeoutMs: 5000 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async _poll() {
+    const abort = new AbortController();
+    this.pollAbort = abort;
+    const since = encodeURIComponent(this.cursor);
+    try {
+      const page = await this.api.get(`/events?since=${since}&timeout=${POLL_TIMEOUT_S}`, {
+        signal: abort.signal,
+        timeoutMs: (POLL_TIMEOUT_S + 10) * 1000,
+      });
+      if (abort.signal.aborted || this.stopped) return;
+      this.lastFrameAt = Date.now();
+      if (this.state !== "live") {
+        this.attempt = 0;
+        this.pollSince = Date.now();
+        this._status("live");
+      }
+      this._deliver(page.events || []);
+      if (page.next) this.cursor = page.next;
+    } catch (err) {
+      if (abort.signal.aborted || this.stopped) return;
+      this.pollAbort = null;
+      if (err instanceof ApiError && err.status === 410) return this._reset();
+      if (err instanceof ApiError && err.status === 401) {
+        this.stop();
+        this.onUnauthenticated();
+        return;
+      }
+      if (err instanceof ApiError || err instanceof NetworkError) return this._retryLater();
+      throw err;
+    }
+    this.pollAbort = null;
+    if (this.stopped || this.mode !== "long-poll") return;
+    if (Date.now() - this.pollSince > WS_RETRY_FROM_POLL_MS) {
+      // Networks change: give the WebSocket another chance (one failure sends us back).
+      this.mode = "websocket";
+      this.wsFailures = WS_FAILURES_BEFORE_FALLBACK - 1;
+      this._connect();
+    } else {
+      this._poll();
+    }
+  }
+
+  async _reset() {
+    this._teardown();
+    this._status("resetting");
+    try {
+      this.cursor = await this.onReset();
+      this.attempt = 0;
+      this.state = "reconnecting";
+      this._connect();
+    } catch {
+      this.state = "reconnecting";
+      const delay = backoffDelay(this.attempt++);
+      this.timer = setTimeout(() => this._reset(), delay);
+    }
+  }
+
+  _tick() {
+    const now = Date.now();
+    const slept = now - this.lastTick > SLEEP_GAP_MS;
+    this.lastTick = now;
+    if (this.stopped || this.state !== "live") return;
+    const silent = this.mode === "websocket" && now - this.lastFrameAt > SILENCE_LIMIT_MS;
+    if (slept || silent) this.reconnectNow();
+  }
+}
