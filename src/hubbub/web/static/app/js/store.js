@@ -128,7 +128,9 @@ export class Store extends EventTarget {
         next.edited_at = have.edited_at;
       }
       // A reaction event we applied may be newer than this snapshot: make sure.
-      if (!(have._evAt < date - AMBIGUITY_MS)) this.hooks.refetchMessage(m.id);
+      if (have._evAt > -Infinity && !(have._evAt < date - AMBIGUITY_MS)) {
+        this.hooks.refetchMessage(m.id);
+      }
     }
     t.bySeq.set(m.seq, next);
     this.replyCache.delete(m.id);

@@ -20,6 +20,7 @@ const SILENCE_LIMIT_MS = 75000; // the server pings every ~30 s; longer silence 
 const TICK_MS = 5000;
 const SLEEP_GAP_MS = 20000; // a timer this late means the machine slept
 const POLL_TIMEOUT_S = 25;
+const STABLE_MS = 10000; // a WebSocket open this long without a frame still counts as working
 
 /** Exponential back-off with "equal jitter": half fixed, half random. */
 export function backoffDelay(attempt) {
@@ -95,6 +96,8 @@ export class Stream {
 
   _status(state, extra = {}) {
     this.state = state;
+    document.documentElement.dataset.connection = state;
+    document.documentElement.dataset.transport = this.mode;
     this.onStatus({ state, transport: this.mode, attempt: this.attempt, ...extra });
   }
 
@@ -156,25 +159,25 @@ export class Stream {
       return;
     }
     this.ws = ws;
-    let opened = false;
+    let openedAt = 0;
+    let gotFrame = false;
     let resetAnnounced = false;
     ws.onopen = () => {
-      opened = true;
-      this.lastFrameAt = Date.now();
+      openedAt = this.lastFrameAt = Date.now();
+      this._status("live");
     };
     ws.onmessage = (e) => {
       this.lastFrameAt = Date.now();
+      if (!gotFrame) {
+        gotFrame = true;
+        this.attempt = 0;
+        this.wsFailures = 0;
+      }
       let msg;
       try {
         msg = JSON.parse(e.data);
       } catch {
         return;
-      }
-      if (this.state !== "live") {
-        // The server authenticates after accepting: the first frame proves the stream is up.
-        this.attempt = 0;
-        this.wsFailures = 0;
-        this._status("live");
       }
       if (msg.type === "ping") return;
       if (msg.type === "reset") {
@@ -195,15 +198,17 @@ export class Stream {
         this.attempt = 0;
         this._connect(); // the server dropped us for falling behind: resume from the cursor
       } else {
-        this._webSocketFailed(opened);
+        // Never opened, or dropped at once without a single frame: something in the way
+        // (a proxy that does not pass WebSockets) rather than a connection that lived.
+        const worked = openedAt > 0 && (gotFrame || Date.now() - openedAt > STABLE_MS);
+        this._webSocketFailed(worked);
       }
     };
-    // A socket that opens but never gets a frame (the server pings within ~35 s) is dead too.
-    this.lastFrameAt = Date.now();
   }
 
-  async _webSocketFailed(opened) {
-    if (opened) {
+  async _webSocketFailed(worked) {
+    if (worked) {
+      this.attempt = 0;
       this.wsFailures = 0;
       this._retryLater();
       return;

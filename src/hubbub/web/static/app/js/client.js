@@ -1,0 +1,371 @@
+// The signed-in client: loads state from the API, keeps it live from the stream, and carries out
+// what the person does. Views read `client.store` and listen to its events.
+
+import { Api, ApiError, seg } from "./api.js";
+import { Outbox } from "./outbox.js";
+import { Store } from "./store.js";
+import { Stream } from "./stream.js";
+
+const PAGE = 50;
+const FILL_PAGE = 200;
+const TYPING_EVERY_MS = 3000;
+const READ_DEBOUNCE_MS = 400;
+
+export class Client extends EventTarget {
+  /** @param {{token: string, user: object}} session */
+  constructor(session, { onSignedOut }) {
+    super();
+    this.session = session;
+    this.onSignedOut = onSignedOut;
+    this.currentRoomId = null;
+    this.status = { state: "connecting" };
+    this.everLive = false;
+    this._timers = new Map();
+    this._running = new Map();
+    this._typingSent = new Map();
+    this._readTimers = new Map();
+    const token = () => this.session.token;
+    const unauthenticated = () => this._unauthenticated();
+    this.api = new Api({ token, onUnauthenticated: unauthenticated });
+    this.store = new Store({
+      refetchRoom: (id) => this._soon(`room:${id}`, () => this.refreshRoom(id)),
+      refetchMessage: (id) => this._soon(`message:${id}`, () => this.refreshMessage(id)),
+      fillGaps: (roomId) => this._soon(`gaps:${roomId}`, () => this.fillGaps(roomId)),
+    });
+    this.store.me = session.user;
+    this.outbox = new Outbox({ api: this.api, store: this.store });
+    this.stream = new Stream({
+      api: this.api,
+      token,
+      onEvents: (events) => this._onEvents(events),
+      onReset: () => this._reset(),
+      onStatus: (status) => this._onStatus(status),
+      onUnauthenticated: unauthenticated,
+    });
+  }
+
+  /** Load everything, then go live from the cursor taken *before* loading (nothing is missed). */
+  async start() {
+    const me = await this.api.get("/me");
+    this.store.me = me;
+    this.session.user = me;
+    const cursor = await this.headCursor();
+    await Promise.all([this.loadRooms(), this.loadPublicRooms()]);
+    this.stream.start(cursor);
+  }
+
+  stop() {
+    this.stream.stop();
+    for (const t of this._timers.values()) clearTimeout(t);
+  }
+
+  async signOut() {
+    try {
+      await this.api.del("/sessions/current", { timeoutMs: 5000 });
+    } catch {
+      /* signing out locally is what matters */
+    }
+    this.stop();
+  }
+
+  async headCursor() {
+    return (await this.api.get("/events")).next;
+  }
+
+  // -- rooms ----------------------------------------------------------------------------------
+
+  async loadRooms() {
+    const { rooms } = await this.api.get("/rooms?scope=mine");
+    this.store.setRooms(rooms);
+  }
+
+  async loadPublicRooms() {
+    const { rooms } = await this.api.get("/rooms?scope=public");
+    this.store.setPublicRooms(rooms);
+  }
+
+  async refreshRoom(id) {
+    try {
+      const room = await this.api.get(`/rooms/${seg(id)}`);
+      if (room.my_role) {
+        this.store.mergeRoom(room);
+        this.store.emit("rooms");
+      }
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) throw err;
+    }
+  }
+
+  async createRoom(name, topic, visibility) {
+    const room = await this.api.post("/rooms", { name, topic: topic || null, visibility });
+    this.store.mergeRoom(room);
+    this.store.emit("rooms");
+    return room;
+  }
+
+  async join(roomId) {
+    await this.api.post(`/rooms/${seg(roomId)}/join`);
+    this.store.publicRooms = this.store.publicRooms.filter((r) => r.id !== roomId);
+    await this.refreshRoom(roomId);
+  }
+
+  async leave(roomId) {
+    await this.api.post(`/rooms/${seg(roomId)}/leave`);
+    this.store.applyEvents([
+      { type: "member.left", room_id: roomId, data: { room_id: roomId, user: this.store.me } },
+    ]);
+    this.loadPublicRooms().catch(() => {});
+  }
+
+  async openDm(username) {
+    const room = await this.api.post("/dms", { username });
+    this.store.mergeRoom(room);
+    this.store.emit("rooms");
+    return room;
+  }
+
+  async searchUsers(prefix, signal) {
+    const q = new URLSearchParams({ prefix, limit: "8" });
+    return (await this.api.get(`/users?${q}`, { signal })).users;
+  }
+
+  async members(roomId) {
+    return (await this.api.get(`/rooms/${seg(roomId)}/members`)).members;
+  }
+
+  async addMember(roomId, username) {
+    return this.api.put(`/rooms/${seg(roomId)}/members/${seg(username)}`);
+  }
+
+  // -- timelines ------------------------------------------------------------------------------
+
+  /** Make `roomId` the room on screen; fetch its newest page the first time. */
+  async openRoom(roomId) {
+    this.currentRoomId = roomId;
+    const t = this.store.timeline(roomId);
+    if (t.loaded) return;
+    const room = this.store.rooms.get(roomId);
+    const marker = room && room.unread_count > 0 ? room.last_read_seq || 0 : null;
+    await this.loadLatest(roomId);
+    // Load back to the last-read position (a few pages at most), so the "new messages"
+    // divider can show where the unread part begins.
+    for (let i = 0; marker !== null && i < 4 && t.minSeq > marker + 1; i++) {
+      await this.loadOlder(roomId);
+    }
+  }
+
+  async _page(roomId, query) {
+    const { data, date } = await this.api.request("GET", `/rooms/${seg(roomId)}/messages?${query}`);
+    this.store.mergeMessages(roomId, data.messages, date);
+    return data;
+  }
+
+  async loadLatest(roomId) {
+    const page = await this._page(roomId, `limit=${PAGE}`);
+    const t = this.store.timeline(roomId);
+    t.loaded = true;
+    t.hasMoreBefore = t.minSeq > 1;
+    this.store.emit("timeline", { roomId });
+    if (page.has_more_after) await this.fillAfter(roomId);
+  }
+
+  /** The page before the oldest message held (infinite scroll). */
+  async loadOlder(roomId) {
+    const t = this.store.timeline(roomId);
+    if (t.loadingOlder || !t.loaded || t.minSeq <= 1) return;
+    t.loadingOlder = true;
+    this.store.emit("timeline", { roomId });
+    try {
+      await this._page(roomId, `before=${t.minSeq}&limit=${PAGE}`);
+    } finally {
+      t.loadingOlder = false;
+      t.hasMoreBefore = t.minSeq > 1;
+      this.store.emit("timeline", { roomId });
+    }
+  }
+
+  /** Everything after the newest message held (after a reconnect, as a cross-check). */
+  async fillAfter(roomId) {
+    const t = this.store.timeline(roomId);
+    for (;;) {
+      const page = await this._page(roomId, `after=${t.maxSeq}&limit=${FILL_PAGE}`);
+      if (!page.has_more_after || !page.messages.length) return;
+    }
+  }
+
+  /** Seqs are gapless, so a hole between held messages is an exact range to fetch. */
+  async fillGaps(roomId) {
+    const t = this.store.timelines.get(roomId);
+    if (!t) return;
+    for (const [after, before] of t.gaps()) {
+      let from = after;
+      while (from < before - 1) {
+        const page = await this._page(roomId, `after=${from}&before=${before}&limit=${FILL_PAGE}`);
+        if (!page.messages.length) break;
+        from = page.messages[page.messages.length - 1].seq;
+      }
+    }
+  }
+
+  async refreshMessage(id) {
+    try {
+      const { data, date } = await this.api.request("GET", `/messages/${seg(id)}`);
+      this.store.mergeMessages(data.room_id, [data], date);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) throw err;
+    }
+  }
+
+  /** Move my read marker to `seq` (shown on screen); the request is debounced. */
+  markRead(roomId, seq) {
+    const room = this.store.rooms.get(roomId);
+    if (!room || seq <= (room.last_read_seq || 0)) return;
+    this.store.markReadLocally(roomId, seq);
+    clearTimeout(this._readTimers.get(roomId));
+    this._readTimers.set(
+      roomId,
+      setTimeout(() => {
+        const marker = this.store.rooms.get(roomId)?.last_read_seq;
+        if (marker === undefined) return;
+        this.api.put(`/rooms/${seg(roomId)}/read`, { seq: marker }).catch(() => {});
+      }, READ_DEBOUNCE_MS),
+    );
+  }
+
+  // -- messages -------------------------------------------------------------------------------
+
+  send(roomId, text, replyTo) {
+    this.outbox.send(roomId, text, replyTo);
+    this._typingSent.delete(roomId); // the message ends "typing": typing again says so again
+  }
+
+  async edit(message, text) {
+    const { data, date } = await this.api.request("PATCH", `/messages/${seg(message.id)}`, {
+      body: { text },
+    });
+    this.store.mergeMessages(data.room_id, [data], date);
+  }
+
+  async remove(message) {
+    await this.api.del(`/messages/${seg(message.id)}`);
+    this.store.applyEvents([
+      {
+        type: "message.deleted",
+        room_id: message.room_id,
+        data: { id: message.id, room_id: message.room_id, seq: message.seq },
+      },
+    ]);
+  }
+
+  /** Toggle my reaction; shown at once, undone if the server refuses. */
+  async react(message, emoji) {
+    const r = message.reactions.find((x) => x.emoji === emoji);
+    const add = !(r && r.me);
+    this.store.toggleOwnReaction(message, emoji, add);
+    try {
+      const path = `/messages/${seg(message.id)}/reactions/${seg(emoji)}`;
+      if (add) await this.api.put(path);
+      else await this.api.del(path);
+    } catch (err) {
+      this.refreshMessage(message.id).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** A message a reply points to, from what is held or else from the API (cached). */
+  async fetchMessage(id) {
+    const held = this.store.findMessage(id);
+    if (held) return held;
+    const m = await this.api.get(`/messages/${seg(id)}`);
+    this.store.replyCache.set(id, m);
+    return m;
+  }
+
+  /** Tell others I am typing, at most every few seconds. */
+  typing(roomId) {
+    const now = Date.now();
+    if (now - (this._typingSent.get(roomId) || 0) < TYPING_EVERY_MS) return;
+    this._typingSent.set(roomId, now);
+    if (!this.stream.sendTyping(roomId)) {
+      this.api.post(`/rooms/${seg(roomId)}/typing`).catch(() => {});
+    }
+  }
+
+  // -- stream ---------------------------------------------------------------------------------
+
+  _onEvents(events) {
+    for (const ev of events) {
+      if (ev.type === "message.created") this.outbox.noteEcho(ev.data);
+    }
+    this.store.applyEvents(events);
+  }
+
+  _onStatus(status) {
+    this.status = status;
+    if (status.state === "live") {
+      if (this.everLive) this._afterReconnect();
+      this.everLive = true;
+      this.outbox.retryAll();
+    }
+    this.dispatchEvent(new CustomEvent("status", { detail: status }));
+  }
+
+  /**
+   * The stream replays what was missed from its cursor; as a cross-check (and for exact counts)
+   * refetch the room list and anything after the newest message of the room on screen.
+   */
+  _afterReconnect() {
+    this.loadRooms().catch(() => {});
+    this.loadPublicRooms().catch(() => {});
+    const id = this.currentRoomId;
+    if (id && this.store.timelines.get(id)?.loaded) this.fillAfter(id).catch(() => {});
+  }
+
+  /** The server cannot resume our cursor: reload state, and stream from a fresh cursor. */
+  async _reset() {
+    const cursor = await this.headCursor();
+    await Promise.all([this.loadRooms(), this.loadPublicRooms()]);
+    for (const id of [...this.store.timelines.keys()]) {
+      if (id !== this.currentRoomId) this.store.timelines.delete(id);
+    }
+    const id = this.currentRoomId;
+    if (id && this.store.rooms.has(id)) {
+      const t = this.store.timeline(id);
+      const oldest = t.minSeq;
+      await this.loadLatest(id);
+      // Refresh the older pages on screen too (edits, deletions, reactions while away).
+      while (oldest && t.minSeq > oldest) await this._page(id, `before=${t.minSeq}&limit=${FILL_PAGE}`);
+    }
+    return cursor;
+  }
+
+  _unauthenticated() {
+    this.stop();
+    this.onSignedOut();
+  }
+
+  /** Run `fn` shortly, once per `key` however often it is asked for (again if asked while running). */
+  _soon(key, fn, ms = 120) {
+    if (this._timers.has(key)) return;
+    if (this._running.has(key)) {
+      this._running.set(key, true);
+      return;
+    }
+    this._timers.set(
+      key,
+      setTimeout(async () => {
+        this._timers.delete(key);
+        this._running.set(key, false);
+        try {
+          await fn();
+        } catch {
+          /* a later event or reconnect asks again */
+        } finally {
+          const again = this._running.get(key);
+          this._running.delete(key);
+          if (again) this._soon(key, fn, ms);
+        }
+      }, ms),
+    );
+  }
+}

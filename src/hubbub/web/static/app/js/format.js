@@ -1,0 +1,89 @@
+// Formatting for display: times, days, and message text with safe links.
+
+import { h } from "./dom.js";
+
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const dayFmt = new Intl.DateTimeFormat(undefined, {
+  weekday: "long",
+  month: "long",
+  day: "numeric",
+});
+const dayYearFmt = new Intl.DateTimeFormat(undefined, {
+  weekday: "long",
+  month: "long",
+  day: "numeric",
+  year: "numeric",
+});
+const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
+
+export const formatTime = (iso) => timeFmt.format(new Date(iso));
+export const formatFull = (iso) => fullFmt.format(new Date(iso));
+
+/** A local calendar day key, for grouping: "2026-11-26". */
+export function dayKey(iso) {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+}
+
+export function dayLabel(iso) {
+  const d = new Date(iso);
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (dayKey(d.toISOString()) === dayKey(today.toISOString())) return "Today";
+  if (dayKey(d.toISOString()) === dayKey(yesterday.toISOString())) return "Yesterday";
+  return d.getFullYear() === today.getFullYear() ? dayFmt.format(d) : dayYearFmt.format(d);
+}
+
+// http(s) URLs; trailing punctuation that usually ends a sentence is not part of the link.
+const URL_RE = /\bhttps?:\/\/[^\s<>"]+/gi;
+const TRAILING = /[.,;:!?'")\]}]+$/;
+
+/** Only absolute http(s) URLs become links; anything else stays text. */
+export function safeHref(candidate) {
+  try {
+    const url = new URL(candidate);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Message text as DOM nodes: text nodes, plus <a> for http(s) URLs that open in a new tab
+ * without giving it a reference to this page (rel="noopener noreferrer").
+ */
+export function renderText(text) {
+  const frag = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(URL_RE)) {
+    let raw = match[0];
+    const trail = raw.match(TRAILING);
+    if (trail) raw = raw.slice(0, -trail[0].length);
+    const href = safeHref(raw);
+    if (!href) continue;
+    if (match.index > last) frag.append(text.slice(last, match.index));
+    frag.append(h("a", { href, target: "_blank", rel: "noopener noreferrer" }, raw));
+    last = match.index + raw.length;
+  }
+  if (last < text.length) frag.append(text.slice(last));
+  return frag;
+}
+
+/** Up to `n` characters of text, on one line. */
+export function snippet(text, n = 120) {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > n ? `${line.slice(0, n - 1)}…` : line;
+}
+
+export function initials(name) {
+  const parts = String(name || "?").trim().split(/[\s._-]+/).filter(Boolean);
+  const letters = parts.length > 1 ? parts[0][0] + parts[1][0] : (parts[0] || "?").slice(0, 2);
+  return letters.toUpperCase();
+}
+
+/** A stable hue for a name, for avatar colours. */
+export function hue(name) {
+  let x = 0;
+  for (const ch of String(name)) x = (x * 31 + ch.codePointAt(0)) % 360;
+  return x;
+}

@@ -1,0 +1,168 @@
+// Entry point: the signed-out screen or the chat, and the wiring between the views.
+
+import { ApiError } from "./api.js";
+import { Client } from "./client.js";
+import { $ } from "./dom.js";
+import { clearSession, loadSession, onSessionChange, saveSession } from "./session.js";
+import { backoffDelay } from "./stream.js";
+import { mountAuth } from "./views/auth.js";
+import { mountBanner, toast } from "./views/banner.js";
+import { mountComposer } from "./views/composer.js";
+import { mountDmDialog, mountRoomDialog } from "./views/dialogs.js";
+import { mountMembers } from "./views/members.js";
+import { mountSidebar } from "./views/sidebar.js";
+import { mountTimeline } from "./views/timeline.js";
+
+const LOBBY = "general";
+
+let chat = null; // the mounted chat views, for the signed-in session
+
+function showError(err) {
+  if (err instanceof ApiError) toast(err.message);
+  else if (err && err.retryable) toast("Cannot reach the server. Try again in a moment.");
+  else toast(err && err.message ? err.message : "Something went wrong.");
+}
+
+const auth = mountAuth({
+  onSignedIn(session) {
+    saveSession(session);
+    auth.hide();
+    startChat(session);
+  },
+});
+
+/**
+ * Signed out (by the button, another tab, or a token the server no longer knows). The views
+ * are mounted once per page, so the cleanest clean slate is a fresh page.
+ */
+function signedOut() {
+  clearSession();
+  if (chat) {
+    chat.destroy();
+    chat = null;
+    location.reload();
+    return;
+  }
+  $("chat").hidden = true;
+  auth.show();
+}
+
+/** The room in the address (#/room/<id>), so a reload or a link returns to it. */
+function roomFromHash() {
+  const match = location.hash.match(/^#\/room\/(.+)$/);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+function startChat(session) {
+  const client = new Client(session, { onSignedOut: signedOut });
+  const banner = mountBanner({ client });
+  const composer = mountComposer({ client, onError: showError });
+  const timeline = mountTimeline({ client, composer, onError: showError });
+  const members = mountMembers({ client, onLeft: () => select(LOBBY), onError: showError });
+  const sidebar = mountSidebar({ client, onSelect: (id) => select(id, true), onError: showError });
+  const roomDialog = mountRoomDialog({ client, onCreated: (id) => select(id, true) });
+  const dmDialog = mountDmDialog({ client, onOpened: (id) => select(id, true) });
+  const store = client.store;
+  let alive = true;
+
+  $("chat").hidden = false;
+  $("me").textContent = session.user.display_name || session.user.username;
+  $("me").title = `Signed in as ${session.user.username}`;
+
+  function showHeader(room) {
+    const partner = store.dmPartner(room);
+    $("room-title").textContent = room ? (partner ? partner : room.name) : "Welcome";
+    $("room-topic").textContent = room
+      ? room.kind === "dm"
+        ? `Direct messages with ${partner}`
+        : room.topic || (room.visibility === "private" ? "Private room" : "Public room")
+      : "";
+  }
+
+  /** Open a room: header, composer, members, and its timeline (first page on first visit). */
+  async function select(id, focus = false) {
+    const room = store.rooms.get(id) || store.rooms.get(LOBBY) || store.rooms.values().next().value;
+    if (!room) {
+      timeline.clear();
+      composer.setRoom(null);
+      members.setRoom(null);
+      showHeader(null);
+      return;
+    }
+    id = room.id;
+    const target = `#/room/${encodeURIComponent(id)}`;
+    if (location.hash !== target) history.replaceState(null, "", target);
+    client.currentRoomId = id;
+    $("chat").classList.remove("show-sidebar");
+    showHeader(room);
+    composer.setRoom(id, store.dmPartner(room) || `#${room.name}`);
+    members.setRoom(id);
+    timeline.show(id);
+    sidebar.render();
+    if (focus) composer.focus();
+    try {
+      await client.openRoom(id);
+      if (client.currentRoomId === id) timeline.settle();
+    } catch (err) {
+      showError(err);
+    }
+  }
+
+  store.addEventListener("rooms", () => {
+    const id = client.currentRoomId;
+    if (id && !store.rooms.has(id)) select(LOBBY); // I left, or was removed
+    else if (id) showHeader(store.rooms.get(id));
+  });
+  window.addEventListener("hashchange", () => {
+    const id = roomFromHash();
+    if (id && id !== client.currentRoomId && store.rooms.has(id)) select(id);
+  });
+
+  $("sign-out").addEventListener("click", async () => {
+    await client.signOut();
+    signedOut();
+  });
+  $("new-room").addEventListener("click", () => roomDialog.open());
+  $("new-dm").addEventListener("click", () => dmDialog.open());
+  $("show-sidebar").addEventListener("click", () => $("chat").classList.toggle("show-sidebar"));
+
+  // Start, retrying with back-off while the server cannot be reached.
+  (async function boot(attempt = 0) {
+    try {
+      await client.start();
+      if (!alive) return;
+      await select(roomFromHash() || LOBBY);
+    } catch (err) {
+      if (!alive) return;
+      if (err instanceof ApiError && err.status === 401) return; // signedOut() already ran
+      banner.hide();
+      $("banner").hidden = false;
+      $("banner-text").textContent = "Cannot reach the server. Retrying…";
+      setTimeout(() => boot(attempt + 1), backoffDelay(attempt));
+      return;
+    }
+    $("banner").hidden = true;
+  })();
+
+  chat = {
+    token: session.token,
+    destroy() {
+      alive = false;
+      client.stop();
+    },
+  };
+}
+
+// Another tab signed out (or in as someone else): follow it.
+onSessionChange((session) => {
+  if (!session) signedOut();
+  else if (!chat || session.token !== chat.token) location.reload();
+});
+
+const saved = loadSession();
+if (saved) {
+  $("auth").hidden = true;
+  startChat(saved);
+} else {
+  auth.show();
+}

@@ -1,0 +1,127 @@
+// Optimistic sends. Each message gets an Idempotency-Key once, and every retry reuses it, so the
+// server stores it at most once however often the network fails. Sends to one room go one at a
+// time, in order, so messages typed while offline arrive in the order they were written.
+
+import { ApiError, seg } from "./api.js";
+import { backoffDelay } from "./stream.js";
+
+const AUTO_RETRIES = 12; // about two minutes of back-off before asking the person
+
+export class Outbox extends EventTarget {
+  constructor({ api, store }) {
+    super();
+    this.api = api;
+    this.store = store;
+    this.entries = []; // {key, roomId, text, replyTo, state: queued|sending|retrying|failed, error}
+    this.busy = new Set(); // rooms with a send in flight
+    this.timers = new Map();
+  }
+
+  /** Entries to show in a room, in the order written. */
+  pendingIn(roomId) {
+    return this.entries.filter((e) => e.roomId === roomId && !e.echoed);
+  }
+
+  send(roomId, text, replyTo = null) {
+    this.entries.push({
+      key: crypto.randomUUID(),
+      roomId,
+      text,
+      replyTo,
+      state: "queued",
+      attempts: 0,
+      error: "",
+      echoed: false,
+    });
+    this._changed(roomId);
+    this._pump(roomId);
+  }
+
+  /** Try a failed (or waiting) message again now, with the same key. */
+  retry(key) {
+    const e = this.entries.find((x) => x.key === key);
+    if (!e || e.state === "sending") return;
+    clearTimeout(this.timers.get(key));
+    e.state = "queued";
+    e.attempts = 0;
+    e.error = "";
+    this._changed(e.roomId);
+    this._pump(e.roomId);
+  }
+
+  /** Every message waiting on the network, now (the connection just came back). */
+  retryAll() {
+    for (const e of this.entries) if (e.state === "retrying") this.retry(e.key);
+  }
+
+  discard(key) {
+    const e = this.entries.find((x) => x.key === key);
+    if (!e || e.state === "sending") return;
+    clearTimeout(this.timers.get(key));
+    this.entries = this.entries.filter((x) => x !== e);
+    this._changed(e.roomId);
+    this._pump(e.roomId);
+  }
+
+  /** My own message came back on the stream: hide its pending copy (its send still settles). */
+  noteEcho(message) {
+    if (!this.store.me || !message.author || message.author.id !== this.store.me.id) return;
+    const e = this.entries.find(
+      (x) =>
+        !x.echoed &&
+        x.roomId === message.room_id &&
+        x.text === message.text &&
+        (x.replyTo || null) === (message.reply_to || null) &&
+        x.state !== "failed",
+    );
+    if (e) e.echoed = true;
+  }
+
+  _changed(roomId) {
+    this.dispatchEvent(new CustomEvent("change", { detail: { roomId } }));
+  }
+
+  async _pump(roomId) {
+    if (this.busy.has(roomId)) return;
+    const e = this.entries.find(
+      (x) => x.roomId === roomId && (x.state === "queued" || x.state === "retrying"),
+    );
+    if (!e || e.state === "retrying") return; // a retry is scheduled: keep the order
+    this.busy.add(roomId);
+    e.state = "sending";
+    e.attempts += 1;
+    this._changed(roomId);
+    try {
+      const body = { text: e.text };
+      if (e.replyTo) body.reply_to = e.replyTo;
+      const message = await this.api.post(`/rooms/${seg(roomId)}/messages`, body, {
+        headers: { "Idempotency-Key": e.key },
+      });
+      this.entries = this.entries.filter((x) => x !== e);
+      this.store.addSent(message);
+    } catch (err) {
+      const retryable = err && err.retryable;
+      if (retryable && e.attempts < AUTO_RETRIES) {
+        e.state = "retrying";
+        e.error = "Waiting for the connection…";
+        this.timers.set(
+          e.key,
+          setTimeout(() => {
+            if (e.state === "retrying") {
+              e.state = "queued";
+              this._pump(roomId);
+            }
+          }, backoffDelay(Math.min(e.attempts, 6))),
+        );
+      } else {
+        e.state = "failed";
+        e.echoed = false;
+        e.error = err instanceof ApiError ? err.message : "Could not send";
+      }
+    } finally {
+      this.busy.delete(roomId);
+      this._changed(roomId);
+    }
+    this._pump(roomId);
+  }
+}

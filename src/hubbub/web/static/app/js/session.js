@@ -1,0 +1,28 @@
+// The signed-in session, remembered across reloads in localStorage.
+
+const KEY = "hubbub.session";
+
+/** {token, user} or null. */
+export function loadSession() {
+  try {
+    const value = JSON.parse(localStorage.getItem(KEY) || "null");
+    return value && typeof value.token === "string" ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveSession(session) {
+  localStorage.setItem(KEY, JSON.stringify(session));
+}
+
+export function clearSession() {
+  localStorage.removeItem(KEY);
+}
+
+/** Call `fn` when another tab signs in or out. */
+export function onSessionChange(fn) {
+  window.addEventListener("storage", (e) => {
+    if (e.key === KEY || e.key === null) fn(loadSession());
+  });
+}

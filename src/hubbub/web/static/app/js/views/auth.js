@@ -1,0 +1,89 @@
+// The sign-in / create-account screen.
+
+import { Api, ApiError } from "../api.js";
+import { $ } from "../dom.js";
+
+const MESSAGES = {
+  invalid_credentials: "Wrong username or password.",
+  username_taken: "That username is taken. Try another.",
+};
+
+export function mountAuth({ onSignedIn }) {
+  const form = $("auth-form");
+  const tabs = { signin: $("tab-signin"), signup: $("tab-signup") };
+  const username = $("auth-username");
+  const password = $("auth-password");
+  const display = $("auth-display");
+  const error = $("auth-error");
+  const submit = $("auth-submit");
+  const api = new Api({ token: () => null, onUnauthenticated: () => {} });
+  let mode = "signin";
+
+  function setMode(next) {
+    mode = next;
+    for (const [name, tab] of Object.entries(tabs)) {
+      const on = name === mode;
+      tab.setAttribute("aria-selected", String(on));
+      tab.tabIndex = on ? 0 : -1;
+    }
+    form.setAttribute("aria-labelledby", tabs[mode].id);
+    $("auth-display-row").hidden = mode !== "signup";
+    $("auth-hint").hidden = mode !== "signup";
+    password.autocomplete = mode === "signup" ? "new-password" : "current-password";
+    submit.textContent = mode === "signup" ? "Create account" : "Sign in";
+    error.textContent = "";
+  }
+
+  tabs.signin.addEventListener("click", () => setMode("signin"));
+  tabs.signup.addEventListener("click", () => setMode("signup"));
+  for (const tab of Object.values(tabs)) {
+    tab.addEventListener("keydown", (e) => {
+      if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+      const next = mode === "signin" ? "signup" : "signin";
+      setMode(next);
+      tabs[next].focus();
+    });
+  }
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    const name = username.value.trim();
+    if (name.length < 2 || !/^[A-Za-z0-9_.-]+$/.test(name)) {
+      error.textContent = "Usernames are 2–32 letters, digits, _ . or -.";
+      username.focus();
+      return;
+    }
+    if (password.value.length < 8) {
+      error.textContent = "Passwords are at least 8 characters.";
+      password.focus();
+      return;
+    }
+    const body = { username: name, password: password.value };
+    if (mode === "signup" && display.value.trim()) body.display_name = display.value.trim();
+    submit.disabled = true;
+    try {
+      const session = await api.post(mode === "signup" ? "/accounts" : "/sessions", body);
+      password.value = "";
+      onSignedIn({ token: session.token, user: session.user });
+    } catch (err) {
+      error.textContent =
+        err instanceof ApiError
+          ? MESSAGES[err.code] || err.message
+          : "Cannot reach the server. Check your connection and try again.";
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  setMode("signin");
+  return {
+    show() {
+      $("auth").hidden = false;
+      username.focus();
+    },
+    hide() {
+      $("auth").hidden = true;
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// The connection banner (offline / reconnecting, with "Retry now") and short error toasts.
+
+import { $, h } from "../dom.js";
+
+const SHOW_AFTER_MS = 600; // brief blips (a fast reconnect) do not flash a banner
+
+export function mountBanner({ client }) {
+  const banner = $("banner");
+  const text = $("banner-text");
+  const retry = $("banner-retry");
+  let showTimer = null;
+  let countdown = null;
+  let wasDown = false;
+
+  retry.addEventListener("click", () => client.stream.reconnectNow());
+
+  function describe(s) {
+    if (s.state === "offline") return "You are offline. Messages will send when the connection returns.";
+    if (s.state === "resetting") return "Catching up…";
+    if (s.state === "connecting") return "Connecting…";
+    const left = s.retryAt ? Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000)) : 0;
+    return left > 0 ? `Connection lost. Reconnecting in ${left} s…` : "Connection lost. Reconnecting…";
+  }
+
+  function update(s) {
+    clearInterval(countdown);
+    if (s.state === "live" || s.state === "stopped") {
+      clearTimeout(showTimer);
+      showTimer = null;
+      if (wasDown && s.state === "live") {
+        banner.dataset.state = "live";
+        text.textContent = s.transport === "long-poll" ? "Connected (long-polling)." : "Connected.";
+        retry.hidden = true;
+        banner.hidden = false;
+        setTimeout(() => {
+          if (client.status.state === "live") banner.hidden = true;
+        }, 1500);
+      } else {
+        banner.hidden = true;
+      }
+      wasDown = false;
+      return;
+    }
+    const reveal = () => {
+      wasDown = true;
+      banner.dataset.state = s.state;
+      text.textContent = describe(s);
+      retry.hidden = !(s.state === "reconnecting" || s.state === "offline");
+      banner.hidden = false;
+    };
+    if (banner.hidden && !wasDown) {
+      clearTimeout(showTimer);
+      showTimer = setTimeout(reveal, SHOW_AFTER_MS);
+    } else {
+      reveal();
+    }
+    if (s.retryAt) countdown = setInterval(() => (text.textContent = describe(s)), 1000);
+  }
+
+  client.addEventListener("status", (e) => update(e.detail));
+  return {
+    hide() {
+      clearTimeout(showTimer);
+      clearInterval(countdown);
+      banner.hidden = true;
+      wasDown = false;
+    },
+  };
+}
+
+export function toast(message) {
+  const box = $("toasts");
+  const el = h("div", { class: "toast" }, message);
+  box.append(el);
+  setTimeout(() => el.remove(), 5000);
+}

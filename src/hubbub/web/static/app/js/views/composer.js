@@ -1,0 +1,141 @@
+// The composer: Enter sends, Shift+Enter adds a line, Up edits my last message, Escape cancels a
+// reply or an edit. Typing tells the room (throttled by the client).
+
+import { $ } from "../dom.js";
+import { snippet } from "../format.js";
+
+export function mountComposer({ client, onError }) {
+  const form = $("composer");
+  const input = $("composer-input");
+  const send = $("composer-send");
+  const context = $("composer-context");
+  const contextText = $("composer-context-text");
+  let roomId = null;
+  let mode = null; // {kind: "reply"|"edit", message}
+  let draftBeforeEdit = "";
+  const drafts = new Map();
+
+  function autosize() {
+    input.style.height = "auto";
+    input.style.height = `${Math.min(input.scrollHeight, 200)}px`;
+  }
+
+  function setMode(next) {
+    mode = next;
+    context.hidden = !mode;
+    if (!mode) {
+      contextText.textContent = "";
+      send.textContent = "Send";
+      return;
+    }
+    const m = mode.message;
+    const who = m.author.display_name || m.author.username;
+    contextText.textContent =
+      mode.kind === "edit"
+        ? "Editing your message (Escape to cancel)"
+        : `Replying to ${who}: ${snippet(m.text, 80)}`;
+    send.textContent = mode.kind === "edit" ? "Save" : "Send";
+  }
+
+  function cancel() {
+    if (mode && mode.kind === "edit") input.value = draftBeforeEdit;
+    setMode(null);
+    autosize();
+  }
+
+  function lastOwnMessage() {
+    const t = client.store.timelines.get(roomId);
+    if (!t) return null;
+    const list = t.list();
+    for (let i = list.length - 1; i >= 0; i--) {
+      const m = list[i];
+      if (m.author.id === client.store.me.id && !m.deleted) return m;
+    }
+    return null;
+  }
+
+  async function submit() {
+    const text = input.value;
+    if (!roomId || !text.trim()) return;
+    if (mode && mode.kind === "edit") {
+      const m = mode.message;
+      const restore = draftBeforeEdit;
+      setMode(null);
+      input.value = restore;
+      autosize();
+      if (text !== m.text) {
+        try {
+          await client.edit(m, text);
+        } catch (err) {
+          onError(err);
+        }
+      }
+      return;
+    }
+    const replyTo = mode && mode.kind === "reply" ? mode.message.id : null;
+    client.send(roomId, text, replyTo);
+    input.value = "";
+    drafts.delete(roomId);
+    setMode(null);
+    autosize();
+  }
+
+  input.addEventListener("keydown", (e) => {
+    if (e.isComposing) return;
+    if (e.key === "Enter" && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
+      e.preventDefault();
+      submit();
+    } else if (e.key === "ArrowUp" && input.value === "" && !mode) {
+      const m = lastOwnMessage();
+      if (m) {
+        e.preventDefault();
+        api.edit(m);
+      }
+    } else if (e.key === "Escape" && mode) {
+      e.preventDefault();
+      cancel();
+    }
+  });
+  input.addEventListener("input", () => {
+    autosize();
+    if (roomId && input.value.trim() && !(mode && mode.kind === "edit")) client.typing(roomId);
+  });
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    submit();
+  });
+  $("composer-cancel").addEventListener("click", () => {
+    cancel();
+    input.focus();
+  });
+
+  const api = {
+    /** Point the composer at a room (keeping each room's unsent draft). */
+    setRoom(id, label) {
+      if (roomId) drafts.set(roomId, mode && mode.kind === "edit" ? draftBeforeEdit : input.value);
+      roomId = id;
+      setMode(null);
+      input.value = (id && drafts.get(id)) || "";
+      input.disabled = send.disabled = !id;
+      input.placeholder = id ? `Message ${label}` : "Message";
+      autosize();
+    },
+    reply(message) {
+      if (mode && mode.kind === "edit") cancel();
+      setMode({ kind: "reply", message });
+      input.focus();
+    },
+    edit(message) {
+      if (!mode || mode.kind !== "edit") draftBeforeEdit = input.value;
+      setMode({ kind: "edit", message });
+      input.value = message.text;
+      autosize();
+      input.focus();
+      input.setSelectionRange(input.value.length, input.value.length);
+    },
+    focus() {
+      input.focus();
+    },
+  };
+  return api;
+}

@@ -1,0 +1,104 @@
+// The members panel: who is in the room (with presence), add someone, leave.
+
+import { ApiError } from "../api.js";
+import { $, h, replaceChildren } from "../dom.js";
+
+export function mountMembers({ client, onLeft, onError }) {
+  const panel = $("members");
+  const toggle = $("show-members");
+  const list = $("member-list");
+  const addForm = $("add-member");
+  const addInput = $("add-member-input");
+  const leave = $("leave-room");
+  const store = client.store;
+  let roomId = null;
+  let members = [];
+
+  function render() {
+    const room = store.rooms.get(roomId);
+    replaceChildren(
+      list,
+      members.map((m) => {
+        const online = store.isOnline(m.user.username);
+        return h(
+          "li",
+          {},
+          h("span", { class: `dot${online ? " online" : ""}`, role: "img", "aria-label": online ? "online" : "offline" }),
+          h("span", { class: "member-name" }, m.user.display_name),
+          h("span", { class: "muted small" }, ` @${m.user.username}`),
+          m.role !== "member" ? h("span", { class: "tag" }, m.role) : null,
+        );
+      }),
+    );
+    const manager = room && (room.my_role === "owner" || room.my_role === "admin");
+    addForm.hidden = !(manager && room.kind !== "dm");
+    leave.hidden = !room || room.kind === "dm" || room.id === "general";
+  }
+
+  async function load() {
+    if (!roomId || panel.hidden) return;
+    const id = roomId;
+    try {
+      const result = await client.members(id);
+      if (id === roomId) {
+        members = result;
+        render();
+      }
+    } catch (err) {
+      onError(err);
+    }
+  }
+
+  function setOpen(open) {
+    panel.hidden = !open;
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) load();
+  }
+
+  toggle.addEventListener("click", () => setOpen(panel.hidden));
+  $("hide-members").addEventListener("click", () => {
+    setOpen(false);
+    toggle.focus();
+  });
+  panel.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      setOpen(false);
+      toggle.focus();
+    }
+  });
+  addForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const username = addInput.value.trim();
+    if (!username) return;
+    try {
+      await client.addMember(roomId, username);
+      addInput.value = "";
+      load();
+    } catch (err) {
+      onError(err instanceof ApiError && err.code === "user_not_found" ? new Error(`Nobody is called “${username}”.`) : err);
+    }
+  });
+  leave.addEventListener("click", async () => {
+    try {
+      await client.leave(roomId);
+      onLeft();
+    } catch (err) {
+      onError(err);
+    }
+  });
+  store.addEventListener("members", (e) => {
+    if (e.detail.roomId === roomId) load();
+  });
+  store.addEventListener("presence", () => !panel.hidden && render());
+
+  return {
+    setRoom(id) {
+      roomId = id;
+      members = [];
+      list.replaceChildren();
+      toggle.hidden = !id;
+      if (!id) setOpen(false);
+      else load();
+    },
+  };
+}

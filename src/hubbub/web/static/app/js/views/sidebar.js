@@ -1,0 +1,127 @@
+// The sidebar: my rooms and DMs with unread badges and presence, and public rooms to join.
+
+import { $, h, replaceChildren } from "../dom.js";
+
+const PUBLIC_REFRESH_MS = 30000;
+
+const byName = (a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: "base" });
+
+export function mountSidebar({ client, onSelect, onError }) {
+  const store = client.store;
+  const roomList = $("room-list");
+  const dmList = $("dm-list");
+  const publicList = $("public-list");
+
+  function badge(room) {
+    const n = room.unread_count || 0;
+    if (!n) return null;
+    return h("span", { class: "badge", "aria-label": `${n} unread` }, n > 99 ? "99+" : String(n));
+  }
+
+  function item(room, label, icon) {
+    const current = room.id === client.currentRoomId;
+    const unread = (room.unread_count || 0) > 0;
+    return h(
+      "li",
+      {},
+      h(
+        "button",
+        {
+          type: "button",
+          class: `room-item${unread ? " unread" : ""}`,
+          "aria-current": current ? "page" : null,
+          dataset: { roomId: room.id },
+          onclick: () => onSelect(room.id),
+        },
+        icon,
+        h("span", { class: "room-name" }, label),
+        badge(room),
+      ),
+    );
+  }
+
+  function presenceDot(username) {
+    const online = store.isOnline(username);
+    return h("span", {
+      class: `dot${online ? " online" : ""}`,
+      role: "img",
+      "aria-label": online ? "online" : "offline",
+      title: online ? "online" : "offline",
+    });
+  }
+
+  function render() {
+    // The lists are rebuilt: keep keyboard focus on the same room.
+    const focused = document.activeElement?.closest?.("#sidebar .room-item")?.dataset.roomId;
+    build();
+    if (focused) document.querySelector(`#sidebar .room-item[data-room-id="${CSS.escape(focused)}"]`)?.focus();
+  }
+
+  function build() {
+    const rooms = [...store.rooms.values()];
+    const named = rooms.filter((r) => r.kind !== "dm").sort(byName);
+    const dms = rooms
+      .filter((r) => r.kind === "dm")
+      .map((r) => ({ room: r, partner: store.dmPartner(r) }))
+      .sort((a, b) => a.partner.localeCompare(b.partner));
+    const hash = (room) =>
+      h("span", { class: "room-icon", "aria-hidden": "true" }, room.visibility === "private" ? "🔒" : "#");
+    replaceChildren(roomList, named.map((r) => item(r, r.name, hash(r))));
+    replaceChildren(dmList, dms.map(({ room, partner }) => item(room, partner, presenceDot(partner))));
+    if (!dms.length) dmList.append(h("li", { class: "muted small pad" }, "No conversations yet."));
+    const pub = [...store.publicRooms].sort(byName);
+    replaceChildren(
+      publicList,
+      pub.map((r) =>
+        h(
+          "li",
+          { class: "public-item" },
+          h("span", { class: "room-name" }, r.name),
+          h("span", { class: "muted small" }, `${r.member_count} ${r.member_count === 1 ? "member" : "members"}`),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "small",
+              "aria-label": `Join ${r.name}`,
+              onclick: async () => {
+                try {
+                  await client.join(r.id);
+                  onSelect(r.id);
+                } catch (err) {
+                  onError(err);
+                }
+              },
+            },
+            "Join",
+          ),
+        ),
+      ),
+    );
+    $("public-empty").hidden = pub.length > 0;
+    const total = store.totalUnread();
+    document.title = total ? `(${total}) hubbub` : "hubbub";
+  }
+
+  // Arrow keys move between rooms; Tab leaves the list.
+  $("sidebar").addEventListener("keydown", (e) => {
+    if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
+    const items = [...document.querySelectorAll("#sidebar .room-item")];
+    const at = items.indexOf(document.activeElement);
+    if (at < 0) return;
+    e.preventDefault();
+    const next = items[(at + (e.key === "ArrowDown" ? 1 : -1) + items.length) % items.length];
+    next.focus();
+  });
+
+  // New public rooms are not announced on the stream (only members get a room's events), so
+  // the list is refreshed now and then, when the page comes back into view, and on request.
+  const refreshPublic = () => client.loadPublicRooms().catch(() => {});
+  $("refresh-public").addEventListener("click", () => client.loadPublicRooms().catch(onError));
+  setInterval(() => document.visibilityState === "visible" && refreshPublic(), PUBLIC_REFRESH_MS);
+  document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && refreshPublic());
+
+  store.addEventListener("rooms", render);
+  store.addEventListener("presence", render);
+  return { render };
+}

@@ -1,0 +1,501 @@
+// The timeline of the room on screen: messages grouped by author and day, the "new messages"
+// divider, replies, reactions, pending sends; infinite scroll back; jump to latest; read marking.
+//
+// Rows are keyed (message seq, pending key, dividers) and rebuilt only when what they show
+// changes, so scroll position and focus survive live updates.
+
+import { $, h } from "../dom.js";
+import { dayKey, dayLabel, formatFull, formatTime, hue, initials, renderText, snippet } from "../format.js";
+
+const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
+const GROUP_GAP_MS = 5 * 60 * 1000;
+const NEAR_BOTTOM_PX = 80;
+const LOAD_OLDER_PX = 400;
+
+export function mountTimeline({ client, composer, onError }) {
+  const store = client.store;
+  const scroller = $("timeline");
+  const list = $("messages");
+  const jump = $("jump-latest");
+  const historyStatus = $("history-status");
+  const typingEl = $("typing");
+  let roomId = null;
+  let dividerAfter = null; // the read marker when the room was opened
+  let rows = new Map(); // key -> {sig, el}
+  let stickToBottom = true;
+  let unseen = 0;
+  let lastMaxSeq = 0;
+  let scrollPending = false;
+
+  const isAtBottom = () =>
+    scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
+
+  function authorName(m) {
+    return m.author.display_name || m.author.username || "unknown";
+  }
+
+  function sameAuthor(a, b) {
+    if (!a || !b) return false;
+    if (a.author.id || b.author.id) return a.author.id === b.author.id;
+    return a.author.display_name === b.author.display_name; // guests from the classic API
+  }
+
+  function canDelete(m) {
+    const mine = m.author.id && m.author.id === store.me.id;
+    const role = store.rooms.get(m.room_id)?.my_role;
+    return mine || role === "owner" || role === "admin";
+  }
+
+  // -- rows -----------------------------------------------------------------------------------
+
+  function replyQuote(m) {
+    if (!m.reply_to) return null;
+    const target = store.findMessage(m.reply_to);
+    if (!target) {
+      client
+        .fetchMessage(m.reply_to)
+        .then(() => render())
+        .catch(() => {});
+    }
+    const label = target
+      ? target.deleted
+        ? "a deleted message"
+        : snippet(target.text, 100)
+      : "…";
+    return h(
+      "button",
+      {
+        type: "button",
+        class: "reply-quote",
+        dataset: { fk: `${m.seq}:quote` },
+        "aria-label": `In reply to ${target ? authorName(target) : "a message"}: ${label}`,
+        onclick: () => target && reveal(target.seq),
+      },
+      h("span", { class: "reply-arrow", "aria-hidden": "true" }, "↪"),
+      target ? h("strong", {}, authorName(target)) : null,
+      h("span", { class: "reply-text" }, label),
+    );
+  }
+
+  function reactionBar(m) {
+    if (m.deleted || !m.reactions.length) return null;
+    return h(
+      "div",
+      { class: "reactions" },
+      m.reactions.map((r) =>
+        h(
+          "button",
+          {
+            type: "button",
+            class: "reaction",
+            "aria-pressed": String(r.me),
+            "aria-label": `${r.emoji} ${r.count} ${r.count === 1 ? "reaction" : "reactions"}${r.me ? ", including yours" : ""}`,
+            dataset: { fk: `${m.seq}:r:${r.emoji}` },
+            onclick: () => client.react(m, r.emoji).catch(onError),
+          },
+          h("span", { "aria-hidden": "true" }, r.emoji),
+          h("span", { class: "count", "aria-hidden": "true" }, String(r.count)),
+        ),
+      ),
+    );
+  }
+
+  function actions(m) {
+    if (m.deleted) return null;
+    const mine = m.author.id && m.author.id === store.me.id;
+    const picker = h(
+      "div",
+      { class: "emoji-picker", role: "group", "aria-label": "Pick a reaction", hidden: true },
+      QUICK_REACTIONS.map((emoji) =>
+        h(
+          "button",
+          {
+            type: "button",
+            "aria-label": `React with ${emoji}`,
+            dataset: { fk: `${m.seq}:pick:${emoji}` },
+            onclick: () => {
+              picker.hidden = true;
+              client.react(m, emoji).catch(onError);
+            },
+          },
+          emoji,
+        ),
+      ),
+    );
+    picker.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") {
+        picker.hidden = true;
+        reactButton.focus();
+      }
+    });
+    const reactButton = h(
+      "button",
+      {
+        type: "button",
+        "aria-label": "Add reaction",
+        title: "Add reaction",
+        dataset: { fk: `${m.seq}:react` },
+        onclick: () => {
+          picker.hidden = !picker.hidden;
+          if (!picker.hidden) picker.querySelector("button").focus();
+        },
+      },
+      "☺+",
+    );
+    let deleteArmed = null;
+    const del = canDelete(m)
+      ? h(
+          "button",
+          {
+            type: "button",
+            class: "danger-text",
+            dataset: { fk: `${m.seq}:delete` },
+            onclick: (e) => {
+              const button = e.currentTarget;
+              if (!deleteArmed) {
+                button.textContent = "Delete?";
+                button.setAttribute("aria-label", "Press again to delete this message");
+                deleteArmed = setTimeout(() => {
+                  deleteArmed = null;
+                  button.textContent = "Delete";
+                  button.removeAttribute("aria-label");
+                }, 4000);
+                return;
+              }
+              clearTimeout(deleteArmed);
+              client.remove(m).catch(onError);
+            },
+          },
+          "Delete",
+        )
+      : null;
+    return h(
+      "div",
+      { class: "actions" },
+      reactButton,
+      h(
+        "button",
+        { type: "button", dataset: { fk: `${m.seq}:reply` }, onclick: () => composer.reply(m) },
+        "Reply",
+      ),
+      mine
+        ? h(
+            "button",
+            { type: "button", dataset: { fk: `${m.seq}:edit` }, onclick: () => composer.edit(m) },
+            "Edit",
+          )
+        : null,
+      del,
+      picker,
+    );
+  }
+
+  function messageRow(m, grouped) {
+    const mine = !!(m.author.id && m.author.id === store.me.id);
+    const name = authorName(m);
+    const time = h(
+      "time",
+      { datetime: m.created_at, title: formatFull(m.created_at), class: "time" },
+      formatTime(m.created_at),
+    );
+    let head = null;
+    if (!grouped) {
+      const avatar = h("span", { class: "avatar", "aria-hidden": "true" }, initials(name));
+      avatar.style.setProperty("--hue", String(hue(m.author.username || name)));
+      head = h(
+        "div",
+        { class: "msg-head" },
+        avatar,
+        h("span", { class: "author" }, name),
+        m.author.guest ? h("span", { class: "tag" }, "guest") : null,
+        time,
+      );
+    }
+    const body = m.deleted
+      ? h("p", { class: "text deleted-text" }, "This message was deleted.")
+      : h("p", { class: "text" }, renderText(m.text));
+    if (!m.deleted && m.edited_at) {
+      body.append(
+        " ",
+        h("span", { class: "edited", title: `Edited ${formatFull(m.edited_at)}` }, "(edited)"),
+      );
+    }
+    return h(
+      "li",
+      {
+        class: `msg${grouped ? " grouped" : ""}${mine ? " mine" : ""}${m.deleted ? " deleted" : ""}`,
+        id: `msg-${m.seq}`,
+        dataset: { seq: String(m.seq), id: m.id },
+      },
+      grouped ? h("span", { class: "gutter-time" }, time) : null,
+      head,
+      h("div", { class: "msg-body" }, replyQuote(m), body, reactionBar(m)),
+      actions(m),
+    );
+  }
+
+  function pendingRow(e) {
+    const failed = e.state === "failed";
+    const status = failed
+      ? h(
+          "span",
+          { class: "pending-status failed" },
+          `Not sent: ${e.error} `,
+          h("button", { type: "button", class: "link-button", dataset: { fk: `p:${e.key}:retry` }, onclick: () => client.outbox.retry(e.key) }, "Retry"),
+          " · ",
+          h("button", { type: "button", class: "link-button", dataset: { fk: `p:${e.key}:discard` }, onclick: () => client.outbox.discard(e.key) }, "Delete"),
+        )
+      : h("span", { class: "pending-status" }, e.state === "retrying" ? e.error : "Sending…");
+    return h(
+      "li",
+      {
+        class: `msg mine pending${failed ? " failed" : ""}`,
+        dataset: { pending: e.key },
+        "aria-busy": failed ? null : "true",
+      },
+      h("div", { class: "msg-body" }, h("p", { class: "text" }, renderText(e.text)), status),
+    );
+  }
+
+  /** Rows in order: [key, signature, build]. */
+  function describe() {
+    const t = store.timelines.get(roomId);
+    const out = [];
+    if (!t) return out;
+    let prev = null;
+    let dividerShown = false;
+    for (const m of t.list()) {
+      const day = dayKey(m.created_at);
+      let newDay = !prev || dayKey(prev.created_at) !== day;
+      if (newDay) {
+        const label = dayLabel(m.created_at);
+        out.push([`day:${day}`, label, () => h("li", { class: "day-divider", role: "separator" }, h("span", {}, label))]);
+      }
+      let divider = false;
+      const mine = m.author.id && m.author.id === store.me.id;
+      if (!dividerShown && dividerAfter !== null && m.seq > dividerAfter && !mine) {
+        dividerShown = divider = true;
+        out.push(["unread", "", () => h("li", { class: "unread-divider", role: "separator", id: "unread-divider" }, h("span", {}, "New messages"))]);
+      }
+      const grouped =
+        !newDay &&
+        !divider &&
+        sameAuthor(prev, m) &&
+        !prev.deleted &&
+        Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_GAP_MS;
+      const target = m.reply_to ? store.findMessage(m.reply_to) : null;
+      const sig = JSON.stringify([
+        m.id, m.text, m.edited_at, m.deleted, m.reactions, grouped,
+        m.reply_to, target && [target.text, target.deleted, authorName(target)],
+        canDelete(m),
+      ]);
+      out.push([`m:${m.seq}`, sig, () => messageRow(m, grouped)]);
+      prev = m;
+    }
+    for (const e of client.outbox.pendingIn(roomId)) {
+      out.push([`p:${e.key}`, JSON.stringify([e.state, e.error]), () => pendingRow(e)]);
+    }
+    return out;
+  }
+
+  // -- render ---------------------------------------------------------------------------------
+
+  function render() {
+    if (!roomId) return;
+    const wasAtBottom = stickToBottom;
+    const anchor = wasAtBottom ? null : firstVisibleRow();
+    const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
+    const focusKey = document.activeElement?.dataset?.fk;
+    const next = new Map();
+    const wanted = describe();
+    let cursor = list.firstChild; // rows before it are in their final order
+    for (const [key, sig, build] of wanted) {
+      let row = rows.get(key);
+      if (!row || row.sig !== sig) {
+        const el = build();
+        if (row) {
+          if (row.el === cursor) cursor = el;
+          row.el.replaceWith(el);
+        }
+        row = { sig, el };
+      }
+      next.set(key, row);
+      if (row.el === cursor) cursor = cursor.nextSibling;
+      else list.insertBefore(row.el, cursor);
+    }
+    for (const [key, row] of rows) if (!next.has(key)) row.el.remove();
+    rows = next;
+    if (focusKey && !document.activeElement?.isConnected) {
+      list.querySelector(`[data-fk="${CSS.escape(focusKey)}"]`)?.focus();
+    } else if (focusKey && document.activeElement === document.body) {
+      list.querySelector(`[data-fk="${CSS.escape(focusKey)}"]`)?.focus();
+    }
+
+    const t = store.timelines.get(roomId);
+    const maxSeq = t ? t.maxSeq : 0;
+    if (wasAtBottom) {
+      scrollToBottom();
+    } else if (anchor && anchor.isConnected) {
+      scroller.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+    }
+    if (!wasAtBottom && maxSeq > lastMaxSeq && lastMaxSeq) unseen += maxSeq - lastMaxSeq;
+    lastMaxSeq = maxSeq;
+    historyStatus.textContent = !t || !t.loaded
+      ? "Loading messages…"
+      : t.loadingOlder
+        ? "Loading earlier messages…"
+        : t.hasMoreBefore
+          ? ""
+          : t.bySeq.size
+            ? "This is the beginning of the room."
+            : "No messages yet. Say hello!";
+    updateJump();
+    schedule();
+  }
+
+  function firstVisibleRow() {
+    const top = scroller.getBoundingClientRect().top;
+    for (const el of list.children) if (el.getBoundingClientRect().bottom > top) return el;
+    return null;
+  }
+
+  function scrollToBottom() {
+    scroller.scrollTop = scroller.scrollHeight;
+    stickToBottom = true;
+    unseen = 0;
+  }
+
+  function reveal(seq) {
+    const el = document.getElementById(`msg-${seq}`);
+    if (!el) return;
+    el.scrollIntoView({ block: "center" });
+    el.classList.add("flash");
+    setTimeout(() => el.classList.remove("flash"), 1500);
+  }
+
+  function updateJump() {
+    const show = !stickToBottom;
+    jump.hidden = !show;
+    jump.textContent = unseen > 0 ? `${unseen} new ${unseen === 1 ? "message" : "messages"} ↓` : "Jump to latest ↓";
+  }
+
+  /** After layout: load older pages near the top, and mark what is on screen as read. */
+  function schedule() {
+    if (scrollPending) return;
+    scrollPending = true;
+    requestAnimationFrame(() => {
+      scrollPending = false;
+      afterScroll();
+    });
+  }
+
+  function afterScroll() {
+    if (!roomId) return;
+    const t = store.timelines.get(roomId);
+    if (t && t.loaded && t.hasMoreBefore && !t.loadingOlder && scroller.scrollTop < LOAD_OLDER_PX) {
+      client.loadOlder(roomId).catch(onError);
+    }
+    markVisibleRead();
+  }
+
+  function markVisibleRead() {
+    if (document.visibilityState !== "visible" || !roomId) return;
+    const bottom = scroller.getBoundingClientRect().bottom;
+    const items = list.querySelectorAll("li.msg[data-seq]");
+    for (let i = items.length - 1; i >= 0; i--) {
+      const el = items[i];
+      if (el.getBoundingClientRect().top < bottom - 8) {
+        client.markRead(roomId, Number(el.dataset.seq));
+        break;
+      }
+    }
+  }
+
+  scroller.addEventListener("scroll", () => {
+    stickToBottom = isAtBottom();
+    if (stickToBottom) unseen = 0;
+    updateJump();
+    schedule();
+  });
+  jump.addEventListener("click", () => {
+    scrollToBottom();
+    updateJump();
+    composer.focus();
+  });
+  document.addEventListener("visibilitychange", () => markVisibleRead());
+  window.addEventListener("resize", () => {
+    if (stickToBottom) scrollToBottom();
+  });
+
+  // Keyboard: PageUp/PageDown/Home/End scroll the timeline when it has focus (native), and
+  // Escape from anywhere in it returns to the composer.
+  scroller.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") composer.focus();
+  });
+
+  function renderTyping() {
+    const names = roomId ? store.typingIn(roomId) : [];
+    typingEl.textContent =
+      names.length === 0
+        ? ""
+        : names.length === 1
+          ? `${names[0]} is typing…`
+          : names.length === 2
+            ? `${names[0]} and ${names[1]} are typing…`
+            : "Several people are typing…";
+  }
+  setInterval(renderTyping, 1000);
+
+  store.addEventListener("timeline", (e) => {
+    if (e.detail.roomId === roomId) render();
+  });
+  // My role decides which messages I can delete; rows whose rights changed are rebuilt.
+  store.addEventListener("rooms", () => roomId && store.rooms.has(roomId) && render());
+  store.addEventListener("typing", renderTyping);
+  client.outbox.addEventListener("change", (e) => {
+    if (e.detail.roomId === roomId) {
+      stickToBottom = stickToBottom || document.activeElement === $("composer-input");
+      render();
+    }
+  });
+
+  return {
+    /** Show a room (its newest messages, or the first unread). */
+    show(id) {
+      roomId = id;
+      rows = new Map();
+      list.replaceChildren();
+      const room = store.rooms.get(id);
+      dividerAfter = room && room.unread_count > 0 ? room.last_read_seq || 0 : null;
+      stickToBottom = true;
+      unseen = 0;
+      lastMaxSeq = 0;
+      render();
+      renderTyping();
+    },
+    /** After the first page arrived: bring the first unread message into view. */
+    settle() {
+      const divider = document.getElementById("unread-divider");
+      if (divider && divider.offsetTop < scroller.scrollHeight - scroller.clientHeight) {
+        divider.scrollIntoView({ block: "start" });
+        stickToBottom = isAtBottom();
+      } else {
+        scrollToBottom();
+      }
+      updateJump();
+      schedule();
+    },
+    clear() {
+      roomId = null;
+      rows = new Map();
+      list.replaceChildren();
+      typingEl.textContent = "";
+      historyStatus.textContent = "";
+      jump.hidden = true;
+    },
+    render,
+    get roomId() {
+      return roomId;
+    },
+  };
+}
