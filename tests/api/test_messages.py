@@ -216,3 +216,21 @@ async def test_editing_needs_membership(alice: Account, bob: Account):
     m = await bob.send(room["id"], "before leaving")
     assert (await bob.post(f"/rooms/{room['id']}/leave")).status_code == 204
     assert_problem(await bob.patch(f"/messages/{m['id']}", {"text": "after"}), 403, "not_a_member")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/rooms/general/messages", {"text": "a\u0000b"}),
+        ("POST", "/rooms", {"name": "a\u0000", "visibility": "public"}),
+        ("POST", "/dms", {"username": "bob\u0000"}),
+        ("GET", "/users/al%00ice", None),
+        ("GET", "/users?prefix=a%00", None),
+        ("GET", "/rooms/gen%00eral", None),
+    ],
+)
+async def test_nul_characters_are_422_everywhere(
+    alice: Account, method: str, path: str, body: dict | None
+):
+    r = await alice.client.request(method, "/api/v1" + path, json=body, headers=alice.headers)
+    assert_problem(r, 422, "invalid")

@@ -48,7 +48,9 @@ class AccountService:
     async def register(self, username: str, password: str, display_name: str | None) -> Session:
         """Create an account (a member of the lobby) and a session. Raises UsernameTaken."""
         check_username(username)
-        check_text("password", password, PASSWORD_MIN, PASSWORD_MAX, allow_blank=True)
+        check_text(
+            "password", password, PASSWORD_MIN, PASSWORD_MAX, allow_blank=True, allow_nul=True
+        )  # hashed, never stored: any characters will do
         display = check_optional_text("display_name", display_name, 1, DISPLAY_NAME_MAX)
         password_hash = await self.passwords.hash(password)
         now = self.clock.now_ms()

@@ -68,6 +68,8 @@ class ClassicService:
             raise Invalid(f"'{field}' is required", field=field)
         if not isinstance(value, str):
             raise Invalid(f"'{field}' must be a string", field=field)
+        if "\x00" in value:
+            raise Invalid(f"'{field}' must not contain NUL characters", field=field)
         if not value or (not allow_blank and is_blank(value)):
             raise Invalid(f"'{field}' must not be empty", field=field)
         if len(value) > max_len:

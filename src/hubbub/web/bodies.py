@@ -47,7 +47,8 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
 
 
 class BodyLimitMiddleware:
-    """Answer 413 for a body over `limit` bytes, before any route reads it.
+    """Answer 413 for a body over `limit` bytes, before any route reads it (and 422 for a NUL
+    in the URL).
 
     A declared Content-Length over the limit is refused at once. A body without one (chunked)
     is read up to the limit here and replayed to the route, so routes never see an oversize body.
@@ -58,6 +59,11 @@ class BodyLimitMiddleware:
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope["query_string"]):
+            # No text we store may contain NUL, so no lookup may carry one either.
+            response = http_error(scope["path"], 422, "NUL characters are not allowed in URLs")
+            await response(scope, receive, send)
+            return
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
             await self.app(scope, receive, send)
             return

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from hubbub.services.accounts import DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
-from hubbub.services.fields import NOT_BLANK_PATTERN, USERNAME_PATTERN
+from hubbub.services.fields import NO_NUL_PATTERN, NOT_BLANK_PATTERN, USERNAME_PATTERN
 from hubbub.services.rooms import NAME_MAX, TOPIC_MAX
 
 __all__ = [
@@ -53,7 +53,7 @@ def _text(max_len: int, *, min_len: int = 1, blank_ok: bool = False, optional: b
         default=None if optional else ...,
         min_length=min_len,
         max_length=max_len,
-        pattern=None if blank_ok else NOT_BLANK_PATTERN,
+        pattern=NO_NUL_PATTERN if blank_ok else NOT_BLANK_PATTERN,
     )
 
 
@@ -76,7 +76,7 @@ class AccountIn(_In):
 
 
 class SessionIn(_In):
-    username: str
+    username: str = Field(pattern=NO_NUL_PATTERN)
     password: str
 
 
@@ -96,12 +96,12 @@ class MemberIn(_In):
 
 
 class DmIn(_In):
-    username: str
+    username: str = Field(pattern=NO_NUL_PATTERN)
 
 
 class MessageIn(_In):
     text: str = MESSAGE_TEXT
-    reply_to: str | None = None
+    reply_to: str | None = Field(default=None, pattern=NO_NUL_PATTERN)
 
 
 class MessagePatch(_In):
@@ -231,7 +231,7 @@ class ClassicPost(BaseModel):
     """Lengths are configurable; web/openapi.py writes the configured maxima into the document."""
 
     user: str = Field(min_length=1, pattern=NOT_BLANK_PATTERN)
-    text: str = Field(min_length=1)
+    text: str = Field(min_length=1, pattern=NO_NUL_PATTERN)
 
 
 class ClassicMessage(BaseModel):
