@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -166,19 +167,13 @@ class Databases:
 
     @staticmethod
     def _migrate(url: str) -> None:
-        import asyncio
-
-        from hubbub.app import open_store
-        from hubbub.config import Settings
-
-        async def run() -> None:
-            store = await open_store(Settings(database_url=url))
-            try:
-                await store.migrate()
-            finally:
-                await store.close()
-
-        asyncio.run(run())
+        """Migrate with the CLI (a subprocess: callers may be inside an event loop)."""
+        subprocess.run(
+            [sys.executable, "-m", "hubbub", "migrate", "--database-url", url],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def create_empty(self) -> str:
         name = f"hubbub_e_{uuid.uuid4().hex[:12]}"
