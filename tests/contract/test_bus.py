@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 import pytest
@@ -46,9 +46,10 @@ def event(pos: int) -> Event:
     )
 
 
-async def until(predicate, seconds: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def until(predicate: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Poll state that another component (a bus, over a socket) changes."""
     with anyio.fail_after(seconds):
-        while not predicate():
+        while not predicate():  # noqa: ASYNC110 - no event to wait on: Redis state
             await anyio.sleep(0.01)
 
 
