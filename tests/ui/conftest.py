@@ -73,7 +73,10 @@ def browser() -> Iterator[Browser]:
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A real `hubbub serve` on a fresh SQLite file (its log goes to tmp_path/server.log)."""
     with ServerProcess(
-        f"sqlite:///{tmp_path / 'hubbub.db'}", log_path=tmp_path / "server.log"
+        f"sqlite:///{tmp_path / 'hubbub.db'}",
+        log_path=tmp_path / "server.log",
+        # Survives the process being killed (what the tests do), and skips an fsync per write.
+        env={"HUBBUB_SQLITE_SYNCHRONOUS": "NORMAL"},
     ) as running:
         yield running
         running.kill()  # graceful shutdown (which waits for open streams) is not under test here
@@ -99,6 +102,7 @@ class Person:
     base_url: str
     console_errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    http: httpx.Client | None = None
 
     def sign_up(self) -> Person:
         page = self.page
@@ -122,9 +126,12 @@ class Person:
         return str(self.page.evaluate("JSON.parse(localStorage.getItem('hubbub.session')).token"))
 
     def api(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        """A request as this person, outside the page (to check what the server holds)."""
-        headers = {"Authorization": f"Bearer {self.token}"}
-        return httpx.request(method, f"{self.base_url}/api/v1{path}", headers=headers, **kw)
+        """A request as this person, outside the page (to seed data, or check what the server
+        holds), on one kept-alive connection."""
+        if self.http is None:
+            self.http = httpx.Client(base_url=f"{self.base_url}/api/v1")
+            self.http.headers["Authorization"] = f"Bearer {self.token}"
+        return self.http.request(method, path, **kw)
 
     def open_room(self, name: str) -> None:
         self.page.locator("#sidebar .room-item", has_text=name).click()
@@ -157,6 +164,7 @@ class Person:
 def people(browser: Browser, server: ServerProcess) -> Iterator[Callable[..., Person]]:
     """open_person("alice", color_scheme="dark") -> a Person with a page on the server."""
     contexts: list[BrowserContext] = []
+    opened: list[Person] = []
 
     def open_person(username: str, color_scheme: str = "light") -> Person:
         context = browser.new_context(
@@ -168,6 +176,7 @@ def people(browser: Browser, server: ServerProcess) -> Iterator[Callable[..., Pe
         contexts.append(context)
         page = context.new_page()
         person = Person(username, page, context, server.url)
+        opened.append(person)
         page.on(
             "console",
             lambda msg: person.console_errors.append(msg.text) if msg.type == "error" else None,
@@ -184,6 +193,9 @@ def people(browser: Browser, server: ServerProcess) -> Iterator[Callable[..., Pe
     yield open_person
     for context in contexts:
         context.close()
+    for person in opened:
+        if person.http is not None:
+            person.http.close()
 
 
 def save_screenshot(page: Page, name: str, *, for_readme: bool = False) -> None:

@@ -86,6 +86,14 @@ def test_two_people_see_messages_typing_reactions_edits_and_replies_live(
     row.get_by_role("button", name="Press again to delete this message").click()
     b.locator("#messages .deleted-text").wait_for()
 
+    # For the screenshot: a DM waiting for alice, the members panel, bob typing.
+    dm = bob.api("POST", "/dms", json={"username": "alice"}).json()
+    bob.api("POST", f"/rooms/{dm['id']}/messages", json={"text": "lunch later?"})
+    a.locator("#dm-list .room-item", has_text="bob").locator(".badge", has_text="1").wait_for()
+    a.get_by_role("button", name="Members").click()
+    a.locator("#member-list li", has_text="@bob").wait_for()
+    b.locator("#composer-input").press_sequentially("let me think")
+    a.locator("#typing", has_text="bob is typing").wait_for()
     a.mouse.move(0, 0)
     b.mouse.move(0, 0)
     save_screenshot(a, "chat-light", for_readme=True)

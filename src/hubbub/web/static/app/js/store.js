@@ -335,7 +335,20 @@ export class Store extends EventTarget {
     const room = this.rooms.get(roomId);
     if (!room || seq <= (room.last_read_seq || 0)) return;
     room.last_read_seq = seq;
-    if (seq >= room.last_seq) room.unread_count = 0;
+    if (seq >= room.last_seq) {
+      room.unread_count = 0;
+    } else {
+      // Exact when every message after the marker is held; else read.updated will say.
+      const t = this.timelines.get(roomId);
+      if (t && t.minSeq <= seq + 1 && t.maxSeq >= room.last_seq && !t.gaps().length) {
+        let n = 0;
+        for (const m of t.bySeq.values()) {
+          const mine = m.author && m.author.id === this.me.id;
+          if (m.seq > seq && !m.deleted && !mine) n += 1;
+        }
+        room.unread_count = n;
+      }
+    }
     this.emit("rooms");
   }
 

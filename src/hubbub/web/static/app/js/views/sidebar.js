@@ -68,7 +68,7 @@ export function mountSidebar({ client, onSelect, onError }) {
       h("span", { class: "room-icon", "aria-hidden": "true" }, room.visibility === "private" ? "🔒" : "#");
     replaceChildren(roomList, named.map((r) => item(r, r.name, hash(r))));
     replaceChildren(dmList, dms.map(({ room, partner }) => item(room, partner, presenceDot(partner))));
-    if (!dms.length) dmList.append(h("li", { class: "muted small pad" }, "No conversations yet."));
+    if (!dms.length) dmList.append(h("li", { class: "empty muted small" }, "No conversations yet."));
     const pub = [...store.publicRooms].sort(byName);
     replaceChildren(
       publicList,

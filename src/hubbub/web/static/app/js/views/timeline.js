@@ -245,7 +245,11 @@ export function mountTimeline({ client, composer, onError }) {
           " · ",
           h("button", { type: "button", class: "link-button", dataset: { fk: `p:${e.key}:discard` }, onclick: () => client.outbox.discard(e.key) }, "Delete"),
         )
-      : h("span", { class: "pending-status" }, e.state === "retrying" ? e.error : "Sending…");
+      : h(
+          "span",
+          { class: "pending-status" },
+          e.state === "retrying" ? e.error : e.state === "queued" ? "Queued…" : "Sending…",
+        );
     return h(
       "li",
       {
