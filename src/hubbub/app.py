@@ -23,7 +23,7 @@ from hubbub.services.hub import Hub
 from hubbub.store import Engine, Store
 from hubbub.store.postgres import PostgresEngine
 from hubbub.store.sqlite import SQLiteEngine
-from hubbub.web import accounts, client, docs_ui, messages, rooms, stream
+from hubbub.web import accounts, client, docs_ui, health, messages, rooms, stream
 from hubbub.web.bodies import BodyLimitMiddleware
 from hubbub.web.classic import ClassicRoutes
 from hubbub.web.openapi import install_openapi
@@ -129,6 +129,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     install_openapi(app, settings)
     app.mount("/static", StaticFiles(packages=[("hubbub.web", "static")]), name="static")
     app.include_router(docs_ui.router)
+    app.include_router(health.router)
     app.include_router(client.router)
     for router in (accounts.router, rooms.router, messages.router, stream.router):
         app.include_router(router)

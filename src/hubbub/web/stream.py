@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, Query, Request, WebSocket
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
-from hubbub.errors import CursorExpired, DomainError, Unauthenticated
+from hubbub.errors import CursorExpired, DomainError, Unauthenticated, Unavailable
 from hubbub.models import User
 from hubbub.services import Services
 from hubbub.services.events import Feed
@@ -41,6 +41,7 @@ SSE_RETRY_MS = 2000
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_RESET = 4410
 CLOSE_SLOW = 4008
+CLOSE_TRY_LATER = 1013  # RFC 6455 "Try Again Later"
 
 SinceQuery = Annotated[
     str | None,
@@ -135,6 +136,8 @@ async def _sse(
         yield b"data: " + RESET + b"\n\n"
     except SlowConsumer:
         yield b'data: {"type":"slow_consumer"}\n\n'
+    except Unavailable:  # the database is down: end; EventSource reconnects with Last-Event-ID
+        return
 
 
 @router.websocket("/stream")
@@ -149,6 +152,9 @@ async def stream(
         me = await _stream_user(svc, websocket.headers.get("authorization"), access_token)
     except Unauthenticated as exc:
         await websocket.close(CLOSE_UNAUTHENTICATED, exc.detail[:120])
+        return
+    except Unavailable:
+        await websocket.close(CLOSE_TRY_LATER, "database unavailable: reconnect shortly")
         return
     try:
         async with svc.events.feed(me, since) as feed:
@@ -166,6 +172,9 @@ async def stream(
     except SlowConsumer:
         with contextlib.suppress(Exception):
             await websocket.close(CLOSE_SLOW, "slow consumer: reconnect with your last cursor")
+    except Unavailable:
+        with contextlib.suppress(Exception):
+            await websocket.close(CLOSE_TRY_LATER, "database unavailable: reconnect shortly")
     except (WebSocketDisconnect, RuntimeError):
         return
 
