@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+import shutil
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
 
 from tests.server_process import ServerProcess
 from tests.ui.conftest import Person, save_screenshot
@@ -81,3 +85,33 @@ def test_falls_back_to_long_poll_when_websockets_are_blocked(
     alice.page.locator("#typing", has_text="bob is typing").wait_for()
     assert bob.console_errors == []
     assert alice.console_errors == []
+
+
+def test_restoring_an_older_database_resets_the_client_without_a_reload(
+    people: Callable[..., Person], server: ServerProcess, tmp_path: Path
+) -> None:
+    alice = people("alice").sign_up()
+    bob = people("bob").sign_up()
+    b = bob.page
+    b.evaluate("window.__noReload = true")
+    alice.send("before the backup")
+    wait_for_texts(bob, "", ["before the backup"])
+    db = tmp_path / "hubbub.db"
+    backup = tmp_path / "backup.db"
+    with closing(sqlite3.connect(db)) as live, closing(sqlite3.connect(backup)) as copy:
+        live.backup(copy)
+    alice.send("lost with the restore")
+    wait_for_texts(bob, "", ["before the backup", "lost with the restore"])
+
+    # The server comes back with the older database: bob's cursor is now ahead of it, so the
+    # server answers "reset" and the client reloads its state in place.
+    server.kill()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.copy(backup, db)
+    server.start()
+    wait_for_texts(bob, "", ["before the backup"])
+    alice.send("after the restore")
+    wait_for_texts(bob, "", ["before the backup", "after the restore"])
+    assert b.evaluate("window.__noReload") is True
+    assert bob.unexpected_console_errors(allow_network_noise=True) == []

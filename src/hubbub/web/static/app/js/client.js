@@ -321,21 +321,17 @@ export class Client extends EventTarget {
     if (id && this.store.timelines.get(id)?.loaded) this.fillAfter(id).catch(() => {});
   }
 
-  /** The server cannot resume our cursor: reload state, and stream from a fresh cursor. */
+  /**
+   * The server cannot resume our cursor (its database was restored from a backup, or the
+   * cursor is from another deployment): drop every timeline, reload the room list, and stream
+   * from a fresh cursor. Views get "reset" and reopen the room on screen from scratch.
+   */
   async _reset() {
     const cursor = await this.headCursor();
     await Promise.all([this.loadRooms(), this.loadPublicRooms()]);
-    for (const id of [...this.store.timelines.keys()]) {
-      if (id !== this.currentRoomId) this.store.timelines.delete(id);
-    }
-    const id = this.currentRoomId;
-    if (id && this.store.rooms.has(id)) {
-      const t = this.store.timeline(id);
-      const oldest = t.minSeq;
-      await this.loadLatest(id);
-      // Refresh the older pages on screen too (edits, deletions, reactions while away).
-      while (oldest && t.minSeq > oldest) await this._page(id, `before=${t.minSeq}&limit=${FILL_PAGE}`);
-    }
+    this.store.timelines.clear();
+    this.store.replyCache.clear();
+    this.dispatchEvent(new CustomEvent("reset"));
     return cursor;
   }
 

@@ -108,6 +108,11 @@ function startChat(session) {
     }
   }
 
+  // State was reloaded from scratch: show the room on screen again from its newest page.
+  client.addEventListener("reset", () => {
+    if (client.currentRoomId) select(client.currentRoomId);
+  });
+
   store.addEventListener("rooms", () => {
     const id = client.currentRoomId;
     if (id && !store.rooms.has(id)) select(LOBBY); // I left, or was removed
