@@ -72,6 +72,15 @@ def test_two_people_see_messages_typing_reactions_edits_and_replies_live(
     reply = alice.message("thanks! Shift+Enter works too")
     reply.locator(".reply-quote", has_text="hi bob, welcome to design").wait_for()
 
+    # Keyboard: from the timeline, Up reaches the last message and Tab its actions.
+    a.locator("#timeline").focus()
+    a.keyboard.press("ArrowUp")
+    assert a.evaluate("document.activeElement.matches('li.msg')")
+    a.keyboard.press("Tab")
+    assert a.evaluate("document.activeElement.closest('li.msg') !== null")
+    a.keyboard.press("Escape")
+    assert a.evaluate("document.activeElement.id") == "composer-input"
+
     # Shift+Enter adds a line instead of sending.
     box.fill("line one")
     box.press("Shift+Enter")

@@ -225,6 +225,7 @@ export function mountTimeline({ client, composer, onError }) {
       {
         class: `msg${grouped ? " grouped" : ""}${mine ? " mine" : ""}${m.deleted ? " deleted" : ""}`,
         id: `msg-${m.seq}`,
+        tabindex: "-1",
         dataset: { seq: String(m.seq), id: m.id },
       },
       grouped ? h("span", { class: "gutter-time" }, time) : null,
@@ -431,10 +432,23 @@ export function mountTimeline({ client, composer, onError }) {
     if (stickToBottom) scrollToBottom();
   });
 
-  // Keyboard: PageUp/PageDown/Home/End scroll the timeline when it has focus (native), and
-  // Escape from anywhere in it returns to the composer.
+  // Keyboard: Up/Down move between messages (a focused message shows its actions, which Tab
+  // then reaches); PageUp/PageDown/Home/End scroll; Escape returns to the composer.
   scroller.addEventListener("keydown", (e) => {
-    if (e.key === "Escape") composer.focus();
+    if (e.key === "Escape") {
+      composer.focus();
+      return;
+    }
+    if (e.key !== "ArrowUp" && e.key !== "ArrowDown") return;
+    const current = e.target.closest ? e.target.closest("li.msg") : null;
+    if (e.target !== scroller && e.target !== current) return; // keys inside a control
+    const items = [...list.querySelectorAll("li.msg")];
+    if (!items.length) return;
+    e.preventDefault();
+    let at = current ? items.indexOf(current) : items.length;
+    at = e.key === "ArrowUp" ? Math.max(0, at - 1) : Math.min(items.length - 1, at + 1);
+    items[at].focus();
+    items[at].scrollIntoView({ block: "nearest" });
   });
 
   function renderTyping() {
