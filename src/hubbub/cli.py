@@ -140,5 +140,44 @@ def migrate(database_url: DatabaseUrl = None) -> None:
     typer.echo(f"applied migrations: {applied}" if applied else "schema is up to date")
 
 
+@app.command("copy-data")
+def copy_data(
+    source: Annotated[
+        str, typer.Option("--from", help="The database to copy, e.g. sqlite:///./data/hubbub.db")
+    ],
+    dest: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="An empty database to copy into, e.g. "
+            "postgresql://hubbub@db/hubbub (migrated first)",
+        ),
+    ],
+) -> None:
+    """Copy a whole deployment (accounts, rooms, messages, reactions, read state, idempotency
+    keys, events and cursors) into an empty database. Stop the servers first."""
+    from hubbub.app import open_store
+    from hubbub.store.copy import CopyError, copy_database
+
+    from_settings, to_settings = _settings(database_url=source), _settings(database_url=dest)
+
+    async def run() -> dict[str, int]:
+        src, dst = await open_store(from_settings), await open_store(to_settings)
+        try:
+            return await copy_database(src, dst)
+        finally:
+            await src.close()
+            await dst.close()
+
+    try:
+        counts = asyncio.run(run())
+    except CopyError as exc:
+        typer.echo(f"copy-data: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for table, count in counts.items():
+        typer.echo(f"{table:>18}: {count} rows")
+    typer.echo("copied and verified")
+
+
 def main() -> None:
     app()

@@ -1,0 +1,119 @@
+"""Copy a whole deployment from one database to another (e.g. SQLite to PostgreSQL).
+
+Everything moves: accounts, tokens, rooms, members and read markers, messages with their
+seqs, reactions, idempotency keys, the event log and its counter, and the deployment id (so
+clients' cursors stay valid). The destination is migrated first and must hold no data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from hubbub.store import Store, Tx
+
+__all__ = ["CopyError", "copy_database"]
+
+# Parents before children (foreign keys); each with the key that orders it for paging.
+TABLES: list[tuple[str, str]] = [
+    ("users", "id"),
+    ("auth_tokens", "token_hash"),
+    ("rooms", "id"),
+    ("members", "room_id, user_id"),
+    ("messages", "id"),
+    ("reactions", "message_id, emoji, user_id"),
+    ("posters", "room_id, name"),
+    ("idempotency_keys", "user_id, key"),
+    ("events", "pos"),
+]
+BOOLEANS = {("messages", "deleted"), ("events", "private")}
+CHUNK = 2000
+
+
+class CopyError(Exception):
+    """The copy cannot go ahead (the message says why)."""
+
+
+def _columns(tx: Tx, table: str) -> list[str]:
+    if tx.dialect == "sqlite":
+        return [row[1] for row in tx.fetchall(f"PRAGMA table_info({table})")]
+    rows = tx.fetchall(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = :t"
+        " AND table_schema = current_schema() ORDER BY ordinal_position",
+        {"t": table},
+    )
+    return [row[0] for row in rows]
+
+
+def _count(tx: Tx, table: str) -> int:
+    row = tx.fetchone(f"SELECT COUNT(*) FROM {table}")
+    return int(row[0]) if row else 0
+
+
+async def copy_database(
+    source: Store, dest: Store, progress: Callable[[str, int], None] | None = None
+) -> dict[str, int]:
+    """Copy every row; return the row count per table (verified equal on both sides)."""
+    if await source.pending_migrations():
+        raise CopyError("the source has pending migrations: run `hubbub migrate` on it first")
+    await dest.migrate()
+    busy = await dest.read(lambda tx: _count(tx, "users") + _count(tx, "messages"))
+    if busy:
+        raise CopyError("the destination already has accounts or messages: use an empty one")
+    await dest.write(lambda tx: tx.execute("DELETE FROM rooms"))  # the lobby migrate made
+
+    counts = {
+        table: await _copy_table(source, dest, table, order, progress) for table, order in TABLES
+    }
+    await _copy_counters(source, dest)
+    for table, _ in TABLES:
+        there = await dest.read(lambda tx, t=table: _count(tx, t))  # type: ignore[misc]
+        if there != counts[table]:
+            raise CopyError(f"{table}: copied {counts[table]} rows but the destination has {there}")
+    return counts
+
+
+async def _copy_table(
+    source: Store, dest: Store, table: str, order: str, progress: Callable[[str, int], None] | None
+) -> int:
+    columns = await source.read(lambda tx: _columns(tx, table))
+    names = ", ".join(columns)
+    insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join(f':{c}' for c in columns)})"
+    select = f"SELECT {names} FROM {table} ORDER BY {order} LIMIT :n OFFSET :o"
+
+    def page(tx: Tx, offset: int) -> list[Any]:
+        return tx.fetchall(select, {"n": CHUNK, "o": offset})
+
+    def write(tx: Tx, batch: list[dict[str, Any]]) -> None:
+        for params in batch:
+            tx.execute(insert, params)
+
+    copied = 0
+    while True:
+        rows = await source.read(partial(page, offset=copied))
+        if not rows:
+            return copied
+        await dest.write(partial(write, batch=[_params(table, columns, row) for row in rows]))
+        copied += len(rows)
+        if progress is not None:
+            progress(table, copied)
+
+
+async def _copy_counters(source: Store, dest: Store) -> None:
+    pos = await source.read(lambda tx: tx.fetchone("SELECT pos FROM event_counter WHERE id = 1"))
+    deployment = await source.deployment_id()
+
+    def write(tx: Tx) -> None:
+        tx.execute("UPDATE event_counter SET pos = :p WHERE id = 1", {"p": pos[0] if pos else 0})
+        tx.execute("UPDATE meta SET value = :v WHERE key = 'deployment_id'", {"v": deployment})
+
+    await dest.write(write)
+
+
+def _params(table: str, columns: list[str], row: Any) -> dict[str, Any]:
+    params = dict(zip(columns, row, strict=True))
+    for column in columns:
+        if (table, column) in BOOLEANS and params[column] is not None:
+            params[column] = bool(params[column])
+    return params
