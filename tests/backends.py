@@ -42,7 +42,10 @@ def _pg_bindir() -> Path | None:
         if (candidate / "initdb").exists():
             return candidate
     initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
+    if initdb:
+        return Path(initdb).parent
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))  # Debian's layout
+    return installed[-1].parent if installed else None
 
 
 class ThrowawayPostgres:
