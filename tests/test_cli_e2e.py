@@ -97,3 +97,21 @@ def test_sigterm_with_open_connections_exits_within_3s(tmp_path: Path):
     finally:
         idle.close()
         stuck.close()
+
+
+def test_new_deployment_id_invalidates_old_cursors(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    with ServerProcess(url) as server:
+        token = httpx.post(
+            f"{server.url}/api/v1/accounts", json={"username": "alice", "password": "password1"}
+        ).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        cursor = httpx.get(f"{server.url}/api/v1/events", headers=headers).json()["next"]
+    result = run_cli("new-deployment-id", "--database-url", url)
+    assert result.returncode == 0, result.stderr
+    with ServerProcess(url) as server:
+        r = httpx.get(
+            f"{server.url}/api/v1/events", headers=headers, params={"since": cursor, "timeout": 0}
+        )
+        assert r.status_code == 410
+        assert r.json()["code"] == "cursor_expired"

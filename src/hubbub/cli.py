@@ -84,6 +84,14 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Cluster mode: redis://host:6379/0 carries live events between nodes "
+            "(env HUBBUB_REDIS_URL; default none: one node)",
+            show_default=False,
+        ),
+    ] = None,
     password_hashing: Annotated[
         str | None,
         typer.Option(
@@ -104,6 +112,7 @@ def serve(
         database_url=database_url,
         log_level=log_level,
         sqlite_synchronous=sqlite_synchronous,
+        redis_url=redis_url,
         password_hashing=password_hashing,
     )
     logging.basicConfig(
@@ -117,7 +126,7 @@ def serve(
         port=settings.port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
-        ws_per_message_deflate=False,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
         server_header=False,
     )
 
@@ -138,6 +147,25 @@ def migrate(database_url: DatabaseUrl = None) -> None:
 
     applied = asyncio.run(run())
     typer.echo(f"applied migrations: {applied}" if applied else "schema is up to date")
+
+
+@app.command("new-deployment-id")
+def new_deployment_id(database_url: DatabaseUrl = None) -> None:
+    """Invalidate every client cursor (clients refetch state). Run after restoring a backup,
+    with the servers stopped."""
+    from hubbub.app import open_store
+
+    settings = _settings(database_url=database_url)
+
+    async def run() -> str:
+        store = await open_store(settings)
+        try:
+            await store.migrate()
+            return await store.rotate_deployment_id()
+        finally:
+            await store.close()
+
+    typer.echo(f"new deployment id: {asyncio.run(run())}")
 
 
 @app.command("copy-data")

@@ -56,6 +56,17 @@ class Store:
 
         return await self.engine.write(tx_fn)
 
+    async def rotate_deployment_id(self) -> str:
+        """Give the deployment a new id: every outstanding cursor stops resuming (clients get
+        `reset` and refetch state). Use after restoring a backup, which rewinds the log."""
+        new = secrets.token_hex(4)
+        await self.engine.write(
+            lambda tx: tx.execute(
+                "UPDATE meta SET value = :v WHERE key = 'deployment_id'", {"v": new}
+            )
+        )
+        return new
+
     async def deployment_id(self) -> str:
         """A random id made at first migration; it goes into every cursor."""
         row = await self.engine.read(
