@@ -20,7 +20,7 @@ import pytest
 from tests.server_process import ServerProcess
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, Page, Playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,28 +45,50 @@ def _browser_missing() -> str | None:
     except ImportError:
         return "Playwright for Python is not installed (pip install -e '.[test]')"
     if not CHROMIUM.exists():
-        return "Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)"
+        return f"Chromium is not installed at {CHROMIUM} (apt-get install -y chromium)"
     return None
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    missing = _browser_missing()
-    if missing is not None:
-        if os.environ.get("HUBBUB_TEST_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{missing}, and HUBBUB_TEST_REQUIRE_BROWSER=1 requires the browser tests")
-        pytest.skip(
-            f"browser tests skipped: {missing}. Install both to run them; "
-            "set HUBBUB_TEST_REQUIRE_BROWSER=1 to make a missing browser fail the run."
-        )
-    from playwright.sync_api import sync_playwright
+class Chromium:
+    """One Chromium for the session, launched when a test first asks for it: so a missing
+    browser fails (HUBBUB_TEST_REQUIRE_BROWSER=1) or skips that test itself."""
 
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    def __init__(self) -> None:
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+
+    def get(self) -> Browser:
+        if self._browser is None:
+            missing = _browser_missing()
+            if missing is not None:
+                if os.environ.get("HUBBUB_TEST_REQUIRE_BROWSER") == "1":
+                    pytest.fail(f"{missing}; HUBBUB_TEST_REQUIRE_BROWSER=1 requires browser tests")
+                pytest.skip(
+                    f"browser tests skipped: {missing}. Install both to run them; set "
+                    "HUBBUB_TEST_REQUIRE_BROWSER=1 to make a missing browser fail the run."
+                )
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+            )
+        return self._browser
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+        if self._playwright is not None:
+            self._playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Chromium]:
+    browser = Chromium()
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture
@@ -161,13 +183,13 @@ class Person:
 
 
 @pytest.fixture
-def people(browser: Browser, server: ServerProcess) -> Iterator[Callable[..., Person]]:
+def people(chromium: Chromium, server: ServerProcess) -> Iterator[Callable[..., Person]]:
     """open_person("alice", color_scheme="dark") -> a Person with a page on the server."""
     contexts: list[BrowserContext] = []
     opened: list[Person] = []
 
     def open_person(username: str, color_scheme: str = "light") -> Person:
-        context = browser.new_context(
+        context = chromium.get().new_context(
             viewport={"width": 1180, "height": 760},
             color_scheme=color_scheme,  # type: ignore[arg-type]
             reduced_motion="reduce",
