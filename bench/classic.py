@@ -1,6 +1,6 @@
 """Benchmark the classic API: hubbub against a bare ASGI app on the same uvicorn stack.
 
-    .venv/bin/python bench/classic.py [--duration 10] [--runs 3] [--connections 32]
+    .venv/bin/python bench/classic.py [--duration 10] [--runs 3] [--connections 32] [--quick]
 
 Each server runs alone, pinned to CPU 0; wrk drives it from CPU 1. Runs alternate between the
 servers (bare, hubbub, hubbub, bare, ...) to spread drift, and the medians are reported. hubbub
@@ -301,6 +301,12 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured wrk seconds first")
     parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke test: 1 run of 1 s per endpoint, no warm-up, 8 connections",
+    )
+    parser.add_argument("--out-dir", type=Path, default=BENCH / "results", help="results folder")
+    parser.add_argument(
         "--src",
         type=Path,
         default=ROOT / "src",
@@ -308,6 +314,8 @@ def main() -> int:
         "export, to measure a commit while the working tree is being edited",
     )
     args = parser.parse_args()
+    if args.quick:
+        args.duration, args.runs, args.warmup, args.connections = 1, 1, 0, 8
 
     missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
     if missing:
@@ -342,19 +350,19 @@ def main() -> int:
     print()
     print(table(rows))
 
-    out = BENCH / "results" / f"classic-{started:%Y%m%dT%H%M%SZ}.json"
-    out.parent.mkdir(exist_ok=True)
+    out = args.out_dir / f"classic-{started:%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "started_at": started.isoformat(),
         "command": [Path(sys.executable).name, *sys.argv],
-        "args": vars(args) | {"src": str(args.src)},
+        "args": vars(args) | {"src": str(args.src), "out_dir": str(args.out_dir)},
         "environment": env | {"loadavg_end": os.getloadavg()},
         "summary": rows,
         "samples": [asdict(s) for s in samples],
         "sanity": sanity,
     }
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {out.relative_to(ROOT)}")
+    print(f"\nwrote {out}")
     failed = any(not s["ok"] for s in sanity) or any(s.non_2xx for s in samples)
     return 1 if failed else 0
 
