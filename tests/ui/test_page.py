@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
@@ -32,7 +33,15 @@ def test_page_is_served_with_a_strict_content_security_policy(server: ServerProc
     assert icon.status_code == 200
     assert icon.headers["content-type"] == "image/x-icon"
     assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
-    assert httpx.get(server.url + "/static/app/favicon.svg").status_code == 200
+
+    # The page's files live under a path naming their build: cached for good, never mixed.
+    scripts = re.findall(r'src="(/app/[0-9a-f]{16}/js/main\.js)"', r.text)
+    assert len(scripts) == 1, r.text
+    script = httpx.get(server.url + scripts[0])
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "immutable" in script.headers["cache-control"]
+    assert httpx.get(server.url + scripts[0].replace("main.js", "nope.js")).status_code == 404
+    assert httpx.get(server.url + "/app/x/../../pyproject.toml").status_code == 404
 
 
 def test_loads_without_console_errors_and_remembers_the_session(
