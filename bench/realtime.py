@@ -7,22 +7,32 @@ Scenarios (each runs against hubbub and against bench/bare_ws.py, the ceiling, i
 - fanout: one room with 1,000 WebSocket subscribers; 200 messages of 200 characters, posted at a
   fixed rate (default 200/s = 200k deliveries/s offered, more than either server can deliver, so
   deliveries/s is each server's capacity and the latencies include the queue that builds up).
-- rooms: 100 rooms x 10 subscribers; messages posted round-robin over the rooms at a fixed rate.
+- rooms: 100 rooms x 10 subscribers; 2,000 messages posted round-robin over the rooms at
+  500/s (each costs hubbub an authenticated, durable POST: this one measures the send path).
 - latency: 500 messages/s into one room with 100 subscribers for 5 s; the goal is p99 < 10 ms.
-- connections: 10,000 idle WebSockets; server RSS before and after, in KB per connection.
+- connections: 10,000 idle WebSockets (every hubbub one its own account, all in the lobby);
+  server RSS before and after (once one message has reached every connection), KB per connection.
 
 Each message's text starts with `~T<sender's CLOCK_MONOTONIC ns>~`, taken just before the POST
 is written; a subscriber takes the clock when a read hands it frames, so send -> receive latency
 is measured on one clock. "Server CPU" is the time the server's threads spent on a CPU over the
-measured window (/proc/<pid>/task/*/schedstat), divided by the deliveries it made.
+measured window (/proc/<pid>/task/*/schedstat), divided by the deliveries it made; "deliv/CPU-s"
+is its inverse, the capacity of one core. Before measuring, every subscriber must have received
+a warm-up message (hubbub subscribes a WebSocket only after its 101).
 
-The server runs alone, pinned to CPU 0 (taskset); this process is the whole load generator,
-pinned to CPU 1: one asyncio loop (uvloop) with raw WebSocket clients that only find the
-timestamp in each frame, and a raw keep-alive HTTP/1.1 sender. Its own CPU use over the window
-is reported (`client CPU`); near 100 % the client, not the server, is the bottleneck. Runs
-alternate between the servers (bare, hubbub, hubbub, bare, ...) and medians are reported. hubbub
-gets a fresh SQLite database for every run (`--password-hashing fast`). Results also go to
-bench/results/realtime-<UTC timestamp>.json. Only 127.0.0.1 is ever contacted.
+Both servers are pinned to CPU 0 (taskset; started together, measured one at a time); this
+process is the whole load generator, pinned to CPU 1: one uvloop loop with raw WebSocket clients
+that only find the timestamp in each frame, and a raw keep-alive HTTP/1.1 sender (16 connections,
+open loop). Its CPU use over the window is reported (`client CPU`): near 100 % the client, not
+the server, would be the bottleneck. The machine may be shared: `CPU0 other` is the share of the
+window CPU 0 spent on anything but the measured server (other processes, steal); when it is high,
+rates and latencies are lower than the server can do, CPU per delivery much less so. Runs
+alternate between the servers (bare, hubbub, hubbub, bare, ...) and medians are reported. Each
+run of each scenario gets fresh servers (hubbub: a fresh SQLite file, `--password-hashing fast`);
+--quick shares one pair of servers between the scenarios. Results go to
+bench/results/realtime-<UTC timestamp>.json (--out-dir). Only 127.0.0.1 is ever contacted.
+`--py-spy DIR` records hubbub with py-spy over the measured window of run 1 of each scenario
+(raw stacks and a summary; BENCH_PY_SPY_ARGS adds py-spy options, e.g. "--gil").
 """
 
 from __future__ import annotations
