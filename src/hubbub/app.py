@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.staticfiles import StaticFiles
 
 from hubbub import __version__
 from hubbub.bus import Bus
@@ -18,6 +17,7 @@ from hubbub.bus.redis import RedisBus
 from hubbub.clock import Clock, SystemClock
 from hubbub.config import ConfigError, Settings
 from hubbub.errors import Unavailable
+from hubbub.metrics import Metrics
 from hubbub.services import build_services
 from hubbub.services.hub import Hub
 from hubbub.store import Engine, Store
@@ -26,6 +26,7 @@ from hubbub.store.sqlite import SQLiteEngine
 from hubbub.web import accounts, client, docs_ui, health, messages, rooms, stream
 from hubbub.web.bodies import BodyLimitMiddleware
 from hubbub.web.classic import ClassicRoutes
+from hubbub.web.observability import Observability
 from hubbub.web.openapi import install_openapi
 from hubbub.web.problems import install_error_handlers
 
@@ -82,15 +83,17 @@ def open_bus(settings: Settings) -> Bus:
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     """Build the ASGI app. The database opens (and migrates) in the lifespan, not here."""
     the_clock = clock or SystemClock()
+    metrics = Metrics()  # per app, so tests can build many
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = await open_store(settings, the_clock)
+        metrics.instrument_store(store)
         try:
             applied = await migrate_when_reachable(store, settings.database_wait_seconds)
             if applied:
                 log.info("applied migrations %s", applied)
-            bus = open_bus(settings)
+            bus = metrics.instrument_bus(open_bus(settings))
             hub = Hub(
                 store,
                 the_clock,
@@ -99,6 +102,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 poll_interval=settings.event_poll_seconds,
                 presence_grace=settings.presence_grace_seconds,
             )
+            metrics.watch_hub(hub)
             await hub.start()
             await bus.start(hub)
             app.state.store = store
@@ -108,8 +112,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 _every(3600, services.messages.purge_expired_keys), name="hubbub-upkeep"
             )
             try:
+                await metrics.start(settings.host, settings.metrics_port)
                 yield
             finally:
+                await metrics.stop()
                 upkeep.cancel()
                 await bus.close()
                 await hub.close()
@@ -125,15 +131,18 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     install_error_handlers(app)
     install_openapi(app, settings)
-    app.mount("/static", StaticFiles(packages=[("hubbub.web", "static")]), name="static")
+    app.mount("/static", client.SecuredStatic(), name="static")
     app.include_router(docs_ui.router)
     app.include_router(health.router)
     app.include_router(client.router)
     for router in (accounts.router, rooms.router, messages.router, stream.router):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
-    # Added last, so outermost: the classic routes skip the rest of the stack.
+    # Added after those, so outside them: the classic routes skip the rest of the stack.
     app.add_middleware(ClassicRoutes, max_body_bytes=settings.max_body_bytes)
+    # Around everything, the classic routes included: metrics, request ids, the access log.
+    app.add_middleware(Observability, metrics=metrics, serve_metrics=settings.metrics_port is None)
     return app

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import httpx
 
+from hubbub.web.client import CSP
 from tests.server_process import ServerProcess
 from tests.ui.conftest import PASSWORD, Person, save_screenshot
 
@@ -87,3 +88,10 @@ def test_loads_without_console_errors_and_remembers_the_session(
     # The one failure is the wrong password's 401 (which Chromium logs as a console error).
     assert [u for u in failed if not u.endswith("/api/v1/sessions")] == []
     assert [e for e in alice.console_errors if "401" not in e] == []
+
+
+def test_static_html_is_served_with_the_same_policy(server: ServerProcess) -> None:
+    r = httpx.get(f"{server.url}/static/app/index.html")
+    assert r.status_code == 200
+    assert r.headers["content-security-policy"] == CSP
+    assert r.headers["x-content-type-options"] == "nosniff"

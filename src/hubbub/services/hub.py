@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -106,6 +106,10 @@ class Subscription:
         self._ready.clear()
         return out
 
+    def wake(self) -> None:
+        """Make a pending `wait` return now (e.g. the client went away)."""
+        self._ready.set()
+
     async def wait(self, max_wait: float) -> None:
         """Until something is buffered (or overflow), or `max_wait` seconds pass."""
         if self._queue or self.overflowed:
@@ -135,6 +139,8 @@ class Hub:
         self.by_room: dict[str, set[Subscription]] = {}
         self.by_user: dict[str, set[Subscription]] = {}
         self.delivered = 0  # frames put into subscriptions (for metrics)
+        # Metrics: called with seconds from each event's commit to its dispatch here.
+        self.lag_observer: Callable[[float], None] | None = None
         self._fill_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._offline_timers: dict[str, asyncio.TimerHandle] = {}
@@ -159,14 +165,10 @@ class Hub:
 
     def register(self, sub: Subscription) -> None:
         """Start receiving the subscriber's own events at once (rooms come with set_rooms)."""
-        first = sub.user.id not in self.by_user
         self.by_user.setdefault(sub.user.id, set()).add(sub)
         timer = self._offline_timers.pop(sub.user.id, None)
         if timer is not None:
             timer.cancel()
-        if first and sub.user.id not in self._online:
-            self._online.add(sub.user.id)
-            self._spawn(self._came_online(sub.user))
 
     def set_rooms(self, sub: Subscription, rooms: Iterable[str], as_of: int) -> None:
         """Give `sub` its rooms as of position `as_of`, plus changes the hub saw after that."""
@@ -178,6 +180,9 @@ class Hub:
         for room_id in current:
             self.by_room.setdefault(room_id, set()).add(sub)
         sub.rooms = current
+        if sub.user.id not in self._online:  # the first connection: tell the user's rooms
+            self._online.add(sub.user.id)
+            self._spawn(self._came_online(sub.user, tuple(current)))
 
     def unregister(self, sub: Subscription) -> None:
         for room_id in sub.rooms:
@@ -207,9 +212,8 @@ class Hub:
             self._online.discard(user.id)
             self._spawn(self._gone_offline(user, rooms))
 
-    async def _came_online(self, user: User) -> None:
+    async def _came_online(self, user: User, rooms: tuple[str, ...]) -> None:
         await self.bus.set_online(user.id, True)
-        rooms = tuple({r for s in self.by_user.get(user.id, ()) for r in s.rooms})
         await self._announce_presence(user, True, rooms)
 
     async def _gone_offline(self, user: User, rooms: tuple[str, ...]) -> None:
@@ -279,6 +283,8 @@ class Hub:
 
     def _dispatch(self, event: Event) -> None:
         self.pos = event.pos
+        if self.lag_observer is not None:
+            self.lag_observer(max(0, self.clock.now_ms() - event.ts) / 1000)
         frame = event_frame(event, self.deployment_id)
         subject_subs = self.by_user.get(event.subject, ()) if event.subject else ()
         if event.type == "member.joined":

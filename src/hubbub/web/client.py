@@ -19,8 +19,10 @@ import anyio.to_thread
 from fastapi import APIRouter
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["CSP", "router"]
+__all__ = ["CSP", "SecuredStatic", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -124,3 +126,23 @@ async def favicon() -> Response:
         media_type=MEDIA_TYPES[".ico"],
         headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
     )
+
+
+class SecuredStatic:
+    """The packaged static files, each answered with the page's CSP and nosniff, so an HTML
+    file opened from /static (e.g. /static/app/index.html) is as locked down as `/`."""
+
+    def __init__(self) -> None:
+        self._files = StaticFiles(packages=[("hubbub.web", "static")])
+        self._headers = [
+            (b"content-security-policy", CSP.encode()),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self._headers]}
+            await send(message)
+
+        await self._files(scope, receive, send_with_headers)

@@ -19,6 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
 from hubbub.errors import CursorExpired, DomainError, Unauthenticated, Unavailable
+from hubbub.metrics import TransportMetrics
 from hubbub.models import User
 from hubbub.services import Services
 from hubbub.services.events import Feed
@@ -109,8 +110,10 @@ async def events(
         return Response(
             b'{"events":[],"next":"%s"}' % cursor.encode(), media_type="application/json"
         )
-    async with svc.events.feed(me, since) as feed:
+    longpoll: TransportMetrics = request.app.state.metrics.transports["longpoll"]
+    async with svc.events.feed(me, since) as feed, longpoll.connection():
         frames = await feed.next(wait)
+        longpoll.delivered.inc(len(frames))
         durable = any(f.pos is not None for f in frames)
         next_cursor = feed.cursor if durable else since
     body = b'{"events":[' + b",".join(f.json for f in frames) + b'],"next":'
@@ -121,9 +124,10 @@ async def _sse(
     request: Request, svc: Services, me: User, since: str | None
 ) -> AsyncIterator[bytes]:
     settings = request.app.state.settings
+    sse: TransportMetrics = request.app.state.metrics.transports["sse"]
     yield b"retry: %d\n\n" % SSE_RETRY_MS
     try:
-        async with svc.events.feed(me, since) as feed:
+        async with svc.events.feed(me, since) as feed, sse.connection():
             while True:
                 frames = await feed.next(settings.sse_heartbeat_seconds)
                 if not frames:
@@ -131,10 +135,12 @@ async def _sse(
                         return
                     yield b": keepalive\n\n"
                     continue
+                sse.delivered.inc(len(frames))
                 yield b"".join(frame.sse for frame in frames)
     except CursorExpired:
         yield b"data: " + RESET + b"\n\n"
     except SlowConsumer:
+        sse.slow_consumers.inc()
         yield b'data: {"type":"slow_consumer"}\n\n'
     except Unavailable:  # the database is down: end; EventSource reconnects with Last-Event-ID
         return
@@ -147,6 +153,7 @@ async def stream(
     """One JSON event per text frame. The client may send {"type": "typing", "room_id"}."""
     svc: Services = websocket.app.state.services
     settings = websocket.app.state.settings
+    ws: TransportMetrics = websocket.app.state.metrics.transports["websocket"]
     await websocket.accept()
     try:
         me = await _stream_user(svc, websocket.headers.get("authorization"), access_token)
@@ -157,10 +164,12 @@ async def stream(
         await websocket.close(CLOSE_TRY_LATER, "database unavailable: reconnect shortly")
         return
     try:
-        async with svc.events.feed(me, since) as feed:
+        async with svc.events.feed(me, since) as feed, ws.connection():
             reader = asyncio.create_task(_read_client(websocket, svc, me))
+            # A client that leaves must not wait for the next event or ping to be noticed.
+            reader.add_done_callback(lambda _: feed.sub.wake())
             try:
-                await _write_frames(websocket, feed, reader, settings.ws_ping_seconds)
+                await _write_frames(websocket, feed, reader, settings.ws_ping_seconds, ws)
             finally:
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -170,6 +179,7 @@ async def stream(
             await websocket.send_text(RESET.decode())
             await websocket.close(CLOSE_RESET, "cursor cannot be resumed: fetch state again")
     except SlowConsumer:
+        ws.slow_consumers.inc()
         with contextlib.suppress(Exception):
             await websocket.close(CLOSE_SLOW, "slow consumer: reconnect with your last cursor")
     except Unavailable:
@@ -180,7 +190,11 @@ async def stream(
 
 
 async def _write_frames(
-    websocket: WebSocket, feed: Feed, reader: asyncio.Task[None], ping_seconds: float
+    websocket: WebSocket,
+    feed: Feed,
+    reader: asyncio.Task[None],
+    ping_seconds: float,
+    metrics: TransportMetrics,
 ) -> None:
     send = websocket.send
     loop = asyncio.get_running_loop()
@@ -190,6 +204,8 @@ async def _write_frames(
         frames = await feed.next(max(0.0, next_ping - loop.time()))
         for frame in frames:
             await send({"type": "websocket.send", "bytes": None, "text": frame.text})
+        if frames:
+            metrics.delivered.inc(len(frames))
         if loop.time() >= next_ping:
             await send({"type": "websocket.send", "bytes": None, "text": PING.decode()})
             next_ping = loop.time() + ping_seconds * random.uniform(0.85, 1.15)
