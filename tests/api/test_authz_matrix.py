@@ -152,6 +152,7 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("DELETE", "/messages/{message_id}/reactions/{emoji}", None),
     ("POST", "/rooms/{room_id}/typing", None),
     ("GET", "/events", None),
+    ("GET", "/presence", None),
 ]
 PUBLIC_ROUTES = {("POST", "/accounts"), ("POST", "/sessions")}
 

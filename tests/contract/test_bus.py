@@ -95,6 +95,7 @@ async def test_presence_of_a_single_node(bus_pair: tuple[str, Bus, Recorder]):
     _, bus, _ = bus_pair
     assert await bus.set_online("u_1", True) is True
     assert await bus.set_online("u_1", False) is False
+    assert await bus.online_among(["u_1"]) in (None, set())  # None: no view beyond the node
 
 
 async def test_connected_state(bus_pair: tuple[str, Bus, Recorder]):
@@ -133,7 +134,9 @@ async def test_redis_presence_spans_nodes(redis_url: str):
         await until(lambda: a.state == b.state == "connected")
         await a.set_online("u_1", True)
         await b.set_online("u_1", True)
+        assert await b.online_among(["u_1", "u_2"]) == {"u_1"}
         assert await a.set_online("u_1", False) is True  # still connected through b
+        assert await a.online_among(["u_1"]) == {"u_1"}
         assert await b.set_online("u_1", False) is False
     finally:
         await a.close()

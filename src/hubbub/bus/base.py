@@ -39,6 +39,11 @@ class Bus(Protocol):
         connected to any node."""
         ...
 
+    async def online_among(self, user_ids: list[str]) -> set[str] | None:
+        """Which of these users are connected to any node; None if the bus has no view
+        beyond this node (then the node's own view is the whole view)."""
+        ...
+
     @property
     def state(self) -> str:
         """'connected', or 'degraded' when messages cannot currently be carried."""

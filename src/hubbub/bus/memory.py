@@ -26,6 +26,9 @@ class MemoryBus:
     async def set_online(self, user_id: str, online: bool) -> bool:
         return online  # one node: its view is the whole view
 
+    async def online_among(self, user_ids: list[str]) -> set[str] | None:
+        return None
+
     @property
     def state(self) -> str:
         return "connected"

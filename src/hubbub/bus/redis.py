@@ -132,6 +132,18 @@ class RedisBus:
             self._state = "degraded"
             return online  # without Redis, this node's own view is the best there is
 
+    async def online_among(self, user_ids: list[str]) -> set[str] | None:
+        now = time.time()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for user_id in user_ids:
+                    pipe.zcount(self._presence_prefix + user_id, now, "+inf")
+                counts = await asyncio.wait_for(pipe.execute(), PUBLISH_TIMEOUT)
+        except (RedisError, OSError, TimeoutError):
+            self._state = "degraded"
+            return None
+        return {u for u, n in zip(user_ids, counts, strict=True) if int(n) > 0}
+
     async def _publish(self, channel: str, payload: bytes) -> None:
         if self._state != "connected":
             return  # degraded: other nodes catch up from the database

@@ -9,17 +9,18 @@ from dataclasses import dataclass
 from hubbub import wire
 from hubbub.bus import Bus
 from hubbub.clock import Clock
-from hubbub.errors import CursorExpired
+from hubbub.errors import CursorExpired, Invalid
 from hubbub.models import Ephemeral, Event, User
 from hubbub.services.access import require_member
 from hubbub.services.hub import Frame, Hub, Subscription, event_frame
 from hubbub.store import Store, Tx
 from hubbub.store.events import head, list_for_user
 
-__all__ = ["EventService", "Feed"]
+__all__ = ["PRESENCE_QUERY_MAX", "EventService", "Feed"]
 
 CATCH_UP_PAGE = 500
 TYPING_MS = 6000
+PRESENCE_QUERY_MAX = 200
 
 
 class Feed:
@@ -114,6 +115,15 @@ class EventService:
 
     async def head_cursor(self) -> str:
         return wire.cursor(self.hub.deployment_id, await self.store.read(head))
+
+    async def online(self, user_ids: list[str]) -> list[str]:
+        """Which of `user_ids` are connected now (to any node, in cluster mode)."""
+        if len(user_ids) > PRESENCE_QUERY_MAX:
+            raise Invalid(f"at most {PRESENCE_QUERY_MAX} users per query", field="user_id")
+        cluster = await self.bus.online_among(user_ids)
+        if cluster is not None:
+            return [u for u in user_ids if u in cluster]
+        return [u for u in user_ids if self.hub.is_online(u)]
 
     async def typing(self, me: User, room_id: str) -> None:
         """Tell the room's other members that `me` is typing, for the next ~6 s."""

@@ -275,3 +275,7 @@ class EventOut(BaseModel):
 class EventsPage(BaseModel):
     events: list[EventOut]
     next: str = Field(description="The cursor to pass as `since` next time")
+
+
+class PresenceOut(BaseModel):
+    online: list[str] = Field(description="The ids, of those asked about, that are online")

@@ -22,12 +22,12 @@ from hubbub.errors import CursorExpired, DomainError, Unauthenticated, Unavailab
 from hubbub.metrics import TransportMetrics
 from hubbub.models import User
 from hubbub.services import Services
-from hubbub.services.events import Feed
+from hubbub.services.events import PRESENCE_QUERY_MAX, Feed
 from hubbub.services.hub import SlowConsumer
 from hubbub.web.auth import Me
 from hubbub.web.deps import Svc
-from hubbub.web.responses import no_content
-from hubbub.web.schemas import PROBLEMS, EventsPage
+from hubbub.web.responses import json_response, no_content
+from hubbub.web.schemas import PROBLEMS, EventsPage, PresenceOut
 
 __all__ = ["router"]
 
@@ -227,6 +227,20 @@ async def _read_client(websocket: WebSocket, svc: Services, me: User) -> None:
             if isinstance(room_id, str):
                 with contextlib.suppress(DomainError):
                     await svc.events.typing(me, room_id)
+
+
+@router.get("/presence", response_model=PresenceOut, responses=PROBLEMS(401, 422))
+async def presence(
+    me: Me,
+    svc: Svc,
+    user_id: Annotated[
+        list[str],
+        Query(max_length=PRESENCE_QUERY_MAX, description="Repeat for each user (at most 200)"),
+    ],
+) -> Response:
+    """Which of these users are online now (have a live connection to any node). Live
+    changes arrive as `presence` events on the stream."""
+    return json_response({"online": await svc.events.online(user_id)})
 
 
 @router.post("/rooms/{room_id}/typing", status_code=204, responses=PROBLEMS(401, 403, 404))
