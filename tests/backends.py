@@ -80,24 +80,7 @@ class ThrowawayPostgres:
             "--locale=C.UTF-8",
             "--no-sync",
         )
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            " -c max_connections=300"
-        )
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.root / "pg.log"),
-            "-w",
-            "-t",
-            "30",
-            "-o",
-            options,
-            "start",
-        )
+        self.start()
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, tool: str, *args: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -23,6 +22,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from hubbub.errors import Unavailable
 from hubbub.store.batching import BatchWriter
 from hubbub.store.engine import Params, Row, TxFn
+from hubbub.store.threaded import ThreadedEngine
 
 __all__ = ["PostgresEngine"]
 
@@ -102,13 +102,14 @@ def _configure_reader(conn: psycopg.Connection[Any]) -> None:
     conn.read_only = True
 
 
-class PostgresEngine:
+class PostgresEngine(ThreadedEngine):
     dialect = "postgresql"
 
     def __init__(self, dsn: str, *, batch_max: int = 256, readers: int = 4) -> None:
         self.dsn = dsn
-        self._writer = BatchWriter("hubbub-pg-writer", lambda: _WriterSession(dsn), batch_max)
-        self._writer.start()
+        writer = BatchWriter("hubbub-pg-writer", lambda: _WriterSession(dsn), batch_max)
+        writer.start()
+        super().__init__(writer, readers, "hubbub-pg-reader")
         self._pool = ConnectionPool(
             dsn,
             min_size=1,
@@ -123,38 +124,13 @@ class PostgresEngine:
             },
         )
         self._pool.open(wait=False)
-        self._readers = ThreadPoolExecutor(
-            max_workers=readers, thread_name_prefix="hubbub-pg-reader"
-        )
-        self._closed = False
 
     @classmethod
     async def open(cls, dsn: str, *, batch_max: int = 256, readers: int = 4) -> PostgresEngine:
         return await asyncio.to_thread(cls, dsn, batch_max=batch_max, readers=readers)
 
-    @property
-    def writer(self) -> BatchWriter:
-        return self._writer
-
-    async def write(self, fn: TxFn[T]) -> T:
-        return await self._writer.submit(fn)
-
-    async def read(self, fn: TxFn[T]) -> T:
-        if self._closed:
-            raise RuntimeError("engine is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, self._run_read, fn)
-
-    async def ping(self) -> None:
-        await self.read(lambda tx: tx.fetchone("SELECT 1"))
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        await self._writer.close()
-        self._readers.shutdown(wait=True)
-        await asyncio.to_thread(self._pool.close)
+    def _release(self) -> None:
+        self._pool.close()
 
     def _run_read(self, fn: TxFn[T]) -> T:
         try:

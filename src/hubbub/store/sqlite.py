@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
 from hubbub.errors import Unavailable
 from hubbub.store.batching import BatchWriter
 from hubbub.store.engine import Params, Row, TxFn
+from hubbub.store.threaded import ThreadedEngine
 
 __all__ = ["SQLiteEngine"]
 
@@ -80,7 +79,7 @@ def _connect(path: Path, synchronous: str, *, readonly: bool) -> sqlite3.Connect
     return conn
 
 
-class SQLiteEngine:
+class SQLiteEngine(ThreadedEngine):
     """An Engine over one SQLite file. Create with `await SQLiteEngine.open(...)`."""
 
     dialect = "sqlite"
@@ -90,20 +89,16 @@ class SQLiteEngine:
     ) -> None:
         self.path = path
         self._synchronous = synchronous
-        session = _WriterSession(_connect(path, synchronous, readonly=False))
-        self._writer = BatchWriter(
+        writer = BatchWriter(
             "hubbub-sqlite-writer",
             lambda: _WriterSession(_connect(path, synchronous, readonly=False)),
             batch_max,
         )
-        self._writer.start(session)
+        writer.start(_WriterSession(_connect(path, synchronous, readonly=False)))
+        super().__init__(writer, readers, "hubbub-sqlite-reader")
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._reader_lock = threading.Lock()
-        self._readers = ThreadPoolExecutor(
-            max_workers=readers, thread_name_prefix="hubbub-sqlite-reader"
-        )
-        self._closed = False
 
     @classmethod
     async def open(
@@ -117,41 +112,12 @@ class SQLiteEngine:
 
         return await asyncio.to_thread(make)
 
-    @property
-    def commits(self) -> int:
-        return self._writer.commits
-
-    @property
-    def writes(self) -> int:
-        return self._writer.writes
-
-    @property
-    def writer(self) -> BatchWriter:
-        return self._writer
-
-    async def write(self, fn: TxFn[T]) -> T:
-        return await self._writer.submit(fn)
-
-    async def read(self, fn: TxFn[T]) -> T:
-        if self._closed:
-            raise RuntimeError("engine is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._readers, self._run_read, fn)
-
-    async def ping(self) -> None:
-        await self.read(lambda tx: tx.fetchone("SELECT 1"))
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        await self._writer.close()
-        self._readers.shutdown(wait=True)
+    def _release(self) -> None:
         with self._reader_lock:
             for conn in self._reader_conns:
                 conn.close()
 
-    def _run_read(self, fn: Callable[[_SQLiteTx], T]) -> T:
+    def _run_read(self, fn: TxFn[T]) -> T:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = _connect(self.path, self._synchronous, readonly=True)
