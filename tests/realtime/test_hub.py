@@ -1,0 +1,208 @@
+"""The per-node hub, in process, on a real SQLite file: it dispatches committed events in
+position order whatever order (and how often) they are announced, fills gaps from the
+database, and finds events that were never announced by polling."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from hubbub.app import open_store
+from hubbub.bus.memory import MemoryBus
+from hubbub.clock import SystemClock
+from hubbub.config import Settings
+from hubbub.models import Event, User
+from hubbub.services.hub import Hub, SlowConsumer, Subscription
+from hubbub.store import Store, Tx
+from hubbub.store.events import NewEvent, append_events
+
+pytestmark = pytest.mark.anyio
+
+POLL_SECONDS = 0.2
+ROOM = "r_hubtest"
+ALICE = User("u_alice", "alice", "Alice", 0)
+BOB = User("u_bob", "bob", "Bob", 0)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'hub.db'}", password_hashing="fast")
+    opened = await open_store(settings)
+    await opened.migrate()
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def hub(store: Store) -> AsyncIterator[Hub]:
+    # Ordering tests must not race the poll, so this hub's poll is out of the way.
+    running = await start_hub(store, poll_interval=60)
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+async def start_hub(store: Store, poll_interval: float = POLL_SECONDS) -> Hub:
+    """A hub on the in-process bus, reading the database every `poll_interval` seconds."""
+    bus = MemoryBus()
+    hub = Hub(store, SystemClock(), await store.deployment_id(), bus, poll_interval=poll_interval)
+    await hub.start()
+    await bus.start(hub)
+    return hub
+
+
+def subscribe(hub: Hub, user: User = ALICE, rooms: tuple[str, ...] = (ROOM,)) -> Subscription:
+    sub = Subscription(user, max_buffer=1000)
+    hub.register(sub)
+    hub.set_rooms(sub, rooms, hub.pos)
+    return sub
+
+
+async def commit(store: Store, *items: NewEvent) -> list[Event]:
+    """Store events in one transaction WITHOUT announcing them to any hub."""
+
+    def tx_fn(tx: Tx) -> list[Event]:
+        return append_events(tx, list(items), SystemClock().now_ms())
+
+    return await store.write(tx_fn)
+
+
+def message(n: int, room: str = ROOM) -> NewEvent:
+    return NewEvent("message.created", room, {"n": n})
+
+
+def taken(sub: Subscription) -> list[int]:
+    """Positions of the durable frames `sub` has buffered now (presence frames left out)."""
+    return [f.pos for f in sub.take() if f.pos is not None]
+
+
+async def received(sub: Subscription, count: int, within: float = 3.0) -> list[int]:
+    """Positions of the durable frames `sub` takes until it has `count` (at most `within`
+    seconds)."""
+    got: list[int] = []
+    with anyio.move_on_after(within):
+        while len(got) < count:
+            await sub.wait(0.05)
+            got.extend(f.pos for f in sub.take() if f.pos is not None)
+    return got
+
+
+async def test_shuffled_announcements_in_one_batch_are_dispatched_in_position_order(
+    store: Store, hub: Hub
+):
+    sub = subscribe(hub)
+    events = await commit(store, *(message(i) for i in range(20)))
+    shuffled = events[:]
+    random.Random(4).shuffle(shuffled)
+    hub.on_events(shuffled)
+    assert taken(sub) == [e.pos for e in events]
+
+
+async def test_a_gap_is_filled_from_the_database_before_later_events_are_dispatched(
+    store: Store, hub: Hub
+):
+    sub = subscribe(hub)
+    events = await commit(store, *(message(i) for i in range(5)))
+    hub.on_events([events[4]])  # 1-4 were committed but their announcements are late
+    assert taken(sub) == [], "an event after a gap must wait for the gap to be filled"
+    assert await received(sub, 5) == [e.pos for e in events]
+    hub.on_events(events[:4])  # the late announcements change nothing
+    assert await received(sub, 1, within=0.3) == []
+
+
+async def test_announcements_in_reverse_one_by_one_still_deliver_in_order(store: Store, hub: Hub):
+    sub = subscribe(hub)
+    events = []
+    for i in range(8):
+        events += await commit(store, message(i))
+    for event in reversed(events):
+        hub.on_events([event])
+    assert await received(sub, 8) == [e.pos for e in events]
+
+
+async def test_duplicate_announcements_are_dispatched_once(store: Store, hub: Hub):
+    sub = subscribe(hub)
+    events = await commit(store, message(1), message(2), message(3))
+    await anyio.sleep(0.05)  # alice's presence goes out first
+    delivered = hub.delivered
+    hub.on_events(events[:1])
+    hub.on_events(events[:2])
+    hub.on_events(events)
+    hub.on_events(events[1:])
+    hub.on_events([events[2], events[2]])
+    assert await received(sub, 4, within=0.5) == [e.pos for e in events]
+    assert hub.delivered - delivered == 3
+
+
+async def test_events_never_announced_are_delivered_by_the_poll_within_its_interval(
+    store: Store,
+):
+    hub = await start_hub(store, poll_interval=POLL_SECONDS)
+    try:
+        sub = subscribe(hub)
+        await anyio.sleep(POLL_SECONDS / 2)  # out of phase with the poll's ticks
+        started = anyio.current_time()
+        events = await commit(store, message(1), message(2))
+        events += await commit(store, message(3))
+        assert await received(sub, 3, within=POLL_SECONDS * 6) == [e.pos for e in events]
+        assert anyio.current_time() - started < POLL_SECONDS * 4
+        assert hub.pos == events[-1].pos
+    finally:
+        await hub.close()
+
+
+async def test_the_hub_starts_at_the_head_and_does_not_replay_older_events(store: Store):
+    old = await commit(store, message(1), message(2))
+    hub = await start_hub(store)
+    try:
+        assert hub.pos == old[-1].pos
+        sub = subscribe(hub)
+        new = await commit(store, message(3))
+        hub.on_events(new)
+        assert await received(sub, 3, within=POLL_SECONDS * 3) == [new[0].pos]
+    finally:
+        await hub.close()
+
+
+async def test_events_of_other_rooms_do_not_reach_a_subscription(store: Store, hub: Hub):
+    sub = subscribe(hub)
+    events = await commit(store, message(1, "r_other"), message(2), message(3, "r_other"))
+    hub.on_events(events)
+    assert taken(sub) == [events[1].pos]
+
+
+async def test_joining_and_leaving_move_a_subscription_in_and_out_of_a_room(store: Store, hub: Hub):
+    sub = subscribe(hub, rooms=())
+    other = subscribe(hub, BOB)
+    joined: dict[str, Any] = {"room": {"id": ROOM}}
+    events = await commit(
+        store,
+        message(1),  # alice is not in the room yet
+        NewEvent("member.joined", ROOM, joined, subject=ALICE.id),
+        message(2),
+        NewEvent("read.updated", ROOM, {}, subject=BOB.id, private=True),  # bob's own
+        NewEvent("member.left", ROOM, {}, subject=ALICE.id),
+        message(3),  # alice has left
+    )
+    hub.on_events(events)
+    assert taken(sub) == [events[1].pos, events[2].pos, events[4].pos]
+    assert taken(other) == [e.pos for e in events]
+
+
+async def test_a_subscription_that_overflows_its_buffer_raises_slow_consumer(
+    store: Store, hub: Hub
+):
+    sub = Subscription(ALICE, max_buffer=3)
+    hub.register(sub)
+    hub.set_rooms(sub, [ROOM], hub.pos)
+    hub.on_events(await commit(store, *(message(i) for i in range(4))))
+    with pytest.raises(SlowConsumer):
+        sub.take()
