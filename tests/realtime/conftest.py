@@ -66,19 +66,27 @@ def is_durable(event: dict[str, Any]) -> bool:
 # -- the server -----------------------------------------------------------------------------
 
 
-def hubbub_server(directory: Path, **env: str) -> ServerProcess:
-    """A server on a fresh SQLite file in `directory` (log beside it), with FAST_ENV + `env`."""
+def hubbub_server(directory: Path, database_url: str | None = None, **env: str) -> ServerProcess:
+    """A server on `database_url` (default: a fresh SQLite file in `directory`), its log in
+    `directory`, with FAST_ENV + `env`."""
     return ServerProcess(
-        f"sqlite:///{directory / 'hubbub.db'}",
+        database_url or f"sqlite:///{directory / 'hubbub.db'}",
         env={**FAST_ENV, **env},
         log_path=directory / "server.log",
     )
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One server for the session; tests keep apart by signing up their own accounts."""
-    with hubbub_server(tmp_path_factory.mktemp("hubbub")) as running:
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """One server per database engine for the session; tests keep apart by signing up their
+    own accounts. The PostgreSQL one gets a database of its own."""
+    database_url = None
+    if request.param == "postgres":
+        databases = request.getfixturevalue("pg_databases")
+        database_url = databases.create_empty()
+    with hubbub_server(tmp_path_factory.mktemp("hubbub"), database_url) as running:
         yield running
 
 

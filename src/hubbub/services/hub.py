@@ -229,6 +229,7 @@ class Hub:
                 rooms,
                 self.clock.now_ms(),
                 {"user": user.username, "user_id": user.id, "online": online},
+                except_user=user.id,  # their own presence is no news to them
             )
         )
 
@@ -255,8 +256,6 @@ class Hub:
         targets: set[Subscription] = set()
         for room_id in event.room_ids:
             targets |= self.by_room.get(room_id, set())
-        if event.type == "presence" and event.data.get("user_id") in self.by_user:
-            targets |= self.by_user[event.data["user_id"]]
         for sub in targets:
             if sub.user.id != event.except_user:
                 sub.offer(frame)
