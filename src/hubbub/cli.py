@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from typing import Annotated, Any
 
@@ -76,6 +75,22 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            help="console (readable) | json (one object per line)  "
+            "(env HUBBUB_LOG_FORMAT; default console)",
+            show_default=False,
+        ),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Serve /metrics on this port (same host) instead of the public port  "
+            "(env HUBBUB_METRICS_PORT; default none: on the public port)",
+            show_default=False,
+        ),
+    ] = None,
     sqlite_synchronous: Annotated[
         str | None,
         typer.Option(
@@ -105,26 +120,30 @@ def serve(
     import uvicorn
 
     from hubbub.app import create_app
+    from hubbub.logs import configure_logging, redact_url
 
     settings = _settings(
         host=host,
         port=port,
         database_url=database_url,
         log_level=log_level,
+        log_format=log_format,
+        metrics_port=metrics_port,
         sqlite_synchronous=sqlite_synchronous,
         redis_url=redis_url,
         password_hashing=password_hashing,
     )
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    where = settings.sqlite_path.resolve() if settings.sqlite_path else settings.database_url
+    configure_logging(settings.log_format, settings.log_level)
+    url = settings.database_url
+    where = settings.sqlite_path.resolve() if settings.sqlite_path else redact_url(url)
     typer.echo(f"hubbub {__version__} on http://{settings.host}:{settings.port}/  data: {where}")
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=None,  # hubbub.logs renders uvicorn's records too
+        access_log=False,  # web.observability writes the access log (with route and request id)
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
         ws_per_message_deflate=settings.ws_per_message_deflate,
         server_header=False,

@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args
 __all__ = ["ConfigError", "Settings"]
 
 LogLevel = Literal["debug", "info", "warning", "error"]
+LogFormat = Literal["console", "json"]
 Synchronous = Literal["FULL", "NORMAL"]
 PasswordHashing = Literal["default", "fast"]
 
@@ -30,6 +31,10 @@ class Settings:
     port: int = 8081
     database_url: str = "sqlite:///./data/hubbub.db"
     log_level: LogLevel = "info"
+    # Log lines as JSON objects (one per line) or as readable console text.
+    log_format: LogFormat = "console"
+    # Serve /metrics on this port (same host) instead of the public port; None: public.
+    metrics_port: int | None = None
     # FULL: every acknowledged write survives power loss. NORMAL: survives a process crash,
     # but the last transactions before an OS crash/power loss may be lost (WAL not yet synced).
     sqlite_synchronous: Synchronous = "FULL"
@@ -61,6 +66,12 @@ class Settings:
     def validate(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be 0..65535, got {self.port}")
+        if self.metrics_port is not None and not (
+            1 <= self.metrics_port <= 65535 and self.metrics_port != self.port
+        ):
+            raise ConfigError(
+                f"metrics_port must be 1..65535 and not port, got {self.metrics_port}"
+            )
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
             raise ConfigError(f"redis_url must start with redis:// (got {self.redis_url!r})")
         if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
@@ -112,7 +123,13 @@ class Settings:
             raise ConfigError(str(exc)) from exc
 
 
-_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": lambda v: _bool(v)}
+_TYPES: dict[str, Any] = {
+    "int": int,
+    "int | None": int,
+    "float": float,
+    "str": str,
+    "bool": lambda v: _bool(v),
+}
 
 
 def _bool(raw: str) -> bool:
@@ -124,7 +141,12 @@ def _bool(raw: str) -> bool:
 
 
 def _choices(type_name: object) -> tuple[str, ...]:
-    alias = {"LogLevel": LogLevel, "Synchronous": Synchronous, "PasswordHashing": PasswordHashing}
+    alias = {
+        "LogLevel": LogLevel,
+        "LogFormat": LogFormat,
+        "Synchronous": Synchronous,
+        "PasswordHashing": PasswordHashing,
+    }
     target = alias.get(str(type_name))
     return tuple(get_args(target)) if target is not None else ()
 

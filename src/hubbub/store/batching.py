@@ -84,6 +84,8 @@ class BatchWriter:
         self.commits = 0
         self.writes = 0
         self.last_commit_seconds = 0.0
+        # Called on the writer thread after each commit with (writes, seconds); must not block.
+        self.on_commit: Callable[[int, float], None] | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self, session: Session | None = None) -> None:
@@ -158,6 +160,8 @@ class BatchWriter:
         self.commits += 1
         self.writes += len(batch)
         self.last_commit_seconds = time.perf_counter() - started
+        if self.on_commit is not None:
+            self.on_commit(len(batch), self.last_commit_seconds)
         return results
 
     def _is_unavailable(self, exc: BaseException) -> bool:
