@@ -10,8 +10,14 @@ Scenarios (each runs against hubbub and against bench/bare_ws.py, the ceiling, i
 - rooms: 100 rooms x 10 subscribers; 2,000 messages posted round-robin over the rooms at
   500/s (each costs hubbub an authenticated, durable POST: this one measures the send path).
 - latency: 500 messages/s into one room with 100 subscribers for 5 s; the goal is p99 < 10 ms.
-- connections: 10,000 idle WebSockets (every hubbub one its own account, all in the lobby);
-  server RSS before and after (once one message has reached every connection), KB per connection.
+- connections: 10,000 idle WebSockets in rooms of 10; server RSS before and after (once one
+  message has reached every connection), in KB per connection.
+
+hubbub subscribers are accounts of their own that join their room and leave the lobby: every
+account starts in `general`, and each connecting user's presence goes to every connected member
+of its rooms, so N subscribers of one room cost N^2/2 presence frames while they connect (10,000
+in the lobby: 50 million). The fan-out room still pays that (1,000 subscribers: 500,000 frames,
+all delivered before the measurement starts).
 
 Each message's text starts with `~T<sender's CLOCK_MONOTONIC ns>~`, taken just before the POST
 is written; a subscriber takes the clock when a read hands it frames, so send -> receive latency
@@ -69,6 +75,7 @@ SERVER_CPU, LOAD_CPU = 0, 1
 SERVERS = ("bare", "hubbub")
 SCENARIOS = ("fanout", "rooms", "latency", "connections")
 TEXT_CHARS = 200
+LOBBY = "general"  # hubbub's lobby: every new account is a member
 PASSWORD = "bench-password"
 HTTP_POOL = 16  # keep-alive connections the sender (and the set-up) use
 CONNECT_CONCURRENCY = 200  # WebSocket handshakes in flight at once
@@ -104,6 +111,7 @@ class Params:
     latency_rate: float
     latency_seconds: float
     connections: int
+    connection_room_size: int
     drain_timeout: float  # seconds without a delivery before a run gives up waiting
     settle: float  # seconds to let the server settle before reading its RSS
     shared_servers: bool = False  # one pair of servers for all scenarios (fast, less clean)
@@ -122,6 +130,7 @@ FULL = Params(
     latency_rate=500.0,
     latency_seconds=5.0,
     connections=10_000,
+    connection_room_size=10,
     drain_timeout=10.0,
     settle=2.0,
 )
@@ -138,6 +147,7 @@ QUICK = Params(
     latency_rate=100.0,
     latency_seconds=0.5,
     connections=200,
+    connection_room_size=10,
     drain_timeout=3.0,
     settle=0.2,
     shared_servers=True,
@@ -529,44 +539,39 @@ class Target:
         return 200 if self.kind == "bare" else 201
 
 
-async def set_up(
-    kind: str, port: int, layout: Sequence[int], tag: str, lobby: bool = False
-) -> Target:
-    """`layout[i]` subscribers in room i. `lobby`: one room, hubbub's `general` (every account
-    is in it already, so no joins). `tag` prefixes usernames and room names: scenarios can
-    share a server (--quick)."""
+async def set_up(kind: str, port: int, layout: Sequence[int], tag: str) -> Target:
+    """`layout[i]` subscribers in room i; `tag` prefixes usernames and room names (scenarios
+    can share a server: --quick).
+
+    hubbub: one account per subscriber, which joins its room and leaves the lobby `general`
+    that every new account is put in; otherwise each connecting subscriber's presence would go
+    to every connected one (N^2/2 frames for N subscribers: see the module's docs).
+    """
     http = Http(port)
     if kind == "bare":
-        rooms = ["general" if lobby else f"{tag}{i}" for i in range(len(layout))]
+        rooms = [f"{tag}{i}" for i in range(len(layout))]
         paths = [f"/ws?room={rooms[i]}" for i, n in enumerate(layout) for _ in range(n)]
         return Target(kind, http, rooms, paths)
     sender = await http.json(
         "POST", "/api/v1/accounts", {"username": f"{tag}-sender", "password": PASSWORD}, None, 201
     )
     token = sender["token"]
-    if lobby:
-        rooms = ["general"]
-    else:
-        made = await asyncio.gather(
-            *(
-                http.json(
-                    "POST",
-                    "/api/v1/rooms",
-                    {"name": f"{tag} {i}", "visibility": "public"},
-                    token,
-                    201,
-                )
-                for i in range(len(layout))
+    made = await asyncio.gather(
+        *(
+            http.json(
+                "POST", "/api/v1/rooms", {"name": f"{tag} {i}", "visibility": "public"}, token, 201
             )
+            for i in range(len(layout))
         )
-        rooms = [room["id"] for room in made]
+    )
+    rooms = [room["id"] for room in made]
 
     async def subscriber(number: int, room: str) -> str:
         account = {"username": f"{tag}{number}", "password": PASSWORD}
-        made = await http.json("POST", "/api/v1/accounts", account, None, 201)
-        if not lobby:
-            await http.json("POST", f"/api/v1/rooms/{room}/join", None, made["token"], 204)
-        return f"/api/v1/stream?access_token={made['token']}"
+        me = (await http.json("POST", "/api/v1/accounts", account, None, 201))["token"]
+        await http.json("POST", f"/api/v1/rooms/{room}/join", None, me, 204)
+        await http.json("POST", f"/api/v1/rooms/{LOBBY}/leave", None, me, 204)
+        return f"/api/v1/stream?access_token={me}"
 
     where = [rooms[i] for i, n in enumerate(layout) for _ in range(n)]
     paths = await asyncio.gather(*(subscriber(k, room) for k, room in enumerate(where)))
@@ -773,12 +778,14 @@ async def connections_run(
     port: int,
     count: int,
     settle: float,
+    room_size: int,
     profile: Path | None = None,
 ) -> ConnSample:
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     tally = Tally()
-    target = await set_up(kind, port, [count], "connections", lobby=True)
+    layout = [room_size] * (count // room_size) + ([count % room_size] if count % room_size else [])
+    target = await set_up(kind, port, layout, "connections")
     setup_s = loop.time() - t0
     await asyncio.sleep(settle)
     spy = start_py_spy(proc.pid, profile) if profile else None  # the connecting
@@ -794,7 +801,7 @@ async def connections_run(
         client_util = (time.process_time() - client0) / max(connect_s, 1e-9)
         await asyncio.sleep(settle)
         connected = rss_kb(proc.pid)
-        await warm_up(target, [count], tally, count)  # every subscription is live
+        await warm_up(target, layout, tally, count)  # every subscription is live
         await asyncio.sleep(settle)
         after = rss_kb(proc.pid)
         alive = sum(not c.closed for c in clients)
@@ -868,7 +875,11 @@ def measure(
     spy = py_spy / f"{name}.txt" if py_spy and kind == "hubbub" and run == 1 else None
     sample: Sample | ConnSample
     if name == "connections":
-        sample = arun(connections_run(run, kind, proc, port, p.connections, p.settle, spy))
+        sample = arun(
+            connections_run(
+                run, kind, proc, port, p.connections, p.settle, p.connection_room_size, spy
+            )
+        )
     else:
         layout, plan, rate = scenario_shape(name, p)
         run_args = (name, run, kind, proc, port, layout, plan, rate)
