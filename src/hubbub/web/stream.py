@@ -15,6 +15,7 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket
+from pydantic import StringConstraints
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
@@ -23,6 +24,7 @@ from hubbub.metrics import TransportMetrics
 from hubbub.models import User
 from hubbub.services import Services
 from hubbub.services.events import PRESENCE_QUERY_MAX, Feed
+from hubbub.services.fields import NO_NUL_PATTERN
 from hubbub.services.hub import SlowConsumer
 from hubbub.web.auth import Me
 from hubbub.web.deps import Svc
@@ -234,7 +236,7 @@ async def presence(
     me: Me,
     svc: Svc,
     user_id: Annotated[
-        list[str],
+        list[Annotated[str, StringConstraints(pattern=NO_NUL_PATTERN, max_length=64)]],
         Query(max_length=PRESENCE_QUERY_MAX, description="Repeat for each user (at most 200)"),
     ],
 ) -> Response:

@@ -237,8 +237,11 @@ export class Stream {
     const abort = new AbortController();
     this.pollAbort = abort;
     const since = encodeURIComponent(this.cursor);
+    // The first poll after (re)connecting answers at once, so "live" means the server took our
+    // cursor; later ones wait for events.
+    const wait = this.state === "live" ? POLL_TIMEOUT_S : 0;
     try {
-      const page = await this.api.get(`/events?since=${since}&timeout=${POLL_TIMEOUT_S}`, {
+      const page = await this.api.get(`/events?since=${since}&timeout=${wait}`, {
         signal: abort.signal,
         timeoutMs: (POLL_TIMEOUT_S + 10) * 1000,
       });
