@@ -31,8 +31,11 @@ process is the whole load generator, pinned to CPU 1: one uvloop loop with raw W
 that only find the timestamp in each frame, and a raw keep-alive HTTP/1.1 sender (16 connections,
 open loop). Its CPU use over the window is reported (`client CPU`): near 100 % the client, not
 the server, would be the bottleneck. The machine may be shared: `CPU0 other` is the share of the
-window CPU 0 spent on anything but the measured server (other processes, steal); when it is high,
-rates and latencies are lower than the server can do, CPU per delivery much less so. Runs
+window CPU 0 spent on anything but the measured server (other processes, steal). Other processes
+take whatever the server leaves idle, so it is high when the server is lightly loaded; it costs
+the server only when server CPU + CPU0 other is near 100 % and the server fell behind (the JSON
+also has `server_runq_wait`: how long the server's threads were runnable but not running).
+Rates and latencies suffer from a busy machine far more than CPU per delivery does. Runs
 alternate between the servers (bare, hubbub, hubbub, bare, ...) and medians are reported. Each
 run of each scenario gets fresh servers (hubbub: a fresh SQLite file, `--password-hashing fast`);
 --quick shares one pair of servers between the scenarios. Results go to
@@ -208,6 +211,16 @@ def cpu_busy(cpu: int) -> float:
             ticks = [int(x) for x in line.split()[1:]]
             return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
     return 0.0
+
+
+def runqueue_wait(pid: int) -> float:
+    """Seconds the process's threads spent runnable but not running (behind other processes or
+    behind each other), from /proc/<pid>/task/*/schedstat."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += int(stat.read_text().split()[1])
+    return total / 1e9
 
 
 def rss_kb(pid: int) -> int:
@@ -640,7 +653,8 @@ class Sample:
     cpu_us_per_delivery: float
     server_cpu_util: float  # server CPU seconds / wall seconds of the window
     client_cpu_util: float  # this process (the whole load generator)
-    cpu0_other: float  # share of the window CPU 0 was busy with anything but the server (noise)
+    cpu0_other: float  # share of the window CPU 0 was busy with anything but the server
+    server_runq_wait: float  # share of the window the server's threads waited for a CPU
     other_frames: int
     closes: dict[str, int] = field(default_factory=dict)
     warmup_rounds: int = 0
@@ -717,7 +731,7 @@ async def message_run(
             await asyncio.sleep(0.5)  # attached
         tally.reset(expected)
         cpu0, client0, wall0 = thread_cpu(proc.pid), time.process_time(), now_ns()
-        busy0 = cpu_busy(SERVER_CPU)
+        busy0, runq0 = cpu_busy(SERVER_CPU), runqueue_wait(proc.pid)
         sent_rate, send_errors, error_texts = await send_plan(target, plan, rate)
         while not tally.done.done():  # until every delivery came, or none for drain_timeout
             seen = len(tally.latencies_ns)
@@ -726,7 +740,7 @@ async def message_run(
             if len(tally.latencies_ns) == seen:
                 break
         cpu1, client1 = thread_cpu(proc.pid), time.process_time()
-        busy1 = cpu_busy(SERVER_CPU)
+        busy1, runq1 = cpu_busy(SERVER_CPU), runqueue_wait(proc.pid)
         end_ns = tally.last_ns or now_ns()
         if spy:
             stop_py_spy(spy, profile)
@@ -762,6 +776,7 @@ async def message_run(
         cpu_us_per_delivery=server_cpu / delivered * 1e6 if delivered else float("nan"),
         server_cpu_util=server_cpu / wall,
         cpu0_other=max(0.0, busy1 - busy0 - server_cpu) / wall,
+        server_runq_wait=(runq1 - runq0) / wall,
         client_cpu_util=(client1 - client0) / wall,
         other_frames=tally.other,
         closes=dict(tally.closes),
