@@ -248,3 +248,28 @@ def test_a_cursor_from_one_node_resumes_exactly_on_another(
         "3",
         "4",
     ]
+
+
+def test_typing_on_one_node_reaches_a_member_on_another(
+    two_nodes: tuple[ServerProcess, ServerProcess],
+):
+    a, b = two_nodes
+    alice, bob = sign_up(a, "alice"), sign_up(b, "bob")
+    token = bob["Authorization"].removeprefix("Bearer ")
+    with websockets.sync.client.connect(
+        f"{b.url.replace('http', 'ws')}{API}/stream?access_token={token}"
+    ) as ws:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            assert (
+                httpx.post(f"{a.url}{API}/rooms/general/typing", headers=alice).status_code == 204
+            )
+            try:
+                event = json.loads(ws.recv(timeout=0.5))
+            except TimeoutError:
+                continue
+            if event["type"] == "typing":
+                assert event["data"]["user"] == "alice"
+                assert event["room_id"] == "general"
+                return
+        pytest.fail("typing never crossed from node A to node B")

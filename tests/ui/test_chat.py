@@ -181,3 +181,21 @@ def test_markup_in_a_message_is_shown_as_text_and_links_are_safe(
     assert bob.dialogs == []
     assert alice.console_errors == []
     assert bob.console_errors == []
+
+
+def test_dm_partner_already_online_shows_online_on_load(people: Callable[..., Person]) -> None:
+    alice = people("alice").sign_up()
+    bob = people("bob").sign_up()
+    alice.page.get_by_role("button", name="Message someone").click()
+    alice.page.locator("#dm-input").press_sequentially("bob")
+    alice.page.get_by_role("option", name="bob").wait_for()
+    alice.page.locator("#dm-input").press("Enter")
+    alice.page.locator("#room-title", has_text="bob").wait_for()
+    # bob is connected all along; alice reloads and must see him online without any new
+    # presence event (she asks GET /api/v1/presence when her rooms load).
+    bob.wait_live()
+    alice.page.reload()
+    alice.wait_live()
+    dot = alice.page.locator("#dm-list .room-item", has_text="bob").locator(".dot")
+    dot.and_(alice.page.locator(".online")).wait_for()
+    assert dot.get_attribute("aria-label") == "online"

@@ -77,6 +77,9 @@ export class Client extends EventTarget {
   async loadRooms() {
     const { rooms } = await this.api.get("/rooms?scope=mine");
     this.store.setRooms(rooms);
+    // Who of my DM partners is online now (later changes come as presence events).
+    const dms = rooms.filter((r) => r.kind === "dm").slice(0, 50);
+    Promise.all(dms.map((r) => this.members(r.id))).catch(() => {});
   }
 
   async loadPublicRooms() {
@@ -130,7 +133,23 @@ export class Client extends EventTarget {
   }
 
   async members(roomId) {
-    return (await this.api.get(`/rooms/${seg(roomId)}/members`)).members;
+    const members = (await this.api.get(`/rooms/${seg(roomId)}/members`)).members;
+    await this.refreshPresence(members.map((m) => m.user));
+    return members;
+  }
+
+  /** Ask who of `users` is online now; live presence events keep it current after that. */
+  async refreshPresence(users) {
+    const ask = users.filter((u) => !this.store.me || u.id !== this.store.me.id).slice(0, 200);
+    if (!ask.length) return;
+    const query = ask.map((u) => `user_id=${encodeURIComponent(u.id)}`).join("&");
+    try {
+      const online = new Set((await this.api.get(`/presence?${query}`)).online);
+      for (const u of ask) this.store.online.set(u.username.toLowerCase(), online.has(u.id));
+      this.store.emit("presence");
+    } catch {
+      // Presence is a nicety: the dots still follow the live events.
+    }
   }
 
   async addMember(roomId, username) {
