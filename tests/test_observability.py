@@ -169,6 +169,29 @@ async def test_metrics_include_process_collectors_and_loop_lag(tmp_path: Path):
     assert value(samples, "hubbub_http_requests_in_flight") == 1  # the scrape itself
 
 
+async def bus_connected(settings: Settings, wait_for: float) -> float:
+    """hubbub_bus_connected of an app on `settings`, once it reads `wait_for` (or after 5 s)."""
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hubbub.test") as c:
+            for _ in range(100):
+                state = value(await scrape(c), "hubbub_bus_connected")
+                if state == wait_for:
+                    break
+                await anyio.sleep(0.05)
+            return state
+
+
+async def test_bus_connected_is_1_with_redis_up_and_0_when_unreachable(
+    tmp_path: Path, redis_url: str
+):
+    settings = sqlite_settings(tmp_path)
+    assert await bus_connected(settings.replace(redis_url=redis_url), wait_for=1) == 1
+    nowhere = f"redis://127.0.0.1:{free_port()}/0"
+    assert await bus_connected(settings.replace(redis_url=nowhere), wait_for=0) == 0
+
+
 async def test_each_app_has_its_own_registry(tmp_path: Path):
     first, second = (create_app(sqlite_settings(tmp_path / n)) for n in ("a", "b"))
     assert first.state.metrics.registry is not second.state.metrics.registry

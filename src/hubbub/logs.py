@@ -9,6 +9,7 @@ Secrets never reach the output: fields named like secrets are replaced, and `acc
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
@@ -21,7 +22,15 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from hubbub.config import LogFormat
 
-__all__ = ["REQUEST_ID", "LogFormat", "configure_logging", "redact", "redact_url"]
+__all__ = [
+    "ACCESS_LOG",
+    "REQUEST_ID",
+    "AccessLog",
+    "LogFormat",
+    "configure_logging",
+    "redact",
+    "redact_url",
+]
 
 # The id of the request being served, if any (set per request by web.observability).
 REQUEST_ID: ContextVar[str | None] = ContextVar("hubbub_request_id", default=None)
@@ -74,9 +83,64 @@ def _json(obj: Any, **_: Any) -> str:
     return orjson.dumps(obj, default=str).decode()
 
 
+class _HandlerWriter:
+    """A structlog logger that writes finished lines through a logging handler's stream,
+    under the handler's lock, so they never interleave with other records."""
+
+    def __init__(self, handler: logging.StreamHandler[TextIO]) -> None:
+        self._handler = handler
+
+    def info(self, line: str) -> None:
+        with self._handler.lock or contextlib.nullcontext():
+            self._handler.stream.write(line + "\n")
+            self._handler.stream.flush()
+
+
+def _access_head(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    """The keys every record starts with, in the order the other records have them."""
+    return {
+        "event": event_dict.pop("event"),
+        "level": "info",
+        "logger": "hubbub.access",
+        "timestamp": event_dict.pop("timestamp"),
+        **event_dict,
+    }
+
+
+class AccessLog:
+    """The access log: one line per request, at INFO. Silent until configure_logging turns it
+    on. It skips the stdlib record and formatter (a quarter of the cost per line), writing
+    the same format to the same stream; its fields (method, route template, status,
+    duration, a validated request id) hold nothing to redact."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._logger: Any = None
+
+    def write(self, **fields: Any) -> None:
+        self._logger.info("request", **fields)
+
+    def configure(self, handler: logging.StreamHandler[TextIO], renderer: Processor) -> None:
+        self._logger = structlog.wrap_logger(
+            _HandlerWriter(handler),
+            processors=[
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                _access_head,
+                renderer,
+            ],
+            wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        )
+        self.enabled = True
+
+
+ACCESS_LOG = AccessLog()
+
+
 def configure_logging(log_format: LogFormat, level: str, stream: TextIO | None = None) -> None:
     """Route every log record to `stream` (stderr) as JSON lines or console lines, at `level`
-    and above. Replaces the root logger's handlers; call once, at process start."""
+    and above, and turn the access log on at INFO and below. Replaces the root logger's
+    handlers; call once, at process start."""
+    out = stream or sys.stderr
     pre_chain: list[Processor] = [
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -84,23 +148,18 @@ def configure_logging(log_format: LogFormat, level: str, stream: TextIO | None =
         structlog.stdlib.ExtraAdder(),
         _add_request_id,
     ]
+    renderer: Processor
     final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if log_format == "json":
-        final += [
-            structlog.processors.format_exc_info,
-            redact,
-            structlog.processors.JSONRenderer(serializer=_json),
-        ]
+        renderer = structlog.processors.JSONRenderer(serializer=_json)
+        final += [structlog.processors.format_exc_info, redact, renderer]
     else:
-        out = stream or sys.stderr
-        final += [
-            redact,
-            # Plain tracebacks: the rich ones print local variables (passwords, message text).
-            structlog.dev.ConsoleRenderer(
-                colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
-            ),
-        ]
-    handler = logging.StreamHandler(stream or sys.stderr)
+        # Plain tracebacks: the rich ones print local variables (passwords, message text).
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
+        final += [redact, renderer]
+    handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(foreign_pre_chain=pre_chain, processors=final)
     )
@@ -109,6 +168,9 @@ def configure_logging(log_format: LogFormat, level: str, stream: TextIO | None =
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    ACCESS_LOG.enabled = False
+    if root.isEnabledFor(logging.INFO):
+        ACCESS_LOG.configure(handler, renderer)
     # structlog loggers, should a module use one, end in the same handler.
     structlog.configure(
         processors=[

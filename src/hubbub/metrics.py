@@ -94,9 +94,9 @@ class Metrics:
             buckets=HTTP_BUCKETS,
             registry=registry,
         )
-        self.http_in_flight = Gauge(
-            "hubbub_http_requests_in_flight", "HTTP requests being served", registry=registry
-        )
+        # HTTP requests being served: a plain int (the middleware counts on the event loop,
+        # no lock), exported at scrape time as hubbub_http_requests_in_flight.
+        self.requests_in_flight = 0
         self.messages_stored = Counter(
             "hubbub_messages_stored",
             "Messages committed by this node (classic posts and v1 sends)",
@@ -159,7 +159,7 @@ class Metrics:
             registry=registry,
         )
         self.transports = {name: TransportMetrics(self, name) for name in TRANSPORTS}
-        self._state = _StateCollector()
+        self._state = _StateCollector(self)
         registry.register(self._state)
         self._lag_task: asyncio.Task[None] | None = None
         self._server: WSGIServer | None = None
@@ -220,11 +220,17 @@ class _StateCollector(Collector):
     """State read at scrape time (possibly from the metrics thread: plain attribute reads
     and len() only, which are atomic)."""
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
         self.bus: Bus | None = None
         self.hub: Hub | None = None
 
     def collect(self) -> Iterable[Metric]:
+        yield GaugeMetricFamily(
+            "hubbub_http_requests_in_flight",
+            "HTTP requests being served",
+            value=self.metrics.requests_in_flight,
+        )
         bus, hub = self.bus, self.hub
         if bus is not None:
             yield GaugeMetricFamily(

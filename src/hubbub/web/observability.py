@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import os
+import random
 import re
 import time
 
@@ -19,14 +18,12 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics import Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hubbub.logs import REQUEST_ID
+from hubbub.logs import ACCESS_LOG, REQUEST_ID
 from hubbub.metrics import Metrics
 from hubbub.web.classic import ROUTES as CLASSIC_ROUTES
 from hubbub.web.problems import http_error
 
 __all__ = ["METRICS_PATH", "UNMATCHED", "Observability", "request_id_of"]
-
-access_log = logging.getLogger("hubbub.access")
 
 METRICS_PATH = "/metrics"
 UNMATCHED = "unmatched"  # the route label of requests no route matched (404s)
@@ -36,13 +33,14 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 
 
 def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
-    """The client's X-Request-ID if it is 1-128 of [A-Za-z0-9._-], else a new random one."""
+    """The client's X-Request-ID if it is 1-128 of [A-Za-z0-9._-], else a new random one
+    (unique, not secret: no system call for it)."""
     for name, value in headers:
         if name == REQUEST_ID_HEADER:
             if _VALID_REQUEST_ID.fullmatch(value):
                 return value.decode("ascii")
             break
-    return os.urandom(16).hex()
+    return f"{random.getrandbits(128):032x}"
 
 
 def _route_of(scope: Scope, root_path: str) -> str:
@@ -66,7 +64,6 @@ class Observability:
         self.app = app
         self.metrics = metrics
         self.serve_metrics = serve_metrics
-        self._in_flight = metrics.http_in_flight
         self._durations: dict[tuple[str, str, int], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -88,7 +85,7 @@ class Observability:
             await send(message)
 
         is_metrics = self.serve_metrics and scope["path"] == METRICS_PATH
-        self._in_flight.inc()
+        self.metrics.requests_in_flight += 1
         try:
             if is_metrics:
                 await self._serve_metrics(scope, receive, send_with_id)
@@ -104,21 +101,18 @@ class Observability:
         else:
             REQUEST_ID.reset(token)
         finally:
-            self._in_flight.dec()
+            self.metrics.requests_in_flight -= 1
             elapsed = time.perf_counter() - started
             route = METRICS_PATH if is_metrics else _route_of(scope, root_path)
             status = status or 500  # ended without answering: uvicorn sends a 500
             self._observe(route, scope["method"], status, elapsed)
-            if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "request",
-                    extra={
-                        "method": scope["method"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 3),
-                        "request_id": request_id,
-                    },
+            if ACCESS_LOG.enabled:
+                ACCESS_LOG.write(
+                    method=scope["method"],
+                    route=route,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 3),
+                    request_id=request_id,
                 )
 
     def _observe(self, route: str, method: str, status: int, seconds: float) -> None:
