@@ -35,5 +35,9 @@ typecheck: $(TSTAMP)
 pytest: $(TSTAMP)
 	$(BIN)/pytest
 
+# Benchmarks (not a test): `make bench ARGS="--scenario send --runs 3"`; see docs/benchmarks.md.
+bench: $(TSTAMP)
+	$(BIN)/python bench/run.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,9 +2,10 @@
 
 bench/realtime.py --quick (fan-out, rooms, latency and idle connections, against hubbub and
 the bare ASGI WebSocket server) and bench/classic.py --quick (wrk against hubbub and a bare ASGI
-app) run as subprocesses, each writing its results JSON into a temporary folder. They need
-`taskset` (util-linux) and `wrk`, and CPUs 0 and 1; without the tools this test is skipped, unless
-HUBBUB_TEST_REQUIRE_SERVICES is set, when it fails instead.
+app) run as subprocesses, each writing its results JSON into a temporary folder; so does
+bench/run.py --quick --scenario all (`make bench`: every named scenario, tiny sizes, ~30 s).
+They need `taskset` (util-linux) and `wrk`, and CPUs 0 and 1; without the tools this test is
+skipped, unless HUBBUB_TEST_REQUIRE_SERVICES is set, when it fails instead.
 """
 
 from __future__ import annotations
@@ -101,3 +102,28 @@ def test_classic_quick(tmp_path: Path) -> None:
         _positive(row, "ratio")
     assert all(s["non_2xx"] == 0 for s in report["samples"]), report["samples"]
     assert all(check["ok"] for check in report["sanity"]), report["sanity"]
+
+
+def test_make_bench_quick(tmp_path: Path) -> None:
+    """`make bench` (bench/run.py) at its smallest: every scenario measured, sane JSON."""
+    _require_tools()
+    report = _run("run.py", tmp_path, "--quick", "--scenario", "all")
+    summary = report["summary"]
+    expected = {"classic-post", "classic-read", "send", "history"}
+    expected |= {"fanout", "rooms", "latency", "connections"}
+    assert set(summary) == expected, sorted(summary)  # redis-hop needs PostgreSQL + Redis URLs
+    for name, row in summary.items():
+        for server in ("hubbub", "bare"):
+            metrics = row[server]
+            assert metrics["runs"] == 1, (name, metrics)
+            assert metrics["errors"] == 0, (name, metrics)
+            _positive(metrics, "throughput")
+            _positive(metrics, "rss_mb")
+            if name != "connections":
+                p50 = _positive(metrics, "p50_ms")
+                assert _positive(metrics, "p99_ms") >= p50, (name, metrics)
+                _positive(metrics, "cpu_us_per_op")
+        _positive(row, "ratio")
+    if {0, 1} <= os.sched_getaffinity(0):
+        assert "different cores" in report["environment"]["pinning"], report["environment"]
+    assert len(report["results"]) == 2 * len(expected)
