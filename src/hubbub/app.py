@@ -101,6 +101,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 bus,
                 poll_interval=settings.event_poll_seconds,
                 presence_grace=settings.presence_grace_seconds,
+                presence_room_max=settings.presence_room_max,
             )
             metrics.watch_hub(hub)
             await hub.start()

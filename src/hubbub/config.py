@@ -56,6 +56,9 @@ class Settings:
     stream_buffer: int = 1000
     event_poll_seconds: float = 1.0
     presence_grace_seconds: float = 30.0
+    # Presence is pushed live only in rooms with at most this many connected members (per
+    # node); clients ask GET /api/v1/presence about the others.
+    presence_room_max: int = 100
     sse_heartbeat_seconds: float = 15.0
     ws_ping_seconds: float = 30.0
     ws_per_message_deflate: bool = False

@@ -16,7 +16,7 @@ from hubbub.app import open_store
 from hubbub.bus.memory import MemoryBus
 from hubbub.clock import SystemClock
 from hubbub.config import Settings
-from hubbub.models import Event, User
+from hubbub.models import Ephemeral, Event, User
 from hubbub.services.hub import Hub, SlowConsumer, Subscription
 from hubbub.store import Store, Tx
 from hubbub.store.events import NewEvent, append_events
@@ -206,3 +206,27 @@ async def test_a_subscription_that_overflows_its_buffer_raises_slow_consumer(
     hub.on_events(await commit(store, *(message(i) for i in range(4))))
     with pytest.raises(SlowConsumer):
         sub.take()
+
+
+async def test_presence_is_pushed_only_in_rooms_small_enough(hub: Hub):
+    hub.presence_room_max = 2
+    crowd = [
+        subscribe(hub, User(f"u_{i}", f"user{i}", f"user{i}", 0), ("lobby",)) for i in range(3)
+    ]
+    pair = [
+        subscribe(hub, User(f"u_p{i}", f"pair{i}", f"pair{i}", 0), ("small",)) for i in range(2)
+    ]
+    for sub in crowd + pair:
+        sub.take()  # drop the subscribers' own start-up presence traffic
+    hub.on_ephemeral(
+        Ephemeral(
+            "presence",
+            ("lobby", "small"),
+            1,
+            {"user": "carol", "user_id": "u_carol", "online": True},
+        )
+    )
+    assert [len(sub.take()) for sub in crowd] == [0, 0, 0]  # 3 > 2: the lobby gets none
+    assert [len(sub.take()) for sub in pair] == [1, 1]
+    hub.on_ephemeral(Ephemeral("typing", ("lobby",), 1, {"user": "carol"}))
+    assert [len(sub.take()) for sub in crowd] == [1, 1, 1]  # typing is not limited

@@ -115,7 +115,8 @@ class Subscription:
         if self._queue or self.overflowed:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._ready.wait(), max_wait)
+            async with asyncio.timeout(max_wait):  # no Task per wait, unlike wait_for
+                await self._ready.wait()
 
 
 class Hub:
@@ -128,6 +129,7 @@ class Hub:
         *,
         poll_interval: float = 1.0,
         presence_grace: float = 30.0,
+        presence_room_max: int = 100,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -135,6 +137,7 @@ class Hub:
         self.bus = bus
         self.poll_interval = poll_interval
         self.presence_grace = presence_grace
+        self.presence_room_max = presence_room_max
         self.pos = 0
         self.by_room: dict[str, set[Subscription]] = {}
         self.by_user: dict[str, set[Subscription]] = {}
@@ -255,7 +258,13 @@ class Hub:
         frame = Frame(None, None, body)
         targets: set[Subscription] = set()
         for room_id in event.room_ids:
-            targets |= self.by_room.get(room_id, set())
+            subs = self.by_room.get(room_id, set())
+            # Presence is announced live only in rooms small enough for it to be cheap: in a
+            # crowd (the lobby holds everyone) n people connecting would cost n² frames.
+            # Clients ask GET /api/v1/presence about the people they show there.
+            if event.type == "presence" and len(subs) > self.presence_room_max:
+                continue
+            targets |= subs
         for sub in targets:
             if sub.user.id != event.except_user:
                 sub.offer(frame)
