@@ -539,7 +539,8 @@ def run_scenario(
                     for label, sub in order if run % 2 else order[::-1]:
                         tag = f"hop{run}{label[0]}{secrets.token_hex(2)}"
                         s = realtime.arun(hop_run(tag, run, nodes["hubbub"], sub, params))
-                        results.append(_lat_result(name, run, label, s, None))
+                        # CPU: both nodes' (the sender's and the subscribers'); RSS: node A
+                        results.append(_lat_result(name, run, label, s, nodes["hubbub"]))
                         progress.console.print(line(results[-1]))
                         progress.advance(overall)
                 continue
