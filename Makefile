@@ -28,6 +28,7 @@ test: $(TSTAMP) lint typecheck pytest
 lint: $(TSTAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/lint-imports
 
 typecheck: $(TSTAMP)
 	$(BIN)/mypy

@@ -10,6 +10,7 @@ from hubbub.config import Settings
 from hubbub.services.accounts import AccountService
 from hubbub.services.classic import ClassicService
 from hubbub.services.events import EventService
+from hubbub.services.health import HealthService
 from hubbub.services.hub import Hub
 from hubbub.services.messages import MessageService
 from hubbub.services.passwords import Passwords
@@ -26,6 +27,7 @@ class Services:
     rooms: RoomService
     messages: MessageService
     events: EventService
+    health: HealthService
 
 
 def build_services(store: Store, clock: Clock, settings: Settings, bus: Bus, hub: Hub) -> Services:
@@ -38,4 +40,5 @@ def build_services(store: Store, clock: Clock, settings: Settings, bus: Bus, hub
         rooms=RoomService(store, clock, events),
         messages=MessageService(store, clock, settings, events),
         events=events,
+        health=HealthService(store, bus),
     )
