@@ -372,9 +372,17 @@ def measure_wrk(
     job = wrk_job(name, server, tag)
     if opts.warmup:
         run_wrk(job, opts.warmup, opts.connections, progress, f"{name} {label} warm-up")
+    profile = (
+        opts.py_spy / f"{name}.txt" if opts.py_spy and label == "hubbub" and run == 1 else None
+    )
+    spy = realtime.start_py_spy(server.pid, profile) if profile and server.proc else None
+    if spy:
+        time.sleep(0.5)  # attached
     before = realtime.thread_cpu(server.pid)
     w = run_wrk(job, opts.duration, opts.connections, progress, f"{name} {label}")
     cpu = realtime.cpu_between(before, realtime.thread_cpu(server.pid))
+    if spy:
+        realtime.stop_py_spy(spy, profile)
     pcts = w["pcts"]
     result = Result(
         scenario=name,
@@ -583,6 +591,8 @@ def summarise(results: list[Result]) -> dict[str, Any]:
             } if theirs else {}  # fmt: skip
         a, b = row[main]["throughput"], row[ceiling]["throughput"]
         row["ratio"] = a / b if a and b else None
+        a, b = row[main]["cpu_us_per_op"], row[ceiling]["cpu_us_per_op"]
+        row["cpu_ratio"] = a / b if a and b else None
         if name == "connections":
             kb = [r.extra.get("kb_per_conn") for r in mine]
             row[main]["kb_per_conn"] = _median(
@@ -607,7 +617,10 @@ def _f(value: float | None, fmt: str) -> str:
 
 
 def render(summary: dict[str, Any]) -> Table:
-    table = Table(title="hubbub vs the bare ceilings (medians)", show_lines=False)
+    table = Table(
+        title="hubbub vs the bare ceilings (medians; ratio = throughput hubbub/ceiling, "
+        "CPU ratio = CPU per operation hubbub/ceiling)"
+    )
     for head in (
         "scenario",
         "server",
@@ -618,6 +631,7 @@ def render(summary: dict[str, Any]) -> Table:
         "µs CPU/op",
         "RSS MB",
         "ratio",
+        "CPU ratio",
     ):
         table.add_column(head, justify="left" if head in ("scenario", "server") else "right")
     for name, row in summary.items():
@@ -638,6 +652,7 @@ def render(summary: dict[str, Any]) -> Table:
                 _f(m["cpu_us_per_op"], ".1f"),
                 _f(m["rss_mb"], ".0f"),
                 ratio,
+                _f(row.get("cpu_ratio"), ".2f") if label == main else "",
             )
     return table
 
@@ -660,9 +675,10 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> Table:
                     continue
                 change = f"{(b - a) / a:+.1%}" if a else "n/a"
                 table.add_row(name, label, metric, f"{a:.2f}", f"{b:.2f}", change)
-        a, b = before.get("ratio"), row.get("ratio")
-        if a and b:
-            table.add_row(name, "", "ratio", f"{a:.3f}", f"{b:.3f}", f"{(b - a) / a:+.1%}")
+        for key in ("ratio", "cpu_ratio"):
+            a, b = before.get(key), row.get(key)
+            if a and b:
+                table.add_row(name, "", key, f"{a:.3f}", f"{b:.3f}", f"{(b - a) / a:+.1%}")
     return table
 
 
@@ -696,6 +712,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--compare", type=Path, metavar="OLD_JSON", help="print the change against these results"
     )
     parser.add_argument("--out-dir", type=Path, default=BENCH / "results")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="record hubbub with py-spy --nonblocking during run 1 of each wrk scenario "
+        "(raw stacks + a top-frames summary in DIR; it costs the server some CPU)",
+    )
     parser.add_argument("--src", type=Path, default=ROOT / "src", help="hubbub source tree to run")
     opts = parser.parse_args(argv)
     quick = opts.quick
