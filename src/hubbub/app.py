@@ -144,6 +144,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     # Added after those, so outside them: the classic routes skip the rest of the stack.
     app.add_middleware(ClassicRoutes, max_body_bytes=settings.max_body_bytes)
+    # Likewise the WebSocket stream: hours-long connections skip the rest of the stack.
+    app.add_middleware(stream.StreamEndpoint)
     # Around everything, the classic routes included: metrics, request ids, the access log.
     app.add_middleware(Observability, metrics=metrics, serve_metrics=settings.metrics_port is None)
     return app

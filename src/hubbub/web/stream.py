@@ -17,6 +17,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket
 from pydantic import StringConstraints
 from starlette.responses import Response, StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect
 
 from hubbub.errors import CursorExpired, DomainError, Unauthenticated, Unavailable
@@ -31,7 +32,7 @@ from hubbub.web.deps import Svc
 from hubbub.web.responses import json_response, no_content
 from hubbub.web.schemas import PROBLEMS, EventsPage, PresenceOut
 
-__all__ = ["router"]
+__all__ = ["STREAM_PATH", "StreamEndpoint", "router"]
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +149,32 @@ async def _sse(
         return
 
 
-@router.websocket("/stream")
-async def stream(
-    websocket: WebSocket, since: SinceQuery = None, access_token: TokenQuery = None
-) -> None:
+STREAM_PATH = "/api/v1/stream"
+
+
+class StreamEndpoint:
+    """ASGI middleware: serve the WebSocket stream (`GET /api/v1/stream?since=&access_token=`)
+    directly, not through FastAPI's router and middleware stack. A connection lives for hours:
+    every layer it would run inside costs memory per connection and calls per frame."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket" or scope["path"] != STREAM_PATH:
+            await self.app(scope, receive, send)
+            return
+        websocket = WebSocket(scope, receive, send)
+        params = websocket.query_params
+        since, token = params.get("since"), params.get("access_token")
+        if since is not None and len(since) > 64:
+            since = "-"  # no cursor is that long: answered with a reset
+        if token is not None and len(token) > 256:
+            token = ""
+        await stream(websocket, since, token)
+
+
+async def stream(websocket: WebSocket, since: str | None, access_token: str | None) -> None:
     """One JSON event per text frame. The client may send {"type": "typing", "room_id"}."""
     svc: Services = websocket.app.state.services
     settings = websocket.app.state.settings
