@@ -31,7 +31,7 @@ def sides(name: str) -> tuple[str, str]:
 def throughput(report: dict[str, Any], out: Path) -> None:
     summary = report["summary"]
     units = sorted({row["unit"] for row in summary.values()})
-    fig, axes = plt.subplots(1, len(units), figsize=(5 + 2.2 * len(summary), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(units), figsize=(3 + 1.4 * len(summary), 4.8), squeeze=False)
     for ax, unit in zip(axes[0], units, strict=True):
         names = [n for n, row in summary.items() if row["unit"] == unit]
         xs = range(len(names))
@@ -52,14 +52,14 @@ def throughput(report: dict[str, Any], out: Path) -> None:
         ax.grid(axis="y", alpha=0.3)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in COLOURS.values()]
     fig.legend(handles, ["hubbub (redis-hop: cross-node)", "bare ceiling (redis-hop: same-node)"],
-               loc="upper right", fontsize=8)  # fmt: skip
+               loc="lower center", ncol=2, fontsize=8)  # fmt: skip
     env = report["environment"]
     fig.suptitle(
         f"Throughput, hubbub vs ceiling ({report.get('backend', 'sqlite')}; "
         f"{env['cpu']}, Python {env['python']}); x labels: hubbub/ceiling",
         fontsize=9,
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.tight_layout(rect=(0, 0.06, 1, 0.93))
     fig.savefig(out, dpi=110)
     plt.close(fig)
 
