@@ -14,6 +14,7 @@ __all__ = [
     "ReactionCount",
     "Role",
     "Room",
+    "RoomAccess",
     "RoomKind",
     "User",
     "Visibility",
@@ -84,6 +85,18 @@ class Room:
     my_role: Role | None = None
     last_read_seq: int | None = None
     unread_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomAccess:
+    """What access rules need to know about a room and the viewer: cheap to read (no counts)."""
+
+    id: str
+    visibility: Visibility
+    kind: RoomKind
+    last_seq: int
+    my_role: Role | None
+    last_read_seq: int | None
 
 
 @dataclass(frozen=True, slots=True)

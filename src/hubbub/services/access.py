@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from hubbub.errors import NotAllowed, NotAMember, RoomNotFound
-from hubbub.models import Role, Room
+from hubbub.models import Role, Room, RoomAccess
 from hubbub.store import Tx
-from hubbub.store.rooms import find_room
+from hubbub.store.rooms import find_access, find_room
 
-__all__ = ["MANAGERS", "require_manager", "require_member", "visible_room"]
+__all__ = ["MANAGERS", "require_manager", "require_member", "room_access", "visible_room"]
 
 MANAGERS: frozenset[Role] = frozenset({"owner", "admin"})
 
@@ -21,14 +21,22 @@ def visible_room(tx: Tx, room_id: str, me: str) -> Room:
     return room
 
 
-def require_member(tx: Tx, room_id: str, me: str) -> Room:
-    room = visible_room(tx, room_id, me)
+def room_access(tx: Tx, room_id: str, me: str) -> RoomAccess:
+    """Like visible_room, but only what access rules need (cheap: no counts)."""
+    access = find_access(tx, room_id, me)
+    if access is None or (access.visibility == "private" and access.my_role is None):
+        raise RoomNotFound(f"No room {room_id!r}")
+    return access
+
+
+def require_member(tx: Tx, room_id: str, me: str) -> RoomAccess:
+    room = room_access(tx, room_id, me)
     if room.my_role is None:
         raise NotAMember("Join the room first")
     return room
 
 
-def require_manager(tx: Tx, room_id: str, me: str) -> Room:
+def require_manager(tx: Tx, room_id: str, me: str) -> RoomAccess:
     room = require_member(tx, room_id, me)
     if room.my_role not in MANAGERS:
         raise NotAllowed("Only the room's owner or an admin can do this")

@@ -19,7 +19,7 @@ from hubbub.errors import (
     RoomNotFound,
 )
 from hubbub.models import Author, Event, Message, User
-from hubbub.services.access import MANAGERS, require_member, visible_room
+from hubbub.services.access import MANAGERS, require_member, room_access
 from hubbub.services.fields import check_text
 from hubbub.services.outbox import Outbox, Publisher
 from hubbub.store import Store, Tx
@@ -143,7 +143,7 @@ class MessageService:
                 raise Invalid(f"{name} must be 0 or more", field=name)
 
         def tx_fn(tx: Tx) -> HistoryPage:
-            room = visible_room(tx, room_id, me.id)
+            room = room_access(tx, room_id, me.id)
             top = room.last_seq if before is None else min(before - 1, room.last_seq)
             if after is not None:
                 lo, hi = after + 1, min(top, after + limit)
@@ -203,7 +203,7 @@ class MessageService:
         def tx_fn(tx: Tx) -> list[Event]:
             message = _visible_message(tx, message_id, me.id)
             if message.author.id != me.id:
-                room = visible_room(tx, message.room_id, me.id)
+                room = room_access(tx, message.room_id, me.id)
                 if room.my_role not in MANAGERS:
                     raise NotAuthor("Only the author, the owner or an admin can delete this")
             if message.deleted:
@@ -259,7 +259,7 @@ def _visible_message(tx: Tx, message_id: str, me: str) -> Message:
     if message is None:
         raise MessageNotFound(f"No message {message_id!r}")
     try:
-        visible_room(tx, message.room_id, me)
+        room_access(tx, message.room_id, me)
     except RoomNotFound:
         raise MessageNotFound(f"No message {message_id!r}") from None
     return message

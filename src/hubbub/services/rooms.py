@@ -21,7 +21,7 @@ from hubbub.errors import (
 )
 from hubbub.ids import new_id
 from hubbub.models import Event, Member, Role, Room, User, Visibility
-from hubbub.services.access import require_manager, require_member, visible_room
+from hubbub.services.access import require_manager, require_member, room_access, visible_room
 from hubbub.services.fields import check_optional_text, check_text
 from hubbub.services.outbox import Outbox, Publisher
 from hubbub.store import Store, Tx
@@ -108,7 +108,7 @@ class RoomService:
         """Join a public room; idempotent. A private room (or DM) you are not in is not found."""
 
         def fn(tx: Tx, outbox: Outbox, now: int) -> None:
-            room = visible_room(tx, room_id, me.id)
+            room = room_access(tx, room_id, me.id)
             if room.my_role is None:
                 rooms_q.upsert_member(
                     tx, room_id, me.id, "member", now, start_read_seq=room.last_seq
@@ -121,7 +121,7 @@ class RoomService:
         """Leave a room; idempotent. Not allowed for a DM."""
 
         def fn(tx: Tx, outbox: Outbox, now: int) -> None:
-            room = visible_room(tx, room_id, me.id)
+            room = room_access(tx, room_id, me.id)
             if room.kind == "dm":
                 raise DmMembershipFixed("You cannot leave a direct message")
             if room.my_role is not None:
@@ -131,7 +131,7 @@ class RoomService:
 
     async def list_members(self, me: User, room_id: str) -> list[Member]:
         def tx_fn(tx: Tx) -> list[Member]:
-            visible_room(tx, room_id, me.id)
+            room_access(tx, room_id, me.id)
             return rooms_q.list_members(tx, room_id)
 
         return await self.store.read(tx_fn)
@@ -184,7 +184,7 @@ class RoomService:
         """Remove a member: yourself, or (owner/admin) someone of a lower role. Idempotent."""
 
         def fn(tx: Tx, outbox: Outbox, now: int) -> None:
-            room = visible_room(tx, room_id, me.id)
+            room = room_access(tx, room_id, me.id)
             target = _user(tx, username)
             if room.kind == "dm":
                 raise DmMembershipFixed("Nobody can be removed from a direct message")

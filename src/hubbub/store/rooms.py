@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from hubbub.models import Member, Role, Room, User
+from hubbub.models import Member, Role, Room, RoomAccess, User
 from hubbub.store.engine import Row, Tx
 
 __all__ = [
     "count_members",
     "delete_member",
+    "find_access",
     "find_dm",
     "find_member_role",
     "find_room",
@@ -80,6 +81,26 @@ def find_room(tx: Tx, room_id: str, me: str) -> Room | None:
         {"id": room_id, "me": me},
     )
     return None if row is None else _room(row)
+
+
+def find_access(tx: Tx, room_id: str, me: str) -> RoomAccess | None:
+    """The room's kind, visibility and last seq, and `me`'s role and read marker: one indexed
+    lookup, for access checks on hot paths (no member or unread counts)."""
+    row = tx.fetchone(
+        "SELECT r.id, r.visibility, r.kind, r.last_seq, me.role, me.last_read_seq"
+        f" FROM rooms r{_JOIN_MINE} WHERE r.id = :id",
+        {"id": room_id, "me": me},
+    )
+    if row is None:
+        return None
+    return RoomAccess(
+        id=row[0],
+        visibility=row[1],
+        kind=row[2],
+        last_seq=int(row[3]),
+        my_role=row[4],
+        last_read_seq=None if row[5] is None else int(row[5]),
+    )
 
 
 def find_dm(tx: Tx, dm_key: str, me: str) -> Room | None:
