@@ -84,11 +84,11 @@ def free_port() -> int:
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after 5 s; only ever the process we started, by its PID."""
+    """SIGTERM, then SIGKILL after 10 s; only ever the process we started, by its PID."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(5)
+            proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

@@ -70,6 +70,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from classic import free_port, stop  # bench/ is on sys.path: the scripts sit side by side
+
 HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -168,24 +170,6 @@ def raise_fd_limit(want: int = WANT_NOFILE) -> int:
             resource.setrlimit(resource.RLIMIT_NOFILE, limits)
             break
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after 10 s; only ever the process we started, by its PID."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def thread_cpu(pid: int) -> dict[int, int]:
