@@ -188,7 +188,7 @@ def _cmd(kind: str, port: int, workdir: Path, db: str | None, redis_url: str | N
         return cmd
     cmd = [PYTHON, "-m", "hubbub", "serve", *common, "--log-level", "warning"]
     cmd += ["--database-url", db or f"sqlite:///{workdir / 'bench.db'}"]
-    cmd += ["--password-hashing", "fast"]
+    cmd += ["--password-hashing", "fast", "--auth-attempts-per-minute", "0"]
     return cmd + (["--redis-url", redis_url] if redis_url else [])
 
 

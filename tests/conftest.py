@@ -78,7 +78,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
         url = f"sqlite:///{tmp_path / 'hubbub.db'}"
     else:
         url = request.getfixturevalue("pg_url")
-    return Settings(database_url=url, password_hashing="fast")
+    return Settings(database_url=url, password_hashing="fast", auth_attempts_per_minute=0)
 
 
 @pytest.fixture

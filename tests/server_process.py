@@ -45,7 +45,14 @@ class ServerProcess:
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")}
-        env.update({"HUBBUB_PASSWORD_HASHING": "fast", "HUBBUB_LOG_LEVEL": "warning"})
+        # Tests sign up many users from one address: no sign-in rate limit unless asked.
+        env.update(
+            {
+                "HUBBUB_PASSWORD_HASHING": "fast",
+                "HUBBUB_LOG_LEVEL": "warning",
+                "HUBBUB_AUTH_ATTEMPTS_PER_MINUTE": "0",
+            }
+        )
         env.update(self.extra_env)
         cmd = [
             sys.executable,

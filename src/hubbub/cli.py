@@ -108,6 +108,14 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    auth_attempts_per_minute: Annotated[
+        int | None,
+        typer.Option(
+            help="Sign-up/sign-in attempts per client address per minute; 0: no limit "
+            "(env HUBBUB_AUTH_ATTEMPTS_PER_MINUTE; default 30)",
+            show_default=False,
+        ),
+    ] = None,
     password_hashing: Annotated[
         str | None,
         typer.Option(
@@ -133,6 +141,7 @@ def serve(
         sqlite_synchronous=sqlite_synchronous,
         redis_url=redis_url,
         password_hashing=password_hashing,
+        auth_attempts_per_minute=auth_attempts_per_minute,
     )
     configure_logging(settings.log_format, settings.log_level)
     url = settings.database_url

@@ -46,6 +46,9 @@ class Settings:
     message_text_max: int = 4000
     # "fast" uses cheap argon2id parameters: for tests and benchmarks only.
     password_hashing: PasswordHashing = "default"
+    # Sign-up and sign-in attempts per client address per minute (each costs an argon2 hash);
+    # 0 turns the limit off (tests and benchmarks create many accounts from one address).
+    auth_attempts_per_minute: int = 30
     graceful_shutdown_seconds: int = 2
     # On start, how long to wait for an unreachable database before giving up.
     database_wait_seconds: float = 30.0

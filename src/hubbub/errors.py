@@ -125,3 +125,14 @@ class CursorExpired(DomainError):
 
     code = "cursor_expired"
     title = "Cursor cannot be resumed"
+
+
+class RateLimited(DomainError):
+    """Too many attempts from this client; `retry_after` says when to try again (seconds)."""
+
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str = "", *, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

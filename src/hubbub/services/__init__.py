@@ -14,6 +14,7 @@ from hubbub.services.health import HealthService
 from hubbub.services.hub import Hub
 from hubbub.services.messages import MessageService
 from hubbub.services.passwords import Passwords
+from hubbub.services.ratelimit import RateLimiter
 from hubbub.services.rooms import RoomService
 from hubbub.store import Store
 
@@ -35,7 +36,12 @@ def build_services(store: Store, clock: Clock, settings: Settings, bus: Bus, hub
     return Services(
         classic=ClassicService(store, clock, settings, events),
         accounts=AccountService(
-            store, clock, settings, Passwords(settings.password_hashing), events
+            store,
+            clock,
+            settings,
+            Passwords(settings.password_hashing),
+            events,
+            RateLimiter(settings.auth_attempts_per_minute, clock),
         ),
         rooms=RoomService(store, clock, events),
         messages=MessageService(store, clock, settings, events),

@@ -14,6 +14,7 @@ from hubbub.models import LOBBY_ROOM_ID, Event, User
 from hubbub.services.fields import check_optional_text, check_text, check_username
 from hubbub.services.outbox import Outbox, Publisher
 from hubbub.services.passwords import Passwords
+from hubbub.services.ratelimit import RateLimiter
 from hubbub.services.rooms import announce_join
 from hubbub.store import Store, Tx
 from hubbub.store import rooms as rooms_q
@@ -44,9 +45,14 @@ class AccountService:
     settings: Settings
     passwords: Passwords
     events: Publisher
+    limiter: RateLimiter
 
-    async def register(self, username: str, password: str, display_name: str | None) -> Session:
-        """Create an account (a member of the lobby) and a session. Raises UsernameTaken."""
+    async def register(
+        self, username: str, password: str, display_name: str | None, client: str
+    ) -> Session:
+        """Create an account (a member of the lobby) and a session. Raises UsernameTaken, or
+        RateLimited when `client` (its address) tries too often."""
+        self.limiter.take(client)
         check_username(username)
         check_text(
             "password", password, PASSWORD_MIN, PASSWORD_MAX, allow_blank=True, allow_nul=True
@@ -79,8 +85,10 @@ class AccountService:
         await self.events.publish(await self.store.write(tx_fn))
         return Session(user, token)
 
-    async def sign_in(self, username: str, password: str) -> Session:
-        """A new session. Unknown user and wrong password both raise InvalidCredentials."""
+    async def sign_in(self, username: str, password: str, client: str) -> Session:
+        """A new session. Unknown user and wrong password both raise InvalidCredentials; too
+        many attempts from `client` (its address) raise RateLimited."""
+        self.limiter.take(client)
         found = await self.store.read(lambda tx: users_q.find_credentials(tx, username))
         if not await self.passwords.verify(found[1] if found else None, password) or not found:
             raise InvalidCredentials("Wrong username or password")

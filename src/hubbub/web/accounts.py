@@ -19,15 +19,22 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
 
+def client_address(request: Request) -> str:
+    """The client's address (uvicorn takes it from X-Forwarded-For behind a trusted proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
 @router.post(
     "/accounts",
     status_code=201,
     response_model=SessionOut,
-    responses=PROBLEMS(400, 409, 413, 415, 422),
+    responses=PROBLEMS(400, 409, 413, 415, 422, 429),
 )
-async def create_account(body: AccountIn, svc: Svc) -> Response:
+async def create_account(body: AccountIn, svc: Svc, request: Request) -> Response:
     """Sign up. The new account is a member of the lobby room `general`."""
-    session = await svc.accounts.register(body.username, body.password, body.display_name)
+    session = await svc.accounts.register(
+        body.username, body.password, body.display_name, client_address(request)
+    )
     return json_response({"user": wire.user(session.user), "token": session.token}, 201)
 
 
@@ -35,11 +42,11 @@ async def create_account(body: AccountIn, svc: Svc) -> Response:
     "/sessions",
     status_code=201,
     response_model=SessionOut,
-    responses=PROBLEMS(400, 401, 413, 415, 422),
+    responses=PROBLEMS(400, 401, 413, 415, 422, 429),
 )
-async def create_session(body: SessionIn, svc: Svc) -> Response:
+async def create_session(body: SessionIn, svc: Svc, request: Request) -> Response:
     """Sign in. Unknown user and wrong password get the same 401 `invalid_credentials`."""
-    session = await svc.accounts.sign_in(body.username, body.password)
+    session = await svc.accounts.sign_in(body.username, body.password, client_address(request))
     return json_response({"user": wire.user(session.user), "token": session.token}, 201)
 
 

@@ -23,6 +23,7 @@ from hubbub.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    RateLimited,
     Unauthenticated,
     Unavailable,
 )
@@ -47,6 +48,7 @@ STATUS: dict[type[DomainError], int] = {
     Conflict: 409,
     Unauthenticated: 401,
     Unavailable: 503,
+    RateLimited: 429,
 }
 
 
@@ -68,6 +70,7 @@ _HTTP_CODES = {
     413: ("body_too_large", "Request body too large"),
     415: ("unsupported_media_type", "Unsupported media type"),
     422: ("invalid", "Invalid input"),
+    429: ("rate_limited", "Too many requests"),
     500: ("internal_error", "Internal server error"),
 }
 
@@ -121,6 +124,8 @@ def domain_error_response(path: str, exc: DomainError) -> Response:
         headers["WWW-Authenticate"] = "Bearer"
     if status == 503:
         headers["Retry-After"] = "2"
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after)
     extra = {"field": exc.field} if exc.field else None
     return error_response(
         path, status, exc.code, exc.title, exc.detail, headers=headers, extra=extra

@@ -215,6 +215,7 @@ _DESCRIPTIONS = {
     413: "Body too large",
     415: "Content-Type is not application/json",
     422: "Validation failed",
+    429: "Too many attempts from this address (rate_limited); see Retry-After",
     503: "Database unavailable; retry",
 }
 
