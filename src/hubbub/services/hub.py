@@ -24,7 +24,7 @@ from hubbub.bus.base import Bus
 from hubbub.clock import Clock
 from hubbub.models import Ephemeral, Event, User
 from hubbub.store import Store
-from hubbub.store.events import list_after
+from hubbub.store.events import head, list_after
 
 __all__ = ["Frame", "Hub", "SlowConsumer", "Subscription"]
 
@@ -150,8 +150,6 @@ class Hub:
         self._online: set[str] = set()
 
     async def start(self) -> None:
-        from hubbub.store.events import head
-
         self.pos = await self.store.read(head)
         self._spawn(self._poll_forever())
 

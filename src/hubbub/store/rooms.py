@@ -6,7 +6,6 @@ from hubbub.models import Member, Role, Room, RoomAccess, User
 from hubbub.store.engine import Row, Tx
 
 __all__ = [
-    "count_members",
     "delete_member",
     "find_access",
     "find_dm",
@@ -171,11 +170,6 @@ def delete_member(tx: Tx, room_id: str, user_id: str) -> bool:
         )
         > 0
     )
-
-
-def count_members(tx: Tx, room_id: str) -> int:
-    row = tx.fetchone("SELECT COUNT(*) FROM members WHERE room_id = :r", {"r": room_id})
-    return int(row[0]) if row else 0
 
 
 def list_members(tx: Tx, room_id: str) -> list[Member]:
