@@ -1,20 +1,60 @@
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 import redis
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from hubbub.app import create_app
+from hubbub.app import create_app, open_store
 from hubbub.config import Settings
+from hubbub.realtime.frames import event_frame
+from hubbub.store.events import list_after
 from tests.backends import Databases, ThrowawayPostgres, ThrowawayRedis
+from tests.event_schema import check_frame
+from tests.fakes import FakeClock
 
 BACKENDS = ["sqlite", "postgres"]
+
+# Markers, applied here by what a test needs, so `-m` can pick the fast inner loop
+# (`make check`: not postgres, redis, cluster, browser, bench or slow).
+_BY_DIRECTORY = {"cluster": ("cluster", "postgres", "redis"), "ui": ("browser", "slow")}
+_BY_MODULE = {
+    "test_bench_smoke": ("bench", "slow"),
+    "test_openapi_schema": ("slow",),  # schemathesis over the whole API
+    "test_cli_e2e": ("slow",),
+    "test_multiprocess_sqlite": ("slow",),
+}
+_BY_FIXTURE = {
+    "pg_server": "postgres",
+    "pg_databases": "postgres",
+    "pg_url": "postgres",
+    "redis_server": "redis",
+    "redis_url": "redis",
+    "server": "slow",  # tests/realtime: a real server process per engine
+    "quiet_server": "slow",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath))
+        names: set[str] = set(_BY_DIRECTORY.get(path.parent.name, ()))
+        names.update(_BY_MODULE.get(path.stem, ()))
+        names.update(m for f, m in _BY_FIXTURE.items() if f in getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "postgres" in callspec.params.values():
+            names.add("postgres")
+        if path.parent.name == "realtime":
+            names.add("slow")
+        for name in sorted(names):
+            item.add_marker(getattr(pytest.mark, name))
 
 
 @pytest.fixture(scope="session")
@@ -70,22 +110,46 @@ def redis_url(redis_server: str) -> str:
     return redis_server
 
 
+# The hub's database poll, in tests that are not about it: an hour, so that only the publish
+# after each commit can deliver an event, and a write that forgot to publish fails its test.
+POLL_OFF_SECONDS = 3600.0
+
+
 @pytest.fixture(params=BACKENDS)
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings for one test on each database: a fresh SQLite file, or a fresh PostgreSQL
-    database. Cheap password hashing."""
+    database. Cheap password hashing; the poll off."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'hubbub.db'}"
     else:
         url = request.getfixturevalue("pg_url")
-    return Settings(database_url=url, password_hashing="fast", auth_attempts_per_minute=0)
+    return Settings(
+        database_url=url,
+        password_hashing="fast",
+        auth_attempts_per_minute=0,
+        event_poll_seconds=POLL_OFF_SECONDS,
+    )
 
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The app, running. When the test is done, every event its writes stored is framed as
+    a stream would frame it and checked against the published Event schema."""
     application = create_app(settings)
     async with LifespanManager(application) as manager:
         yield manager.app  # type: ignore[misc]
+    await check_stored_events(settings)
+
+
+async def check_stored_events(settings: Settings) -> None:
+    store = await open_store(settings)
+    try:
+        deployment = await store.deployment_id()
+        events = await store.read(functools.partial(list_after, after=0, limit=1_000_000))
+    finally:
+        await store.close()
+    for event in events:
+        check_frame(orjson.loads(event_frame(event, deployment).json))
 
 
 @pytest.fixture
@@ -93,3 +157,9 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hubbub.test") as c:
         yield c
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Time that moves only when the test calls `clock.advance(seconds)`."""
+    return FakeClock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,8 +19,20 @@ from hubbub.clock import Clock, SystemClock
 from hubbub.config import ConfigError, Settings
 from hubbub.errors import Unavailable
 from hubbub.metrics import Metrics
-from hubbub.services import build_services
-from hubbub.services.hub import Hub
+from hubbub.realtime import Realtime
+from hubbub.realtime.feeds import Feeds
+from hubbub.realtime.hub import Hub
+from hubbub.realtime.presence import PresenceQuery
+from hubbub.services import Services
+from hubbub.services.accounts import AccountService
+from hubbub.services.activity import ActivityService
+from hubbub.services.classic import ClassicService
+from hubbub.services.health import HealthService
+from hubbub.services.messages import MessageService
+from hubbub.services.passwords import Passwords
+from hubbub.services.ratelimit import RateLimiter
+from hubbub.services.rooms import RoomService
+from hubbub.services.unit import UnitOfWork
 from hubbub.store import Engine, Store
 from hubbub.store.postgres import PostgresEngine
 from hubbub.store.sqlite import SQLiteEngine
@@ -27,7 +40,7 @@ from hubbub.web import accounts, client, docs_ui, health, messages, rooms, strea
 from hubbub.web.bodies import BodyLimitMiddleware
 from hubbub.web.classic import ClassicRoutes
 from hubbub.web.observability import Observability
-from hubbub.web.openapi import install_openapi
+from hubbub.web.openapi import install_openapi, operation_id
 from hubbub.web.problems import install_error_handlers
 
 __all__ = ["create_app", "open_store"]
@@ -64,20 +77,38 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> Store:
     return Store(await open_engine(settings), clock or SystemClock())
 
 
-async def _every(seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+async def _every(clock: Clock, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
     """Run `job` every `seconds` until cancelled; a failure is logged, not fatal."""
     while True:
-        await asyncio.sleep(seconds)
+        await clock.sleep(seconds)
         try:
             await job()
         except Exception:
             log.exception("periodic job failed")
 
 
-def open_bus(settings: Settings) -> Bus:
+def open_bus(settings: Settings, clock: Clock) -> Bus:
     if settings.redis_url:
-        return RedisBus(settings.redis_url, node_id=secrets.token_hex(6))
+        return RedisBus(settings.redis_url, node_id=secrets.token_hex(6), clock=clock)
     return MemoryBus()
+
+
+def build_services(
+    store: Store, clock: Clock, settings: Settings, bus: Bus, uow: UnitOfWork
+) -> Services:
+    return Services(
+        classic=ClassicService(uow, settings),
+        accounts=AccountService(
+            uow,
+            settings,
+            Passwords(settings.password_hashing),
+            RateLimiter(settings.auth_attempts_per_minute, clock),
+        ),
+        rooms=RoomService(uow),
+        messages=MessageService(uow, settings),
+        activity=ActivityService(uow),
+        health=HealthService(store, lambda: bus.state),
+    )
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -93,7 +124,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             applied = await migrate_when_reachable(store, settings.database_wait_seconds)
             if applied:
                 log.info("applied migrations %s", applied)
-            bus = metrics.instrument_bus(open_bus(settings))
+            bus = metrics.instrument_bus(open_bus(settings, the_clock))
             hub = Hub(
                 store,
                 the_clock,
@@ -106,11 +137,17 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             metrics.watch_hub(hub)
             await hub.start()
             await bus.start(hub)
-            app.state.store = store
-            services = build_services(store, the_clock, settings, bus, hub)
+            uow = UnitOfWork(store, the_clock, bus)
+            services = build_services(store, the_clock, settings, bus, uow)
             app.state.services = services
+            app.state.realtime = Realtime(
+                hub,
+                Feeds(store, hub, max_buffer=settings.stream_buffer),
+                PresenceQuery(hub, bus),
+            )
             upkeep = asyncio.create_task(
-                _every(3600, services.messages.purge_expired_keys), name="hubbub-upkeep"
+                _every(the_clock, 3600, services.messages.purge_expired_keys),
+                name="hubbub-upkeep",
             )
             try:
                 await metrics.start(settings.host, settings.metrics_port)
@@ -118,6 +155,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             finally:
                 await metrics.stop()
                 upkeep.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await upkeep
                 await bus.close()
                 await hub.close()
         finally:
@@ -130,6 +169,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served by web.docs_ui from packaged assets, not a CDN
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.metrics = metrics

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal, get_args
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 __all__ = ["ConfigError", "Settings"]
 
@@ -96,7 +98,7 @@ class Settings:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
         for f in fields(self):
-            choices = _choices(f.type)
+            choices = _choices(f.name)
             if choices and getattr(self, f.name) not in choices:
                 raise ConfigError(f"{f.name} must be one of {', '.join(choices)}")
 
@@ -122,20 +124,11 @@ class Settings:
             env_name = f"HUBBUB_{f.name.upper()}"
             raw = environ.get(env_name)
             if raw is not None and raw != "":
-                values[f.name] = _parse(env_name, raw, f.type)
+                values[f.name] = _parse(f.name, env_name, raw)
         try:
             return cls(**values)
         except TypeError as exc:  # pragma: no cover - programming error
             raise ConfigError(str(exc)) from exc
-
-
-_TYPES: dict[str, Any] = {
-    "int": int,
-    "int | None": int,
-    "float": float,
-    "str": str,
-    "bool": lambda v: _bool(v),
-}
 
 
 def _bool(raw: str) -> bool:
@@ -146,22 +139,41 @@ def _bool(raw: str) -> bool:
     raise ValueError(raw)
 
 
-def _choices(type_name: object) -> tuple[str, ...]:
-    alias = {
-        "LogLevel": LogLevel,
-        "LogFormat": LogFormat,
-        "Synchronous": Synchronous,
-        "PasswordHashing": PasswordHashing,
-    }
-    target = alias.get(str(type_name))
-    return tuple(get_args(target)) if target is not None else ()
+_CONVERT: dict[type, Any] = {int: int, float: float, str: str, bool: _bool}
 
 
-def _parse(env_name: str, raw: str, type_name: object) -> Any:
-    if _choices(type_name):
-        return raw.upper() if str(type_name) == "Synchronous" else raw.lower()
-    convert = _TYPES.get(str(type_name), str)
+@cache
+def _field_types() -> dict[str, Any]:
+    """Each field's type, resolved (the annotations are strings under `from __future__`)."""
+    return get_type_hints(Settings)
+
+
+def _base(kind: Any) -> Any:
+    """`X | None` -> X; anything else as it is."""
+    if get_origin(kind) in (Union, UnionType):
+        args = [a for a in get_args(kind) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return kind
+
+
+def _choices(name: str) -> tuple[str, ...]:
+    """The allowed values of a Literal-typed field; () for any other."""
+    kind = _base(_field_types()[name])
+    return tuple(get_args(kind)) if get_origin(kind) is Literal else ()
+
+
+def _parse(name: str, env_name: str, raw: str) -> Any:
+    choices = _choices(name)
+    if choices:
+        # Case-insensitive, answered in the spelling the choices use.
+        by_fold = {str(c).casefold(): c for c in choices}
+        return by_fold.get(raw.casefold(), raw)
+    kind = _base(_field_types()[name])
+    convert = _CONVERT.get(kind)
+    if convert is None:  # pragma: no cover - a field type this loader does not know
+        raise ConfigError(f"{env_name}: no parser for {kind!r}")
     try:
         return convert(raw)
     except ValueError:
-        raise ConfigError(f"{env_name}={raw!r} is not a valid {type_name}") from None
+        raise ConfigError(f"{env_name}={raw!r} is not a valid {kind.__name__}") from None

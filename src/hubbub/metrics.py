@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from prometheus_client import (
     CollectorRegistry,
@@ -32,14 +32,14 @@ from prometheus_client.registry import Collector
 
 from hubbub import __version__
 from hubbub.bus import Bus, BusHandler
-from hubbub.models import Ephemeral, Event
+from hubbub.events import Ephemeral, Event
 from hubbub.store.batching import BatchWriter
 from hubbub.store.engine import Engine, TxFn
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
-    from hubbub.services.hub import Hub
+    from hubbub.realtime.hub import Hub
     from hubbub.store import Store
 
 __all__ = ["TRANSPORTS", "Metrics", "TimedBus", "TimedEngine", "TransportMetrics"]
@@ -263,7 +263,8 @@ class _StateCollector(Collector):
 
 
 class TimedEngine:
-    """An Engine that times every read and write; everything else passes through."""
+    """An Engine that times every read and write. It implements the Engine interface and
+    nothing more: callers that need a backend's extras keep the engine they opened."""
 
     def __init__(self, inner: Engine, metrics: Metrics) -> None:
         self.inner = inner
@@ -290,9 +291,6 @@ class TimedEngine:
 
     async def close(self) -> None:
         await self.inner.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 class TimedBus:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 __all__ = [
     "Author",
-    "Ephemeral",
-    "Event",
     "Member",
     "Message",
     "ReactionCount",
@@ -104,27 +102,3 @@ class Member:
     user: User
     role: Role
     joined_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A durable event, at its position in the log. `data` is JSON-ready."""
-
-    pos: int
-    type: str
-    room_id: str
-    ts: int
-    data: dict[str, Any]
-    subject: str | None = None  # the user a member.* or read.updated event is about
-    private: bool = False  # delivered to the subject only
-
-
-@dataclass(frozen=True, slots=True)
-class Ephemeral:
-    """A live-only event (typing, presence): never stored, no position."""
-
-    type: str
-    room_ids: tuple[str, ...]  # delivered to members of these rooms
-    ts: int
-    data: dict[str, Any]
-    except_user: str | None = None  # not to this user (the typer)

@@ -1,27 +1,41 @@
 """The JSON shapes of the v1 API, as plain dicts: built once, serialised with orjson.
 
-web/schemas.py describes the same shapes for the OpenAPI document; the schema tests check that
-every response matches it.
+This is the one place domain values become what clients see: REST bodies (web) and the `data`
+of event frames (realtime). web/schemas.py and web/event_schemas.py describe the same shapes
+for the OpenAPI document; the schema tests check that every response and event matches them.
+Services never import this module: they return domain values.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from typing import Any
+from typing import Any, assert_never
 
-from hubbub.models import Author, Event, Member, Message, Room, User
+from hubbub.events import (
+    DurableEvent,
+    EphemeralEvent,
+    MemberJoined,
+    MemberLeft,
+    MemberUpdated,
+    MessageCreated,
+    MessageDeleted,
+    MessageUpdated,
+    Presence,
+    ReactionAdded,
+    ReactionRemoved,
+    ReadUpdated,
+    RoomUpdated,
+    Typing,
+)
+from hubbub.models import Author, Member, Message, Room, User
 
 __all__ = [
     "author",
-    "cursor",
-    "event",
+    "event_data",
     "member",
     "message",
-    "parse_cursor",
     "rfc3339",
     "room",
-    "room_public",
     "user",
 ]
 
@@ -77,33 +91,51 @@ def room(r: Room) -> dict[str, Any]:
     return body
 
 
-def room_public(r: Room) -> dict[str, Any]:
-    """The room without any viewer's fields (for events that go to many users)."""
-    return room(dataclasses.replace(r, my_role=None, last_read_seq=None, unread_count=None))
-
-
 def member(m: Member) -> dict[str, Any]:
     return {"user": user(m.user), "role": m.role, "joined_at": rfc3339(m.joined_at)}
 
 
-def cursor(deployment_id: str, pos: int) -> str:
-    """An event's cursor: opaque to clients, valid on every transport and node."""
-    return f"{deployment_id}-{pos}"
-
-
-def parse_cursor(value: str, deployment_id: str) -> int | None:
-    """The position in a cursor of this deployment, or None if it is not one."""
-    dep, _, pos = value.partition("-")
-    if dep != deployment_id or not pos.isdigit() or len(pos) > 18:
-        return None
-    return int(pos)
-
-
-def event(cursor_value: str, e: Event) -> dict[str, Any]:
-    return {
-        "id": cursor_value,
-        "type": e.type,
-        "room_id": e.room_id,
-        "ts": rfc3339(e.ts),
-        "data": e.data,
-    }
+def event_data(e: DurableEvent | EphemeralEvent) -> dict[str, Any]:
+    """The `data` of an event's frame (docs/api.md, "Event types")."""
+    match e:
+        case MessageCreated():
+            return message(e.message)
+        case MessageUpdated():
+            return {
+                "id": e.id,
+                "room_id": e.room_id,
+                "seq": e.seq,
+                "text": e.text,
+                "edited_at": rfc3339(e.edited_at),
+            }
+        case MessageDeleted():
+            return {"id": e.id, "room_id": e.room_id, "seq": e.seq}
+        case ReactionAdded() | ReactionRemoved():
+            return {
+                "message_id": e.message_id,
+                "room_id": e.room_id,
+                "seq": e.seq,
+                "emoji": e.emoji,
+                "user": e.username,
+                "user_id": e.user_id,
+            }
+        case RoomUpdated():
+            return room(e.room)
+        case MemberJoined():
+            return {"room": room(e.room), "user": user(e.user), "role": e.role}
+        case MemberLeft():
+            return {"room_id": e.room_id, "user": user(e.user)}
+        case MemberUpdated():
+            return {"user": user(e.user), "role": e.role}
+        case ReadUpdated():
+            return {
+                "room_id": e.room_id,
+                "last_read_seq": e.last_read_seq,
+                "unread_count": e.unread_count,
+            }
+        case Typing():
+            return {"user": e.username, "user_id": e.user_id, "until": rfc3339(e.until)}
+        case Presence():
+            return {"user": e.username, "user_id": e.user_id, "online": e.online}
+        case _:
+            assert_never(e)

@@ -10,19 +10,12 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from hubbub.app import create_app
+from hubbub.app import create_app, open_store
 from hubbub.config import Settings
 from tests.api.conftest import Account, assert_problem, sign_up
+from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.ms = 1_800_000_000_000
-
-    def now_ms(self) -> int:
-        return self.ms
 
 
 async def send_keyed(account: Account, room: str, text: str, key: str) -> httpx.Response:
@@ -88,11 +81,6 @@ async def test_concurrent_retries_create_one_message(alice: Account):
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 async def clocked_client(settings: Settings, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, clock=clock)
     async with LifespanManager(app) as manager:
@@ -104,9 +92,9 @@ async def clocked_client(settings: Settings, clock: FakeClock) -> AsyncIterator[
 async def test_keys_live_24_hours(clocked_client: httpx.AsyncClient, clock: FakeClock):
     alice = await sign_up(clocked_client, "alice")
     first = await send_keyed(alice, "general", "x", "day")
-    clock.ms += 24 * 3600 * 1000 - 1
+    clock.advance_ms(24 * 3600 * 1000 - 1)
     assert (await send_keyed(alice, "general", "x", "day")).headers["idempotent-replayed"] == "true"
-    clock.ms += 2
+    clock.advance_ms(2)
     fresh = await send_keyed(alice, "general", "x", "day")
     assert "idempotent-replayed" not in fresh.headers
     assert fresh.json()["id"] != first.json()["id"]
@@ -129,6 +117,15 @@ async def test_keys_survive_a_restart(tmp_path: Path):
                     assert again.json() == first.json()
 
 
+async def stored_keys(settings: Settings) -> list[str]:
+    store = await open_store(settings)
+    try:
+        rows = await store.read(lambda tx: tx.fetchall("SELECT key FROM idempotency_keys"))
+    finally:
+        await store.close()
+    return sorted(r[0] for r in rows)
+
+
 async def test_expired_keys_are_purged(settings: Settings, clock: FakeClock):
     app = create_app(settings, clock=clock)
     async with LifespanManager(app) as manager:
@@ -136,10 +133,15 @@ async def test_expired_keys_are_purged(settings: Settings, clock: FakeClock):
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             alice = await sign_up(c, "alice")
             await send_keyed(alice, "general", "x", "old")
-            clock.ms += 24 * 3600 * 1000 + 1
+            clock.advance_ms(23 * 3600 * 1000)  # the hourly upkeep runs: "old" is too young
             await send_keyed(alice, "general", "y", "new")
+            assert await stored_keys(settings) == ["new", "old"]
             services = app.state.services
-            assert await services.messages.purge_expired_keys() == 1
+            assert await services.messages.purge_expired_keys() == 0
+            clock.advance_ms(3600 * 1000 + 1)  # "old" is 24 h + 1 ms old: the upkeep purges it
+            with anyio.fail_after(5):
+                while await stored_keys(settings) != ["new"]:  # noqa: ASYNC110 - a table
+                    await anyio.sleep(0.01)
             assert await services.messages.purge_expired_keys() == 0
             replay = await send_keyed(alice, "general", "y", "new")
             assert replay.headers["idempotent-replayed"] == "true"

@@ -13,21 +13,9 @@ from fastapi import FastAPI
 from hubbub.app import create_app
 from hubbub.config import Settings
 from tests.api.conftest import API, assert_problem
+from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.ms = 1_800_000_000_000
-
-    def now_ms(self) -> int:
-        return self.ms
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
@@ -62,7 +50,7 @@ async def test_attempts_past_the_budget_get_429_with_retry_after(
         r = await c.post(f"{API}/accounts", json={"username": "bob", "password": "password1"})
         assert_problem(r, 429, "rate_limited")
 
-        clock.ms += 20_000  # a minute's budget of 3 refills one attempt every 20 s
+        clock.advance_ms(20_000)  # a minute's budget of 3 refills one attempt every 20 s
         r = await c.post(f"{API}/sessions", json={"username": "alice", "password": "password1"})
         assert r.status_code == 201
         r = await c.post(f"{API}/sessions", json={"username": "alice", "password": "password1"})

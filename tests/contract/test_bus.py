@@ -11,7 +11,8 @@ import pytest
 from hubbub.bus import Bus
 from hubbub.bus.memory import MemoryBus
 from hubbub.bus.redis import RedisBus
-from hubbub.models import Ephemeral, Event
+from hubbub.clock import SystemClock
+from hubbub.events import Ephemeral, Event, MessageDeleted, Typing
 
 pytestmark = pytest.mark.anyio
 
@@ -35,15 +36,11 @@ class Recorder:
 
 
 def event(pos: int) -> Event:
-    return Event(
-        pos=pos,
-        type="message.created",
-        room_id="general",
-        ts=1,
-        data={"n": pos},
-        subject=None,
-        private=False,
-    )
+    return Event(pos=pos, ts=1, body=MessageDeleted(f"m_{pos}", "general", pos))
+
+
+def typing(user: str, ts: int = 5) -> Ephemeral:
+    return Ephemeral(ts, Typing("general", f"u_{user}", user, ts + 6000), ("general",), f"u_{user}")
 
 
 async def until(predicate: Callable[[], bool], seconds: float = 5.0) -> None:
@@ -57,7 +54,7 @@ def make_bus(kind: str, redis_url: str | None, node: str, prefix: str) -> Bus:
     if kind == "memory":
         return MemoryBus()
     assert redis_url is not None
-    return RedisBus(redis_url, node_id=node, prefix=prefix)
+    return RedisBus(redis_url, node_id=node, clock=SystemClock(), prefix=prefix)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -78,17 +75,18 @@ async def test_published_events_reach_the_handler_once(bus_pair: tuple[str, Bus,
     _, bus, recorder = bus_pair
     await bus.publish_events([event(1), event(2)])
     await bus.publish_events([])
-    await anyio.sleep(0.2)  # time for a duplicate to arrive, if the bus made one
-    assert [e.pos for e in recorder.events] == [1, 2]
-    assert recorder.events[0].data == {"n": 1}
+    await bus.publish_events([event(3)])  # a sentinel: a duplicate of 1 or 2 would come first
+    await until(lambda: len(recorder.events) >= 3)
+    assert [e.pos for e in recorder.events] == [1, 2, 3]
+    assert recorder.events[0] == event(1)
 
 
 async def test_ephemeral_events_reach_the_handler_once(bus_pair: tuple[str, Bus, Recorder]):
     _, bus, recorder = bus_pair
-    typing = Ephemeral("typing", ("general",), 5, {"user": "alice"}, except_user="u_1")
-    await bus.publish_ephemeral(typing)
-    await anyio.sleep(0.2)
-    assert recorder.ephemeral == [typing]
+    await bus.publish_ephemeral(typing("alice"))
+    await bus.publish_ephemeral(typing("zoe"))  # a sentinel: a duplicate would come first
+    await until(lambda: len(recorder.ephemeral) >= 2)
+    assert recorder.ephemeral == [typing("alice"), typing("zoe")]
 
 
 async def test_presence_of_a_single_node(bus_pair: tuple[str, Bus, Recorder]):
@@ -105,7 +103,8 @@ async def test_connected_state(bus_pair: tuple[str, Bus, Recorder]):
 
 async def test_redis_nodes_see_each_others_events_once(redis_url: str):
     prefix = f"t{secrets.token_hex(4)}"
-    a, b = RedisBus(redis_url, "a", prefix=prefix), RedisBus(redis_url, "b", prefix=prefix)
+    a = RedisBus(redis_url, "a", SystemClock(), prefix=prefix)
+    b = RedisBus(redis_url, "b", SystemClock(), prefix=prefix)
     got_a, got_b = Recorder(), Recorder()
     await a.start(got_a)
     await b.start(got_b)
@@ -113,13 +112,18 @@ async def test_redis_nodes_see_each_others_events_once(redis_url: str):
         await until(lambda: a.state == b.state == "connected")
         await a.publish_events([event(1)])
         await b.publish_events([event(2)])
-        await b.publish_ephemeral(Ephemeral("typing", ("general",), 1, {"user": "bob"}))
+        await b.publish_ephemeral(typing("bob"))
         await until(lambda: len(got_a.events) == 2 and len(got_b.events) == 2)
         await until(lambda: len(got_a.ephemeral) == 1)
-        await anyio.sleep(0.2)
-        assert sorted(e.pos for e in got_a.events) == [1, 2]
-        assert sorted(e.pos for e in got_b.events) == [1, 2]
-        assert len(got_b.ephemeral) == 1  # delivered locally, not again from Redis
+        # Sentinels from each node: anything doubled through Redis would arrive before them.
+        await a.publish_events([event(3)])
+        await b.publish_ephemeral(typing("zoe"))
+        await until(lambda: len(got_b.events) == 3 and len(got_a.ephemeral) == 2)
+        assert sorted(e.pos for e in got_a.events) == [1, 2, 3]
+        assert sorted(e.pos for e in got_b.events) == [1, 2, 3]
+        assert event(1) in got_a.events
+        assert event(1) in got_b.events
+        assert [e.body for e in got_b.ephemeral] == [typing("bob").body, typing("zoe").body]
     finally:
         await a.close()
         await b.close()
@@ -127,7 +131,8 @@ async def test_redis_nodes_see_each_others_events_once(redis_url: str):
 
 async def test_redis_presence_spans_nodes(redis_url: str):
     prefix = f"t{secrets.token_hex(4)}"
-    a, b = RedisBus(redis_url, "a", prefix=prefix), RedisBus(redis_url, "b", prefix=prefix)
+    a = RedisBus(redis_url, "a", SystemClock(), prefix=prefix)
+    b = RedisBus(redis_url, "b", SystemClock(), prefix=prefix)
     await a.start(Recorder())
     await b.start(Recorder())
     try:

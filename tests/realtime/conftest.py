@@ -6,7 +6,12 @@ Every stream client offers the same calls, so a test can switch transports freel
 `await stream.next_event(within)` gives the next event (a dict), or None if none came in time,
 and raises StreamEnded when the server ends the stream; `stream.cursor` is the last cursor
 received (the `id` of the last durable event taken, or for long-poll `next` once a page is used
-up).
+up). Opening a WebSocket or SSE stream returns once the server's `hello` frame says the
+subscription is live, so no test sleeps to wait for it; every frame any client receives is
+checked against the published Event schema (tests/event_schema.py).
+
+The servers run with the database poll off (an hour): an event reaches a stream only because
+the write that made it published it after committing.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.event_schema import check_frame
 from tests.server_process import ServerProcess
 
 API = "/api/v1"
@@ -36,6 +42,7 @@ PASSWORD = "correct horse"
 
 # Short timers so heartbeats, pings and presence expiry can be seen within a test.
 FAST_ENV = {
+    "HUBBUB_EVENT_POLL_SECONDS": "3600",
     "HUBBUB_SQLITE_SYNCHRONOUS": "NORMAL",
     "HUBBUB_PRESENCE_GRACE_SECONDS": "1",
     "HUBBUB_SSE_HEARTBEAT_SECONDS": "1",
@@ -170,19 +177,42 @@ class WsStream:
         self.ws = ws
         self.cursor = since
         self.pings = 0
+        self.hello: dict[str, Any] | None = None
+        self._pushed_back: deque[dict[str, Any]] = deque()
+        self._ended: StreamEnded | None = None
 
     async def send_json(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))
 
+    async def await_hello(self, within: float = 10.0) -> None:
+        """Take the server's first frame if it is `hello`; otherwise (a reset, a close) leave
+        it for the test to read."""
+        try:
+            first = await self.next_message(within)
+        except StreamEnded as ended:
+            self._ended = ended
+            return
+        assert first is not None, f"no first frame within {within} s"
+        if first["type"] == "hello":
+            self.hello = first
+        else:
+            self._pushed_back.append(first)
+
     async def next_message(self, within: float) -> dict[str, Any] | None:
         """The next text frame, pings included; None if none comes `within` seconds."""
+        if self._pushed_back:
+            return self._pushed_back.popleft()
+        if self._ended is not None:
+            raise self._ended
         with anyio.move_on_after(within):
             try:
                 raw = await self.ws.recv()
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd else None
                 raise StreamEnded(code, exc.rcvd.reason if exc.rcvd else "") from exc
-            return dict(json.loads(raw))
+            frame = dict(json.loads(raw))
+            check_frame(frame)
+            return frame
         return None
 
     async def next_event(self, within: float) -> dict[str, Any] | None:
@@ -221,6 +251,32 @@ class SseStream:
         self.cursor = since
         self.retry: int | None = None
         self.heartbeats = 0
+        self.hello: dict[str, Any] | None = None
+        self._pushed_back: deque[SseRecord] = deque()
+        self._ended: StreamEnded | None = None
+
+    async def await_hello(self, within: float = 10.0) -> None:
+        """Take records up to the first data record if that is `hello`; otherwise (a reset,
+        the end) leave it for the test to read."""
+        deadline = anyio.current_time() + within
+        while True:
+            try:
+                record = await self.next_record(max(0.0, deadline - anyio.current_time()))
+            except StreamEnded as ended:
+                self._ended = ended
+                return
+            assert record is not None, f"no hello within {within} s"
+            if record.retry is not None:
+                self.retry = record.retry
+            if record.data is None:
+                continue
+            frame = json.loads(record.data)
+            if frame.get("type") == "hello" and record.id is None:
+                check_frame(frame)
+                self.hello = frame
+            else:
+                self._pushed_back.append(record)
+            return
 
     @staticmethod
     async def pump(response: httpx.Response, out: MemoryObjectSendStream[SseRecord]) -> None:
@@ -251,6 +307,10 @@ class SseStream:
     async def next_record(self, within: float) -> SseRecord | None:
         """The next record (heartbeat comments and `retry:` included), or None if none comes
         `within` seconds."""
+        if self._pushed_back:
+            return self._pushed_back.popleft()
+        if self._ended is not None:
+            raise self._ended
         with anyio.move_on_after(within):
             try:
                 return await self._records.receive()
@@ -271,6 +331,7 @@ class SseStream:
             if record.data is None:
                 continue
             event = dict(json.loads(record.data))
+            check_frame(event)
             if record.id is not None:
                 assert record.id == event.get("id"), "an SSE id: must be its event's cursor"
                 self.cursor = record.id
@@ -301,6 +362,8 @@ class LongPollStream:
             if r.status_code != 200:
                 raise StreamEnded(r.status_code, r.text)
             body = r.json()
+            for frame in body["events"]:
+                check_frame(frame)
             self._page.extend(body["events"])
             self._next = body["next"]
             if not self._page:
@@ -360,12 +423,16 @@ class Chat:
             params["since"] = since
         if wait is not None:
             params["timeout"] = round(wait, 3)
-        return await self.http.get(
+        r = await self.http.get(
             f"{API}/events",
             params=params,
             headers={**account.headers, "Accept": "application/json"},
             timeout=(wait or 30) + 10,
         )
+        if r.status_code == 200:
+            for frame in r.json()["events"]:
+                check_frame(frame)
+        return r
 
     async def head(self, account: Account) -> str:
         """The present position: long-poll without `since` answers it at once."""
@@ -415,7 +482,9 @@ class Chat:
             close_timeout=2,
             **options,
         ) as ws:
-            yield WsStream(ws, since)
+            stream = WsStream(ws, since)
+            await stream.await_hello()
+            yield stream
 
     @asynccontextmanager
     async def sse(
@@ -440,7 +509,9 @@ class Chat:
             async with receive, anyio.create_task_group() as tg:
                 tg.start_soon(SseStream.pump, response, send)
                 try:
-                    yield SseStream(response, receive, last_event_id or since)
+                    stream = SseStream(response, receive, last_event_id or since)
+                    await stream.await_hello()
+                    yield stream
                 finally:
                     tg.cancel_scope.cancel()
 

@@ -97,7 +97,6 @@ async def test_unread_websocket_is_closed_4008_then_resumes_with_every_event_onc
     ):
         tg.start_soon(read_all, fast_a, MESSAGES, fast_ws, fast_done[0])
         tg.start_soon(read_all, fast_b, MESSAGES, fast_sse, fast_done[1])
-        await anyio.sleep(0.3)
         # The slow client reads nothing while the messages are produced.
         for i in range(MESSAGES):
             message = await alice.send(room, f"{i} {TEXT}")

@@ -41,6 +41,14 @@ def is_message(event: dict[str, Any], message: dict[str, Any]) -> bool:
     return event["type"] == "message.created" and event["data"]["id"] == message["id"]
 
 
+def is_presence(event: dict[str, Any], who: Account, *, online: bool) -> bool:
+    return (
+        event["type"] == "presence"
+        and event["data"]["user_id"] == who.id
+        and event["data"]["online"] is online
+    )
+
+
 async def pair_in_room(chat: Chat, visibility: str = "private") -> tuple[Account, Account, str]:
     """alice (owner) and bob (member) in a fresh room, both outside the lobby."""
     alice, bob = await chat.sign_up("alice"), await chat.sign_up("bob")
@@ -93,7 +101,6 @@ async def test_stream_without_since_starts_at_the_present(chat: Chat, transport:
     await alice.send(room, "before the stream")
     opened = chat.ws(bob) if transport == "ws" else chat.sse(bob)
     async with opened as stream:
-        await anyio.sleep(0.3)  # the subscription is made once the connection is up
         after = await alice.send(room, "after the stream opened")
         event = await next_durable(stream)
     assert is_message(event, after), event
@@ -110,7 +117,6 @@ async def test_long_poll_waits_and_returns_as_soon_as_an_event_arrives(chat: Cha
         answer.update(body=r.json(), status=r.status_code, took=time.monotonic() - started)
 
     async with chat.ws(bob), anyio.create_task_group() as tg:
-        await anyio.sleep(0.3)  # bob is online already: his poll has no presence to announce
         tg.start_soon(poll)
         await anyio.sleep(0.7)
         assert not answer, "the long-poll answered before anything happened"
@@ -126,7 +132,6 @@ async def test_long_poll_timeout_returns_no_events_and_the_same_next(chat: Chat)
     alice, _bob, _room = await pair_in_room(chat)
     since = await chat.head(alice)
     async with chat.ws(alice):  # alice is already online: her poll has nothing to announce
-        await anyio.sleep(0.3)
         started = time.monotonic()
         r = await chat.poll(alice, since, wait=1)
         took = time.monotonic() - started
@@ -186,13 +191,14 @@ async def test_a_replayed_idempotent_send_announces_nothing_more(chat: Chat):
 # -- Server-Sent Events --------------------------------------------------------------------
 
 
-async def test_sse_sends_a_retry_hint_and_uses_cursors_as_event_ids(chat: Chat):
+async def test_sse_sends_a_retry_hint_and_a_hello_then_uses_cursors_as_event_ids(chat: Chat):
     alice, bob, room = await pair_in_room(chat)
-    async with chat.sse(bob, last_event_id=await chat.head(bob)) as stream:
-        first = await stream.next_record(5)
-        assert first is not None
-        assert first.retry is not None
-        assert first.retry > 0
+    head = await chat.head(bob)
+    async with chat.sse(bob, last_event_id=head) as stream:
+        # The `retry:` record and the hello came first (taken while opening the stream).
+        assert stream.retry is not None
+        assert stream.retry > 0
+        assert stream.hello == {"type": "hello", "cursor": head}
         sent = await alice.send(room, "with an id")
         event = await next_durable(stream)
     assert is_message(event, sent)
@@ -352,7 +358,6 @@ async def test_classic_post_arrives_as_message_created_in_general(chat: Chat, tr
 async def test_typing_over_websocket_reaches_other_members_but_not_the_typer(chat: Chat):
     alice, bob, room = await pair_in_room(chat)
     async with chat.ws(alice) as alice_ws, chat.ws(alice) as alice_other, chat.ws(bob) as bob_ws:
-        await anyio.sleep(0.3)
         await alice_ws.send_json({"type": "typing", "room_id": room})
         typing, _ = await wait_for(bob_ws, lambda e: e["type"] == "typing")
         sentinel = await bob.send(room, "sentinel")
@@ -382,7 +387,10 @@ async def test_post_typing_returns_204_and_reaches_other_members(chat: Chat, tra
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(watch)
-            await anyio.sleep(0.5)
+            if transport == "longpoll":
+                # Nothing tells a client that its poll is waiting on the server (streams
+                # say `hello`): give the poll time to arrive before the typing does.
+                await anyio.sleep(0.5)
             await alice.expect(204, "POST", f"/rooms/{room}/typing")
         typing = found[0]
     assert typing["room_id"] == room
@@ -512,14 +520,12 @@ async def test_private_room_events_never_reach_a_non_member(chat: Chat):
 
 async def test_presence_online_reaches_a_member_when_a_user_connects(chat: Chat):
     alice, bob, _room = await pair_in_room(chat)
-    async with chat.ws(bob) as bob_ws:
-        await anyio.sleep(0.3)
-        async with chat.ws(alice):
-            presence, _ = await wait_for(
-                bob_ws,
-                lambda e: e["type"] == "presence" and e["data"]["user"] == alice.username,
-                within=2,
-            )
+    async with chat.ws(bob) as bob_ws, chat.ws(alice):
+        presence, _ = await wait_for(
+            bob_ws,
+            lambda e: e["type"] == "presence" and e["data"]["user"] == alice.username,
+            within=2,
+        )
     assert presence["data"]["online"] is True
 
 
@@ -527,7 +533,7 @@ async def test_presence_offline_reaches_a_member_after_the_grace_period(chat: Ch
     alice, bob, _room = await pair_in_room(chat)
     async with chat.ws(bob) as bob_ws:
         async with chat.ws(alice):
-            await anyio.sleep(0.5)
+            await wait_for(bob_ws, lambda e: is_presence(e, alice, online=True))
         closed = time.monotonic()
         offline, _ = await wait_for(
             bob_ws,
@@ -547,7 +553,7 @@ async def test_reconnecting_within_the_grace_period_does_not_go_offline(chat: Ch
     alice, bob, room = await pair_in_room(chat)
     async with chat.ws(bob) as bob_ws:
         async with chat.ws(alice):
-            await anyio.sleep(0.3)
+            pass
         async with chat.ws(alice):
             await anyio.sleep(1.4)  # past the 1 s grace of the first connection
             sentinel = await alice.send(room, "still here")
@@ -579,7 +585,7 @@ async def test_presence_goes_offline_one_grace_period_after_close_even_between_h
         alice, bob, _room = await pair_in_room(chat)
         async with chat.sse(bob) as watcher:
             async with chat.ws(alice) if transport == "ws" else chat.sse(alice):
-                await anyio.sleep(0.5)
+                await wait_for(watcher, lambda e: is_presence(e, alice, online=True))
             closed = time.monotonic()
             await wait_for(
                 watcher,
@@ -592,3 +598,31 @@ async def test_presence_goes_offline_one_grace_period_after_close_even_between_h
             )
             waited = time.monotonic() - closed
     assert waited < 3, f"offline {waited:.1f} s after the close; the grace is 1 s"
+
+
+# -- hello -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["ws", "sse"])
+async def test_a_stream_says_hello_first_with_the_cursor_it_starts_after(
+    chat: Chat, transport: str
+):
+    alice, bob, room = await pair_in_room(chat)
+    head = await chat.head(bob)
+    async with chat.ws(bob) if transport == "ws" else chat.sse(bob) as fresh:
+        assert fresh.hello == {"type": "hello", "cursor": head}, "no since: from the present"
+    await alice.send(room, "one")
+    resumed = chat.ws(bob, head) if transport == "ws" else chat.sse(bob, last_event_id=head)
+    async with resumed as stream:
+        assert stream.hello == {"type": "hello", "cursor": head}
+        event = await next_durable(stream)
+    assert event["data"]["text"] == "one"
+
+
+async def test_a_cursor_that_cannot_be_resumed_gets_reset_instead_of_hello(chat: Chat):
+    _alice, bob, _room = await pair_in_room(chat)
+    async with chat.ws(bob, "nope-1") as stream:
+        assert stream.hello is None
+        assert await stream.next_message(5) == {"type": "reset"}
+        _, ended = await read_until_closed(stream)
+    assert ended.code == 4410

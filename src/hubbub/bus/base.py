@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from hubbub.models import Ephemeral, Event
+from hubbub.events import Ephemeral, Event
 
 __all__ = ["Bus", "BusHandler"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hubbub.bus.base import BusHandler
-from hubbub.models import Ephemeral, Event
+from hubbub.events import Ephemeral, Event
 
 __all__ = ["MemoryBus"]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import Any
 
 import orjson
@@ -18,7 +17,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from hubbub.bus.base import BusHandler
-from hubbub.models import Ephemeral, Event
+from hubbub.clock import Clock
+from hubbub.events import Ephemeral, Event, decode_durable, decode_ephemeral, encode
 
 __all__ = ["RedisBus"]
 
@@ -29,35 +29,20 @@ PRESENCE_TTL = 60.0  # a node's claim that a user is online lasts this long unle
 
 
 def _encode_event(e: Event) -> dict[str, Any]:
-    return {
-        "pos": e.pos,
-        "type": e.type,
-        "room_id": e.room_id,
-        "ts": e.ts,
-        "data": e.data,
-        "subject": e.subject,
-        "private": e.private,
-    }
+    return {"pos": e.pos, "ts": e.ts, "type": e.type, "data": encode(e.body)}
 
 
 def _decode_event(d: dict[str, Any]) -> Event:
-    return Event(
-        pos=d["pos"],
-        type=d["type"],
-        room_id=d["room_id"],
-        ts=d["ts"],
-        data=d["data"],
-        subject=d.get("subject"),
-        private=bool(d.get("private")),
-    )
+    return Event(pos=d["pos"], ts=d["ts"], body=decode_durable(d["type"], d["data"]))
 
 
 class RedisBus:
-    def __init__(self, url: str, node_id: str, *, prefix: str = "hubbub") -> None:
+    def __init__(self, url: str, node_id: str, clock: Clock, *, prefix: str = "hubbub") -> None:
         self._redis = aioredis.from_url(
             url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=5
         )
         self.node_id = node_id
+        self._clock = clock
         self._events_channel = f"{prefix}:events"
         self._ephemeral_channel = f"{prefix}:ephemeral"
         self._presence_prefix = f"{prefix}:presence:"
@@ -103,11 +88,14 @@ class RedisBus:
                 "type": event.type,
                 "room_ids": list(event.room_ids),
                 "ts": event.ts,
-                "data": event.data,
+                "data": encode(event.body),
                 "except_user": event.except_user,
             }
         )
         await self._publish(self._ephemeral_channel, payload)
+
+    def _now(self) -> float:
+        return self._clock.now_ms() / 1000
 
     async def set_online(self, user_id: str, online: bool) -> bool:
         key = self._presence_prefix + user_id
@@ -115,7 +103,7 @@ class RedisBus:
             if online:
                 self._local_online.add(user_id)
                 await asyncio.wait_for(
-                    self._redis.zadd(key, {self.node_id: time.time() + PRESENCE_TTL}),
+                    self._redis.zadd(key, {self.node_id: self._now() + PRESENCE_TTL}),
                     PUBLISH_TIMEOUT,
                 )
                 await asyncio.wait_for(
@@ -125,7 +113,7 @@ class RedisBus:
             self._local_online.discard(user_id)
             await asyncio.wait_for(self._redis.zrem(key, self.node_id), PUBLISH_TIMEOUT)
             others = await asyncio.wait_for(
-                self._redis.zcount(key, time.time(), "+inf"), PUBLISH_TIMEOUT
+                self._redis.zcount(key, self._now(), "+inf"), PUBLISH_TIMEOUT
             )
             return int(others) > 0
         except (RedisError, OSError, TimeoutError):
@@ -133,7 +121,7 @@ class RedisBus:
             return online  # without Redis, this node's own view is the best there is
 
     async def online_among(self, user_ids: list[str]) -> set[str] | None:
-        now = time.time()
+        now = self._now()
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for user_id in user_ids:
@@ -174,14 +162,21 @@ class RedisBus:
                 if self._state == "connected":
                     log.warning("redis bus lost: %s", exc)
                 self._state = "degraded"
-                await asyncio.sleep(backoff)
+                await self._clock.sleep(backoff)
                 backoff = min(backoff * 2, 3.0)
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     def _receive(self, channel: bytes, data: bytes) -> None:
-        body = orjson.loads(data)
+        try:
+            self._deliver(channel, orjson.loads(data))
+        except (ValueError, KeyError, TypeError) as exc:
+            # Not a message this release understands (another version's node, or garbage on
+            # our channel): skip it. A durable event it carried is read from the log instead.
+            log.warning("unreadable bus message skipped: %r", exc)
+
+    def _deliver(self, channel: bytes, body: dict[str, Any]) -> None:
         if body.get("node") == self.node_id or self._handler is None:
             return  # our own, already delivered locally
         if channel.decode() == self._events_channel:
@@ -189,23 +184,22 @@ class RedisBus:
         else:
             self._handler.on_ephemeral(
                 Ephemeral(
-                    body["type"],
-                    tuple(body["room_ids"]),
                     body["ts"],
-                    body["data"],
+                    decode_ephemeral(body["type"], body["data"]),
+                    tuple(body["room_ids"]),
                     body.get("except_user"),
                 )
             )
 
     async def _refresh_presence(self) -> None:
         while True:
-            await asyncio.sleep(PRESENCE_TTL / 3)
+            await self._clock.sleep(PRESENCE_TTL / 3)
             for user_id in list(self._local_online):
                 with contextlib.suppress(RedisError, OSError, TimeoutError):
                     await asyncio.wait_for(
                         self._redis.zadd(
                             self._presence_prefix + user_id,
-                            {self.node_id: time.time() + PRESENCE_TTL},
+                            {self.node_id: self._now() + PRESENCE_TTL},
                         ),
                         PUBLISH_TIMEOUT,
                     )

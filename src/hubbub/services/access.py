@@ -7,7 +7,14 @@ from hubbub.models import Role, Room, RoomAccess
 from hubbub.store import Tx
 from hubbub.store.rooms import find_access, find_room
 
-__all__ = ["MANAGERS", "require_manager", "require_member", "room_access", "visible_room"]
+__all__ = [
+    "MANAGERS",
+    "check_manager",
+    "require_manager",
+    "require_member",
+    "room_access",
+    "visible_room",
+]
 
 MANAGERS: frozenset[Role] = frozenset({"owner", "admin"})
 
@@ -36,8 +43,14 @@ def require_member(tx: Tx, room_id: str, me: str) -> RoomAccess:
     return room
 
 
-def require_manager(tx: Tx, room_id: str, me: str) -> RoomAccess:
-    room = require_member(tx, room_id, me)
+def check_manager(room: RoomAccess) -> RoomAccess:
+    """The room, if the viewer manages it (owner or admin); else NotAMember / NotAllowed."""
+    if room.my_role is None:
+        raise NotAMember("Join the room first")
     if room.my_role not in MANAGERS:
         raise NotAllowed("Only the room's owner or an admin can do this")
     return room
+
+
+def require_manager(tx: Tx, room_id: str, me: str) -> RoomAccess:
+    return check_manager(room_access(tx, room_id, me))

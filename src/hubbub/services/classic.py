@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hubbub import wire
-from hubbub.clock import Clock
 from hubbub.config import Settings
 from hubbub.errors import Invalid
-from hubbub.models import LOBBY_ROOM_ID, Author, Event, Message
+from hubbub.events import MessageCreated
+from hubbub.models import LOBBY_ROOM_ID, Author, Message
 from hubbub.services.fields import is_blank
-from hubbub.services.outbox import Outbox, Publisher
-from hubbub.store import Store, Tx
+from hubbub.services.unit import Outbox, UnitOfWork
+from hubbub.store import Tx
 from hubbub.store import messages as messages_q
 
 __all__ = ["LIMIT_DEFAULT", "LIMIT_MAX", "ClassicService"]
@@ -22,10 +21,8 @@ LIMIT_MAX = 1000
 
 @dataclass(frozen=True, slots=True)
 class ClassicService:
-    store: Store
-    clock: Clock
+    uow: UnitOfWork
     settings: Settings
-    events: Publisher
 
     async def post(self, user: object, text: object) -> Message:
         """Validate and commit a guest message to the lobby; returns it once durable.
@@ -38,29 +35,25 @@ class ClassicService:
             LOBBY_ROOM_ID, body, Author(id=None, username=None, display_name=name, guest=True)
         )
 
-        def tx_fn(tx: Tx) -> tuple[Message, list[Event]]:
-            now = self.clock.now_ms()  # in the writer: the time the message is committed
-            message = messages_q.insert_message(tx, new, now)
-            outbox = Outbox()
-            outbox.add("message.created", LOBBY_ROOM_ID, wire.message(message))
-            return message, outbox.commit(tx, now)
+        def fn(tx: Tx, outbox: Outbox) -> Message:
+            message = messages_q.insert_message(tx, new, outbox.now_ms)
+            outbox.add(MessageCreated(message))
+            return message
 
-        message, events = await self.store.write(tx_fn)
-        await self.events.publish(events)
-        return message
+        return await self.uow.write(fn)
 
     async def list_recent(self, limit: int = LIMIT_DEFAULT) -> list[tuple[int, str, str]]:
         """(timestamp ms, user, text) of the newest `limit` lobby messages, oldest first
         (ascending timestamp and seq). Deleted messages are left out."""
         if not 1 <= limit <= LIMIT_MAX:
             raise Invalid(f"limit must be an integer from 1 to {LIMIT_MAX}", field="limit")
-        return await self.store.read(
+        return await self.uow.read(
             lambda tx: messages_q.list_latest_plain(tx, LOBBY_ROOM_ID, limit)
         )
 
     async def list_users(self) -> list[str]:
         """Every name that has posted in the lobby, once each, in order of first post."""
-        return await self.store.read(lambda tx: messages_q.list_posters(tx, LOBBY_ROOM_ID))
+        return await self.uow.read(lambda tx: messages_q.list_posters(tx, LOBBY_ROOM_ID))
 
     @staticmethod
     def _check_str(field: str, value: object, max_len: int, *, allow_blank: bool) -> str:

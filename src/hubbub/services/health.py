@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from hubbub.bus import Bus
 from hubbub.store import Store
 
 __all__ = ["HealthService", "Readiness"]
@@ -30,7 +30,7 @@ class Readiness:
 @dataclass(frozen=True, slots=True)
 class HealthService:
     store: Store
-    bus: Bus
+    bus_state: Callable[[], str]  # "connected" or "degraded"
 
     async def readiness(self) -> Readiness:
         """Check the database (with a timeout: an outage must not hang the probe)."""
@@ -40,4 +40,4 @@ class HealthService:
             database = "ok" if not pending else f"migrations pending: {pending}"
         except Exception as exc:  # any failure to answer means "not ready", with the reason
             database = f"unreachable: {type(exc).__name__}"
-        return Readiness(database, self.bus.state)
+        return Readiness(database, self.bus_state())

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 import orjson
 
-from hubbub import wire
-from hubbub.clock import Clock
 from hubbub.config import Settings
 from hubbub.errors import (
     IdempotencyKeyReused,
@@ -18,11 +16,20 @@ from hubbub.errors import (
     NotAuthor,
     RoomNotFound,
 )
-from hubbub.models import Author, Event, Message, User
+from hubbub.events import (
+    MessageCreated,
+    MessageUpdated,
+    ReactionAdded,
+    ReactionRemoved,
+)
+from hubbub.events import (
+    MessageDeleted as MessageDeletedEvent,
+)
+from hubbub.models import Author, Message, User
 from hubbub.services.access import MANAGERS, require_member, room_access
 from hubbub.services.fields import check_text
-from hubbub.services.outbox import Outbox, Publisher
-from hubbub.store import Store, Tx
+from hubbub.services.unit import Outbox, UnitOfWork
+from hubbub.store import Tx
 from hubbub.store import idempotency as idem_q
 from hubbub.store import messages as messages_q
 from hubbub.store import reactions as reactions_q
@@ -37,12 +44,11 @@ IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """The answer to a send: `status` and JSON `body`; `replayed` for an idempotent retry."""
+    """The message a send created, or (`replayed`) the one an earlier send with the same
+    idempotency key created, as it was then."""
 
-    status: int
-    body: bytes
+    message: Message
     replayed: bool
-    message: Message | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +64,8 @@ def author_of(user: User) -> Author:
 
 @dataclass(frozen=True, slots=True)
 class MessageService:
-    store: Store
-    clock: Clock
+    uow: UnitOfWork
     settings: Settings
-    events: Publisher
 
     async def send(
         self,
@@ -73,17 +77,17 @@ class MessageService:
     ) -> Sent:
         """Commit a message to a room `me` is a member of.
 
-        With an idempotency key, the first answer is stored in the same transaction, and a
-        retry with the same key and request returns it again (creating nothing); the same key
-        with a different request raises IdempotencyKeyReused.
+        With an idempotency key, the message is stored as the key's answer in the same
+        transaction, and a retry with the same key and request returns it again (creating
+        nothing); the same key with a different request raises IdempotencyKeyReused.
         """
         check_text("text", text, 1, self.settings.message_text_max)
         if idempotency_key is not None:
             check_text("Idempotency-Key", idempotency_key, 1, IDEMPOTENCY_KEY_MAX, allow_blank=True)
         request_hash = hashlib.sha256(orjson.dumps([room_id, text, reply_to])).hexdigest()
-        now = self.clock.now_ms()
 
-        def tx_fn(tx: Tx) -> tuple[Sent, list[Event]]:
+        def fn(tx: Tx, outbox: Outbox) -> Sent:
+            now = outbox.now_ms
             if idempotency_key is not None:
                 stored = idem_q.find_answer(tx, me.id, idempotency_key, now - IDEMPOTENCY_TTL_MS)
                 if stored is not None:
@@ -91,7 +95,7 @@ class MessageService:
                         raise IdempotencyKeyReused(
                             "This Idempotency-Key was used for a different request"
                         )
-                    return Sent(stored.status, stored.body.encode(), True, None), []
+                    return Sent(stored.message, replayed=True)
             require_member(tx, room_id, me.id)
             if reply_to is not None:
                 target = messages_q.find_message(tx, reply_to)
@@ -100,28 +104,22 @@ class MessageService:
             message = messages_q.insert_message(
                 tx, messages_q.NewMessage(room_id, text, author_of(me), reply_to), now
             )
-            shaped = wire.message(message)
-            body = orjson.dumps(shaped)
             if idempotency_key is not None:
                 idem_q.save_answer(
-                    tx,
-                    me.id,
-                    idempotency_key,
-                    idem_q.StoredAnswer(request_hash, 201, body.decode()),
-                    now,
+                    tx, me.id, idempotency_key, idem_q.StoredAnswer(request_hash, message), now
                 )
-            outbox = Outbox()
-            outbox.add("message.created", room_id, shaped)
-            return Sent(201, body, False, message), outbox.commit(tx, now)
+            outbox.add(MessageCreated(message))
+            return Sent(message, replayed=False)
 
-        sent, events = await self.store.write(tx_fn)
-        await self.events.publish(events)
-        return sent
+        return await self.uow.write(fn)
 
     async def purge_expired_keys(self) -> int:
         """Forget idempotency keys older than their 24 h lifetime; return how many."""
-        cutoff = self.clock.now_ms() - IDEMPOTENCY_TTL_MS
-        return await self.store.write(lambda tx: idem_q.purge_answers(tx, cutoff))
+
+        def fn(tx: Tx, outbox: Outbox) -> int:
+            return idem_q.purge_answers(tx, outbox.now_ms - IDEMPOTENCY_TTL_MS)
+
+        return await self.uow.write(fn)
 
     async def history(
         self,
@@ -142,7 +140,7 @@ class MessageService:
             if value is not None and value < 0:
                 raise Invalid(f"{name} must be 0 or more", field=name)
 
-        def tx_fn(tx: Tx) -> HistoryPage:
+        def fn(tx: Tx) -> HistoryPage:
             room = room_access(tx, room_id, me.id)
             top = room.last_seq if before is None else min(before - 1, room.last_seq)
             if after is not None:
@@ -157,100 +155,68 @@ class MessageService:
                 has_more_after=max(hi, 0) < room.last_seq,
             )
 
-        return await self.store.read(tx_fn)
+        return await self.uow.read(fn)
 
     async def get(self, me: User, message_id: str) -> Message:
-        return await self.store.read(lambda tx: _visible_message(tx, message_id, me.id))
+        return await self.uow.read(lambda tx: _visible_message(tx, message_id, me.id))
 
     async def edit(self, me: User, message_id: str, text: str) -> Message:
         """Replace the text of my own message; sets edited_at."""
         check_text("text", text, 1, self.settings.message_text_max)
-        now = self.clock.now_ms()
 
-        def tx_fn(tx: Tx) -> tuple[Message, list[Event]]:
+        def fn(tx: Tx, outbox: Outbox) -> Message:
             message = _visible_message(tx, message_id, me.id)
             if message.author.id != me.id:
                 raise NotAuthor("Only the author can edit a message")
             require_member(tx, message.room_id, me.id)
             if message.deleted:
                 raise MessageDeleted("A deleted message cannot be edited")
-            messages_q.update_text(tx, message_id, text, now)
+            messages_q.update_text(tx, message_id, text, outbox.now_ms)
             found = messages_q.find_message(tx, message_id, me.id)
             assert found is not None
-            outbox = Outbox()
+            assert found.edited_at is not None
             outbox.add(
-                "message.updated",
-                found.room_id,
-                {
-                    "id": found.id,
-                    "room_id": found.room_id,
-                    "seq": found.seq,
-                    "text": found.text,
-                    "edited_at": wire.rfc3339(now),
-                },
+                MessageUpdated(found.id, found.room_id, found.seq, found.text, found.edited_at)
             )
-            return found, outbox.commit(tx, now)
+            return found
 
-        edited, events = await self.store.write(tx_fn)
-        await self.events.publish(events)
-        return edited
+        return await self.uow.write(fn)
 
     async def delete(self, me: User, message_id: str) -> None:
         """Tombstone a message: its author, or the room's owner or an admin. Idempotent."""
 
-        now = self.clock.now_ms()
-
-        def tx_fn(tx: Tx) -> list[Event]:
+        def fn(tx: Tx, outbox: Outbox) -> None:
             message = _visible_message(tx, message_id, me.id)
             if message.author.id != me.id:
                 room = room_access(tx, message.room_id, me.id)
                 if room.my_role not in MANAGERS:
                     raise NotAuthor("Only the author, the owner or an admin can delete this")
             if message.deleted:
-                return []
+                return
             messages_q.mark_deleted(tx, message_id)
-            outbox = Outbox()
-            outbox.add(
-                "message.deleted",
-                message.room_id,
-                {"id": message.id, "room_id": message.room_id, "seq": message.seq},
-            )
-            return outbox.commit(tx, now)
+            outbox.add(MessageDeletedEvent(message.id, message.room_id, message.seq))
 
-        await self.events.publish(await self.store.write(tx_fn))
+        await self.uow.write(fn)
 
     async def react(self, me: User, message_id: str, emoji: str, *, add: bool) -> None:
         """Add or remove my reaction; idempotent. Members only; not on deleted messages."""
         check_text("emoji", emoji, 1, EMOJI_MAX)
-        now = self.clock.now_ms()
 
-        def tx_fn(tx: Tx) -> list[Event]:
+        def fn(tx: Tx, outbox: Outbox) -> None:
             message = _visible_message(tx, message_id, me.id)
             require_member(tx, message.room_id, me.id)
             if message.deleted:
                 raise MessageDeleted("A deleted message takes no reactions")
             if add:
-                changed = reactions_q.add_reaction(tx, message_id, me.id, emoji, now)
+                changed = reactions_q.add_reaction(tx, message_id, me.id, emoji, outbox.now_ms)
             else:
                 changed = reactions_q.remove_reaction(tx, message_id, me.id, emoji)
             if not changed:  # idempotent repeat: nothing happened, nothing to announce
-                return []
-            outbox = Outbox()
-            outbox.add(
-                "reaction.added" if add else "reaction.removed",
-                message.room_id,
-                {
-                    "message_id": message.id,
-                    "room_id": message.room_id,
-                    "seq": message.seq,
-                    "emoji": emoji,
-                    "user": me.username,
-                    "user_id": me.id,
-                },
-            )
-            return outbox.commit(tx, now)
+                return
+            kind = ReactionAdded if add else ReactionRemoved
+            outbox.add(kind(message.id, message.room_id, message.seq, emoji, me.id, me.username))
 
-        await self.events.publish(await self.store.write(tx_fn))
+        await self.uow.write(fn)
 
 
 def _visible_message(tx: Tx, message_id: str, me: str) -> Message:

@@ -1,17 +1,13 @@
 """Rooms, membership and direct messages: every rule about who is in which room.
 
-Every change commits its events (member.joined/left/updated, room.updated, read.updated) in
-the same transaction, and they are published after the commit.
+Every change adds its events (member.joined/left/updated, room.updated, read.updated) to the
+unit of work's outbox: they commit with the change and are published after the commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from hubbub import wire
-from hubbub.clock import Clock
 from hubbub.errors import (
     DmMembershipFixed,
     DmWithSelf,
@@ -19,12 +15,19 @@ from hubbub.errors import (
     NotAllowed,
     UserNotFound,
 )
+from hubbub.events import MemberJoined, MemberLeft, MemberUpdated, ReadUpdated, RoomUpdated
 from hubbub.ids import new_id
-from hubbub.models import Event, Member, Role, Room, User, Visibility
-from hubbub.services.access import require_manager, require_member, room_access, visible_room
+from hubbub.models import Member, Role, Room, User, Visibility
+from hubbub.services.access import (
+    check_manager,
+    require_manager,
+    require_member,
+    room_access,
+    visible_room,
+)
 from hubbub.services.fields import check_optional_text, check_text
-from hubbub.services.outbox import Outbox, Publisher
-from hubbub.store import Store, Tx
+from hubbub.services.unit import Outbox, UnitOfWork
+from hubbub.store import Tx
 from hubbub.store import messages as messages_q
 from hubbub.store import rooms as rooms_q
 from hubbub.store import users as users_q
@@ -32,37 +35,22 @@ from hubbub.store import users as users_q
 __all__ = ["ASSIGNABLE_ROLES", "NAME_MAX", "TOPIC_MAX", "RoomService", "announce_join"]
 
 NAME_MAX, TOPIC_MAX = 80, 250
-ASSIGNABLE_ROLES: frozenset[str] = frozenset({"admin", "member"})
-T = TypeVar("T")
+ASSIGNABLE_ROLES: frozenset[Role] = frozenset({"admin", "member"})
 
 
 @dataclass(frozen=True, slots=True)
 class RoomService:
-    store: Store
-    clock: Clock
-    events: Publisher
-
-    async def _write(self, fn: Callable[[Tx, Outbox, int], T]) -> T:
-        """Run `fn(tx, outbox, now)` in a transaction, commit its events, publish them."""
-        now = self.clock.now_ms()
-
-        def tx_fn(tx: Tx) -> tuple[T, list[Event]]:
-            outbox = Outbox()
-            result = fn(tx, outbox, now)
-            return result, outbox.commit(tx, now)
-
-        result, events = await self.store.write(tx_fn)
-        await self.events.publish(events)
-        return result
+    uow: UnitOfWork
 
     async def create(self, me: User, name: str, topic: str | None, visibility: Visibility) -> Room:
         """Create a room owned by `me`."""
         check_text("name", name, 1, NAME_MAX)
         check_optional_text("topic", topic, 0, TOPIC_MAX, allow_blank=True)
 
-        def fn(tx: Tx, outbox: Outbox, now: int) -> Room:
+        def fn(tx: Tx, outbox: Outbox) -> Room:
+            now = outbox.now_ms
             room = Room(
-                id=new_id("r"),
+                id=new_id("r", now),
                 name=name,
                 topic=topic or "",
                 visibility=visibility,
@@ -76,68 +64,68 @@ class RoomService:
             announce_join(tx, outbox, room.id, me, "owner")
             return visible_room(tx, room.id, me.id)
 
-        return await self._write(fn)
+        return await self.uow.write(fn)
 
     async def list_mine(self, me: User) -> list[Room]:
-        return await self.store.read(lambda tx: rooms_q.list_rooms_of(tx, me.id))
+        return await self.uow.read(lambda tx: rooms_q.list_rooms_of(tx, me.id))
 
     async def list_public(self, me: User) -> list[Room]:
         """Public rooms `me` can join (is not yet in)."""
-        return await self.store.read(lambda tx: rooms_q.list_public_rooms(tx, me.id))
+        return await self.uow.read(lambda tx: rooms_q.list_public_rooms(tx, me.id))
 
     async def get(self, me: User, room_id: str) -> Room:
-        return await self.store.read(lambda tx: visible_room(tx, room_id, me.id))
+        return await self.uow.read(lambda tx: visible_room(tx, room_id, me.id))
 
     async def update(self, me: User, room_id: str, name: str | None, topic: str | None) -> Room:
         """Rename or re-topic a room: owner or admin only; never a DM."""
         check_optional_text("name", name, 1, NAME_MAX)
         check_optional_text("topic", topic, 0, TOPIC_MAX, allow_blank=True)
 
-        def fn(tx: Tx, outbox: Outbox, now: int) -> Room:
+        def fn(tx: Tx, outbox: Outbox) -> Room:
             room = require_manager(tx, room_id, me.id)
             if room.kind == "dm":
                 raise NotAllowed("A direct message has no name or topic to change")
             rooms_q.update_room(tx, room_id, name, topic)
             updated = visible_room(tx, room_id, me.id)
-            outbox.add("room.updated", room_id, wire.room_public(updated))
+            outbox.add(RoomUpdated(_public(updated)))
             return updated
 
-        return await self._write(fn)
+        return await self.uow.write(fn)
 
     async def join(self, me: User, room_id: str) -> None:
         """Join a public room; idempotent. A private room (or DM) you are not in is not found."""
 
-        def fn(tx: Tx, outbox: Outbox, now: int) -> None:
+        def fn(tx: Tx, outbox: Outbox) -> None:
             room = room_access(tx, room_id, me.id)
             if room.my_role is None:
                 rooms_q.upsert_member(
-                    tx, room_id, me.id, "member", now, start_read_seq=room.last_seq
+                    tx, room_id, me.id, "member", outbox.now_ms, start_read_seq=room.last_seq
                 )
                 announce_join(tx, outbox, room_id, me, "member")
 
-        await self._write(fn)
+        await self.uow.write(fn)
 
     async def leave(self, me: User, room_id: str) -> None:
         """Leave a room; idempotent. Not allowed for a DM."""
 
-        def fn(tx: Tx, outbox: Outbox, now: int) -> None:
+        def fn(tx: Tx, outbox: Outbox) -> None:
             room = room_access(tx, room_id, me.id)
             if room.kind == "dm":
                 raise DmMembershipFixed("You cannot leave a direct message")
             if room.my_role is not None:
-                _remove(tx, outbox, room_id, me)
+                _remove(tx, outbox, room_id, me, room.my_role)
 
-        await self._write(fn)
+        await self.uow.write(fn)
 
     async def list_members(self, me: User, room_id: str) -> list[Member]:
-        def tx_fn(tx: Tx) -> list[Member]:
+        def fn(tx: Tx) -> list[Member]:
             room_access(tx, room_id, me.id)
             return rooms_q.list_members(tx, room_id)
 
-        return await self.store.read(tx_fn)
+        return await self.uow.read(fn)
 
     async def put_member(
-        self, me: User, room_id: str, username: str, role: str | None
+        self, me: User, room_id: str, username: str, role: Role | None
     ) -> tuple[Member, bool]:
         """Add `username` (as `role`, default member) or change their role.
 
@@ -147,13 +135,14 @@ class RoomService:
         if role is not None and role not in ASSIGNABLE_ROLES:
             raise Invalid("role must be 'admin' or 'member'", field="role")
 
-        def fn(tx: Tx, outbox: Outbox, now: int) -> tuple[Member, bool]:
-            if require_member(tx, room_id, me.id).kind == "dm":
+        def fn(tx: Tx, outbox: Outbox) -> tuple[Member, bool]:
+            room = require_member(tx, room_id, me.id)
+            if room.kind == "dm":
                 raise DmMembershipFixed("Nobody can be added to a direct message")
-            room = require_manager(tx, room_id, me.id)
+            check_manager(room)
             target = _user(tx, username)
             current = rooms_q.find_member_role(tx, room_id, target.id)
-            new_role: Role = role or current or "member"  # type: ignore[assignment]
+            new_role: Role = role or current or "member"
             if current == "owner":
                 if new_role != "owner":
                     raise NotAllowed("The owner's role cannot be changed")
@@ -164,44 +153,41 @@ class RoomService:
             ):
                 raise NotAllowed("Only the owner can grant or remove admin")
             added = rooms_q.upsert_member(
-                tx, room_id, target.id, new_role, now, start_read_seq=room.last_seq
+                tx, room_id, target.id, new_role, outbox.now_ms, start_read_seq=room.last_seq
             )
             if added:
                 announce_join(tx, outbox, room_id, target, new_role)
             elif new_role != current:
-                outbox.add(
-                    "member.updated",
-                    room_id,
-                    {"user": wire.user(target), "role": new_role},
-                    subject=target.id,
-                )
-            member = next(m for m in rooms_q.list_members(tx, room_id) if m.user.id == target.id)
+                outbox.add(MemberUpdated(room_id, target, new_role))
+            member = rooms_q.find_member(tx, room_id, target.id)
+            assert member is not None
             return member, added
 
-        return await self._write(fn)
+        return await self.uow.write(fn)
 
     async def remove_member(self, me: User, room_id: str, username: str) -> None:
         """Remove a member: yourself, or (owner/admin) someone of a lower role. Idempotent."""
 
-        def fn(tx: Tx, outbox: Outbox, now: int) -> None:
+        def fn(tx: Tx, outbox: Outbox) -> None:
             room = room_access(tx, room_id, me.id)
             target = _user(tx, username)
             if room.kind == "dm":
                 raise DmMembershipFixed("Nobody can be removed from a direct message")
+            target_role = rooms_q.find_member_role(tx, room_id, target.id)
             if target.id != me.id:
-                room = require_manager(tx, room_id, me.id)
-                target_role = rooms_q.find_member_role(tx, room_id, target.id)
+                check_manager(room)
                 if target_role == "owner" or (target_role == "admin" and room.my_role != "owner"):
                     raise NotAllowed("You cannot remove a member of equal or higher role")
-            if rooms_q.find_member_role(tx, room_id, target.id) is not None:
-                _remove(tx, outbox, room_id, target)
+            if target_role is not None:
+                _remove(tx, outbox, room_id, target, target_role)
 
-        await self._write(fn)
+        await self.uow.write(fn)
 
     async def open_dm(self, me: User, username: str) -> tuple[Room, bool]:
         """The DM room between `me` and `username`, created on first use (then True)."""
 
-        def fn(tx: Tx, outbox: Outbox, now: int) -> tuple[Room, bool]:
+        def fn(tx: Tx, outbox: Outbox) -> tuple[Room, bool]:
+            now = outbox.now_ms
             other = _user(tx, username)
             if other.id == me.id:
                 raise DmWithSelf("Choose someone else to message")
@@ -211,7 +197,7 @@ class RoomService:
                 return existing, False
             names = sorted((me.username, other.username), key=str.lower)
             room = Room(
-                id=new_id("d"),
+                id=new_id("d", now),
                 name=", ".join(names),
                 topic="",
                 visibility="private",
@@ -230,7 +216,7 @@ class RoomService:
                 announce_join(tx, outbox, room.id, user, "member")
             return visible_room(tx, room.id, me.id), True
 
-        return await self._write(fn)
+        return await self.uow.write(fn)
 
     async def mark_read(self, me: User, room_id: str, seq: int) -> int:
         """Move my read marker forward to `seq` (capped at the room's last seq); my other
@@ -238,37 +224,37 @@ class RoomService:
         if seq < 0:
             raise Invalid("seq must be 0 or more", field="seq")
 
-        def fn(tx: Tx, outbox: Outbox, now: int) -> int:
+        def fn(tx: Tx, outbox: Outbox) -> int:
             room = require_member(tx, room_id, me.id)
             before = room.last_read_seq or 0
             marker = rooms_q.set_read(tx, room_id, me.id, min(seq, room.last_seq))
             if marker != before:
-                outbox.add(
-                    "read.updated",
-                    room_id,
-                    {
-                        "room_id": room_id,
-                        "last_read_seq": marker,
-                        "unread_count": messages_q.count_unread(tx, room_id, me.id, marker),
-                    },
-                    subject=me.id,
-                    private=True,
-                )
+                unread = messages_q.count_unread(tx, room_id, me.id, marker)
+                outbox.add(ReadUpdated(room_id, me.id, marker, unread))
             return marker
 
-        return await self._write(fn)
+        return await self.uow.write(fn)
+
+
+def _public(room: Room) -> Room:
+    """The room without the viewer's fields, for an event many users receive."""
+    return Room(
+        id=room.id,
+        name=room.name,
+        topic=room.topic,
+        visibility=room.visibility,
+        kind=room.kind,
+        created_at=room.created_at,
+        member_count=room.member_count,
+        last_seq=room.last_seq,
+    )
 
 
 def announce_join(tx: Tx, outbox: Outbox, room_id: str, user: User, role: Role) -> None:
     """member.joined, carrying the room so the new member's clients can show it."""
     room = rooms_q.find_room(tx, room_id, user.id)
     assert room is not None
-    outbox.add(
-        "member.joined",
-        room_id,
-        {"room": wire.room_public(room), "user": wire.user(user), "role": role},
-        subject=user.id,
-    )
+    outbox.add(MemberJoined(_public(room), user, role))
 
 
 def _user(tx: Tx, username: str) -> User:
@@ -278,22 +264,14 @@ def _user(tx: Tx, username: str) -> User:
     return user
 
 
-def _remove(tx: Tx, outbox: Outbox, room_id: str, user: User) -> None:
-    """Remove a member; if they owned the room, hand it to the senior admin, else member."""
-    role = rooms_q.find_member_role(tx, room_id, user.id)
+def _remove(tx: Tx, outbox: Outbox, room_id: str, user: User, role: Role) -> None:
+    """Remove a member; if they owned the room, hand it on (rooms_q.find_successor)."""
     rooms_q.delete_member(tx, room_id, user.id)
-    outbox.add(
-        "member.left", room_id, {"room_id": room_id, "user": wire.user(user)}, subject=user.id
-    )
+    outbox.add(MemberLeft(room_id, user))
     if role == "owner":
-        heir = rooms_q.oldest_member(tx, room_id)
+        heir = rooms_q.find_successor(tx, room_id)
         if heir is not None:
             rooms_q.upsert_member(tx, room_id, heir[0], "owner", 0)
             heir_user = users_q.find_user_by_id(tx, heir[0])
             assert heir_user is not None
-            outbox.add(
-                "member.updated",
-                room_id,
-                {"user": wire.user(heir_user), "role": "owner"},
-                subject=heir_user.id,
-            )
+            outbox.add(MemberUpdated(room_id, heir_user, "owner"))

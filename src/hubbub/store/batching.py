@@ -16,6 +16,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -132,8 +133,6 @@ class BatchWriter:
                 self._session.close()
 
     def _commit_batch(self, batch: list[_Job]) -> list[Result]:
-        import time
-
         started = time.perf_counter()
         try:
             if self._session is None:

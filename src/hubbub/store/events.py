@@ -1,74 +1,53 @@
-"""The event log: append (gapless, commit-ordered positions) and read after a position."""
+"""The event log: append (gapless, commit-ordered positions) and read after a position.
+
+Rows hold the event's type, the columns delivery is decided by (room, subject, private) and
+the versioned payload of hubbub.events.encode.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from hubbub.models import Event
+from hubbub.events import DurableEvent, Event, MemberJoined, MemberLeft, decode_durable, encode
 from hubbub.store.engine import Row, Tx
 
-__all__ = ["NewEvent", "append_events", "head", "list_after", "list_for_user"]
+__all__ = ["append_events", "head", "list_after", "list_for_user"]
 
-_COLUMNS = "pos, type, room_id, ts, subject, private, data"
-MEMBERSHIP_TYPES = ("member.joined", "member.left")
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    type: str
-    room_id: str
-    data: dict[str, Any]
-    subject: str | None = None
-    private: bool = False
+_COLUMNS = "pos, type, ts, data"
+# The events that change who receives a room's events.
+_MEMBERSHIP = f"('{MemberJoined.TYPE}', '{MemberLeft.TYPE}')"
 
 
 def _event(row: Row) -> Event:
-    return Event(
-        pos=int(row[0]),
-        type=row[1],
-        room_id=row[2],
-        ts=int(row[3]),
-        subject=row[4],
-        private=bool(row[5]),
-        data=orjson.loads(row[6]),
-    )
+    return Event(pos=int(row[0]), ts=int(row[2]), body=decode_durable(row[1], orjson.loads(row[3])))
 
 
-def append_events(tx: Tx, new: list[NewEvent], now_ms: int) -> list[Event]:
+def append_events(tx: Tx, bodies: list[DurableEvent], now_ms: int) -> list[Event]:
     """Store events at the next positions. Call last in a transaction: the counter row stays
     locked until commit, which is what keeps positions in commit order."""
-    if not new:
+    if not bodies:
         return []
     row = tx.fetchone(
-        "UPDATE event_counter SET pos = pos + :n WHERE id = 1 RETURNING pos", {"n": len(new)}
+        "UPDATE event_counter SET pos = pos + :n WHERE id = 1 RETURNING pos", {"n": len(bodies)}
     )
     assert row is not None, "event_counter row missing: run migrations"
-    first = int(row[0]) - len(new) + 1
+    first = int(row[0]) - len(bodies) + 1
     events = []
-    for offset, item in enumerate(new):
-        event = Event(
-            pos=first + offset,
-            type=item.type,
-            room_id=item.room_id,
-            ts=now_ms,
-            data=item.data,
-            subject=item.subject,
-            private=item.private,
-        )
+    for offset, body in enumerate(bodies):
+        event = Event(pos=first + offset, ts=now_ms, body=body)
         tx.execute(
-            f"INSERT INTO events ({_COLUMNS}) VALUES (:pos, :type, :room, :ts, :subject,"
-            " :private, :data)",
+            "INSERT INTO events (pos, type, room_id, ts, subject, private, data)"
+            " VALUES (:pos, :type, :room, :ts, :subject, :private, :data)",
             {
                 "pos": event.pos,
-                "type": event.type,
-                "room": event.room_id,
+                "type": body.TYPE,
+                "room": body.room_id,
                 "ts": now_ms,
-                "subject": event.subject,
-                "private": event.private,
-                "data": orjson.dumps(event.data).decode(),
+                "subject": body.subject,
+                "private": body.private,
+                "data": orjson.dumps(encode(body)).decode(),
             },
         )
         events.append(event)
@@ -104,12 +83,12 @@ def list_for_user(tx: Tx, user_id: str, after: int, limit: int) -> tuple[list[Ev
     }
     changes = tx.fetchall(
         "SELECT pos, room_id, type FROM events WHERE subject = :u AND pos > :after"
-        " AND type IN ('member.joined', 'member.left') ORDER BY pos",
+        f" AND type IN {_MEMBERSHIP} ORDER BY pos",
         {"u": user_id, "after": after},
     )
     rooms = set(now_rooms)
     for _, room_id, kind in reversed(changes):  # undo later changes: membership at `after`
-        if kind == "member.joined":
+        if kind == MemberJoined.TYPE:
             rooms.discard(room_id)
         else:
             rooms.add(room_id)
@@ -123,20 +102,19 @@ def list_for_user(tx: Tx, user_id: str, after: int, limit: int) -> tuple[list[Ev
             names.append(f":r{i}")
         room_filter = f"(private = FALSE AND room_id IN ({', '.join(names)})) OR "
     rows = tx.fetchall(
-        f"SELECT {_COLUMNS} FROM events WHERE pos > :after AND ({room_filter}subject = :u)"
-        " ORDER BY pos LIMIT :limit",
+        f"SELECT {_COLUMNS}, room_id, subject, private FROM events"
+        f" WHERE pos > :after AND ({room_filter}subject = :u) ORDER BY pos LIMIT :limit",
         params,
     )
     delivered = []
     for row in rows:
-        event = _event(row)
-        mine = event.subject == user_id
-        if event.type == "member.joined" and mine:
-            rooms.add(event.room_id)
-        if mine or (not event.private and event.room_id in rooms):
-            delivered.append(event)
-        if event.type == "member.left" and mine:
-            rooms.discard(event.room_id)
+        kind, room_id, mine, private = row[1], row[4], row[5] == user_id, bool(row[6])
+        if kind == MemberJoined.TYPE and mine:
+            rooms.add(room_id)
+        if mine or (not private and room_id in rooms):
+            delivered.append(_event(row))
+        if kind == MemberLeft.TYPE and mine:
+            rooms.discard(room_id)
     if len(rows) == limit:
         return delivered, int(rows[-1][0])
     return delivered, head(tx)

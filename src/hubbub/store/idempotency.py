@@ -1,46 +1,54 @@
-"""Idempotency keys: the first answer to (user, key) is stored durably and replayed."""
+"""Idempotency keys: the first answer to (user, key) is stored durably and replayed.
+
+The answer is the message as first sent, stored as a versioned domain payload (hubbub.codec),
+so the web layer renders a replay exactly as it rendered the first answer.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
+
+from hubbub import codec
+from hubbub.models import Message
 from hubbub.store.engine import Tx
 
 __all__ = ["StoredAnswer", "find_answer", "purge_answers", "save_answer"]
+
+_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
 class StoredAnswer:
     request_hash: str
-    status: int
-    body: str
+    message: Message
 
 
 def find_answer(tx: Tx, user_id: str, key: str, not_before_ms: int) -> StoredAnswer | None:
     """The stored answer for (user, key) if it is newer than `not_before_ms`."""
     row = tx.fetchone(
-        "SELECT request_hash, status, body FROM idempotency_keys"
+        "SELECT request_hash, body FROM idempotency_keys"
         " WHERE user_id = :u AND key = :k AND created_at >= :nb",
         {"u": user_id, "k": key, "nb": not_before_ms},
     )
-    return None if row is None else StoredAnswer(row[0], int(row[1]), row[2])
+    if row is None:
+        return None
+    payload = orjson.loads(row[1])
+    if payload.get("v") != _VERSION:
+        raise ValueError(f"stored answer version {payload.get('v')!r} is not {_VERSION}")
+    return StoredAnswer(row[0], codec.message_from(payload["message"]))
 
 
 def save_answer(tx: Tx, user_id: str, key: str, answer: StoredAnswer, now_ms: int) -> None:
     """Record the answer (replacing an expired one for the same key)."""
+    body = orjson.dumps({"v": _VERSION, "message": codec.message_to(answer.message)}).decode()
     tx.execute(
-        "INSERT INTO idempotency_keys (user_id, key, request_hash, status, body, created_at)"
-        " VALUES (:u, :k, :h, :s, :b, :now)"
+        "INSERT INTO idempotency_keys (user_id, key, request_hash, body, created_at)"
+        " VALUES (:u, :k, :h, :b, :now)"
         " ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash,"
-        " status = excluded.status, body = excluded.body, created_at = excluded.created_at",
-        {
-            "u": user_id,
-            "k": key,
-            "h": answer.request_hash,
-            "s": answer.status,
-            "b": answer.body,
-            "now": now_ms,
-        },
+        " body = excluded.body, created_at = excluded.created_at",
+        {"u": user_id, "k": key, "h": answer.request_hash, "b": body, "now": now_ms},
     )
 
 

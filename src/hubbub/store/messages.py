@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hubbub.errors import RoomNotFound
 from hubbub.ids import new_id
 from hubbub.models import Author, Message, ReactionCount
 from hubbub.store.engine import Row, Tx
@@ -67,10 +68,10 @@ def insert_message(tx: Tx, new: NewMessage, now_ms: int) -> Message:
         " WHERE id = :room RETURNING last_seq, last_ts",
         {"room": new.room_id, "now": now_ms},
     )
-    if row is None:
-        raise LookupError(new.room_id)
+    if row is None:  # callers check access first; a room deleted meanwhile is still a 404
+        raise RoomNotFound(f"No room {new.room_id!r}")
     seq, created_at = int(row[0]), int(row[1])
-    message_id = new_id("m")
+    message_id = new_id("m", now_ms)
     tx.execute(
         "INSERT INTO messages (id, room_id, seq, author_id, guest_name, text, reply_to, created_at)"
         " VALUES (:id, :room, :seq, :author, :guest, :text, :reply, :at)",

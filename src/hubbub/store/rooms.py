@@ -9,13 +9,15 @@ __all__ = [
     "delete_member",
     "find_access",
     "find_dm",
+    "find_member",
     "find_member_role",
     "find_room",
+    "find_successor",
     "insert_room",
     "list_members",
     "list_public_rooms",
+    "list_room_ids_of",
     "list_rooms_of",
-    "oldest_member",
     "set_read",
     "update_room",
     "upsert_member",
@@ -172,18 +174,39 @@ def delete_member(tx: Tx, room_id: str, user_id: str) -> bool:
     )
 
 
+_MEMBER = (
+    "SELECT u.id, u.username, u.display_name, u.created_at, m.role, m.joined_at"
+    " FROM members m JOIN users u ON u.id = m.user_id WHERE m.room_id = :r"
+)
+
+
+def _member(r: Row) -> Member:
+    return Member(User(r[0], r[1], r[2], int(r[3])), role=r[4], joined_at=int(r[5]))
+
+
 def list_members(tx: Tx, room_id: str) -> list[Member]:
     rows = tx.fetchall(
-        "SELECT u.id, u.username, u.display_name, u.created_at, m.role, m.joined_at"
-        " FROM members m JOIN users u ON u.id = m.user_id WHERE m.room_id = :r"
-        " ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, u.username_key",
+        f"{_MEMBER} ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END,"
+        " u.username_key",
         {"r": room_id},
     )
-    return [Member(User(r[0], r[1], r[2], int(r[3])), role=r[4], joined_at=int(r[5])) for r in rows]
+    return [_member(r) for r in rows]
 
 
-def oldest_member(tx: Tx, room_id: str) -> tuple[str, Role] | None:
-    """The admin who joined first, else the member who joined first: an owner's successor."""
+def find_member(tx: Tx, room_id: str, user_id: str) -> Member | None:
+    row = tx.fetchone(f"{_MEMBER} AND m.user_id = :u", {"r": room_id, "u": user_id})
+    return None if row is None else _member(row)
+
+
+def list_room_ids_of(tx: Tx, user_id: str) -> list[str]:
+    """The ids of the rooms `user_id` is a member of (no particular order)."""
+    rows = tx.fetchall("SELECT room_id FROM members WHERE user_id = :u", {"u": user_id})
+    return [r[0] for r in rows]
+
+
+def find_successor(tx: Tx, room_id: str) -> tuple[str, Role] | None:
+    """Who inherits a room from an owner who leaves: the member of the highest role (owner,
+    then admin, then member) who joined first; None for an empty room."""
     row = tx.fetchone(
         "SELECT user_id, role FROM members WHERE room_id = :r"
         " ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, joined_at"

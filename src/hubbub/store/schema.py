@@ -1,12 +1,16 @@
-"""Versioned schema migrations: numbered SQL files applied in order, recorded in the database.
+"""Versioned schema migrations: numbered files applied in order, recorded in the database.
 
-One history serves every engine: the files are portable SQL. `migrate` is idempotent and runs
-inside one write transaction, so a failed migration leaves the schema as it was.
+One history serves every engine. A migration is `NNNN_name.sql` (portable SQL) or, for data
+that SQL cannot convert the same way on both engines, `NNNN_name.py` with `upgrade(tx)` written
+against the same Tx as every query. `migrate` is idempotent and runs inside one write
+transaction, so a failed migration leaves the schema as it was.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -14,28 +18,44 @@ from hubbub.store.engine import Tx
 
 __all__ = ["Migration", "applied_versions", "load_migrations", "migrate"]
 
-_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(sql|py)$")
+_PACKAGE = "hubbub.store.migrations"
 
 
 @dataclass(frozen=True, slots=True)
 class Migration:
     version: int
     name: str
-    sql: str
+    sql: str = ""
+    upgrade: Callable[[Tx], None] | None = None
 
     def statements(self) -> list[str]:
         # Comments run to the end of the line; our migrations keep "--" out of string literals.
         body = "\n".join(line.split("--", 1)[0] for line in self.sql.splitlines())
         return [stmt.strip() for stmt in body.split(";") if stmt.strip()]
 
+    def apply(self, tx: Tx) -> None:
+        for statement in self.statements():
+            tx.execute(statement)
+        if self.upgrade is not None:
+            self.upgrade(tx)
+
 
 def load_migrations() -> list[Migration]:
     """All migrations shipped in the package, ordered by version."""
     found = []
-    for entry in resources.files("hubbub.store").joinpath("migrations").iterdir():
+    for entry in resources.files(_PACKAGE).iterdir():
         match = _NAME.match(entry.name)
-        if match:
-            found.append(Migration(int(match[1]), match[2], entry.read_text("utf-8")))
+        if match is None:
+            continue
+        version, name, suffix = int(match[1]), match[2], match[3]
+        if suffix == "sql":
+            found.append(Migration(version, name, sql=entry.read_text("utf-8")))
+        else:
+            module = importlib.import_module(f"{_PACKAGE}.{entry.name.removesuffix('.py')}")
+            found.append(Migration(version, name, upgrade=module.upgrade))
+    versions = [m.version for m in found]
+    assert len(versions) == len(set(versions)), f"two migrations share a version: {versions}"
     return sorted(found, key=lambda m: m.version)
 
 
@@ -63,8 +83,7 @@ def migrate(tx: Tx, now_ms: int) -> list[int]:
     for migration in load_migrations():
         if migration.version in done:
             continue
-        for statement in migration.statements():
-            tx.execute(statement)
+        migration.apply(tx)
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, :t)",
             {"v": migration.version, "n": migration.name, "t": now_ms},

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from hubbub import wire
 from hubbub.services.accounts import SEARCH_LIMIT_MAX
-from hubbub.web.auth import Me
+from hubbub.web.auth import CurrentSession, Me
 from hubbub.web.deps import Svc
 from hubbub.web.responses import json_response, no_content
 from hubbub.web.schemas import PROBLEMS, AccountIn, SessionIn, SessionOut, UserOut, UsersOut
@@ -51,9 +51,9 @@ async def create_session(body: SessionIn, svc: Svc, request: Request) -> Respons
 
 
 @router.delete("/sessions/current", status_code=204, responses=PROBLEMS(401))
-async def delete_session(me: Me, request: Request, svc: Svc) -> Response:
+async def delete_session(session: CurrentSession, svc: Svc) -> Response:
     """Sign out: this token stops working at once."""
-    await svc.accounts.sign_out(request.state.token)
+    await svc.accounts.sign_out(session.token)
     return no_content()
 
 

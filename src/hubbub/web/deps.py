@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the services of the running app."""
+"""FastAPI dependencies: the services and the real-time layer of the running app."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hubbub.realtime import Realtime
 from hubbub.services import Services
 
-__all__ = ["Svc", "get_services"]
+__all__ = ["Rt", "Svc", "get_realtime", "get_services"]
 
 
 async def get_services(request: Request) -> Services:
@@ -16,4 +17,10 @@ async def get_services(request: Request) -> Services:
     return services
 
 
+async def get_realtime(request: Request) -> Realtime:
+    realtime: Realtime = request.app.state.realtime
+    return realtime
+
+
 Svc = Annotated[Services, Depends(get_services)]
+Rt = Annotated[Realtime, Depends(get_realtime)]

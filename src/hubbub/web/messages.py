@@ -56,9 +56,7 @@ async def send_message(
     """Send a message. Its `seq` is the room's next: gapless, in commit order."""
     sent = await svc.messages.send(me, room_id, body.text, body.reply_to, idempotency_key)
     headers = {"Idempotent-Replayed": "true"} if sent.replayed else None
-    return Response(
-        sent.body, status_code=sent.status, media_type="application/json", headers=headers
-    )
+    return json_response(wire.message(sent.message), 201, headers)
 
 
 @router.get(

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from hubbub.config import Settings
@@ -20,7 +21,7 @@ from hubbub.web.schemas import (
     Problem,
 )
 
-__all__ = ["install_openapi"]
+__all__ = ["install_openapi", "operation_id"]
 
 _COMPONENTS = (Problem, ClassicPost, ClassicMessages, ClassicUsers, ClassicOk, ClassicError)
 
@@ -50,7 +51,7 @@ def _classic_paths() -> dict[str, Any]:
             "get": {
                 "tags": ["classic"],
                 "summary": "The most recent messages, oldest first",
-                "operationId": "classic_list_messages",
+                "operationId": "classicListMessages",
                 "parameters": [
                     {
                         "name": "limit",
@@ -75,7 +76,7 @@ def _classic_paths() -> dict[str, Any]:
                 "tags": ["classic"],
                 "summary": "Post a message",
                 "description": "The server records a unix timestamp when it commits the message.",
-                "operationId": "classic_post_message",
+                "operationId": "classicPostMessage",
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref(ClassicPost)}},
@@ -90,11 +91,19 @@ def _classic_paths() -> dict[str, Any]:
             "get": {
                 "tags": ["classic"],
                 "summary": "Everyone who has posted, in order of first post",
-                "operationId": "classic_list_users",
+                "operationId": "classicListUsers",
                 "responses": {"200": _json(ClassicUsers, "Names, each once")},
             }
         },
     }
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's operationId: its function's name in camelCase (`send_message` ->
+    `sendMessage`). Stable as long as the function keeps its name; generated clients name
+    their methods after it."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def install_openapi(app: FastAPI, settings: Settings) -> None:

@@ -259,23 +259,7 @@ class ClassicError(BaseModel):
     code: str = Field(description="A stable machine code")
 
 
-# -- real-time --------------------------------------------------------------------------------
-
-
-class EventOut(BaseModel):
-    """The envelope of every event, on every transport. Ephemeral events (typing, presence)
-    have no `id`."""
-
-    id: str | None = Field(default=None, description="The cursor: resume after this event")
-    type: str
-    room_id: str | None
-    ts: str
-    data: dict[str, Any]
-
-
-class EventsPage(BaseModel):
-    events: list[EventOut]
-    next: str = Field(description="The cursor to pass as `since` next time")
+# -- real-time (the event frames are in web/event_schemas.py) -------------------------------
 
 
 class PresenceOut(BaseModel):

@@ -1,7 +1,8 @@
 """Real-time transports over one feed and one cursor: WebSocket, Server-Sent Events, long-poll.
 
-They differ only in framing: each asks services.events for a Feed from a cursor and writes out
-the frames it yields (serialised once, shared by all recipients).
+They differ only in framing: each opens a Feed (hubbub.realtime) from a cursor and writes out
+the frames it yields (serialised once, shared by all recipients). WebSocket and SSE streams
+begin with a `hello` frame once the subscription is live.
 """
 
 from __future__ import annotations
@@ -18,19 +19,24 @@ from fastapi import APIRouter, Header, Query, Request, WebSocket
 from pydantic import StringConstraints
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from hubbub.config import Settings
 from hubbub.errors import CursorExpired, DomainError, Unauthenticated, Unavailable
 from hubbub.metrics import TransportMetrics
 from hubbub.models import User
+from hubbub.realtime import Realtime
+from hubbub.realtime.feeds import Feed
+from hubbub.realtime.frames import PING, RESET, SLOW_CONSUMER
+from hubbub.realtime.hub import SlowConsumer
+from hubbub.realtime.presence import PRESENCE_QUERY_MAX
 from hubbub.services import Services
-from hubbub.services.events import PRESENCE_QUERY_MAX, Feed
 from hubbub.services.fields import NO_NUL_PATTERN
-from hubbub.services.hub import SlowConsumer
-from hubbub.web.auth import Me
-from hubbub.web.deps import Svc
+from hubbub.web.auth import Me, bearer_token
+from hubbub.web.deps import Rt, Svc
+from hubbub.web.event_schemas import EventsPage
 from hubbub.web.responses import json_response, no_content
-from hubbub.web.schemas import PROBLEMS, EventsPage, PresenceOut
+from hubbub.web.schemas import PROBLEMS, PresenceOut
 
 __all__ = ["STREAM_PATH", "StreamEndpoint", "router"]
 
@@ -38,8 +44,6 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["real-time"])
 
-RESET = orjson.dumps({"type": "reset"})
-PING = orjson.dumps({"type": "ping"})
 SSE_RETRY_MS = 2000
 # WebSocket close codes (4000-4999 are the application's).
 CLOSE_UNAUTHENTICATED = 4401
@@ -66,14 +70,13 @@ TokenQuery = Annotated[
 
 
 async def _stream_user(svc: Services, authorization: str | None, access_token: str | None) -> User:
-    token = access_token
-    if authorization and authorization.lower().startswith("bearer "):
-        token = authorization[7:].strip()
-    return await svc.accounts.authenticate(token)
+    token = bearer_token(authorization) or access_token
+    return (await svc.accounts.authenticate(token)).user
 
 
 @router.get(
     "/events",
+    operation_id="pollEvents",
     response_model=EventsPage,
     responses={
         200: {
@@ -86,6 +89,7 @@ async def _stream_user(svc: Services, authorization: str | None, access_token: s
 async def events(
     request: Request,
     svc: Svc,
+    rt: Rt,
     since: SinceQuery = None,
     wait: Annotated[
         float, Query(alias="timeout", ge=0, le=60, description="Long-poll: seconds to wait")
@@ -98,23 +102,23 @@ async def events(
     Without `since`: `{"events": [], "next": <now>}` at once. A cursor this server cannot
     resume answers 410 `cursor_expired`: fetch state again.
 
-    Server-Sent Events (`Accept: text/event-stream`): every event with its cursor as `id:`;
-    resume with `Last-Event-ID` (what EventSource sends) or `since`.
+    Server-Sent Events (`Accept: text/event-stream`): a `hello` record, then every event with
+    its cursor as `id:`; resume with `Last-Event-ID` (what EventSource sends) or `since`.
     """
     me = await _stream_user(svc, request.headers.get("authorization"), access_token)
     if "text/event-stream" in request.headers.get("accept", ""):
         return StreamingResponse(
-            _sse(request, svc, me, last_event_id or since),
+            _sse(request, rt, me, last_event_id or since),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
     if since is None:
-        cursor = await svc.events.head_cursor()
+        cursor = await rt.feeds.head_cursor()
         return Response(
             b'{"events":[],"next":"%s"}' % cursor.encode(), media_type="application/json"
         )
     longpoll: TransportMetrics = request.app.state.metrics.transports["longpoll"]
-    async with svc.events.feed(me, since) as feed, longpoll.connection():
+    async with rt.feeds.open(me, since) as feed, longpoll.connection():
         frames = await feed.next(wait)
         longpoll.delivered.inc(len(frames))
         durable = any(f.pos is not None for f in frames)
@@ -123,14 +127,13 @@ async def events(
     return Response(body + orjson.dumps(next_cursor) + b"}", media_type="application/json")
 
 
-async def _sse(
-    request: Request, svc: Services, me: User, since: str | None
-) -> AsyncIterator[bytes]:
-    settings = request.app.state.settings
+async def _sse(request: Request, rt: Realtime, me: User, since: str | None) -> AsyncIterator[bytes]:
+    settings: Settings = request.app.state.settings
     sse: TransportMetrics = request.app.state.metrics.transports["sse"]
     yield b"retry: %d\n\n" % SSE_RETRY_MS
     try:
-        async with svc.events.feed(me, since) as feed, sse.connection():
+        async with rt.feeds.open(me, since) as feed, sse.connection():
+            yield feed.hello().sse
             while True:
                 frames = await feed.next(settings.sse_heartbeat_seconds)
                 if not frames:
@@ -141,10 +144,10 @@ async def _sse(
                 sse.delivered.inc(len(frames))
                 yield b"".join(frame.sse for frame in frames)
     except CursorExpired:
-        yield b"data: " + RESET + b"\n\n"
+        yield RESET.sse
     except SlowConsumer:
         sse.slow_consumers.inc()
-        yield b'data: {"type":"slow_consumer"}\n\n'
+        yield SLOW_CONSUMER.sse
     except Unavailable:  # the database is down: end; EventSource reconnects with Last-Event-ID
         return
 
@@ -175,9 +178,11 @@ class StreamEndpoint:
 
 
 async def stream(websocket: WebSocket, since: str | None, access_token: str | None) -> None:
-    """One JSON event per text frame. The client may send {"type": "typing", "room_id"}."""
+    """A `hello` frame, then one JSON event per text frame. The client may send
+    {"type": "typing", "room_id"}."""
     svc: Services = websocket.app.state.services
-    settings = websocket.app.state.settings
+    rt: Realtime = websocket.app.state.realtime
+    settings: Settings = websocket.app.state.settings
     ws: TransportMetrics = websocket.app.state.metrics.transports["websocket"]
     await websocket.accept()
     try:
@@ -189,29 +194,55 @@ async def stream(websocket: WebSocket, since: str | None, access_token: str | No
         await websocket.close(CLOSE_TRY_LATER, "database unavailable: reconnect shortly")
         return
     try:
-        async with svc.events.feed(me, since) as feed, ws.connection():
+        async with rt.feeds.open(me, since) as feed, ws.connection():
             reader = asyncio.create_task(_read_client(websocket, svc, me))
             # A client that leaves must not wait for the next event or ping to be noticed.
             reader.add_done_callback(lambda _: feed.sub.wake())
             try:
+                await _send(websocket, feed.hello().text)
                 await _write_frames(websocket, feed, reader, settings.ws_ping_seconds, ws)
             finally:
                 reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
+                with contextlib.suppress(asyncio.CancelledError):
                     await reader
     except CursorExpired:
-        with contextlib.suppress(Exception):
-            await websocket.send_text(RESET.decode())
-            await websocket.close(CLOSE_RESET, "cursor cannot be resumed: fetch state again")
+        await _close(
+            websocket, CLOSE_RESET, "cursor cannot be resumed: fetch state again", RESET.text
+        )
     except SlowConsumer:
         ws.slow_consumers.inc()
-        with contextlib.suppress(Exception):
-            await websocket.close(CLOSE_SLOW, "slow consumer: reconnect with your last cursor")
+        await _close(websocket, CLOSE_SLOW, "slow consumer: reconnect with your last cursor")
     except Unavailable:
-        with contextlib.suppress(Exception):
-            await websocket.close(CLOSE_TRY_LATER, "database unavailable: reconnect shortly")
-    except (WebSocketDisconnect, RuntimeError):
+        await _close(websocket, CLOSE_TRY_LATER, "database unavailable: reconnect shortly")
+    except _Gone:
         return
+
+
+class _Gone(Exception):
+    """The client went away while we were sending to it."""
+
+
+async def _send(websocket: WebSocket, text: str) -> None:
+    try:
+        await websocket.send({"type": "websocket.send", "bytes": None, "text": text})
+    except (WebSocketDisconnect, OSError) as exc:  # uvicorn's ClientDisconnected is an OSError
+        raise _Gone from exc
+    except RuntimeError as exc:  # Starlette: sending after the connection was closed
+        if websocket.application_state == WebSocketState.DISCONNECTED:
+            raise _Gone from exc
+        raise
+
+
+async def _close(websocket: WebSocket, code: int, reason: str, last: str | None = None) -> None:
+    """Send `last` (if any) and close with `code`; fine if the client has already gone."""
+    with contextlib.suppress(_Gone):
+        if last is not None:
+            await _send(websocket, last)
+        if websocket.application_state != WebSocketState.DISCONNECTED:
+            try:
+                await websocket.close(code, reason)
+            except (WebSocketDisconnect, OSError, RuntimeError):
+                return
 
 
 async def _write_frames(
@@ -221,43 +252,53 @@ async def _write_frames(
     ping_seconds: float,
     metrics: TransportMetrics,
 ) -> None:
-    send = websocket.send
     loop = asyncio.get_running_loop()
     # Jittered heartbeats, so reconnecting crowds do not ping in lockstep.
     next_ping = loop.time() + ping_seconds * random.uniform(0.85, 1.15)
     while not reader.done():
         frames = await feed.next(max(0.0, next_ping - loop.time()))
         for frame in frames:
-            await send({"type": "websocket.send", "bytes": None, "text": frame.text})
+            await _send(websocket, frame.text)
         if frames:
             metrics.delivered.inc(len(frames))
         if loop.time() >= next_ping:
-            await send({"type": "websocket.send", "bytes": None, "text": PING.decode()})
+            await _send(websocket, PING.text)
             next_ping = loop.time() + ping_seconds * random.uniform(0.85, 1.15)
 
 
 async def _read_client(websocket: WebSocket, svc: Services, me: User) -> None:
-    """Typing notifications from the client; returns when it disconnects."""
+    """Typing notifications from the client; returns when it disconnects. Frames that are not
+    a JSON typing notification (binary frames included) are ignored."""
     while True:
         try:
-            raw = await websocket.receive_text()
-        except (WebSocketDisconnect, RuntimeError, KeyError):
+            message = await websocket.receive()
+        except (WebSocketDisconnect, OSError, RuntimeError):
             return
+        if message["type"] == "websocket.disconnect":
+            return
+        raw = message.get("text")
+        if raw is None:
+            continue
         try:
-            message = orjson.loads(raw)
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError:
             continue
-        if isinstance(message, dict) and message.get("type") == "typing":
-            room_id = message.get("room_id")
+        if isinstance(body, dict) and body.get("type") == "typing":
+            room_id = body.get("room_id")
             if isinstance(room_id, str):
                 with contextlib.suppress(DomainError):
-                    await svc.events.typing(me, room_id)
+                    await svc.activity.typing(me, room_id)
 
 
-@router.get("/presence", response_model=PresenceOut, responses=PROBLEMS(401, 422))
+@router.get(
+    "/presence",
+    operation_id="getPresence",
+    response_model=PresenceOut,
+    responses=PROBLEMS(401, 422),
+)
 async def presence(
     me: Me,
-    svc: Svc,
+    rt: Rt,
     user_id: Annotated[
         list[Annotated[str, StringConstraints(pattern=NO_NUL_PATTERN, max_length=64)]],
         Query(max_length=PRESENCE_QUERY_MAX, description="Repeat for each user (at most 200)"),
@@ -265,11 +306,16 @@ async def presence(
 ) -> Response:
     """Which of these users are online now (have a live connection to any node). Live
     changes arrive as `presence` events on the stream."""
-    return json_response({"online": await svc.events.online(user_id)})
+    return json_response({"online": await rt.presence.online(user_id)})
 
 
-@router.post("/rooms/{room_id}/typing", status_code=204, responses=PROBLEMS(401, 403, 404))
+@router.post(
+    "/rooms/{room_id}/typing",
+    operation_id="sendTyping",
+    status_code=204,
+    responses=PROBLEMS(401, 403, 404),
+)
 async def typing(room_id: str, me: Me, svc: Svc) -> Response:
     """Tell the room's other members you are typing (for ~6 s)."""
-    await svc.events.typing(me, room_id)
+    await svc.activity.typing(me, room_id)
     return no_content()

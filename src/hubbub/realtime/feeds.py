@@ -1,34 +1,33 @@
-"""Real-time: open a resumable event subscription, long-poll, and typing notifications."""
+"""Feeds: one client connection's events, first those stored after its cursor, then live ones,
+each durable event once, in position order. Every transport reads one (web/stream.py)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from hubbub import wire
-from hubbub.bus import Bus
-from hubbub.clock import Clock
-from hubbub.errors import CursorExpired, Invalid
-from hubbub.models import Ephemeral, Event, User
-from hubbub.services.access import require_member
-from hubbub.services.hub import Frame, Hub, Subscription, event_frame
+from hubbub.errors import CursorExpired
+from hubbub.models import User
+from hubbub.realtime.cursors import cursor, parse_cursor
+from hubbub.realtime.frames import Frame, event_frame, hello_frame
+from hubbub.realtime.hub import Hub, Subscription
 from hubbub.store import Store, Tx
 from hubbub.store.events import head, list_for_user
+from hubbub.store.rooms import list_room_ids_of
 
-__all__ = ["PRESENCE_QUERY_MAX", "EventService", "Feed"]
+__all__ = ["CATCH_UP_PAGE", "Feed", "Feeds"]
 
 CATCH_UP_PAGE = 500
-TYPING_MS = 6000
-PRESENCE_QUERY_MAX = 200
 
 
 class Feed:
     """A subscription seen from a transport: first the stored events after the cursor, then
     live ones; each durable event once, in position order."""
 
-    def __init__(self, service: EventService, sub: Subscription, start: int) -> None:
-        self._service = service
+    def __init__(self, feeds: Feeds, sub: Subscription, start: int) -> None:
+        self._feeds = feeds
         self.sub = sub
         self.sub.last_pos = start
         self._caught_up = False
@@ -36,7 +35,11 @@ class Feed:
     @property
     def cursor(self) -> str:
         """The cursor of the last durable event delivered (or of the start)."""
-        return wire.cursor(self._service.hub.deployment_id, self.sub.last_pos)
+        return cursor(self._feeds.hub.deployment_id, self.sub.last_pos)
+
+    def hello(self) -> Frame:
+        """The stream's first frame: live from here, after this cursor."""
+        return hello_frame(self.cursor)
 
     async def next(self, max_wait: float) -> list[Frame]:
         """The next frames, waiting up to `max_wait` seconds; [] if none came.
@@ -54,43 +57,37 @@ class Feed:
         return self.sub.take()
 
     async def _catch_up_page(self) -> list[Frame]:
-        user_id, after = self.sub.user.id, self.sub.last_pos
-        events, upto = await self._service.store.read(
-            lambda tx: list_for_user(tx, user_id, after, CATCH_UP_PAGE)
+        after = self.sub.last_pos
+        read = functools.partial(
+            list_for_user, user_id=self.sub.user.id, after=after, limit=CATCH_UP_PAGE
         )
-        dep = self._service.hub.deployment_id
-        frames = [event_frame(e, dep) for e in events]
+        events, upto = await self._feeds.store.read(read)
+        hub = self._feeds.hub
+        frames = [event_frame(e, hub.deployment_id) for e in events]
         self.sub.last_pos = max(after, upto)
         # Caught up once the database has nothing the hub has not already dispatched: every
         # later event reaches the live buffer.
-        self._caught_up = upto >= self._service.hub.pos
+        self._caught_up = upto >= hub.pos
         return frames
 
 
 @dataclass(frozen=True, slots=True)
-class EventService:
+class Feeds:
     store: Store
-    clock: Clock
-    bus: Bus
     hub: Hub
     max_buffer: int = 1000
-
-    async def publish(self, events: list[Event]) -> None:
-        """Announce committed events (services call this after every write that made some)."""
-        if events:
-            await self.bus.publish_events(events)
 
     def start_position(self, since: str | None) -> int | None:
         """The position a cursor stands for; None for "from now". Raises CursorExpired."""
         if since is None:
             return None
-        pos = wire.parse_cursor(since, self.hub.deployment_id)
+        pos = parse_cursor(since, self.hub.deployment_id)
         if pos is None:
             raise CursorExpired("This cursor is not from this server: fetch state again")
         return pos
 
     @asynccontextmanager
-    async def feed(self, me: User, since: str | None) -> AsyncIterator[Feed]:
+    async def open(self, me: User, since: str | None) -> AsyncIterator[Feed]:
         """Subscribe `me` from `since` (None: from now) for the duration of the block.
 
         Subscribes to live events first, then reads the rooms and the head, so nothing
@@ -102,8 +99,7 @@ class EventService:
         try:
 
             def load(tx: Tx) -> tuple[list[str], int]:
-                rows = tx.fetchall("SELECT room_id FROM members WHERE user_id = :u", {"u": me.id})
-                return [r[0] for r in rows], head(tx)
+                return list_room_ids_of(tx, me.id), head(tx)
 
             rooms, now = await self.store.read(load)
             if start is not None and start > now:
@@ -114,27 +110,5 @@ class EventService:
             self.hub.unregister(sub)
 
     async def head_cursor(self) -> str:
-        return wire.cursor(self.hub.deployment_id, await self.store.read(head))
-
-    async def online(self, user_ids: list[str]) -> list[str]:
-        """Which of `user_ids` are connected now (to any node, in cluster mode)."""
-        if len(user_ids) > PRESENCE_QUERY_MAX:
-            raise Invalid(f"at most {PRESENCE_QUERY_MAX} users per query", field="user_id")
-        cluster = await self.bus.online_among(user_ids)
-        if cluster is not None:
-            return [u for u in user_ids if u in cluster]
-        return [u for u in user_ids if self.hub.is_online(u)]
-
-    async def typing(self, me: User, room_id: str) -> None:
-        """Tell the room's other members that `me` is typing, for the next ~6 s."""
-        await self.store.read(lambda tx: require_member(tx, room_id, me.id))
-        now = self.clock.now_ms()
-        await self.bus.publish_ephemeral(
-            Ephemeral(
-                "typing",
-                (room_id,),
-                now,
-                {"user": me.username, "user_id": me.id, "until": wire.rfc3339(now + TYPING_MS)},
-                except_user=me.id,
-            )
-        )
+        """The cursor of the newest committed event: where a stream "from now" starts."""
+        return cursor(self.hub.deployment_id, await self.store.read(head))

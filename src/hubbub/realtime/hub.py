@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-import orjson
-
-from hubbub import wire
 from hubbub.bus.base import Bus
-from hubbub.clock import Clock
-from hubbub.models import Ephemeral, Event, User
+from hubbub.clock import Clock, Timer
+from hubbub.events import Ephemeral, Event, MemberJoined, MemberLeft, Presence
+from hubbub.models import User
+from hubbub.realtime.frames import Frame, ephemeral_frame, event_frame
 from hubbub.store import Store
 from hubbub.store.events import head, list_after
 
-__all__ = ["Frame", "Hub", "SlowConsumer", "Subscription"]
+__all__ = ["Hub", "SlowConsumer", "Subscription"]
 
 log = logging.getLogger(__name__)
 
@@ -35,32 +35,6 @@ FILL_PAGE = 1000
 
 class SlowConsumer(Exception):
     """The subscription's buffer overflowed: its client must reconnect with its cursor."""
-
-
-class Frame:
-    """One serialised event, shared by every recipient. `pos` is None for ephemeral events."""
-
-    __slots__ = ("_sse", "cursor", "json", "pos", "text")
-
-    def __init__(self, pos: int | None, cursor: str | None, body: dict[str, Any]) -> None:
-        self.pos = pos
-        self.cursor = cursor
-        self.json = orjson.dumps(body)
-        self.text = self.json.decode()  # WebSocket text frames take str
-        self._sse: bytes | None = None
-
-    @property
-    def sse(self) -> bytes:
-        """The Server-Sent Events record (built once, on first use)."""
-        if self._sse is None:
-            head = b"id: %s\n" % self.cursor.encode() if self.cursor else b""
-            self._sse = head + b"data: " + self.json + b"\n\n"
-        return self._sse
-
-
-def event_frame(event: Event, deployment_id: str) -> Frame:
-    cursor = wire.cursor(deployment_id, event.pos)
-    return Frame(event.pos, cursor, wire.event(cursor, event))
 
 
 class Subscription:
@@ -80,6 +54,23 @@ class Subscription:
         self._ready = asyncio.Event()
         # Membership changes seen before the room set was loaded: (pos, room, joined?).
         self._early_changes: list[tuple[int, str, bool]] | None = []
+
+    def start_rooms(self, rooms: Iterable[str], as_of: int) -> set[str]:
+        """Take `rooms` (membership as of position `as_of`) plus the changes noted since, as
+        this subscription's rooms; from now on changes apply directly."""
+        current = set(rooms)
+        for pos, room_id, joined in self._early_changes or ():
+            if pos > as_of:
+                (current.add if joined else current.discard)(room_id)
+        self._early_changes = None
+        self.rooms = current
+        return current
+
+    def note_membership(self, pos: int, room_id: str, *, joined: bool) -> None:
+        """The user joined or left `room_id` at position `pos`."""
+        if self._early_changes is not None:
+            self._early_changes.append((pos, room_id, joined))
+        (self.rooms.add if joined else self.rooms.discard)(room_id)
 
     def offer(self, frame: Frame) -> None:
         if self.overflowed:
@@ -146,7 +137,7 @@ class Hub:
         self.lag_observer: Callable[[float], None] | None = None
         self._fill_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._offline_timers: dict[str, asyncio.TimerHandle] = {}
+        self._offline_timers: dict[str, Timer] = {}
         self._online: set[str] = set()
 
     async def start(self) -> None:
@@ -173,14 +164,9 @@ class Hub:
 
     def set_rooms(self, sub: Subscription, rooms: Iterable[str], as_of: int) -> None:
         """Give `sub` its rooms as of position `as_of`, plus changes the hub saw after that."""
-        current = set(rooms)
-        for pos, room_id, joined in sub._early_changes or ():
-            if pos > as_of:
-                (current.add if joined else current.discard)(room_id)
-        sub._early_changes = None
+        current = sub.start_rooms(rooms, as_of)
         for room_id in current:
             self.by_room.setdefault(room_id, set()).add(sub)
-        sub.rooms = current
         if sub.user.id not in self._online:  # the first connection: tell the user's rooms
             self._online.add(sub.user.id)
             self._spawn(self._came_online(sub.user, tuple(current)))
@@ -198,10 +184,9 @@ class Hub:
         subs.discard(sub)
         if not subs:
             del self.by_user[sub.user.id]
-            rooms = tuple(sub.rooms)
-            loop = asyncio.get_running_loop()
-            self._offline_timers[sub.user.id] = loop.call_later(
-                self.presence_grace, self._went_offline, sub.user, rooms
+            self._offline_timers[sub.user.id] = self.clock.call_later(
+                self.presence_grace,
+                functools.partial(self._went_offline, sub.user, tuple(sub.rooms)),
             )
 
     def is_online(self, user_id: str) -> bool:
@@ -226,10 +211,9 @@ class Hub:
     async def _announce_presence(self, user: User, online: bool, rooms: tuple[str, ...]) -> None:
         await self.bus.publish_ephemeral(
             Ephemeral(
-                "presence",
-                rooms,
                 self.clock.now_ms(),
-                {"user": user.username, "user_id": user.id, "online": online},
+                Presence(user.id, user.username, online),
+                rooms,
                 except_user=user.id,  # their own presence is no news to them
             )
         )
@@ -247,20 +231,14 @@ class Hub:
             self._spawn(self.catch_up())
 
     def on_ephemeral(self, event: Ephemeral) -> None:
-        body = {
-            "type": event.type,
-            "room_id": event.room_ids[0] if event.type == "typing" else None,
-            "ts": wire.rfc3339(event.ts),
-            "data": event.data,
-        }
-        frame = Frame(None, None, body)
+        frame = ephemeral_frame(event)
         targets: set[Subscription] = set()
         for room_id in event.room_ids:
             subs = self.by_room.get(room_id, set())
             # Presence is announced live only in rooms small enough for it to be cheap: in a
             # crowd (the lobby holds everyone) n people connecting would cost n² frames.
             # Clients ask GET /api/v1/presence about the people they show there.
-            if event.type == "presence" and len(subs) > self.presence_room_max:
+            if isinstance(event.body, Presence) and len(subs) > self.presence_room_max:
                 continue
             targets |= subs
         for sub in targets:
@@ -275,10 +253,8 @@ class Hub:
         """Dispatch every committed event after `pos`, read from the database."""
         async with self._fill_lock:
             while True:
-                after = self.pos
-                events = await self.store.read(
-                    lambda tx, after=after: list_after(tx, after, FILL_PAGE)  # type: ignore[misc]
-                )
+                read = functools.partial(list_after, after=self.pos, limit=FILL_PAGE)
+                events = await self.store.read(read)
                 for event in events:
                     if event.pos == self.pos + 1:
                         self._dispatch(event)
@@ -293,9 +269,10 @@ class Hub:
             self.lag_observer(max(0, self.clock.now_ms() - event.ts) / 1000)
         frame = event_frame(event, self.deployment_id)
         subject_subs = self.by_user.get(event.subject, ()) if event.subject else ()
-        if event.type == "member.joined":
+        if isinstance(event.body, MemberJoined):
             for sub in subject_subs:
-                self._join(sub, event.room_id, event.pos)
+                sub.note_membership(event.pos, event.room_id, joined=True)
+                self.by_room.setdefault(event.room_id, set()).add(sub)
         if event.private:
             targets: Iterable[Subscription] = subject_subs
         elif subject_subs:
@@ -305,35 +282,24 @@ class Hub:
         for sub in targets:
             sub.offer(frame)
             self.delivered += 1
-        if event.type == "member.left":
+        if isinstance(event.body, MemberLeft):
             for sub in subject_subs:
-                self._leave(sub, event.room_id, event.pos)
-
-    def _join(self, sub: Subscription, room_id: str, pos: int) -> None:
-        if sub._early_changes is not None:
-            sub._early_changes.append((pos, room_id, True))
-        sub.rooms.add(room_id)
-        self.by_room.setdefault(room_id, set()).add(sub)
-
-    def _leave(self, sub: Subscription, room_id: str, pos: int) -> None:
-        if sub._early_changes is not None:
-            sub._early_changes.append((pos, room_id, False))
-        sub.rooms.discard(room_id)
-        members = self.by_room.get(room_id)
-        if members is not None:
-            members.discard(sub)
-            if not members:
-                del self.by_room[room_id]
+                sub.note_membership(event.pos, event.room_id, joined=False)
+                members = self.by_room.get(event.room_id)
+                if members is not None:
+                    members.discard(sub)
+                    if not members:
+                        del self.by_room[event.room_id]
 
     async def _poll_forever(self) -> None:
         while True:
-            await asyncio.sleep(self.poll_interval)
+            await self.clock.sleep(self.poll_interval)
             try:
                 await self.catch_up()
             except Exception:  # the database may be briefly unavailable: try again later
                 log.warning("event poll failed", exc_info=True)
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,109 @@
+"""Domain values as JSON-ready dicts, and back: the stored form of what the event log, the bus
+and idempotent answers keep. Times stay integer milliseconds; nothing here is the API's wire
+shape (hubbub.wire makes that, from the decoded values).
+
+A change to any of these shapes is a new payload version (hubbub.events.VERSION) and a
+migration of the rows already stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hubbub.models import Author, Message, ReactionCount, Room, User
+
+__all__ = [
+    "message_from",
+    "message_to",
+    "room_from",
+    "room_to",
+    "user_from",
+    "user_to",
+]
+
+
+def user_to(u: User) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "username": u.username,
+        "display_name": u.display_name,
+        "created_at": u.created_at,
+    }
+
+
+def user_from(d: dict[str, Any]) -> User:
+    return User(
+        id=d["id"],
+        username=d["username"],
+        display_name=d["display_name"],
+        created_at=int(d["created_at"]),
+    )
+
+
+def _author_to(a: Author) -> dict[str, Any]:
+    return {"id": a.id, "username": a.username, "display_name": a.display_name, "guest": a.guest}
+
+
+def _author_from(d: dict[str, Any]) -> Author:
+    return Author(
+        id=d["id"], username=d["username"], display_name=d["display_name"], guest=bool(d["guest"])
+    )
+
+
+def message_to(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "room_id": m.room_id,
+        "seq": m.seq,
+        "author": _author_to(m.author),
+        "text": m.text,
+        "created_at": m.created_at,
+        "edited_at": m.edited_at,
+        "deleted": m.deleted,
+        "reply_to": m.reply_to,
+        "reactions": [{"emoji": r.emoji, "count": r.count, "me": r.me} for r in m.reactions],
+    }
+
+
+def message_from(d: dict[str, Any]) -> Message:
+    return Message(
+        id=d["id"],
+        room_id=d["room_id"],
+        seq=int(d["seq"]),
+        author=_author_from(d["author"]),
+        text=d["text"],
+        created_at=int(d["created_at"]),
+        edited_at=None if d["edited_at"] is None else int(d["edited_at"]),
+        deleted=bool(d["deleted"]),
+        reply_to=d["reply_to"],
+        reactions=tuple(
+            ReactionCount(r["emoji"], int(r["count"]), bool(r["me"])) for r in d["reactions"]
+        ),
+    )
+
+
+def room_to(r: Room) -> dict[str, Any]:
+    """The room without any viewer's fields (those are never stored)."""
+    return {
+        "id": r.id,
+        "name": r.name,
+        "topic": r.topic,
+        "visibility": r.visibility,
+        "kind": r.kind,
+        "created_at": r.created_at,
+        "member_count": r.member_count,
+        "last_seq": r.last_seq,
+    }
+
+
+def room_from(d: dict[str, Any]) -> Room:
+    return Room(
+        id=d["id"],
+        name=d["name"],
+        topic=d["topic"],
+        visibility=d["visibility"],
+        kind=d["kind"],
+        created_at=int(d["created_at"]),
+        member_count=int(d["member_count"]),
+        last_seq=int(d["last_seq"]),
+    )

@@ -1,0 +1,345 @@
+"""The event catalogue: every kind of event hubbub emits, one frozen type each.
+
+Durable events are stored in the log (store/events.py) at a gapless position and replayed on
+resume; ephemeral ones (typing, presence) are only ever live. Each type holds domain values
+(a Message, a User, milliseconds), never the API's wire shape: hubbub.wire turns a type into
+the `data` of its frame, in one place, when it is framed.
+
+In the log and on the bus a durable event is `type` plus a payload `{"v": VERSION, ...fields}`
+made by `encode` and read back by `decode`. Changing a type's fields means a new VERSION and a
+migration of the stored rows (see store/migrations/0003_event_payloads.py).
+
+Adding an event type: a class here (in DURABLE_TYPES or EPHEMERAL_TYPES), its data shape in
+hubbub.wire.event_data, its frame schema in web/event_schemas.py, and a row in docs/api.md's
+event table; tests/test_event_catalogue.py checks that all four agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, get_type_hints
+
+from hubbub import codec
+from hubbub.models import Message, Role, Room, User
+
+__all__ = [
+    "DURABLE_TYPES",
+    "EPHEMERAL_TYPES",
+    "VERSION",
+    "DurableEvent",
+    "Ephemeral",
+    "EphemeralEvent",
+    "Event",
+    "MemberJoined",
+    "MemberLeft",
+    "MemberUpdated",
+    "MessageCreated",
+    "MessageDeleted",
+    "MessageUpdated",
+    "Presence",
+    "ReactionAdded",
+    "ReactionRemoved",
+    "ReadUpdated",
+    "RoomUpdated",
+    "Typing",
+    "decode",
+    "decode_durable",
+    "decode_ephemeral",
+    "encode",
+]
+
+VERSION = 1
+
+
+class _Kind:
+    """What every event type has. `subject` is the user a membership or read event is about
+    (their own connections get it too); `private` events reach only the subject."""
+
+    __slots__ = ()
+    TYPE: ClassVar[str]
+
+    @property
+    def subject(self) -> str | None:
+        return None
+
+    @property
+    def private(self) -> bool:
+        return False
+
+
+# -- durable events ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MessageCreated(_Kind):
+    TYPE: ClassVar[str] = "message.created"
+    message: Message
+
+    @property
+    def room_id(self) -> str:
+        return self.message.room_id
+
+
+@dataclass(frozen=True, slots=True)
+class MessageUpdated(_Kind):
+    TYPE: ClassVar[str] = "message.updated"
+    id: str
+    room_id: str
+    seq: int
+    text: str
+    edited_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDeleted(_Kind):
+    TYPE: ClassVar[str] = "message.deleted"
+    id: str
+    room_id: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionAdded(_Kind):
+    TYPE: ClassVar[str] = "reaction.added"
+    message_id: str
+    room_id: str
+    seq: int
+    emoji: str
+    user_id: str
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionRemoved(_Kind):
+    TYPE: ClassVar[str] = "reaction.removed"
+    message_id: str
+    room_id: str
+    seq: int
+    emoji: str
+    user_id: str
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoomUpdated(_Kind):
+    TYPE: ClassVar[str] = "room.updated"
+    room: Room
+
+    @property
+    def room_id(self) -> str:
+        return self.room.id
+
+
+@dataclass(frozen=True, slots=True)
+class MemberJoined(_Kind):
+    """Someone became a member; carries the room so their own clients can show it."""
+
+    TYPE: ClassVar[str] = "member.joined"
+    room: Room
+    user: User
+    role: Role
+
+    @property
+    def room_id(self) -> str:
+        return self.room.id
+
+    @property
+    def subject(self) -> str | None:
+        return self.user.id
+
+
+@dataclass(frozen=True, slots=True)
+class MemberLeft(_Kind):
+    TYPE: ClassVar[str] = "member.left"
+    room_id: str
+    user: User
+
+    @property
+    def subject(self) -> str | None:
+        return self.user.id
+
+
+@dataclass(frozen=True, slots=True)
+class MemberUpdated(_Kind):
+    """A role change, or an ownership handover."""
+
+    TYPE: ClassVar[str] = "member.updated"
+    room_id: str
+    user: User
+    role: Role
+
+    @property
+    def subject(self) -> str | None:
+        return self.user.id
+
+
+@dataclass(frozen=True, slots=True)
+class ReadUpdated(_Kind):
+    """A user's read marker moved: for their own connections only (badges on every device)."""
+
+    TYPE: ClassVar[str] = "read.updated"
+    room_id: str
+    user_id: str
+    last_read_seq: int
+    unread_count: int
+
+    @property
+    def subject(self) -> str | None:
+        return self.user_id
+
+    @property
+    def private(self) -> bool:
+        return True
+
+
+DurableEvent = (
+    MessageCreated
+    | MessageUpdated
+    | MessageDeleted
+    | ReactionAdded
+    | ReactionRemoved
+    | RoomUpdated
+    | MemberJoined
+    | MemberLeft
+    | MemberUpdated
+    | ReadUpdated
+)
+DURABLE_TYPES: dict[str, type[DurableEvent]] = {
+    t.TYPE: t
+    for t in (
+        MessageCreated,
+        MessageUpdated,
+        MessageDeleted,
+        ReactionAdded,
+        ReactionRemoved,
+        RoomUpdated,
+        MemberJoined,
+        MemberLeft,
+        MemberUpdated,
+        ReadUpdated,
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A durable event at its position in the log, committed at `ts` (ms)."""
+
+    pos: int
+    ts: int
+    body: DurableEvent
+
+    @property
+    def type(self) -> str:
+        return self.body.TYPE
+
+    @property
+    def room_id(self) -> str:
+        return self.body.room_id
+
+    @property
+    def subject(self) -> str | None:
+        return self.body.subject
+
+    @property
+    def private(self) -> bool:
+        return self.body.private
+
+
+# -- ephemeral events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Typing(_Kind):
+    TYPE: ClassVar[str] = "typing"
+    room_id: str
+    user_id: str
+    username: str
+    until: int  # ms: treat as stopped after this
+
+
+@dataclass(frozen=True, slots=True)
+class Presence(_Kind):
+    TYPE: ClassVar[str] = "presence"
+    user_id: str
+    username: str
+    online: bool
+
+
+EphemeralEvent = Typing | Presence
+EPHEMERAL_TYPES: dict[str, type[EphemeralEvent]] = {t.TYPE: t for t in (Typing, Presence)}
+
+
+@dataclass(frozen=True, slots=True)
+class Ephemeral:
+    """A live-only event: never stored, no position. It goes to the members of `room_ids`,
+    except `except_user` (the typer; the user whose presence it is)."""
+
+    ts: int
+    body: EphemeralEvent
+    room_ids: tuple[str, ...]
+    except_user: str | None = None
+
+    @property
+    def type(self) -> str:
+        return self.body.TYPE
+
+
+# -- the stored form --------------------------------------------------------------------------
+
+_TO: dict[Any, Any] = {Message: codec.message_to, Room: codec.room_to, User: codec.user_to}
+_FROM: dict[Any, Any] = {Message: codec.message_from, Room: codec.room_from, User: codec.user_from}
+
+
+_FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {}
+
+
+def _fields(kind: type[Any]) -> tuple[tuple[str, Any], ...]:
+    """(name, type) of each field of an event type, worked out once per type."""
+    found = _FIELDS.get(kind.TYPE)
+    if found is None:
+        hints = get_type_hints(kind)
+        found = _FIELDS[kind.TYPE] = tuple(
+            (f.name, hints[f.name]) for f in dataclasses.fields(kind)
+        )
+    return found
+
+
+def encode(body: DurableEvent | EphemeralEvent) -> dict[str, Any]:
+    """The versioned payload of an event: `{"v": VERSION, field: value, ...}`."""
+    payload: dict[str, Any] = {"v": VERSION}
+    for name, hint in _fields(type(body)):
+        value = getattr(body, name)
+        convert = _TO.get(hint)
+        payload[name] = convert(value) if convert is not None else value
+    return payload
+
+
+def decode(type_name: str, payload: dict[str, Any]) -> DurableEvent | EphemeralEvent:
+    """The event stored as `encode` made it. Raises ValueError for an unknown type or a
+    version this release cannot read (a newer node's event: it is read from the log later)."""
+    kind = DURABLE_TYPES.get(type_name) or EPHEMERAL_TYPES.get(type_name)
+    if kind is None:
+        raise ValueError(f"unknown event type {type_name!r}")
+    if payload.get("v") != VERSION:
+        raise ValueError(f"{type_name} payload version {payload.get('v')!r} is not {VERSION}")
+    values = {}
+    for name, hint in _fields(kind):
+        convert = _FROM.get(hint)
+        values[name] = convert(payload[name]) if convert is not None else payload[name]
+    return kind(**values)
+
+
+def decode_durable(type_name: str, payload: dict[str, Any]) -> DurableEvent:
+    body = decode(type_name, payload)
+    if isinstance(body, Typing | Presence):
+        raise ValueError(f"{type_name} is not a durable event")
+    return body
+
+
+def decode_ephemeral(type_name: str, payload: dict[str, Any]) -> EphemeralEvent:
+    body = decode(type_name, payload)
+    if not isinstance(body, Typing | Presence):
+        raise ValueError(f"{type_name} is not an ephemeral event")
+    return body

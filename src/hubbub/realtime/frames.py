@@ -1,0 +1,77 @@
+"""Frames: events serialised once, in their wire shape, and shared by every recipient and
+every transport (WebSocket text, SSE record, long-poll page item)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from hubbub import wire
+from hubbub.events import Ephemeral, Event, Typing
+from hubbub.realtime.cursors import cursor
+
+__all__ = [
+    "PING",
+    "RESET",
+    "SLOW_CONSUMER",
+    "Frame",
+    "ephemeral_frame",
+    "event_frame",
+    "hello_frame",
+]
+
+
+class Frame:
+    """One serialised frame. `pos` and `cursor` are None for ephemeral and control frames."""
+
+    __slots__ = ("_sse", "cursor", "json", "pos", "text")
+
+    def __init__(self, pos: int | None, cursor: str | None, body: dict[str, Any]) -> None:
+        self.pos = pos
+        self.cursor = cursor
+        self.json = orjson.dumps(body)
+        self.text = self.json.decode()  # WebSocket text frames take str
+        self._sse: bytes | None = None
+
+    @property
+    def sse(self) -> bytes:
+        """The Server-Sent Events record (built once, on first use)."""
+        if self._sse is None:
+            head = b"id: %s\n" % self.cursor.encode() if self.cursor else b""
+            self._sse = head + b"data: " + self.json + b"\n\n"
+        return self._sse
+
+
+def event_frame(event: Event, deployment_id: str) -> Frame:
+    """A durable event: its cursor is its `id`."""
+    at = cursor(deployment_id, event.pos)
+    body = {
+        "id": at,
+        "type": event.type,
+        "room_id": event.room_id,
+        "ts": wire.rfc3339(event.ts),
+        "data": wire.event_data(event.body),
+    }
+    return Frame(event.pos, at, body)
+
+
+def ephemeral_frame(event: Ephemeral) -> Frame:
+    """A live-only event: no `id`; `room_id` for typing, null for presence."""
+    body = {
+        "type": event.type,
+        "room_id": event.body.room_id if isinstance(event.body, Typing) else None,
+        "ts": wire.rfc3339(event.ts),
+        "data": wire.event_data(event.body),
+    }
+    return Frame(None, None, body)
+
+
+def hello_frame(start: str) -> Frame:
+    """The first frame of every stream: it is live, and starts after `start` (a cursor)."""
+    return Frame(None, None, {"type": "hello", "cursor": start})
+
+
+PING = Frame(None, None, {"type": "ping"})
+RESET = Frame(None, None, {"type": "reset"})
+SLOW_CONSUMER = Frame(None, None, {"type": "slow_consumer"})

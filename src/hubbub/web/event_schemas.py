@@ -1,0 +1,243 @@
+"""The schema of every frame a stream sends: `components.schemas.Event` in the OpenAPI
+document, a `oneOf` discriminated by `type`, with each event's exact `data`.
+
+hubbub.wire.event_data makes the `data`; tests/test_event_catalogue.py checks that this union
+covers exactly the catalogue (hubbub.events) plus the control frames, and the API and real-time
+suites validate every frame they see against the published document.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, RootModel
+
+from hubbub.web.schemas import MessageOut, UserOut
+
+__all__ = ["CONTROL_TYPES", "Event", "EventsPage", "RoomPublicOut"]
+
+Role = Literal["owner", "admin", "member"]
+_ID = Field(description="The cursor: resume after this event")
+_TS = Field(description="When the event happened (RFC 3339, UTC, milliseconds)")
+
+
+class RoomPublicOut(BaseModel):
+    """A room without any viewer's fields (events go to many users)."""
+
+    id: str
+    name: str
+    topic: str
+    visibility: Literal["public", "private"]
+    kind: Literal["room", "dm"]
+    created_at: str
+    member_count: int
+    last_seq: int
+
+
+class MessageUpdatedData(BaseModel):
+    id: str
+    room_id: str
+    seq: int
+    text: str
+    edited_at: str
+
+
+class MessageDeletedData(BaseModel):
+    id: str
+    room_id: str
+    seq: int
+
+
+class ReactionData(BaseModel):
+    message_id: str
+    room_id: str
+    seq: int
+    emoji: str
+    user: str = Field(description="The reacting user's username")
+    user_id: str
+
+
+class MemberJoinedData(BaseModel):
+    room: RoomPublicOut
+    user: UserOut
+    role: Role
+
+
+class MemberLeftData(BaseModel):
+    room_id: str
+    user: UserOut
+
+
+class MemberUpdatedData(BaseModel):
+    user: UserOut
+    role: Role
+
+
+class ReadUpdatedData(BaseModel):
+    room_id: str
+    last_read_seq: int
+    unread_count: int
+
+
+class TypingData(BaseModel):
+    user: str
+    user_id: str
+    until: str = Field(description="Treat as stopped after this time")
+
+
+class PresenceData(BaseModel):
+    user: str
+    user_id: str
+    online: bool
+
+
+class _Durable(BaseModel):
+    id: str = _ID
+    room_id: str
+    ts: str = _TS
+
+
+class MessageCreatedEvent(_Durable):
+    """A message was sent (to the room's members)."""
+
+    type: Literal["message.created"]
+    data: MessageOut
+
+
+class MessageUpdatedEvent(_Durable):
+    """A message's text was edited."""
+
+    type: Literal["message.updated"]
+    data: MessageUpdatedData
+
+
+class MessageDeletedEvent(_Durable):
+    """A message became a tombstone."""
+
+    type: Literal["message.deleted"]
+    data: MessageDeletedData
+
+
+class ReactionAddedEvent(_Durable):
+    type: Literal["reaction.added"]
+    data: ReactionData
+
+
+class ReactionRemovedEvent(_Durable):
+    type: Literal["reaction.removed"]
+    data: ReactionData
+
+
+class RoomUpdatedEvent(_Durable):
+    """A room's name or topic changed."""
+
+    type: Literal["room.updated"]
+    data: RoomPublicOut
+
+
+class MemberJoinedEvent(_Durable):
+    """Someone became a member (to the members, and to the new member)."""
+
+    type: Literal["member.joined"]
+    data: MemberJoinedData
+
+
+class MemberLeftEvent(_Durable):
+    """Someone left or was removed (to the members, and to the one who left)."""
+
+    type: Literal["member.left"]
+    data: MemberLeftData
+
+
+class MemberUpdatedEvent(_Durable):
+    """A member's role changed (or ownership passed to them)."""
+
+    type: Literal["member.updated"]
+    data: MemberUpdatedData
+
+
+class ReadUpdatedEvent(_Durable):
+    """Your read marker moved (to your own connections only)."""
+
+    type: Literal["read.updated"]
+    data: ReadUpdatedData
+
+
+class TypingEvent(BaseModel):
+    """Someone is typing in a room (live only: no `id`)."""
+
+    type: Literal["typing"]
+    room_id: str
+    ts: str = _TS
+    data: TypingData
+
+
+class PresenceEvent(BaseModel):
+    """Someone came online or went offline (live only: no `id`)."""
+
+    type: Literal["presence"]
+    room_id: None
+    ts: str = _TS
+    data: PresenceData
+
+
+class HelloFrame(BaseModel):
+    """The first frame of a WebSocket or SSE stream: the subscription is live, starting after
+    `cursor`. Not an event: no `id`, never replayed."""
+
+    type: Literal["hello"]
+    cursor: str
+
+
+class PingFrame(BaseModel):
+    """WebSocket heartbeat."""
+
+    type: Literal["ping"]
+
+
+class ResetFrame(BaseModel):
+    """The cursor cannot be resumed: fetch state again, then stream from the new head."""
+
+    type: Literal["reset"]
+
+
+class SlowConsumerFrame(BaseModel):
+    """SSE: this stream fell too far behind and ends; reconnect with your last cursor."""
+
+    type: Literal["slow_consumer"]
+
+
+CONTROL_TYPES = frozenset({"hello", "ping", "reset", "slow_consumer"})
+
+_Frame = Annotated[
+    MessageCreatedEvent
+    | MessageUpdatedEvent
+    | MessageDeletedEvent
+    | ReactionAddedEvent
+    | ReactionRemovedEvent
+    | RoomUpdatedEvent
+    | MemberJoinedEvent
+    | MemberLeftEvent
+    | MemberUpdatedEvent
+    | ReadUpdatedEvent
+    | TypingEvent
+    | PresenceEvent
+    | HelloFrame
+    | PingFrame
+    | ResetFrame
+    | SlowConsumerFrame,
+    Field(discriminator="type"),
+]
+
+
+class Event(RootModel[_Frame]):
+    """Any frame of the event stream, by `type`: durable events (with an `id` cursor),
+    ephemeral ones (typing, presence), and the control frames hello, ping, reset and
+    slow_consumer."""
+
+
+class EventsPage(BaseModel):
+    """A long-poll answer."""
+
+    events: list[Event]
+    next: str = Field(description="The cursor to pass as `since` next time")

@@ -1,0 +1,139 @@
+"""The event catalogue (hubbub.events), the wire shapes (hubbub.wire), the published schema
+(components.schemas.Event) and docs/api.md's event table describe the same events."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from hubbub.events import (
+    DURABLE_TYPES,
+    EPHEMERAL_TYPES,
+    DurableEvent,
+    Ephemeral,
+    EphemeralEvent,
+    Event,
+    MemberJoined,
+    MemberLeft,
+    MemberUpdated,
+    MessageCreated,
+    MessageDeleted,
+    MessageUpdated,
+    Presence,
+    ReactionAdded,
+    ReactionRemoved,
+    ReadUpdated,
+    RoomUpdated,
+    Typing,
+    decode,
+    encode,
+)
+from hubbub.models import Author, Message, ReactionCount, Room, User
+from hubbub.realtime.frames import PING, RESET, SLOW_CONSUMER, ephemeral_frame, event_frame
+from hubbub.realtime.frames import hello_frame as make_hello
+from hubbub.web.event_schemas import CONTROL_TYPES
+from tests.event_schema import check_frame, openapi_document
+
+API_MD = Path(__file__).resolve().parents[1] / "docs" / "api.md"
+
+ALICE = User("u_alice", "alice", "Alice Liddell", 1_700_000_000_123)
+ROOM = Room("r_1", "plans", "a topic", "public", "room", 1_700_000_000_000, 3, 42)
+MESSAGE = Message(
+    "m_1",
+    "r_1",
+    7,
+    Author("u_alice", "alice", "Alice Liddell", guest=False),
+    "hello, café ☕",
+    1_700_000_000_456,
+    1_700_000_000_789,
+    False,
+    "m_0",
+    (ReactionCount("👍", 2, True),),
+)
+SAMPLES: dict[str, DurableEvent | EphemeralEvent] = {
+    "message.created": MessageCreated(MESSAGE),
+    "message.updated": MessageUpdated("m_1", "r_1", 7, "edited", 1_700_000_001_000),
+    "message.deleted": MessageDeleted("m_1", "r_1", 7),
+    "reaction.added": ReactionAdded("m_1", "r_1", 7, "👍", "u_alice", "alice"),
+    "reaction.removed": ReactionRemoved("m_1", "r_1", 7, "👍", "u_alice", "alice"),
+    "room.updated": RoomUpdated(ROOM),
+    "member.joined": MemberJoined(ROOM, ALICE, "owner"),
+    "member.left": MemberLeft("r_1", ALICE),
+    "member.updated": MemberUpdated("r_1", ALICE, "admin"),
+    "read.updated": ReadUpdated("r_1", "u_alice", 7, 0),
+    "typing": Typing("r_1", "u_alice", "alice", 1_700_000_006_000),
+    "presence": Presence("u_alice", "alice", True),
+}
+
+
+def frame_of(body: DurableEvent | EphemeralEvent) -> dict[str, Any]:
+    if isinstance(body, Typing | Presence):
+        frame = ephemeral_frame(Ephemeral(1_700_000_000_000, body, ("r_1",)))
+    else:
+        frame = event_frame(Event(12, 1_700_000_000_000, body), "dep")
+    return dict(orjson.loads(frame.json))
+
+
+def schema_types() -> set[str]:
+    event = openapi_document()["components"]["schemas"]["Event"]
+    return set(event["discriminator"]["mapping"])
+
+
+def documented_types() -> set[str]:
+    """The backticked names in the first column of docs/api.md's event-types table."""
+    text = API_MD.read_text()
+    lines = text[text.index("### Event types") :].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| type |"))
+    found = set()
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        found.update(re.findall(r"`([a-z_.]+)`", line.split("|")[1]))
+    return found
+
+
+def test_the_schema_covers_the_catalogue_and_the_control_frames_exactly():
+    catalogue = set(DURABLE_TYPES) | set(EPHEMERAL_TYPES)
+    assert set(SAMPLES) == catalogue, "every event type needs a sample here"
+    assert schema_types() == catalogue | CONTROL_TYPES
+
+
+def test_docs_event_table_lists_exactly_the_schema_types():
+    assert documented_types() == schema_types()
+
+
+@pytest.mark.parametrize("type_name", sorted(SAMPLES))
+def test_every_event_type_frames_to_a_valid_frame_and_round_trips(type_name: str):
+    body = SAMPLES[type_name]
+    frame = frame_of(body)
+    check_frame(frame)
+    assert frame["type"] == type_name
+    payload = encode(body)
+    assert payload["v"] == 1
+    assert decode(type_name, orjson.loads(orjson.dumps(payload))) == body
+
+
+@pytest.mark.parametrize("type_name", sorted(SAMPLES))
+def test_a_frame_missing_a_data_field_does_not_validate(type_name: str):
+    frame = frame_of(SAMPLES[type_name])
+    for field in list(frame["data"]):
+        broken = {**frame, "data": {k: v for k, v in frame["data"].items() if k != field}}
+        with pytest.raises(AssertionError, match="required property"):
+            check_frame(broken)
+
+
+def test_control_frames_validate():
+    for frame in (make_hello("dep-3"), PING, RESET, SLOW_CONSUMER):
+        check_frame(orjson.loads(frame.json))
+
+
+def test_an_unknown_version_is_refused_not_misread():
+    payload = {**encode(SAMPLES["message.deleted"]), "v": 2}
+    with pytest.raises(ValueError, match="version"):
+        decode("message.deleted", payload)
+    with pytest.raises(ValueError, match="unknown event type"):
+        decode("message.exploded", {"v": 1})
