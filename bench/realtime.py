@@ -53,10 +53,8 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -70,7 +68,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from classic import free_port, stop  # bench/ is on sys.path: the scripts sit side by side
+from procs import (  # bench/ is on sys.path: the scripts sit side by side
+    answers,
+    cpu_between,
+    cpu_busy,
+    free_port,
+    raise_fd_limit,
+    rss_kb,
+    runqueue_wait,
+    stop,
+    thread_cpu,
+)
+from profiles import start_py_spy, stop_py_spy
 
 HOST = "127.0.0.1"
 BENCH = Path(__file__).resolve().parent
@@ -84,7 +93,6 @@ LOBBY = "general"  # hubbub's lobby: every new account is a member
 PASSWORD = "bench-password"
 HTTP_POOL = 16  # keep-alive connections the sender (and the set-up) use
 CONNECT_CONCURRENCY = 200  # WebSocket handshakes in flight at once
-WANT_NOFILE = 65536
 
 now_ns = time.monotonic_ns  # CLOCK_MONOTONIC: one clock for every process on the machine
 T = TypeVar("T")
@@ -162,65 +170,6 @@ QUICK = Params(
 # --- processes -------------------------------------------------------------------------------
 
 
-def raise_fd_limit(want: int = WANT_NOFILE) -> int:
-    """Raise RLIMIT_NOFILE for this process and so for the servers it starts; returns it."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    for limits in ((max(soft, want), max(hard, want)), (max(soft, min(want, hard)), hard)):
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, limits)
-            break
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def thread_cpu(pid: int) -> dict[int, int]:
-    """Nanoseconds on a CPU (user + system) of each thread of a process, from
-    /proc/<pid>/task/*/schedstat: exact, where /proc/<pid>/stat counts 10 ms ticks."""
-    out = {}
-    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            out[int(stat.parent.name)] = int(stat.read_text().split()[0])
-    return out
-
-
-def cpu_between(before: dict[int, int], after: dict[int, int]) -> float:
-    """CPU seconds between two thread_cpu() readings; threads that ended in between are left
-    out (their last moments), threads that started are counted whole."""
-    return sum(ns - before.get(tid, 0) for tid, ns in after.items()) / 1e9
-
-
-def cpu_busy(cpu: int) -> float:
-    """Seconds CPU `cpu` has spent not idle since boot (every process, and interrupts)."""
-    for line in Path("/proc/stat").read_text().splitlines():
-        if line.startswith(f"cpu{cpu} "):
-            ticks = [int(x) for x in line.split()[1:]]
-            return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-    return 0.0
-
-
-def runqueue_wait(pid: int) -> float:
-    """Seconds the process's threads spent runnable but not running (behind other processes or
-    behind each other), from /proc/<pid>/task/*/schedstat."""
-    total = 0
-    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            total += int(stat.read_text().split()[1])
-    return total / 1e9
-
-
-def rss_kb(pid: int) -> int:
-    match = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M)
-    if not match:
-        raise RuntimeError(f"no VmRSS for pid {pid}")
-    return int(match[1])
-
-
-def _answers(port: int, path: str) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=2) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
-        return s.recv(64).startswith(b"HTTP/1.1 200")
-    return False
-
-
 @contextmanager
 def serve(
     names: Sequence[str], workdir: Path, src: Path
@@ -259,7 +208,7 @@ def serve(
                 )
         deadline = time.monotonic() + 60
         for name, (proc, port) in started.items():
-            while not _answers(port, "/" if name == "bare" else "/messages?limit=1"):
+            while not answers(port, "/" if name == "bare" else "/messages?limit=1"):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{name} did not start (exit code {proc.poll()})")
                 time.sleep(0.05)
@@ -908,67 +857,6 @@ def run_all(
                         samples.append(measure(name, run, kind, servers[kind], p, py_spy))
         print(f"  ({time.monotonic() - began:.1f} s)", flush=True)
     return samples
-
-
-# --- profiling (optional) --------------------------------------------------------------------
-
-
-def start_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    """py-spy samples the server (all threads, idle ones left out) without pausing it."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    spy = shutil.which("py-spy", path=str(Path(PYTHON).parent)) or "py-spy"
-    cmd = [spy, "record", "--nonblocking", "--threads", "--pid", str(pid), "--rate", "250"]
-    cmd += ["--format", "raw", "--output", str(out)]
-    extra = os.environ.get("BENCH_PY_SPY_ARGS", "").split()  # e.g. "--gil" or "--native"
-    if "--native" in extra:  # py-spy must pause the server for native stacks
-        cmd.remove("--nonblocking")
-    cmd += extra
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def stop_py_spy(proc: subprocess.Popen[bytes], out: Path | None) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if out is not None and out.exists():
-        top = out.with_suffix(".top.txt")
-        top.write_text(profile_summary(out))
-        print(f"    py-spy: {out} (summary {top})", flush=True)
-
-
-def profile_summary(raw: Path, rows: int = 25) -> str:
-    """Self and inclusive shares of the frames in a py-spy raw (collapsed stacks) file."""
-    own: Counter[str] = Counter()
-    inclusive: Counter[str] = Counter()
-    threads: Counter[str] = Counter()
-    total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        frames, n = stack.split(";"), int(count)
-        total += n
-        own[frames[-1]] += n
-        threads[frames[0]] += n
-        for frame in set(frames[1:]):
-            inclusive[frame] += n
-    if not total:
-        return "no samples\n"
-
-    def block(title: str, counts: Counter[str], keep: Callable[[str], bool]) -> list[str]:
-        top = [(f, c) for f, c in counts.most_common() if keep(f)][:rows]
-        return [f"-- {title}", *(f"{c / total:6.1%}  {f}" for f, c in top)]
-
-    lines = [f"{total} samples ({raw.name})"]
-    lines += block("threads", threads, lambda f: True)
-    lines += block("self (leaf frames)", own, lambda f: True)
-    lines += block("inclusive, hubbub code", inclusive, lambda f: "hubbub/" in f)
-    lines += block("inclusive, all", inclusive, lambda f: True)
-    return "\n".join(lines) + "\n"
 
 
 # --- report ----------------------------------------------------------------------------------

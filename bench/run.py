@@ -57,6 +57,8 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import classic  # noqa: E402
+import procs  # noqa: E402
+import profiles  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import (  # noqa: E402
     BarColumn,
@@ -207,7 +209,7 @@ def serve(
             if kind == "hubbub" and opts.url:
                 servers[kind] = Server(kind, urlsplit(opts.url).port or 80, None)
                 continue
-            port = realtime.free_port()
+            port = procs.free_port()
             cmd = _cmd(kind.removesuffix("-b"), port, workdir, db, opts.redis_url)
             if opts.pinned:
                 cmd = ["taskset", "-c", str(SERVER_CPU), *cmd]
@@ -226,7 +228,7 @@ def serve(
                 server.proc.send_signal(signal.SIGTERM)
         for server in servers.values():
             if server.proc:
-                realtime.stop(server.proc)
+                procs.stop(server.proc)
         if db and pg:
             pg.drop(db)
 
@@ -234,7 +236,7 @@ def serve(
 def _wait(server: Server, logs: dict[str, Path]) -> None:
     path = "/messages?limit=1" if server.kind.startswith("hubbub") else "/"
     deadline = time.monotonic() + 60
-    while not realtime._answers(server.port, path):
+    while not procs.answers(server.port, path):
         failed = server.proc is not None and server.proc.poll() is not None
         if failed or time.monotonic() > deadline:
             log = logs.get(server.kind)
@@ -249,7 +251,7 @@ def rss_mb(server: Server) -> float | None:
     if server.proc is None:
         return None
     with contextlib.suppress(OSError, RuntimeError):
-        return realtime.rss_kb(server.pid) / 1024
+        return procs.rss_kb(server.pid) / 1024
     return None
 
 
@@ -377,14 +379,14 @@ def measure_wrk(
     profile = (
         opts.py_spy / f"{name}.txt" if opts.py_spy and label == "hubbub" and run == 1 else None
     )
-    spy = realtime.start_py_spy(server.pid, profile) if profile and server.proc else None
+    spy = profiles.start_py_spy(server.pid, profile) if profile and server.proc else None
     if spy:
         time.sleep(0.5)  # attached
-    before = realtime.thread_cpu(server.pid)
+    before = procs.thread_cpu(server.pid)
     w = run_wrk(job, opts.duration, opts.connections, progress, f"{name} {label}")
-    cpu = realtime.cpu_between(before, realtime.thread_cpu(server.pid))
+    cpu = procs.cpu_between(before, procs.thread_cpu(server.pid))
     if spy:
-        realtime.stop_py_spy(spy, profile)
+        profiles.stop_py_spy(spy, profile)
     pcts = w["pcts"]
     result = Result(
         scenario=name,
@@ -492,7 +494,7 @@ async def hop_run(
         expected = sum(layout[room] for room in plan)
         tally.reset(expected)
         pids = {node_a.pid, node_sub.pid}
-        cpu0, wall0 = {pid: realtime.thread_cpu(pid) for pid in pids}, realtime.now_ns()
+        cpu0, wall0 = {pid: procs.thread_cpu(pid) for pid in pids}, realtime.now_ns()
         sent_rate, send_errors, _ = await realtime.send_plan(target, plan, rate)
         while not tally.done.done():
             seen = len(tally.latencies_ns)
@@ -500,7 +502,7 @@ async def hop_run(
                 await asyncio.wait_for(asyncio.shield(tally.done), p.drain_timeout)
             if len(tally.latencies_ns) == seen:
                 break
-        cpu = sum(realtime.cpu_between(cpu0[pid], realtime.thread_cpu(pid)) for pid in pids)
+        cpu = sum(procs.cpu_between(cpu0[pid], procs.thread_cpu(pid)) for pid in pids)
         end_ns = tally.last_ns or realtime.now_ns()
     finally:
         tally.closing = True
@@ -786,7 +788,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"[bold]{pinning}[/]")
     for note in notes:
         console.print(note)
-    nofile = realtime.raise_fd_limit()
+    nofile = procs.raise_fd_limit()
     params = realtime.QUICK if opts.quick else realtime.FULL
     params = replace(params, runs=opts.runs)
 
