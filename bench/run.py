@@ -50,7 +50,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 BENCH = Path(__file__).resolve().parent
@@ -59,6 +59,8 @@ sys.path.insert(0, str(BENCH))
 import classic  # noqa: E402
 import procs  # noqa: E402
 import profiles  # noqa: E402
+from http_pool import Http  # noqa: E402
+from measurements import Sample, arun, connections_run, message_run, pct  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.progress import (  # noqa: E402
     BarColumn,
@@ -69,8 +71,9 @@ from rich.progress import (  # noqa: E402
     TimeElapsedColumn,
 )
 from rich.table import Table  # noqa: E402
-
-import realtime  # noqa: E402
+from scenarios import FULL, QUICK, Params, scenario_shape  # noqa: E402
+from targets import PASSWORD, send_plan, set_up, warm_up  # noqa: E402
+from ws_client import Tally, connect_all, now_ns  # noqa: E402
 
 HOST = "127.0.0.1"
 ROOT = BENCH.parent
@@ -97,20 +100,6 @@ CEILING_NOTE = {
 SHORT_UNIT = {"deliveries/s": "deliv/s", "connections/s": "conn/s"}
 NO_PID = 2**22 + 1  # above Linux's largest pid_max: /proc/NO_PID never exists (--url)
 console = Console(width=None if sys.stdout.isatty() else 150)
-
-
-class KeptTally(realtime.Tally):
-    """realtime.Tally that remembers its last instance, so the raw latencies of a run (which
-    realtime.message_run does not return) can be read for p95 and the percentile curves."""
-
-    last: ClassVar[KeptTally | None] = None
-
-    def __init__(self) -> None:
-        super().__init__()
-        KeptTally.last = self
-
-
-realtime.Tally = KeptTally  # type: ignore[misc]
 
 
 @dataclass(slots=True)
@@ -327,9 +316,9 @@ def run_wrk(
 
 async def _v1_setup(port: int, tag: str, history: bool) -> tuple[str, str]:
     """Sign up a user, make a room, fill it for history; returns (token, room id)."""
-    http = realtime.Http(port, 4)
+    http = Http(port, 4)
     try:
-        account = {"username": f"{tag}-user", "password": realtime.PASSWORD}
+        account = {"username": f"{tag}-user", "password": PASSWORD}
         token = (await http.json("POST", "/api/v1/accounts", account, None, 201))["token"]
         room = {"name": f"{tag} room", "visibility": "public"}
         room_id = (await http.json("POST", "/api/v1/rooms", room, token, 201))["id"]
@@ -362,7 +351,7 @@ def wrk_job(name: str, server: Server, tag: str) -> WrkJob:
     if name == "classic-read":
         classic.seed(server.port)
         return WrkJob(server.port, "/messages", lua_script("GET", None, None))
-    token, room = realtime.arun(_v1_setup(server.port, tag, history=name == "history"))
+    token, room = arun(_v1_setup(server.port, tag, history=name == "history"))
     path = f"/api/v1/rooms/{room}/messages"
     if name == "send":
         return WrkJob(server.port, path, lua_script("POST", SEND_BODY, token))
@@ -412,10 +401,10 @@ def measure_wrk(
 
 
 def _lat_result(
-    name: str, run: int, label: str, s: realtime.Sample, server: Server | None
+    name: str, run: int, label: str, s: Sample, server: Server | None, latencies_ns: list[int]
 ) -> Result:
-    tally = KeptTally.last
-    lat = sorted(x / 1e6 for x in tally.latencies_ns) if tally else []
+    """A message run as a Result; `latencies_ns`, its raw latencies, give p95 and the curve."""
+    lat = sorted(x / 1e6 for x in latencies_ns)
     cpu = s.cpu_us_per_delivery if server and server.proc and s.server_cpu_s > 0 else None
     return Result(
         scenario=name,
@@ -424,22 +413,22 @@ def _lat_result(
         unit="deliveries/s",
         throughput=s.deliveries_per_s,
         p50_ms=s.p50_ms,
-        p95_ms=realtime.pct(lat, 0.95),
+        p95_ms=pct(lat, 0.95),
         p99_ms=s.p99_ms,
         cpu_us_per_op=cpu,
         rss_mb=rss_mb(server) if server else None,
         ops=s.delivered,
         errors=(s.expected - s.delivered) + s.send_errors,
-        curve_ms={f"{p:g}": realtime.pct(lat, p / 100) for p in CURVE},
+        curve_ms={f"{p:g}": pct(lat, p / 100) for p in CURVE},
         extra={k: v for k, v in asdict(s).items() if k not in ("window_ns",)},
     )
 
 
-def measure_rt(name: str, run: int, server: Server, label: str, p: realtime.Params) -> Result:
+def measure_rt(name: str, run: int, server: Server, label: str, p: Params) -> Result:
     proc: Any = server.proc or type("Remote", (), {"pid": NO_PID})()
     if name == "connections":
-        c = realtime.arun(
-            realtime.connections_run(
+        c = arun(
+            connections_run(
                 run,
                 "bare" if label == "bare" else "hubbub",
                 proc,
@@ -464,20 +453,25 @@ def measure_rt(name: str, run: int, server: Server, label: str, p: realtime.Para
             ops=c.connections,
             extra=asdict(c),
         )
-    layout, plan, rate = realtime.scenario_shape(name, p)
+    layout, plan, rate = scenario_shape(name, p)
     kind = "bare" if label == "bare" else "hubbub"
     tag = f"{name}{run}{secrets.token_hex(2)}"  # unique usernames, even on a shared --url server
-    s = realtime.arun(
-        realtime.message_run(tag, run, kind, proc, server.port, layout, plan, rate, p.drain_timeout)
-    )
+
+    async def kept() -> tuple[Sample, Tally]:
+        tally = Tally()  # made on the run's loop; kept for its raw latencies
+        args = (tag, run, kind, proc, server.port, layout, plan, rate, p.drain_timeout)
+        return await message_run(*args, tally=tally), tally
+
+    s, tally = arun(kept())
     s.scenario = name
-    return _lat_result(name, run, label, s, server)
+    return _lat_result(name, run, label, s, server, tally.latencies_ns)
 
 
 async def hop_run(
-    tag: str, run: int, node_a: Server, node_sub: Server, p: realtime.Params
-) -> realtime.Sample:
-    """realtime's latency scenario with the sender on node A and the subscribers on node_sub."""
+    tag: str, run: int, node_a: Server, node_sub: Server, p: Params
+) -> tuple[Sample, list[int]]:
+    """realtime's latency scenario with the sender on node A and the subscribers on node_sub;
+    returns the sample and its raw latencies (ns)."""
     # light load (HOP_SUBSCRIBERS subscribers, HOP_RATE messages/s): the latency is the path
     # itself, not a queue, so the cross-node minus same-node difference is the Redis hop
     light = replace(
@@ -485,17 +479,17 @@ async def hop_run(
         latency_subscribers=min(p.latency_subscribers, HOP_SUBSCRIBERS),
         latency_rate=min(p.latency_rate, HOP_RATE),
     )
-    layout, plan, rate = realtime.scenario_shape("latency", light)
-    tally = KeptTally()
-    target = await realtime.set_up("hubbub", node_a.port, layout, tag)
-    clients = await realtime.connect_all(node_sub.port, target.ws_paths, tally)
+    layout, plan, rate = scenario_shape("latency", light)
+    tally = Tally()
+    target = await set_up("hubbub", node_a.port, layout, tag)
+    clients = await connect_all(node_sub.port, target.ws_paths, tally)
     try:
-        rounds = await realtime.warm_up(target, layout, tally, len(clients))
+        rounds = await warm_up(target, layout, tally, len(clients))
         expected = sum(layout[room] for room in plan)
         tally.reset(expected)
         pids = {node_a.pid, node_sub.pid}
-        cpu0, wall0 = {pid: procs.thread_cpu(pid) for pid in pids}, realtime.now_ns()
-        sent_rate, send_errors, _ = await realtime.send_plan(target, plan, rate)
+        cpu0, wall0 = {pid: procs.thread_cpu(pid) for pid in pids}, now_ns()
+        sent_rate, send_errors, _ = await send_plan(target, plan, rate)
         while not tally.done.done():
             seen = len(tally.latencies_ns)
             with contextlib.suppress(TimeoutError):
@@ -503,7 +497,7 @@ async def hop_run(
             if len(tally.latencies_ns) == seen:
                 break
         cpu = sum(procs.cpu_between(cpu0[pid], procs.thread_cpu(pid)) for pid in pids)
-        end_ns = tally.last_ns or realtime.now_ns()
+        end_ns = tally.last_ns or now_ns()
     finally:
         tally.closing = True
         for client in clients:
@@ -512,16 +506,17 @@ async def hop_run(
     lat = sorted(x / 1e6 for x in tally.latencies_ns)
     wall = max(1e-9, (end_ns - wall0) / 1e9)
     n = len(lat)
-    return realtime.Sample(
+    sample = Sample(
         scenario="redis-hop", run=run, server=tag, subscribers=len(clients), rooms=len(layout),
         messages=len(plan), offered_rate=rate, sent_rate=sent_rate, send_errors=send_errors,
-        expected=expected, delivered=n, deliveries_per_s=n / wall, p50_ms=realtime.pct(lat, 0.5),
-        p90_ms=realtime.pct(lat, 0.9), p99_ms=realtime.pct(lat, 0.99),
+        expected=expected, delivered=n, deliveries_per_s=n / wall, p50_ms=pct(lat, 0.5),
+        p90_ms=pct(lat, 0.9), p99_ms=pct(lat, 0.99),
         max_ms=lat[-1] if lat else float("nan"), server_cpu_s=cpu,
         cpu_us_per_delivery=cpu / n * 1e6 if n else float("nan"), server_cpu_util=cpu / wall,
         client_cpu_util=0.0, cpu0_other=0.0, server_runq_wait=0.0, other_frames=tally.other,
         closes=dict(tally.closes), warmup_rounds=rounds,
     )  # fmt: skip
+    return sample, tally.latencies_ns
 
 
 # --- the runner ------------------------------------------------------------------------------
@@ -544,7 +539,7 @@ def labels(name: str) -> tuple[str, str]:
 def run_scenario(
     name: str,
     opts: argparse.Namespace,
-    params: realtime.Params,
+    params: Params,
     pg: Pg | None,
     progress: Progress,
     overall: Any,
@@ -557,9 +552,9 @@ def run_scenario(
                     order = [("cross-node", nodes["hubbub-b"]), ("same-node", nodes["hubbub"])]
                     for label, sub in order if run % 2 else order[::-1]:
                         tag = f"hop{run}{label[0]}{secrets.token_hex(2)}"
-                        s = realtime.arun(hop_run(tag, run, nodes["hubbub"], sub, params))
+                        s, lat = arun(hop_run(tag, run, nodes["hubbub"], sub, params))
                         # CPU: both nodes' (the sender's and the subscribers'); RSS: node A
-                        results.append(_lat_result(name, run, label, s, nodes["hubbub"]))
+                        results.append(_lat_result(name, run, label, s, nodes["hubbub"], lat))
                         progress.console.print(line(results[-1]))
                         progress.advance(overall)
                 continue
@@ -789,7 +784,7 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         console.print(note)
     nofile = procs.raise_fd_limit()
-    params = realtime.QUICK if opts.quick else realtime.FULL
+    params = QUICK if opts.quick else FULL
     params = replace(params, runs=opts.runs)
 
     started = datetime.now(UTC)
