@@ -1,5 +1,6 @@
-"""The real-time scenarios of bench/realtime.py: their names, sizes (full and --quick) and shapes
-(subscribers per room, the room of each message, the rate).
+"""The benchmark scenarios: make bench's names and what each is compared with; the sizes (full
+and --quick) and shapes (subscribers per room, the room of each message, the rate) of the
+real-time ones, which bench/realtime.py runs too.
 """
 
 from __future__ import annotations
@@ -8,6 +9,19 @@ from dataclasses import dataclass
 
 SERVERS = ("bare", "hubbub")  # bench/realtime.py's: the ceiling, then hubbub
 REALTIME_SCENARIOS = ("fanout", "rooms", "latency", "connections")
+WRK_SCENARIOS = ("classic-post", "classic-read", "send", "history")
+SCENARIOS = (*WRK_SCENARIOS, *REALTIME_SCENARIOS, "redis-hop")  # make bench's, in report order
+CEILING_NOTE = {
+    "classic-post": "bare_asgi.py POST",
+    "classic-read": "bare_asgi.py GET",
+    "send": "bare_asgi.py POST (the nearest trivial thing: no auth, no database)",
+    "history": "bare_asgi.py GET (the nearest trivial thing: a fixed body)",
+    "fanout": "bare_ws.py broadcast",
+    "rooms": "bare_ws.py broadcast",
+    "latency": "bare_ws.py broadcast",
+    "connections": "bare_ws.py idle WebSockets",
+    "redis-hop": "the same scenario with subscribers on the sending node (same-node)",
+}
 
 
 @dataclass(frozen=True, slots=True)
