@@ -24,7 +24,9 @@ is written; a subscriber takes the clock when a read hands it frames, so send ->
 is measured on one clock. "Server CPU" is the time the server's threads spent on a CPU over the
 measured window (/proc/<pid>/task/*/schedstat), divided by the deliveries it made; "deliv/CPU-s"
 is its inverse, the capacity of one core. Before measuring, every subscriber must have received
-a warm-up message (hubbub subscribes a WebSocket only after its 101).
+a warm-up message (hubbub subscribes a WebSocket only after its 101; when it sends a `hello`
+frame first, the warm-up posts once every subscriber's hello is in). hubbub's `hello` and `ping`
+frames are never counted as deliveries.
 
 Both servers are pinned to CPU 0 (taskset; started together, measured one at a time); this
 process is the whole load generator, pinned to CPU 1: one uvloop loop with raw WebSocket clients

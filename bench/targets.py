@@ -16,6 +16,7 @@ from ws_client import Tally, now_ns
 TEXT_CHARS = 200
 LOBBY = "general"  # hubbub's lobby: every new account is a member
 PASSWORD = "bench-password"
+LIVE_TIMEOUT = 30.0  # seconds for every subscriber's hello (10,000 take a few seconds)
 
 
 @dataclass(slots=True)
@@ -97,9 +98,20 @@ async def warm_up(
     target: Target, layout: Sequence[int], tally: Tally, clients: int, settle: float = 0.2
 ) -> int:
     """Post to every room until every subscriber has received something: subscriptions are live
-    (hubbub subscribes after the 101). Returns the number of warm-up rounds."""
+    (hubbub subscribes after the 101). Returns the number of warm-up rounds.
+
+    A server that says when a subscription is live (hubbub's hello frame) is taken at its word:
+    a round is posted once every subscriber's hello is in, and a hello that comes only after a
+    round was posted (that subscriber missed it) ends the round early. From a server that sends
+    no hello (the bare one, hubbub before it had one) a round is posted every 5 s until each
+    subscriber received one."""
     tally.warm_target = clients
     for attempt in range(1, 6):
+        if tally.hellos:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(LIVE_TIMEOUT):
+                    await tally.wait_live(clients)
+        hellos_at_post = tally.hellos
         posted = await asyncio.gather(
             *(target.post(i, message_text("W", -i)) for i, n in enumerate(layout) if n)
         )
@@ -107,11 +119,25 @@ async def warm_up(
             if status != target.ok:
                 raise RuntimeError(f"warm-up post failed: HTTP {status} {body[:200]!r}")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(tally.all_warm.wait(), 5)
+            async with asyncio.timeout(5):
+                await _round_received(tally, clients, hellos_at_post)
         if tally.warmed >= clients:
             await asyncio.sleep(settle)  # let stragglers (presence, duplicates) pass
             return attempt
     raise RuntimeError(f"only {tally.warmed} of {clients} subscribers ever received a message")
+
+
+async def _round_received(tally: Tally, clients: int, hellos_at_post: int) -> None:
+    """Return once every subscriber received a warm-up message, or once every one is live and
+    some said hello only after the round was posted: they missed it, another round is due.
+    (Every warm subscriber is live, so waiting for all to be live first costs nothing.)"""
+    warm = asyncio.ensure_future(tally.all_warm.wait())
+    try:
+        await tally.wait_live(clients)
+        if tally.hellos == hellos_at_post:
+            await warm
+    finally:
+        warm.cancel()
 
 
 async def send_plan(

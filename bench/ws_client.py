@@ -2,11 +2,16 @@
 
 Raw (an asyncio Protocol parsing frames itself) so that thousands of subscribers fit in one
 process on one core without becoming the bottleneck.
+
+hubbub's control frames are not events: `{"type":"hello","cursor":...}`, the first frame of a
+stream once its subscription is live (servers that send it), and `{"type":"ping"}` heartbeats.
+Neither is ever a delivery or a latency sample.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -15,15 +20,45 @@ from typing import cast
 from procs import HOST
 
 CONNECT_CONCURRENCY = 200  # WebSocket handshakes in flight at once
+CONTROL_TYPES = ("hello", "ping")
+# Only frames shorter than this are looked at as control frames (a fast path, not a rule): hello
+# and ping are far shorter, and a bench message's text alone is 200 characters (TEXT_CHARS).
+CONTROL_MAX = 200
 
 now_ns = time.monotonic_ns  # CLOCK_MONOTONIC: one clock for every process on the machine
+
+
+def control_type(frame: bytes) -> str | None:
+    """The type of one of hubbub's control frames ("hello" or "ping"); None for anything else."""
+    if b'"hello"' not in frame and b'"ping"' not in frame:
+        return None  # no JSON parsing for anything else (presence, bench messages)
+    try:
+        message = json.loads(frame)
+    except ValueError:
+        return None
+    kind = message.get("type") if isinstance(message, dict) else None
+    return str(kind) if kind in CONTROL_TYPES else None
 
 
 class Tally:
     """What every subscriber of one run received, shared by all of them."""
 
     def __init__(self) -> None:
+        # A subscriber is live from its first frame: hubbub's hello (sent once the subscription
+        # is made), or, from a server that sends none, whatever comes first. Not reset: it is
+        # about the connections, not about a measurement.
+        self.hellos = 0  # subscribers that received a hello frame
+        self.live = 0
+        self.live_target = 0
+        self.all_live = asyncio.Event()
         self.reset(0)
+
+    async def wait_live(self, clients: int) -> None:
+        """Return once `clients` subscribers are live (the caller bounds the wait)."""
+        self.live_target = clients
+        while self.live < clients:
+            self.all_live.clear()
+            await self.all_live.wait()
 
     def reset(self, expected: int) -> None:
         self.expected = expected
@@ -51,6 +86,7 @@ class WsClient(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buf = b""
         self.upgraded = False
+        self.live = False  # it received a frame: see Tally
         self.warm = False
         self.closed = False
 
@@ -103,8 +139,17 @@ class WsClient(asyncio.Protocol):
             pos = end
             opcode = b0 & 0x0F
             if opcode <= 2:  # text, binary, continuation
-                at = data.find(b"~T", start, end)
-                if at >= 0:
+                if not self.live:
+                    self.live = True
+                    tally.live += 1
+                    if tally.live >= tally.live_target > 0:
+                        tally.all_live.set()
+                kind = control_type(data[start:end]) if n < CONTROL_MAX else None
+                if kind == "hello":
+                    tally.hellos += 1
+                elif kind:
+                    tally.other += 1  # pings: not bench messages, counted as always
+                elif (at := data.find(b"~T", start, end)) >= 0:
                     stop_at = data.find(b"~", at + 2, end)
                     tally.latencies_ns.append(now - int(data[at + 2 : stop_at]))
                     tally.last_ns = now
