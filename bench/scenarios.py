@@ -1,0 +1,95 @@
+"""The benchmark scenarios: make bench's names and what each is compared with; the sizes (full
+and --quick) and shapes (subscribers per room, the room of each message, the rate) of the
+real-time ones, which bench/realtime.py runs too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SERVERS = ("bare", "hubbub")  # bench/realtime.py's: the ceiling, then hubbub
+REALTIME_SCENARIOS = ("fanout", "rooms", "latency", "connections")
+WRK_SCENARIOS = ("classic-post", "classic-read", "send", "history")
+SCENARIOS = (*WRK_SCENARIOS, *REALTIME_SCENARIOS, "redis-hop")  # make bench's, in report order
+CEILING_NOTE = {
+    "classic-post": "bare_asgi.py POST",
+    "classic-read": "bare_asgi.py GET",
+    "send": "bare_asgi.py POST (the nearest trivial thing: no auth, no database)",
+    "history": "bare_asgi.py GET (the nearest trivial thing: a fixed body)",
+    "fanout": "bare_ws.py broadcast",
+    "rooms": "bare_ws.py broadcast",
+    "latency": "bare_ws.py broadcast",
+    "connections": "bare_ws.py idle WebSockets",
+    "redis-hop": "the same scenario with subscribers on the sending node (same-node)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    runs: int
+    fanout_subscribers: int
+    fanout_messages: int
+    fanout_rate: float
+    rooms: int
+    room_subscribers: int
+    rooms_messages: int
+    rooms_rate: float
+    latency_subscribers: int
+    latency_rate: float
+    latency_seconds: float
+    connections: int
+    connection_room_size: int
+    drain_timeout: float  # seconds without a delivery before a run gives up waiting
+    settle: float  # seconds to let the server settle before reading its RSS
+    shared_servers: bool = False  # one pair of servers for all scenarios (fast, less clean)
+
+
+FULL = Params(
+    runs=3,
+    fanout_subscribers=1000,
+    fanout_messages=200,
+    fanout_rate=200.0,
+    rooms=100,
+    room_subscribers=10,
+    rooms_messages=2000,
+    rooms_rate=500.0,
+    latency_subscribers=100,
+    latency_rate=500.0,
+    latency_seconds=5.0,
+    connections=10_000,
+    connection_room_size=10,
+    drain_timeout=10.0,
+    settle=2.0,
+)
+QUICK = Params(
+    runs=1,
+    fanout_subscribers=20,
+    fanout_messages=20,
+    fanout_rate=100.0,
+    rooms=5,
+    room_subscribers=4,
+    rooms_messages=40,
+    rooms_rate=100.0,
+    latency_subscribers=20,
+    latency_rate=100.0,
+    latency_seconds=0.5,
+    connections=200,
+    connection_room_size=10,
+    drain_timeout=3.0,
+    settle=0.2,
+    shared_servers=True,
+)
+
+
+def scenario_shape(name: str, p: Params) -> tuple[list[int], list[int], float]:
+    """(subscribers per room, room of each message, rate) for a message scenario."""
+    if name == "fanout":
+        return [p.fanout_subscribers], [0] * p.fanout_messages, p.fanout_rate
+    if name == "rooms":
+        return (
+            [p.room_subscribers] * p.rooms,
+            [k % p.rooms for k in range(p.rooms_messages)],
+            (p.rooms_rate),
+        )
+    count = max(1, round(p.latency_rate * p.latency_seconds))
+    return [p.latency_subscribers], [0] * count, p.latency_rate
