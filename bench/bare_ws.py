@@ -27,7 +27,7 @@ OK = b'{"ok":true}'
 
 def _room(scope: Scope) -> str:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return query.get("room", [""])[0]
+    return str(query.get("room", [""])[0])
 
 
 async def _respond(send: Send, status: int, body: bytes) -> None:

@@ -20,6 +20,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.patches import Rectangle
 
 COLOURS = {"main": "#d9534f", "ceiling": "#5b8def"}
 
@@ -50,7 +51,7 @@ def throughput(report: dict[str, Any], out: Path) -> None:
         ax.set_ylabel(f"{unit} (median)")
         ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in COLOURS.values()]
+    handles = [Rectangle((0, 0), 1, 1, color=c) for c in COLOURS.values()]
     fig.legend(handles, ["hubbub (redis-hop: cross-node)", "bare ceiling (redis-hop: same-node)"],
                loc="lower center", ncol=2, fontsize=8)  # fmt: skip
     env = report["environment"]

@@ -139,7 +139,7 @@ class Databases:
         """The shared database, emptied: no users, rooms or events (the lobby is re-made
         when an app starts on it)."""
         with psycopg.connect(self.shared, autocommit=True) as conn:
-            conn.execute(f"TRUNCATE {self._tables} CASCADE")  # type: ignore[arg-type]
+            conn.execute(f"TRUNCATE {self._tables} CASCADE")
             conn.execute("UPDATE event_counter SET pos = 0")
         return self.shared
 
@@ -149,7 +149,7 @@ class Databases:
 
     def _admin(self, sql: str) -> None:
         with psycopg.connect(self.server_url, autocommit=True) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
     @staticmethod
     def _migrate(url: str) -> None:

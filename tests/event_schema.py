@@ -28,7 +28,8 @@ _BASE = "urn:hubbub:openapi"
 def openapi_document() -> dict[str, Any]:
     """The document the server serves (it does not depend on the database or the data)."""
     document: dict[str, Any] = create_app(Settings(database_url="sqlite:///unused.db")).openapi()
-    return json.loads(json.dumps(document))  # a private, plain-JSON copy
+    copy: dict[str, Any] = json.loads(json.dumps(document))  # a private, plain-JSON copy
+    return copy
 
 
 @cache

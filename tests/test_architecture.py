@@ -10,7 +10,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "hubbub"
 PUBLISHING = {"publish_events", "publish_ephemeral", "announcer"}
 
 
-def test_services_publish_only_through_their_unit_of_work():
+def test_services_publish_only_through_their_unit_of_work() -> None:
     """A service announces nothing itself: it adds events to its outbox, and the unit of
     work publishes them after the commit (services/unit.py)."""
     offenders = []
@@ -23,7 +23,7 @@ def test_services_publish_only_through_their_unit_of_work():
     assert offenders == []
 
 
-def test_nothing_reads_the_environment_but_the_configuration():
+def test_nothing_reads_the_environment_but_the_configuration() -> None:
     offenders = []
     for path in sorted(SRC.rglob("*.py")):
         if path.name == "config.py" or (path.parent.name == "hubbub" and path.name == "cli.py"):
@@ -34,7 +34,7 @@ def test_nothing_reads_the_environment_but_the_configuration():
     assert offenders == []
 
 
-def test_time_is_read_through_the_clock():
+def test_time_is_read_through_the_clock() -> None:
     """Wall-clock and monotonic reads belong to hubbub.clock (durations measured for metrics
     and logs with perf_counter are fine), so a test's FakeClock controls all of them."""
     offenders = []

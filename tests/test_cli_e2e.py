@@ -27,14 +27,14 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     )
 
 
-def test_version_and_help():
+def test_version_and_help() -> None:
     assert run_cli("--version").stdout.strip().startswith("hubbub ")
     out = run_cli("serve", "--help").stdout
     for option in ("--host", "--port", "--database-url", "--log-level", "HUBBUB_PORT"):
         assert option in out
 
 
-def test_migrate_is_idempotent(tmp_path: Path):
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new' / 'h.db'}"
     first = run_cli("migrate", "--database-url", url)
     assert first.returncode == 0, first.stderr
@@ -44,13 +44,13 @@ def test_migrate_is_idempotent(tmp_path: Path):
     assert "up to date" in second.stdout
 
 
-def test_bad_setting_fails_with_message(tmp_path: Path):
+def test_bad_setting_fails_with_message(tmp_path: Path) -> None:
     result = run_cli("serve", env={"HUBBUB_PORT": "nope"})
     assert result.returncode != 0
     assert "HUBBUB_PORT" in result.stderr
 
 
-def test_classic_api_over_socket_survives_restart(tmp_path: Path):
+def test_classic_api_over_socket_survives_restart(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'data' / 'hubbub.db'}"
     port = free_port()
     with ServerProcess(url, port=port) as server:
@@ -69,14 +69,14 @@ def test_classic_api_over_socket_survives_restart(tmp_path: Path):
         assert sorted(httpx.get(f"{server.url}/users").json()["users"]) == ["u0", "u1", "u2"]
 
 
-def test_env_port_is_honoured(tmp_path: Path):
+def test_env_port_is_honoured(tmp_path: Path) -> None:
     port = free_port()
     server = ServerProcess(f"sqlite:///{tmp_path / 'h.db'}", port=port)
     with server:
         assert httpx.get(f"http://127.0.0.1:{port}/users").status_code == 200
 
 
-def test_sigterm_with_open_connections_exits_within_3s(tmp_path: Path):
+def test_sigterm_with_open_connections_exits_within_3s(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     server = ServerProcess(
         f"sqlite:///{tmp_path / 'h.db'}", log_path=log, env={"HUBBUB_LOG_LEVEL": "info"}
@@ -99,7 +99,7 @@ def test_sigterm_with_open_connections_exits_within_3s(tmp_path: Path):
         stuck.close()
 
 
-def test_new_deployment_id_invalidates_old_cursors(tmp_path: Path):
+def test_new_deployment_id_invalidates_old_cursors(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'h.db'}"
     with ServerProcess(url) as server:
         token = httpx.post(

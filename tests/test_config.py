@@ -5,13 +5,13 @@ import pytest
 from hubbub.config import ConfigError, Settings
 
 
-def test_defaults():
+def test_defaults() -> None:
     s = Settings.load({}, {})
     assert (s.host, s.port, s.database_url) == ("127.0.0.1", 8081, "sqlite:///./data/hubbub.db")
     assert s.sqlite_synchronous == "FULL"
 
 
-def test_env_overrides_default_and_flag_overrides_env():
+def test_env_overrides_default_and_flag_overrides_env() -> None:
     env = {"HUBBUB_PORT": "9000", "HUBBUB_HOST": "0.0.0.0", "HUBBUB_SQLITE_SYNCHRONOUS": "normal"}
     s = Settings.load({}, env)
     assert (s.port, s.host, s.sqlite_synchronous) == (9000, "0.0.0.0", "NORMAL")
@@ -19,7 +19,7 @@ def test_env_overrides_default_and_flag_overrides_env():
     assert (s.port, s.host) == (9100, "0.0.0.0")
 
 
-def test_empty_env_value_means_unset():
+def test_empty_env_value_means_unset() -> None:
     assert Settings.load({}, {"HUBBUB_PORT": ""}).port == 8081
 
 
@@ -34,11 +34,11 @@ def test_empty_env_value_means_unset():
         ({"HUBBUB_MAX_BODY_BYTES": "0"}, "max_body_bytes"),
     ],
 )
-def test_bad_values_name_the_setting(env: dict[str, str], message: str):
+def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         Settings.load({}, env)
 
 
-def test_sqlite_path():
+def test_sqlite_path() -> None:
     assert str(Settings(database_url="sqlite:////tmp/x/y.db").sqlite_path) == "/tmp/x/y.db"
     assert Settings(database_url="postgresql://u@h/db").sqlite_path is None

@@ -10,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.anyio
 
 
-async def test_docs_page_loads_its_assets_from_this_server(client: httpx.AsyncClient):
+async def test_docs_page_loads_its_assets_from_this_server(client: httpx.AsyncClient) -> None:
     page = await client.get("/docs")
     assert page.status_code == 200
     assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)

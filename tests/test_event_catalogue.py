@@ -96,18 +96,18 @@ def documented_types() -> set[str]:
     return found
 
 
-def test_the_schema_covers_the_catalogue_and_the_control_frames_exactly():
+def test_the_schema_covers_the_catalogue_and_the_control_frames_exactly() -> None:
     catalogue = set(DURABLE_TYPES) | set(EPHEMERAL_TYPES)
     assert set(SAMPLES) == catalogue, "every event type needs a sample here"
     assert schema_types() == catalogue | CONTROL_TYPES
 
 
-def test_docs_event_table_lists_exactly_the_schema_types():
+def test_docs_event_table_lists_exactly_the_schema_types() -> None:
     assert documented_types() == schema_types()
 
 
 @pytest.mark.parametrize("type_name", sorted(SAMPLES))
-def test_every_event_type_frames_to_a_valid_frame_and_round_trips(type_name: str):
+def test_every_event_type_frames_to_a_valid_frame_and_round_trips(type_name: str) -> None:
     body = SAMPLES[type_name]
     frame = frame_of(body)
     check_frame(frame)
@@ -118,7 +118,7 @@ def test_every_event_type_frames_to_a_valid_frame_and_round_trips(type_name: str
 
 
 @pytest.mark.parametrize("type_name", sorted(SAMPLES))
-def test_a_frame_missing_a_data_field_does_not_validate(type_name: str):
+def test_a_frame_missing_a_data_field_does_not_validate(type_name: str) -> None:
     frame = frame_of(SAMPLES[type_name])
     for field in list(frame["data"]):
         broken = {**frame, "data": {k: v for k, v in frame["data"].items() if k != field}}
@@ -126,12 +126,12 @@ def test_a_frame_missing_a_data_field_does_not_validate(type_name: str):
             check_frame(broken)
 
 
-def test_control_frames_validate():
+def test_control_frames_validate() -> None:
     for frame in (make_hello("dep-3"), PING, RESET, SLOW_CONSUMER):
         check_frame(orjson.loads(frame.json))
 
 
-def test_an_unknown_version_is_refused_not_misread():
+def test_an_unknown_version_is_refused_not_misread() -> None:
     payload = {**encode(SAMPLES["message.deleted"]), "v": 2}
     with pytest.raises(ValueError, match="version"):
         decode("message.deleted", payload)

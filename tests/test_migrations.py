@@ -87,7 +87,7 @@ async def migrated(released: Settings) -> tuple[Settings, list[Any]]:
 
 async def test_every_event_frames_to_the_data_release_0_1_0_sent(
     migrated: tuple[Settings, list[tuple[int, str, dict[str, Any]]]],
-):
+) -> None:
     settings, before = migrated
     assert {t for _, t, _ in before} >= {
         "message.created",
@@ -119,7 +119,7 @@ async def test_every_event_frames_to_the_data_release_0_1_0_sent(
 
 async def test_an_idempotent_retry_of_a_0_1_0_send_replays_its_answer(
     migrated: tuple[Settings, list[Any]],
-):
+) -> None:
     settings, _ = migrated
     async with LifespanManager(create_app(settings)) as manager:
         transport = httpx.ASGITransport(app=manager.app)

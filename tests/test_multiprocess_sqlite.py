@@ -10,7 +10,7 @@ import httpx
 from tests.server_process import ServerProcess
 
 
-def test_two_processes_on_one_sqlite_file_keep_seq_gapless(tmp_path: Path):
+def test_two_processes_on_one_sqlite_file_keep_seq_gapless(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     with ServerProcess(url) as a, ServerProcess(url) as b:
         token = httpx.post(

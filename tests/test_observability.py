@@ -62,7 +62,7 @@ def sqlite_settings(tmp_path: Path) -> Settings:
 
 async def test_metrics_label_requests_by_route_template_never_by_raw_ids(
     client: httpx.AsyncClient,
-):
+) -> None:
     alice = await sign_up(client, "alice")
     room = await alice.create_room("ops")
     for text in ("one", "two"):
@@ -91,7 +91,9 @@ async def test_metrics_label_requests_by_route_template_never_by_raw_ids(
                  method="POST", status="201", le="+Inf") == 2  # fmt: skip
 
 
-async def test_messages_stored_counts_each_committed_message_once(client: httpx.AsyncClient):
+async def test_messages_stored_counts_each_committed_message_once(
+    client: httpx.AsyncClient,
+) -> None:
     alice = await sign_up(client, "alice")
     before = value(await scrape(client), "hubbub_messages_stored_total")
     await client.post("/message", json={"user": "u", "text": "classic"})
@@ -114,7 +116,7 @@ async def test_messages_stored_counts_each_committed_message_once(client: httpx.
 
 async def test_long_poll_counts_its_connection_and_the_events_it_delivers(
     client: httpx.AsyncClient,
-):
+) -> None:
     alice = await sign_up(client, "alice")
     head = (await alice.get("/events")).json()["next"]
     # The first poll brings alice's own presence; after it, the next one waits.
@@ -147,7 +149,7 @@ async def test_long_poll_counts_its_connection_and_the_events_it_delivers(
     assert value(after, "hubbub_hub_frames_queued_total") >= 1
 
 
-async def test_metrics_include_process_collectors_and_loop_lag(tmp_path: Path):
+async def test_metrics_include_process_collectors_and_loop_lag(tmp_path: Path) -> None:
     app = create_app(sqlite_settings(tmp_path))
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
@@ -185,14 +187,14 @@ async def bus_connected(settings: Settings, wait_for: float) -> float:
 
 async def test_bus_connected_is_1_with_redis_up_and_0_when_unreachable(
     tmp_path: Path, redis_url: str
-):
+) -> None:
     settings = sqlite_settings(tmp_path)
     assert await bus_connected(settings.replace(redis_url=redis_url), wait_for=1) == 1
     nowhere = f"redis://127.0.0.1:{free_port()}/0"
     assert await bus_connected(settings.replace(redis_url=nowhere), wait_for=0) == 0
 
 
-async def test_each_app_has_its_own_registry(tmp_path: Path):
+async def test_each_app_has_its_own_registry(tmp_path: Path) -> None:
     first, second = (create_app(sqlite_settings(tmp_path / n)) for n in ("a", "b"))
     assert first.state.metrics.registry is not second.state.metrics.registry
 
@@ -201,7 +203,7 @@ async def test_each_app_has_its_own_registry(tmp_path: Path):
 
 
 @pytest.mark.parametrize("path", ["/messages", "/api/v1/rooms", "/no/such/route", "/metrics"])
-async def test_a_valid_request_id_is_echoed(client: httpx.AsyncClient, path: str):
+async def test_a_valid_request_id_is_echoed(client: httpx.AsyncClient, path: str) -> None:
     r = await client.get(path, headers={"X-Request-ID": "abc.DEF-123_x"})
     assert r.headers["x-request-id"] == "abc.DEF-123_x"
 
@@ -211,8 +213,8 @@ async def test_a_valid_request_id_is_echoed(client: httpx.AsyncClient, path: str
 )
 async def test_a_missing_or_invalid_request_id_is_replaced(
     client: httpx.AsyncClient, given: bytes | None
-):
-    headers = {} if given is None else {"X-Request-ID": given}
+) -> None:
+    headers: dict[bytes, bytes] = {} if given is None else {b"X-Request-ID": given}
     r = await client.post("/message", json={"user": "u", "text": "t"}, headers=headers)
     rid = r.headers["x-request-id"]
     assert rid.encode() != given
@@ -221,7 +223,7 @@ async def test_a_missing_or_invalid_request_id_is_replaced(
     assert other.headers["x-request-id"] != rid
 
 
-async def test_a_128_character_request_id_is_kept(client: httpx.AsyncClient):
+async def test_a_128_character_request_id_is_kept(client: httpx.AsyncClient) -> None:
     rid = "a" * 128
     assert (await client.get("/users", headers={"X-Request-ID": rid})).headers[
         "x-request-id"
@@ -240,7 +242,7 @@ async def failing_app(tmp_path: Path) -> AsyncIterator[FastAPI]:
         yield manager.app  # type: ignore[misc]
 
 
-async def test_an_unhandled_error_answers_500_with_the_request_id(failing_app: FastAPI):
+async def test_an_unhandled_error_answers_500_with_the_request_id(failing_app: FastAPI) -> None:
     transport = httpx.ASGITransport(app=failing_app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://hubbub.test") as c:
         r = await c.get("/boom", headers={"X-Request-ID": "req-500"})
@@ -255,7 +257,7 @@ async def test_an_unhandled_error_answers_500_with_the_request_id(failing_app: F
 # -- settings ---------------------------------------------------------------------------------
 
 
-def test_log_format_and_metrics_port_come_from_the_environment():
+def test_log_format_and_metrics_port_come_from_the_environment() -> None:
     env = {"HUBBUB_LOG_FORMAT": "JSON", "HUBBUB_METRICS_PORT": "9464"}
     settings = Settings.load({}, env)
     assert (settings.log_format, settings.metrics_port) == ("json", 9464)
@@ -267,7 +269,7 @@ def test_log_format_and_metrics_port_come_from_the_environment():
 @pytest.mark.parametrize(
     "changes", [{"log_format": "xml"}, {"metrics_port": 0}, {"metrics_port": 8081}]
 )
-def test_bad_observability_settings_are_refused(changes: dict[str, Any]):
+def test_bad_observability_settings_are_refused(changes: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
         Settings(**changes)
 
@@ -337,7 +339,7 @@ def json_records(lines: list[str]) -> list[dict[str, Any]]:
     return records
 
 
-def test_json_access_log_has_route_status_latency_and_request_id(tmp_path: Path):
+def test_json_access_log_has_route_status_latency_and_request_id(tmp_path: Path) -> None:
     log = tmp_path / "server.log"
     env = {"HUBBUB_LOG_FORMAT": "json", "HUBBUB_LOG_LEVEL": "info"}
     with ServerProcess(f"sqlite:///{tmp_path / 'h.db'}", log_path=log, env=env) as server:
@@ -369,7 +371,9 @@ def test_json_access_log_has_route_status_latency_and_request_id(tmp_path: Path)
 
 
 @pytest.mark.parametrize("log_format", ["json", "console"])
-def test_logs_never_contain_passwords_tokens_or_message_text(tmp_path: Path, log_format: str):
+def test_logs_never_contain_passwords_tokens_or_message_text(
+    tmp_path: Path, log_format: str
+) -> None:
     log = tmp_path / "server.log"
     # DEBUG: the most a log can say (uvicorn echoes WebSocket URLs, websockets logs frames).
     env = {"HUBBUB_LOG_FORMAT": log_format, "HUBBUB_LOG_LEVEL": "debug"}
@@ -390,7 +394,7 @@ def scrape_url(url: str) -> Samples:
     return parse_metrics(r.text)
 
 
-def test_metrics_port_serves_metrics_apart_from_the_public_port(tmp_path: Path):
+def test_metrics_port_serves_metrics_apart_from_the_public_port(tmp_path: Path) -> None:
     metrics_port = free_port()
     with ServerProcess(
         f"sqlite:///{tmp_path / 'h.db'}", args=["--metrics-port", str(metrics_port)]
@@ -464,7 +468,7 @@ def names_in(exprs: list[str]) -> set[str]:
     return {name for expr in exprs for name in METRIC_NAME.findall(expr)}
 
 
-async def test_grafana_dashboard_queries_only_exported_metrics(exported: set[str]):
+async def test_grafana_dashboard_queries_only_exported_metrics(exported: set[str]) -> None:
     dashboard = json.loads((DOCS / "grafana-dashboard.json").read_text(encoding="utf-8"))
     exprs = list(exprs_in(dashboard))
     assert len(exprs) >= 10
@@ -483,7 +487,7 @@ def alert_rules() -> dict[str, Any]:
     return parsed
 
 
-async def test_alert_rules_are_valid_and_query_only_exported_metrics(exported: set[str]):
+async def test_alert_rules_are_valid_and_query_only_exported_metrics(exported: set[str]) -> None:
     rules = [rule for group in alert_rules()["groups"] for rule in group["rules"]]
     assert len(rules) >= 6
     for rule in rules:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -13,7 +14,7 @@ from hubbub.store.sqlite import SQLiteEngine
 pytestmark = pytest.mark.anyio
 
 
-def insert(i: int):
+def insert(i: int) -> Callable[[Tx], int]:
     def fn(tx: Tx) -> int:
         return tx.execute("INSERT INTO t (v) VALUES (:v)", {"v": i})
 
@@ -21,7 +22,9 @@ def insert(i: int):
 
 
 @pytest.mark.parametrize(("setting", "pragma_value"), [("FULL", 2), ("NORMAL", 1)])
-async def test_wal_and_synchronous_setting_applied(tmp_path: Path, setting: str, pragma_value: int):
+async def test_wal_and_synchronous_setting_applied(
+    tmp_path: Path, setting: str, pragma_value: int
+) -> None:
     engine = await SQLiteEngine.open(tmp_path / "db" / "x.db", synchronous=setting)
     try:
         mode = await engine.write(lambda tx: tx.fetchone("PRAGMA journal_mode"))
@@ -34,7 +37,7 @@ async def test_wal_and_synchronous_setting_applied(tmp_path: Path, setting: str,
         await engine.close()
 
 
-async def test_concurrent_writes_share_commits(tmp_path: Path):
+async def test_concurrent_writes_share_commits(tmp_path: Path) -> None:
     engine = await SQLiteEngine.open(tmp_path / "x.db")
     try:
         await engine.write(lambda tx: tx.execute("CREATE TABLE t (v INTEGER)"))
@@ -51,7 +54,7 @@ async def test_concurrent_writes_share_commits(tmp_path: Path):
         await engine.close()
 
 
-async def test_batch_max_bounds_writes_per_commit(tmp_path: Path):
+async def test_batch_max_bounds_writes_per_commit(tmp_path: Path) -> None:
     engine = await SQLiteEngine.open(tmp_path / "x.db", batch_max=4)
     try:
         await engine.write(lambda tx: tx.execute("CREATE TABLE t (v INTEGER)"))
@@ -64,7 +67,7 @@ async def test_batch_max_bounds_writes_per_commit(tmp_path: Path):
         await engine.close()
 
 
-async def test_acknowledged_writes_survive_reopen(tmp_path: Path):
+async def test_acknowledged_writes_survive_reopen(tmp_path: Path) -> None:
     path = tmp_path / "x.db"
     engine = await SQLiteEngine.open(path)
     await engine.write(lambda tx: tx.execute("CREATE TABLE t (v INTEGER)"))
@@ -81,7 +84,7 @@ async def test_acknowledged_writes_survive_reopen(tmp_path: Path):
         await engine.close()
 
 
-async def test_closed_engine_refuses_work(tmp_path: Path):
+async def test_closed_engine_refuses_work(tmp_path: Path) -> None:
     engine = await SQLiteEngine.open(tmp_path / "x.db")
     await engine.close()
     with pytest.raises(RuntimeError):

@@ -44,7 +44,7 @@ async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> ht
 # -- sign up ----------------------------------------------------------------------------------
 
 
-async def test_sign_up_returns_user_and_token(client: httpx.AsyncClient):
+async def test_sign_up_returns_user_and_token(client: httpx.AsyncClient) -> None:
     r = await create_account(client, username="alice", password=PASSWORD, display_name="Alice A.")
     assert r.status_code == 201, r.text
     assert r.headers["content-type"].startswith("application/json")
@@ -62,13 +62,13 @@ async def test_sign_up_returns_user_and_token(client: httpx.AsyncClient):
     assert me.json() == user
 
 
-async def test_display_name_defaults_to_username(client: httpx.AsyncClient):
+async def test_display_name_defaults_to_username(client: httpx.AsyncClient) -> None:
     r = await create_account(client, username="bob", password=PASSWORD)
     assert r.status_code == 201, r.text
     assert r.json()["user"]["display_name"] == "bob"
 
 
-async def test_new_account_is_a_member_of_the_lobby(alice: Account):
+async def test_new_account_is_a_member_of_the_lobby(alice: Account) -> None:
     r = await alice.get("/rooms")
     assert r.status_code == 200
     rooms = {room["id"]: room for room in r.json()["rooms"]}
@@ -76,12 +76,12 @@ async def test_new_account_is_a_member_of_the_lobby(alice: Account):
     assert rooms["general"]["my_role"] == "member"
 
 
-async def test_taken_username_is_409(client: httpx.AsyncClient, alice: Account):
+async def test_taken_username_is_409(client: httpx.AsyncClient, alice: Account) -> None:
     r = await create_account(client, username="alice", password="another password")
     assert_problem(r, 409, "username_taken")
 
 
-async def test_username_taken_ignores_case(client: httpx.AsyncClient, alice: Account):
+async def test_username_taken_ignores_case(client: httpx.AsyncClient, alice: Account) -> None:
     r = await create_account(client, username="Alice", password="another password")
     assert_problem(r, 409, "username_taken")
     # The original account is untouched: its password still signs in.
@@ -89,7 +89,7 @@ async def test_username_taken_ignores_case(client: httpx.AsyncClient, alice: Acc
 
 
 @pytest.mark.parametrize("username", ["ab", "a" * 32, "A.b-c_9", "__", "0.9"])
-async def test_valid_usernames_are_accepted(client: httpx.AsyncClient, username: str):
+async def test_valid_usernames_are_accepted(client: httpx.AsyncClient, username: str) -> None:
     r = await create_account(client, username=username, password=PASSWORD)
     assert r.status_code == 201, r.text
     assert r.json()["user"]["username"] == username
@@ -111,7 +111,9 @@ async def test_valid_usernames_are_accepted(client: httpx.AsyncClient, username:
         "alice\n",
     ],
 )
-async def test_invalid_username_is_422_naming_the_field(client: httpx.AsyncClient, username: str):
+async def test_invalid_username_is_422_naming_the_field(
+    client: httpx.AsyncClient, username: str
+) -> None:
     r = await create_account(client, username=username, password=PASSWORD)
     assert_invalid_field(r, "username")
 
@@ -119,20 +121,22 @@ async def test_invalid_username_is_422_naming_the_field(client: httpx.AsyncClien
 @pytest.mark.parametrize("password", ["x" * 8, "y" * 256, "        "])
 async def test_password_of_8_to_256_characters_is_accepted(
     client: httpx.AsyncClient, password: str
-):
+) -> None:
     r = await create_account(client, username="alice", password=password)
     assert r.status_code == 201, r.text
     assert (await sign_in(client, "alice", password)).status_code == 201
 
 
 @pytest.mark.parametrize("password", ["", "x" * 7, "y" * 257])
-async def test_password_out_of_range_is_422(client: httpx.AsyncClient, password: str):
+async def test_password_out_of_range_is_422(client: httpx.AsyncClient, password: str) -> None:
     r = await create_account(client, username="alice", password=password)
     assert_invalid_field(r, "password")
 
 
 @pytest.mark.parametrize("display_name", ["", "d" * 65])
-async def test_display_name_out_of_range_is_422(client: httpx.AsyncClient, display_name: str):
+async def test_display_name_out_of_range_is_422(
+    client: httpx.AsyncClient, display_name: str
+) -> None:
     r = await create_account(client, username="alice", password=PASSWORD, display_name=display_name)
     assert_invalid_field(r, "display_name")
 
@@ -140,26 +144,28 @@ async def test_display_name_out_of_range_is_422(client: httpx.AsyncClient, displ
 @pytest.mark.parametrize("display_name", ["d", "d" * 64, "Zoë 🦊"])
 async def test_display_name_of_1_to_64_characters_is_kept(
     client: httpx.AsyncClient, display_name: str
-):
+) -> None:
     r = await create_account(client, username="alice", password=PASSWORD, display_name=display_name)
     assert r.status_code == 201, r.text
     assert r.json()["user"]["display_name"] == display_name
 
 
 @pytest.mark.parametrize("missing", ["username", "password"])
-async def test_sign_up_without_required_field_is_422(client: httpx.AsyncClient, missing: str):
+async def test_sign_up_without_required_field_is_422(
+    client: httpx.AsyncClient, missing: str
+) -> None:
     body = {"username": "alice", "password": PASSWORD}
     del body[missing]
     r = await create_account(client, **body)
     assert_invalid_field(r, missing)
 
 
-async def test_sign_up_with_non_string_username_is_422(client: httpx.AsyncClient):
+async def test_sign_up_with_non_string_username_is_422(client: httpx.AsyncClient) -> None:
     r = await create_account(client, username=42, password=PASSWORD)
     assert_invalid_field(r, "username")
 
 
-async def test_rejected_sign_up_creates_no_account(client: httpx.AsyncClient):
+async def test_rejected_sign_up_creates_no_account(client: httpx.AsyncClient) -> None:
     assert_invalid_field(
         await create_account(client, username="alice", password="short"), "password"
     )
@@ -168,7 +174,7 @@ async def test_rejected_sign_up_creates_no_account(client: httpx.AsyncClient):
     assert (await create_account(client, username="alice", password=PASSWORD)).status_code == 201
 
 
-async def test_malformed_json_is_400(client: httpx.AsyncClient):
+async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     r = await client.post(
         f"{API}/accounts",
         content=b'{"username": "alice", "password": ',
@@ -180,7 +186,7 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient):
 @pytest.mark.parametrize(
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
 )
-async def test_non_json_content_type_is_415(client: httpx.AsyncClient, content_type: str):
+async def test_non_json_content_type_is_415(client: httpx.AsyncClient, content_type: str) -> None:
     r = await client.post(
         f"{API}/accounts",
         content=b'{"username": "alice", "password": "correct horse"}',
@@ -189,7 +195,9 @@ async def test_non_json_content_type_is_415(client: httpx.AsyncClient, content_t
     assert_problem(r, 415, "unsupported_media_type")
 
 
-async def test_non_json_content_type_on_sign_in_is_415(client: httpx.AsyncClient, alice: Account):
+async def test_non_json_content_type_on_sign_in_is_415(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
     r = await client.post(
         f"{API}/sessions",
         content=b'{"username": "alice", "password": "correct horse"}',
@@ -201,7 +209,9 @@ async def test_non_json_content_type_on_sign_in_is_415(client: httpx.AsyncClient
 # -- sessions ---------------------------------------------------------------------------------
 
 
-async def test_sign_in_returns_a_new_working_token(client: httpx.AsyncClient, alice: Account):
+async def test_sign_in_returns_a_new_working_token(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
     r = await sign_in(client, "alice", "correct horse")
     assert r.status_code == 201, r.text
     body = r.json()
@@ -215,7 +225,7 @@ async def test_sign_in_returns_a_new_working_token(client: httpx.AsyncClient, al
 
 async def test_wrong_password_and_unknown_user_get_the_same_401(
     client: httpx.AsyncClient, alice: Account
-):
+) -> None:
     wrong = assert_problem(
         await sign_in(client, "alice", "wrong password"), 401, "invalid_credentials"
     )
@@ -225,19 +235,21 @@ async def test_wrong_password_and_unknown_user_get_the_same_401(
     assert wrong == unknown
 
 
-async def test_sign_in_with_missing_password_is_422(client: httpx.AsyncClient, alice: Account):
+async def test_sign_in_with_missing_password_is_422(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
     r = await client.post(f"{API}/sessions", json={"username": "alice"})
     assert_invalid_field(r, "password")
 
 
-async def test_sign_in_with_malformed_json_is_400(client: httpx.AsyncClient):
+async def test_sign_in_with_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     r = await client.post(
         f"{API}/sessions", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert_problem(r, 400, "malformed_request")
 
 
-async def test_sign_out_ends_only_that_session(client: httpx.AsyncClient, alice: Account):
+async def test_sign_out_ends_only_that_session(client: httpx.AsyncClient, alice: Account) -> None:
     second = (await sign_in(client, "alice", "correct horse")).json()["token"]
     r = await alice.delete("/sessions/current")
     assert r.status_code == 204
@@ -250,7 +262,7 @@ async def test_sign_out_ends_only_that_session(client: httpx.AsyncClient, alice:
     assert still.json()["id"] == alice.id
 
 
-async def test_signing_out_twice_is_401(alice: Account):
+async def test_signing_out_twice_is_401(alice: Account) -> None:
     assert (await alice.delete("/sessions/current")).status_code == 204
     r = await alice.delete("/sessions/current")
     assert_problem(r, 401, "unauthenticated")
@@ -259,7 +271,7 @@ async def test_signing_out_twice_is_401(alice: Account):
 
 async def test_signed_out_token_cannot_sign_out_another_session(
     client: httpx.AsyncClient, alice: Account
-):
+) -> None:
     second = (await sign_in(client, "alice", "correct horse")).json()["token"]
     assert (await alice.delete("/sessions/current")).status_code == 204
     assert (await alice.delete("/sessions/current")).status_code == 401
@@ -270,24 +282,24 @@ async def test_signed_out_token_cannot_sign_out_another_session(
 # -- me and users -----------------------------------------------------------------------------
 
 
-async def test_me_is_the_signed_in_user(alice: Account, bob: Account):
+async def test_me_is_the_signed_in_user(alice: Account, bob: Account) -> None:
     assert (await alice.get("/me")).json() == alice.user
     assert (await bob.get("/me")).json() == bob.user
 
 
-async def test_get_user_by_username(alice: Account, bob: Account):
+async def test_get_user_by_username(alice: Account, bob: Account) -> None:
     r = await alice.get("/users/bob")
     assert r.status_code == 200
     assert r.json() == bob.user
 
 
-async def test_unknown_user_is_404(alice: Account):
+async def test_unknown_user_is_404(alice: Account) -> None:
     assert_problem(await alice.get("/users/nobody"), 404, "user_not_found")
 
 
 async def test_user_search_is_by_case_insensitive_prefix_sorted_by_username(
     client: httpx.AsyncClient,
-):
+) -> None:
     for name in ["alicia", "bob", "Alfred", "alice", "al"]:
         await sign_up(client, name)
     me = await sign_up(client, "zed")
@@ -297,7 +309,9 @@ async def test_user_search_is_by_case_insensitive_prefix_sorted_by_username(
     assert names == ["al", "Alfred", "alice", "alicia"]
 
 
-async def test_user_search_without_prefix_lists_everyone_up_to_limit(client: httpx.AsyncClient):
+async def test_user_search_without_prefix_lists_everyone_up_to_limit(
+    client: httpx.AsyncClient,
+) -> None:
     for name in ["cc", "aa", "bb"]:
         await sign_up(client, name)
     me = await sign_up(client, "dd")
@@ -307,7 +321,7 @@ async def test_user_search_without_prefix_lists_everyone_up_to_limit(client: htt
     assert limited == ["aa", "bb"]
 
 
-async def test_user_search_limit_applies_after_prefix(client: httpx.AsyncClient):
+async def test_user_search_limit_applies_after_prefix(client: httpx.AsyncClient) -> None:
     for name in ["aa", "ab", "ac", "ba"]:
         await sign_up(client, name)
     me = await sign_up(client, "zz")
@@ -315,7 +329,7 @@ async def test_user_search_limit_applies_after_prefix(client: httpx.AsyncClient)
     assert [u["username"] for u in r.json()["users"]] == ["aa", "ab"]
 
 
-async def test_underscore_in_prefix_is_literal(client: httpx.AsyncClient):
+async def test_underscore_in_prefix_is_literal(client: httpx.AsyncClient) -> None:
     for name in ["a_b", "axb", "a_c"]:
         await sign_up(client, name)
     me = await sign_up(client, "zz")
@@ -325,27 +339,27 @@ async def test_underscore_in_prefix_is_literal(client: httpx.AsyncClient):
 
 async def test_percent_in_prefix_is_literal(
     client: httpx.AsyncClient, alice: Account, bob: Account
-):
+) -> None:
     for prefix in ["%", "a%", "%b"]:
         r = await alice.get("/users", params={"prefix": prefix})
         assert r.status_code == 200
         assert r.json()["users"] == [], prefix
 
 
-async def test_backslash_in_prefix_is_literal(alice: Account, bob: Account):
+async def test_backslash_in_prefix_is_literal(alice: Account, bob: Account) -> None:
     r = await alice.get("/users", params={"prefix": "\\"})
     assert r.status_code == 200
     assert r.json()["users"] == []
 
 
-async def test_user_search_with_no_match_is_empty(alice: Account):
+async def test_user_search_with_no_match_is_empty(alice: Account) -> None:
     r = await alice.get("/users", params={"prefix": "nobody"})
     assert r.status_code == 200
     assert r.json() == {"users": []}
 
 
 @pytest.mark.parametrize("limit", ["0", "-1", "101", "many"])
-async def test_user_search_limit_out_of_range_is_422(alice: Account, limit: str):
+async def test_user_search_limit_out_of_range_is_422(alice: Account, limit: str) -> None:
     assert_invalid_field(await alice.get("/users", params={"limit": limit}), "limit")
 
 
@@ -354,7 +368,7 @@ async def test_user_search_limit_out_of_range_is_422(alice: Account, limit: str)
 
 async def test_no_response_carries_a_password_or_a_later_token(
     client: httpx.AsyncClient, alice: Account, bob: Account
-):
+) -> None:
     room = await alice.create_room("secrets")
     responses = [
         await alice.get("/me"),

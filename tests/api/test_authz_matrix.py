@@ -109,7 +109,7 @@ async def test_room_authorization_matrix(
     action: str,
     actor: str,
     expected: Expected,
-):
+) -> None:
     cast = await build_room(visibility, alice, bob, carol, dave)
     before = await snapshot(alice, cast.room_id)
     r = await ACTIONS[action](cast.by_role[actor], cast.room_id)
@@ -161,7 +161,7 @@ def concrete(template: str) -> str:
     return API + template.format(room_id=ROOM, username=USER, message_id=MESSAGE, emoji=EMOJI)
 
 
-async def test_every_api_route_is_in_the_401_list(client: httpx.AsyncClient):
+async def test_every_api_route_is_in_the_401_list(client: httpx.AsyncClient) -> None:
     document = await client.get("/openapi.json")
     assert document.status_code == 200
     routes = {
@@ -178,7 +178,7 @@ async def test_every_api_route_is_in_the_401_list(client: httpx.AsyncClient):
 )
 async def test_request_without_valid_token_is_401(
     client: httpx.AsyncClient, method: str, path: str, body: Any
-):
+) -> None:
     signed_out = await sign_up(client, "alice")
     assert (await signed_out.delete("/sessions/current")).status_code == 204
     credentials = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import anyio.lowlevel
 import pytest
@@ -16,17 +18,17 @@ async def fill(account: Account, room_id: str, n: int) -> None:
         await account.send(room_id, f"m{i}")
 
 
-async def page(account: Account, room_id: str, **params: int) -> dict:
+async def page(account: Account, room_id: str, **params: int) -> dict[str, Any]:
     r = await account.get(f"/rooms/{room_id}/messages", params=params)
     assert r.status_code == 200, r.text
     return dict(r.json())
 
 
-def seqs(body: dict) -> list[int]:
+def seqs(body: dict[str, Any]) -> list[int]:
     return [m["seq"] for m in body["messages"]]
 
 
-async def test_empty_room(alice: Account):
+async def test_empty_room(alice: Account) -> None:
     room = await alice.create_room()
     assert await page(alice, room["id"]) == {
         "messages": [],
@@ -35,7 +37,7 @@ async def test_empty_room(alice: Account):
     }
 
 
-async def test_newest_page_by_default(alice: Account):
+async def test_newest_page_by_default(alice: Account) -> None:
     room = await alice.create_room()
     await fill(alice, room["id"], 7)
     body = await page(alice, room["id"], limit=3)
@@ -46,7 +48,7 @@ async def test_newest_page_by_default(alice: Account):
     assert (body["has_more_before"], body["has_more_after"]) == (False, False)
 
 
-async def test_before_and_after_cursors(alice: Account):
+async def test_before_and_after_cursors(alice: Account) -> None:
     room = await alice.create_room()
     await fill(alice, room["id"], 10)
     body = await page(alice, room["id"], before=5, limit=3)
@@ -74,13 +76,13 @@ async def test_before_and_after_cursors(alice: Account):
 @pytest.mark.parametrize(
     "params", [{"limit": 0}, {"limit": 201}, {"before": -1}, {"after": -2}, {"limit": "x"}]
 )
-async def test_bad_paging_params_are_422(alice: Account, params: dict):
+async def test_bad_paging_params_are_422(alice: Account, params: dict[str, Any]) -> None:
     assert_problem(await alice.get("/rooms/general/messages", params=params), 422, "invalid")
 
 
 async def test_paging_back_returns_every_message_once_while_others_send(
     alice: Account, bob: Account
-):
+) -> None:
     room = await alice.create_room()
     assert (await bob.post(f"/rooms/{room['id']}/join")).status_code == 204
     await fill(alice, room["id"], 45)
@@ -106,7 +108,7 @@ async def test_paging_back_returns_every_message_once_while_others_send(
     assert max(seen) >= 45
 
 
-async def test_empty_room_has_nothing_either_side_of_any_cursor(alice: Account):
+async def test_empty_room_has_nothing_either_side_of_any_cursor(alice: Account) -> None:
     room = await alice.create_room()
     for params in ({"before": 0}, {"before": 5}, {"after": 0}):
         body = await page(alice, room["id"], **params)

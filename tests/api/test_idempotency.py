@@ -24,7 +24,7 @@ async def send_keyed(account: Account, room: str, text: str, key: str) -> httpx.
     )
 
 
-async def test_retry_replays_original_answer_and_creates_nothing(alice: Account):
+async def test_retry_replays_original_answer_and_creates_nothing(alice: Account) -> None:
     first = await send_keyed(alice, "general", "once", "k-1")
     assert first.status_code == 201
     assert "idempotent-replayed" not in first.headers
@@ -38,14 +38,14 @@ async def test_retry_replays_original_answer_and_creates_nothing(alice: Account)
     assert (await alice.get("/rooms/general")).json()["last_seq"] == 1
 
 
-async def test_same_key_different_request_is_422(alice: Account):
+async def test_same_key_different_request_is_422(alice: Account) -> None:
     await send_keyed(alice, "general", "one", "k")
     assert_problem(await send_keyed(alice, "general", "two", "k"), 422, "idempotency_key_reused")
     room = await alice.create_room()
     assert_problem(await send_keyed(alice, room["id"], "one", "k"), 422, "idempotency_key_reused")
 
 
-async def test_keys_are_scoped_to_the_user(alice: Account, bob: Account):
+async def test_keys_are_scoped_to_the_user(alice: Account, bob: Account) -> None:
     a = await send_keyed(alice, "general", "same", "shared")
     b = await send_keyed(bob, "general", "same", "shared")
     assert b.status_code == 201
@@ -54,18 +54,18 @@ async def test_keys_are_scoped_to_the_user(alice: Account, bob: Account):
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256])
-async def test_key_length_is_validated(alice: Account, key: str):
+async def test_key_length_is_validated(alice: Account, key: str) -> None:
     assert_problem(await send_keyed(alice, "general", "x", key), 422, "invalid")
 
 
-async def test_failed_send_does_not_burn_the_key(alice: Account, bob: Account):
+async def test_failed_send_does_not_burn_the_key(alice: Account, bob: Account) -> None:
     room = await alice.create_room()
     assert_problem(await send_keyed(bob, room["id"], "x", "k"), 403, "not_a_member")
     await bob.post(f"/rooms/{room['id']}/join")
     assert (await send_keyed(bob, room["id"], "x", "k")).status_code == 201
 
 
-async def test_concurrent_retries_create_one_message(alice: Account):
+async def test_concurrent_retries_create_one_message(alice: Account) -> None:
     answers: list[httpx.Response] = []
 
     async def one() -> None:
@@ -89,7 +89,7 @@ async def clocked_client(settings: Settings, clock: FakeClock) -> AsyncIterator[
             yield c
 
 
-async def test_keys_live_24_hours(clocked_client: httpx.AsyncClient, clock: FakeClock):
+async def test_keys_live_24_hours(clocked_client: httpx.AsyncClient, clock: FakeClock) -> None:
     alice = await sign_up(clocked_client, "alice")
     first = await send_keyed(alice, "general", "x", "day")
     clock.advance_ms(24 * 3600 * 1000 - 1)
@@ -100,7 +100,7 @@ async def test_keys_live_24_hours(clocked_client: httpx.AsyncClient, clock: Fake
     assert fresh.json()["id"] != first.json()["id"]
 
 
-async def test_keys_survive_a_restart(tmp_path: Path):
+async def test_keys_survive_a_restart(tmp_path: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}", password_hashing="fast")
     for attempt in range(2):
         app = create_app(settings)
@@ -126,7 +126,7 @@ async def stored_keys(settings: Settings) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-async def test_expired_keys_are_purged(settings: Settings, clock: FakeClock):
+async def test_expired_keys_are_purged(settings: Settings, clock: FakeClock) -> None:
     app = create_app(settings, clock=clock)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)

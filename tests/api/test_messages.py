@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.anyio
 RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
-async def test_send_returns_message_with_seq_author_and_time(alice: Account):
+async def test_send_returns_message_with_seq_author_and_time(alice: Account) -> None:
     room = await alice.create_room()
     r = await alice.post(f"/rooms/{room['id']}/messages", {"text": "hello"})
     assert r.status_code == 201
@@ -35,7 +36,7 @@ async def test_send_returns_message_with_seq_author_and_time(alice: Account):
     assert (await alice.get(f"/messages/{m['id']}")).json() == m
 
 
-async def test_seqs_count_up_per_room(alice: Account):
+async def test_seqs_count_up_per_room(alice: Account) -> None:
     a = await alice.create_room("a")
     b = await alice.create_room("b")
     seqs = [(await alice.send(a["id"], "x"))["seq"] for _ in range(3)]
@@ -55,36 +56,40 @@ async def test_seqs_count_up_per_room(alice: Account):
         ({"text": "ok", "extra": 1}, "extra"),
     ],
 )
-async def test_invalid_message_is_422_naming_the_field(alice: Account, body: dict, field: str):
+async def test_invalid_message_is_422_naming_the_field(
+    alice: Account, body: dict[str, Any], field: str
+) -> None:
     r = await alice.post("/rooms/general/messages", body)
     problem = assert_problem(r, 422, "invalid")
     assert field in problem["detail"]
     assert (await alice.get("/rooms/general")).json()["last_seq"] == 0
 
 
-async def test_message_text_limits_are_inclusive(alice: Account):
+async def test_message_text_limits_are_inclusive(alice: Account) -> None:
     assert (await alice.send("general", "x" * 4000))["text"] == "x" * 4000
     assert (await alice.send("general", "y"))["seq"] == 2
 
 
-async def test_unicode_text_round_trips(alice: Account):
+async def test_unicode_text_round_trips(alice: Account) -> None:
     text = "👩‍👩‍👧 你好 مرحبا <script>alert(1)</script> &amp;"
     m = await alice.send("general", text)
     assert (await alice.get(f"/messages/{m['id']}")).json()["text"] == text
 
 
-async def test_send_to_missing_room_is_404(alice: Account):
+async def test_send_to_missing_room_is_404(alice: Account) -> None:
     assert_problem(await alice.post("/rooms/nope/messages", {"text": "x"}), 404, "room_not_found")
 
 
-async def test_send_to_public_room_needs_membership(alice: Account, bob: Account):
+async def test_send_to_public_room_needs_membership(alice: Account, bob: Account) -> None:
     room = await alice.create_room()
     assert_problem(
         await bob.post(f"/rooms/{room['id']}/messages", {"text": "x"}), 403, "not_a_member"
     )
 
 
-async def test_private_room_messages_are_invisible_to_strangers(alice: Account, bob: Account):
+async def test_private_room_messages_are_invisible_to_strangers(
+    alice: Account, bob: Account
+) -> None:
     room = await alice.create_room("secret", "private")
     m = await alice.send(room["id"], "psst")
     assert_problem(
@@ -97,7 +102,7 @@ async def test_private_room_messages_are_invisible_to_strangers(alice: Account, 
     assert_problem(await bob.put(f"/messages/{m['id']}/reactions/👍"), 404, "message_not_found")
 
 
-async def test_public_room_history_is_readable_by_non_members(alice: Account, bob: Account):
+async def test_public_room_history_is_readable_by_non_members(alice: Account, bob: Account) -> None:
     room = await alice.create_room()
     await alice.send(room["id"], "hi all")
     r = await bob.get(f"/rooms/{room['id']}/messages")
@@ -105,7 +110,7 @@ async def test_public_room_history_is_readable_by_non_members(alice: Account, bo
     assert [m["text"] for m in r.json()["messages"]] == ["hi all"]
 
 
-async def test_reply_to_must_be_in_same_room(alice: Account):
+async def test_reply_to_must_be_in_same_room(alice: Account) -> None:
     a = await alice.create_room("a")
     b = await alice.create_room("b")
     parent = await alice.send(a["id"], "parent")
@@ -117,7 +122,7 @@ async def test_reply_to_must_be_in_same_room(alice: Account):
     assert_problem(r, 422, "invalid")
 
 
-async def test_edit_own_message_sets_edited_at(alice: Account):
+async def test_edit_own_message_sets_edited_at(alice: Account) -> None:
     m = await alice.send("general", "frist")
     r = await alice.patch(f"/messages/{m['id']}", {"text": "first"})
     assert r.status_code == 200
@@ -128,19 +133,19 @@ async def test_edit_own_message_sets_edited_at(alice: Account):
     assert edited["created_at"] == m["created_at"]
 
 
-async def test_only_the_author_edits(alice: Account, bob: Account):
+async def test_only_the_author_edits(alice: Account, bob: Account) -> None:
     m = await alice.send("general", "mine")
     assert_problem(await bob.patch(f"/messages/{m['id']}", {"text": "yours"}), 403, "not_author")
     assert (await alice.get(f"/messages/{m['id']}")).json()["text"] == "mine"
 
 
-async def test_edit_validates_text(alice: Account):
+async def test_edit_validates_text(alice: Account) -> None:
     m = await alice.send("general", "x")
     assert_problem(await alice.patch(f"/messages/{m['id']}", {"text": ""}), 422, "invalid")
     assert_problem(await alice.patch("/messages/m_nope", {"text": "y"}), 404, "message_not_found")
 
 
-async def test_delete_leaves_tombstone_and_keeps_seq_gapless(alice: Account):
+async def test_delete_leaves_tombstone_and_keeps_seq_gapless(alice: Account) -> None:
     room = await alice.create_room()
     ids = [(await alice.send(room["id"], f"m{i}"))["id"] for i in range(3)]
     await alice.put(f"/messages/{ids[1]}/reactions/👍")
@@ -156,7 +161,9 @@ async def test_delete_leaves_tombstone_and_keeps_seq_gapless(alice: Account):
     assert_problem(await alice.put(f"/messages/{ids[1]}/reactions/👍"), 409, "message_deleted")
 
 
-async def test_delete_by_author_owner_or_admin_only(alice: Account, bob: Account, carol: Account):
+async def test_delete_by_author_owner_or_admin_only(
+    alice: Account, bob: Account, carol: Account
+) -> None:
     room = await alice.create_room()
     for who in (bob, carol):
         assert (await who.post(f"/rooms/{room['id']}/join")).status_code == 204
@@ -170,7 +177,7 @@ async def test_delete_by_author_owner_or_admin_only(alice: Account, bob: Account
     assert (await alice.delete(f"/messages/{by_alice['id']}")).status_code == 204  # author
 
 
-async def test_reactions_count_and_mark_mine(alice: Account, bob: Account):
+async def test_reactions_count_and_mark_mine(alice: Account, bob: Account) -> None:
     m = await alice.send("general", "react to me")
     for who, emoji in ((alice, "👍"), (bob, "👍"), (bob, "🎉"), (bob, "🎉")):
         assert (await who.put(f"/messages/{m['id']}/reactions/{emoji}")).status_code == 204
@@ -188,7 +195,7 @@ async def test_reactions_count_and_mark_mine(alice: Account, bob: Account):
     ]
 
 
-async def test_reaction_rules(alice: Account, bob: Account):
+async def test_reaction_rules(alice: Account, bob: Account) -> None:
     room = await alice.create_room()
     m = await alice.send(room["id"], "x")
     assert_problem(await bob.put(f"/messages/{m['id']}/reactions/👍"), 403, "not_a_member")
@@ -197,7 +204,7 @@ async def test_reaction_rules(alice: Account, bob: Account):
     assert_problem(await alice.put("/messages/m_nope/reactions/x"), 404, "message_not_found")
 
 
-async def test_classic_posts_appear_as_guest_messages(alice: Account):
+async def test_classic_posts_appear_as_guest_messages(alice: Account) -> None:
     r = await alice.client.post("/message", json={"user": "superman", "text": "up, up"})
     assert r.status_code == 200
     m = (await alice.get("/rooms/general/messages")).json()["messages"][-1]
@@ -210,7 +217,7 @@ async def test_classic_posts_appear_as_guest_messages(alice: Account):
     ]
 
 
-async def test_editing_needs_membership(alice: Account, bob: Account):
+async def test_editing_needs_membership(alice: Account, bob: Account) -> None:
     room = await alice.create_room()
     await bob.post(f"/rooms/{room['id']}/join")
     m = await bob.send(room["id"], "before leaving")
@@ -230,7 +237,7 @@ async def test_editing_needs_membership(alice: Account, bob: Account):
     ],
 )
 async def test_nul_characters_are_422_everywhere(
-    alice: Account, method: str, path: str, body: dict | None
-):
+    alice: Account, method: str, path: str, body: dict[str, Any] | None
+) -> None:
     r = await alice.client.request(method, "/api/v1" + path, json=body, headers=alice.headers)
     assert_problem(r, 422, "invalid")

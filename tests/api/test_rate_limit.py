@@ -37,7 +37,7 @@ def client_from(app: FastAPI, address: str) -> httpx.AsyncClient:
 
 async def test_attempts_past_the_budget_get_429_with_retry_after(
     limited_app: FastAPI, clock: FakeClock
-):
+) -> None:
     async with client_from(limited_app, "10.0.0.1") as c:
         r = await c.post(f"{API}/accounts", json={"username": "alice", "password": "password1"})
         assert r.status_code == 201
@@ -57,7 +57,7 @@ async def test_attempts_past_the_budget_get_429_with_retry_after(
         assert r.status_code == 429
 
 
-async def test_the_budget_is_per_client_address(limited_app: FastAPI):
+async def test_the_budget_is_per_client_address(limited_app: FastAPI) -> None:
     async with (
         client_from(limited_app, "10.0.0.1") as first,
         client_from(limited_app, "10.0.0.2") as second,
@@ -76,7 +76,7 @@ async def test_the_budget_is_per_client_address(limited_app: FastAPI):
         assert r.status_code == 201
 
 
-async def test_other_endpoints_are_not_limited(limited_app: FastAPI):
+async def test_other_endpoints_are_not_limited(limited_app: FastAPI) -> None:
     async with client_from(limited_app, "10.0.0.3") as c:
         token = (
             await c.post(f"{API}/accounts", json={"username": "alice", "password": "password1"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import pytest
 
@@ -20,7 +22,7 @@ async def read(account: Account, room_id: str, seq: int) -> None:
     assert r.status_code == 204, r.text
 
 
-async def test_unread_counts_others_messages_after_marker(alice: Account, bob: Account):
+async def test_unread_counts_others_messages_after_marker(alice: Account, bob: Account) -> None:
     room = await alice.create_room()
     assert (await bob.post(f"/rooms/{room['id']}/join")).status_code == 204
     a = [await alice.send(room["id"], f"a{i}") for i in range(3)]
@@ -42,12 +44,14 @@ async def test_unread_counts_others_messages_after_marker(alice: Account, bob: A
     assert listed[room["id"]]["unread_count"] == 0
 
 
-async def test_unread_is_exact_under_interleaving(alice: Account, bob: Account, carol: Account):
+async def test_unread_is_exact_under_interleaving(
+    alice: Account, bob: Account, carol: Account
+) -> None:
     room = await alice.create_room()
     for who in (bob, carol):
         await who.post(f"/rooms/{room['id']}/join")
     expected_unread_for_bob: set[int] = set()
-    sent: list[dict] = []
+    sent: list[dict[str, Any]] = []
     for i in range(30):
         author = (alice, carol, bob)[i % 3]
         m = await author.send(room["id"], str(i))
@@ -66,7 +70,7 @@ async def test_unread_is_exact_under_interleaving(alice: Account, bob: Account, 
         assert count == len(expected_unread_for_bob), f"after message {i}"
 
 
-async def test_new_member_starts_with_nothing_unread(alice: Account, bob: Account):
+async def test_new_member_starts_with_nothing_unread(alice: Account, bob: Account) -> None:
     room = await alice.create_room()
     for i in range(4):
         await alice.send(room["id"], str(i))
@@ -74,7 +78,7 @@ async def test_new_member_starts_with_nothing_unread(alice: Account, bob: Accoun
     assert await unread(bob, room["id"]) == (0, 4)
 
 
-async def test_read_rules(alice: Account, bob: Account):
+async def test_read_rules(alice: Account, bob: Account) -> None:
     room = await alice.create_room()
     assert_problem(await bob.put(f"/rooms/{room['id']}/read", {"seq": 1}), 403, "not_a_member")
     assert_problem(await alice.put(f"/rooms/{room['id']}/read", {"seq": -1}), 422, "invalid")
@@ -82,14 +86,14 @@ async def test_read_rules(alice: Account, bob: Account):
     assert_problem(await alice.put("/rooms/nope/read", {"seq": 1}), 404, "room_not_found")
 
 
-async def test_non_member_view_has_no_read_fields(alice: Account, bob: Account):
+async def test_non_member_view_has_no_read_fields(alice: Account, bob: Account) -> None:
     room = await alice.create_room()
     body = (await bob.get(f"/rooms/{room['id']}")).json()
     for field in ("my_role", "last_read_seq", "unread_count"):
         assert field not in body
 
 
-async def test_added_member_starts_with_nothing_unread(alice: Account, bob: Account):
+async def test_added_member_starts_with_nothing_unread(alice: Account, bob: Account) -> None:
     room = await alice.create_room("private", "private")
     for i in range(3):
         await alice.send(room["id"], str(i))
@@ -97,7 +101,7 @@ async def test_added_member_starts_with_nothing_unread(alice: Account, bob: Acco
     assert await unread(bob, room["id"]) == (0, 3)
 
 
-async def test_rooms_are_listed_by_latest_message(alice: Account):
+async def test_rooms_are_listed_by_latest_message(alice: Account) -> None:
     a = await alice.create_room("a")
     b = await alice.create_room("b")
     await alice.send(b["id"], "b first")

@@ -10,7 +10,7 @@ from tests.api.conftest import Account, sign_up
 pytestmark = pytest.mark.anyio
 
 
-async def test_20_concurrent_senders_get_seqs_exactly_1_to_n(alice: Account):
+async def test_20_concurrent_senders_get_seqs_exactly_1_to_n(alice: Account) -> None:
     room = await alice.create_room()
     senders = [await sign_up(alice.client, f"sender{i}") for i in range(20)]
     for s in senders:

@@ -114,7 +114,7 @@ def two_nodes(
 
 def test_sends_on_two_nodes_reach_subscribers_on_both_once_in_order(
     two_nodes: tuple[ServerProcess, ServerProcess],
-):
+) -> None:
     a, b = two_nodes
     alice, bob, carol, dave = (
         sign_up(s, n) for s, n in ((a, "alice"), (b, "bob"), (a, "carol"), (b, "dave"))
@@ -161,7 +161,7 @@ def test_sends_on_two_nodes_reach_subscribers_on_both_once_in_order(
 
 def test_node_killed_mid_stream_its_client_resumes_on_another(
     two_nodes: tuple[ServerProcess, ServerProcess],
-):
+) -> None:
     a, b = two_nodes
     alice, carol = sign_up(a, "alice"), sign_up(a, "carol")
     token = carol["Authorization"].removeprefix("Bearer ")
@@ -195,7 +195,7 @@ def test_node_killed_mid_stream_its_client_resumes_on_another(
 
 def test_same_dm_opened_on_two_nodes_at_once_is_one_room(
     two_nodes: tuple[ServerProcess, ServerProcess],
-):
+) -> None:
     a, b = two_nodes
     alice, bob = sign_up(a, "alice"), sign_up(b, "bob")
 
@@ -212,7 +212,7 @@ def test_same_dm_opened_on_two_nodes_at_once_is_one_room(
     assert sorted(status for status, _ in answers).count(201) == 1
 
 
-def test_idempotency_key_holds_across_nodes(two_nodes: tuple[ServerProcess, ServerProcess]):
+def test_idempotency_key_holds_across_nodes(two_nodes: tuple[ServerProcess, ServerProcess]) -> None:
     a, b = two_nodes
     alice = sign_up(a, "alice")
 
@@ -230,7 +230,7 @@ def test_idempotency_key_holds_across_nodes(two_nodes: tuple[ServerProcess, Serv
 
 def test_a_cursor_from_one_node_resumes_exactly_on_another(
     two_nodes: tuple[ServerProcess, ServerProcess],
-):
+) -> None:
     a, b = two_nodes
     alice = sign_up(a, "alice")
     head = httpx.get(f"{a.url}{API}/events", headers=alice).json()["next"]
@@ -252,7 +252,7 @@ def test_a_cursor_from_one_node_resumes_exactly_on_another(
 
 def test_typing_on_one_node_reaches_a_member_on_another(
     two_nodes: tuple[ServerProcess, ServerProcess],
-):
+) -> None:
     a, b = two_nodes
     alice, bob = sign_up(a, "alice"), sign_up(b, "bob")
     token = bob["Authorization"].removeprefix("Bearer ")

@@ -16,7 +16,7 @@ API = "/api/v1"
 
 def test_copy_data_from_sqlite_to_postgres_keeps_everything(
     tmp_path: Path, pg_databases: Databases
-):
+) -> None:
     sqlite_url = f"sqlite:///{tmp_path / 'old.db'}"
     with ServerProcess(sqlite_url) as old:
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -42,7 +42,9 @@ def readyz(server: ServerProcess) -> tuple[int, dict[str, object]]:
     return r.status_code, r.json()
 
 
-def test_redis_carries_events_between_nodes(db_url: str, own_redis: ThrowawayRedis, tmp_path: Path):
+def test_redis_carries_events_between_nodes(
+    db_url: str, own_redis: ThrowawayRedis, tmp_path: Path
+) -> None:
     slow_poll = {"HUBBUB_EVENT_POLL_SECONDS": "30"}  # only Redis can deliver in time
     a = node(db_url, own_redis.url, tmp_path, "a", **slow_poll).start()
     b = node(db_url, own_redis.url, tmp_path, "b", **slow_poll).start()
@@ -62,7 +64,7 @@ def test_redis_carries_events_between_nodes(db_url: str, own_redis: ThrowawayRed
 
 def test_redis_down_sends_work_and_subscribers_still_receive(
     db_url: str, own_redis: ThrowawayRedis, tmp_path: Path
-):
+) -> None:
     a = node(db_url, own_redis.url, tmp_path, "a").start()
     b = node(db_url, own_redis.url, tmp_path, "b").start()
     try:
@@ -93,21 +95,22 @@ def test_redis_down_sends_work_and_subscribers_still_receive(
 
 def test_postgres_down_answers_503_with_retry_after_then_recovers(
     db_url: str, own_postgres: ThrowawayPostgres, tmp_path: Path
-):
+) -> None:
     server = ServerProcess(db_url, log_path=tmp_path / "node.log").start()
     try:
         alice = sign_up(server, "alice")
         assert send(server, alice, "general", "before").status_code == 201
         own_postgres.stop()
         try:
-            for attempt in (
+            attempts: tuple[Callable[[], httpx.Response], ...] = (
                 lambda: httpx.get(f"{server.url}{API}/me", headers=alice, timeout=20),
                 lambda: send(server, alice, "general", "during"),
                 lambda: httpx.post(
                     f"{server.url}/message", json={"user": "u", "text": "t"}, timeout=20
                 ),
                 lambda: httpx.get(f"{server.url}/messages", timeout=20),
-            ):
+            )
+            for attempt in attempts:
                 started = time.monotonic()
                 r = attempt()
                 assert r.status_code == 503, r.text

@@ -71,7 +71,7 @@ async def bus_pair(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, B
         await bus.close()
 
 
-async def test_published_events_reach_the_handler_once(bus_pair: tuple[str, Bus, Recorder]):
+async def test_published_events_reach_the_handler_once(bus_pair: tuple[str, Bus, Recorder]) -> None:
     _, bus, recorder = bus_pair
     await bus.publish_events([event(1), event(2)])
     await bus.publish_events([])
@@ -81,7 +81,7 @@ async def test_published_events_reach_the_handler_once(bus_pair: tuple[str, Bus,
     assert recorder.events[0] == event(1)
 
 
-async def test_ephemeral_events_reach_the_handler_once(bus_pair: tuple[str, Bus, Recorder]):
+async def test_ephemeral_events_reach_the_handler_once(bus_pair: tuple[str, Bus, Recorder]) -> None:
     _, bus, recorder = bus_pair
     await bus.publish_ephemeral(typing("alice"))
     await bus.publish_ephemeral(typing("zoe"))  # a sentinel: a duplicate would come first
@@ -89,19 +89,19 @@ async def test_ephemeral_events_reach_the_handler_once(bus_pair: tuple[str, Bus,
     assert recorder.ephemeral == [typing("alice"), typing("zoe")]
 
 
-async def test_presence_of_a_single_node(bus_pair: tuple[str, Bus, Recorder]):
+async def test_presence_of_a_single_node(bus_pair: tuple[str, Bus, Recorder]) -> None:
     _, bus, _ = bus_pair
     assert await bus.set_online("u_1", True) is True
     assert await bus.set_online("u_1", False) is False
     assert await bus.online_among(["u_1"]) in (None, set())  # None: no view beyond the node
 
 
-async def test_connected_state(bus_pair: tuple[str, Bus, Recorder]):
+async def test_connected_state(bus_pair: tuple[str, Bus, Recorder]) -> None:
     _, bus, _ = bus_pair
     assert bus.state == "connected"
 
 
-async def test_redis_nodes_see_each_others_events_once(redis_url: str):
+async def test_redis_nodes_see_each_others_events_once(redis_url: str) -> None:
     prefix = f"t{secrets.token_hex(4)}"
     a = RedisBus(redis_url, "a", SystemClock(), prefix=prefix)
     b = RedisBus(redis_url, "b", SystemClock(), prefix=prefix)
@@ -129,7 +129,7 @@ async def test_redis_nodes_see_each_others_events_once(redis_url: str):
         await b.close()
 
 
-async def test_redis_presence_spans_nodes(redis_url: str):
+async def test_redis_presence_spans_nodes(redis_url: str) -> None:
     prefix = f"t{secrets.token_hex(4)}"
     a = RedisBus(redis_url, "a", SystemClock(), prefix=prefix)
     b = RedisBus(redis_url, "b", SystemClock(), prefix=prefix)

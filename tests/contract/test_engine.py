@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 import pytest
 
@@ -14,7 +16,7 @@ async def make_table(engine: Engine) -> None:
     await engine.write(lambda tx: tx.execute("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER)"))
 
 
-def insert(k: str, v: int):
+def insert(k: str, v: int) -> Callable[[Tx], int]:
     def fn(tx: Tx) -> int:
         return tx.execute("INSERT INTO t (k, v) VALUES (:k, :v)", {"k": k, "v": v})
 
@@ -27,14 +29,14 @@ async def count(engine: Engine) -> int:
     return int(row[0])
 
 
-async def test_acknowledged_write_is_visible_to_next_read(engine: Engine):
+async def test_acknowledged_write_is_visible_to_next_read(engine: Engine) -> None:
     await make_table(engine)
     assert await engine.write(insert("a", 1)) == 1
     rows = await engine.read(lambda tx: tx.fetchall("SELECT k, v FROM t"))
     assert [tuple(r) for r in rows] == [("a", 1)]
 
 
-async def test_failing_write_rolls_back_alone_among_concurrent_writes(engine: Engine):
+async def test_failing_write_rolls_back_alone_among_concurrent_writes(engine: Engine) -> None:
     await make_table(engine)
     await engine.write(insert("dup", 0))
     errors: list[Exception] = []
@@ -64,7 +66,7 @@ async def test_failing_write_rolls_back_alone_among_concurrent_writes(engine: En
     assert half[0] == 0
 
 
-async def test_exception_type_from_write_reaches_caller(engine: Engine):
+async def test_exception_type_from_write_reaches_caller(engine: Engine) -> None:
     class Boom(Exception):
         pass
 
@@ -75,5 +77,5 @@ async def test_exception_type_from_write_reaches_caller(engine: Engine):
         await engine.write(fn)
 
 
-async def test_ping(engine: Engine):
+async def test_ping(engine: Engine) -> None:
     await engine.ping()

@@ -547,7 +547,7 @@ async def collect(
     stream: EventStream, silence: float, *, types: set[str] | None = None
 ) -> list[dict[str, Any]]:
     """Every event (of `types`, if given) that arrives until `silence` seconds pass quietly."""
-    got = []
+    got: list[dict[str, Any]] = []
     while True:
         event = await stream.next_event(silence)
         if event is None:
@@ -575,7 +575,7 @@ async def read_until_closed(
 ) -> tuple[list[dict[str, Any]], StreamEnded]:
     """Every event until the server ends the stream, and how it ended; fails the test if the
     stream goes quiet for `within` seconds without ending."""
-    events = []
+    events: list[dict[str, Any]] = []
     while True:
         try:
             event = await stream.next_event(within)

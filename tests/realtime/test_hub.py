@@ -108,7 +108,7 @@ async def received(sub: Subscription, count: int, within: float = 3.0) -> list[i
 
 async def test_shuffled_announcements_in_one_batch_are_dispatched_in_position_order(
     store: Store, hub: Hub
-):
+) -> None:
     sub = subscribe(hub)
     events = await commit(store, *(message(i) for i in range(20)))
     shuffled = events[:]
@@ -119,7 +119,7 @@ async def test_shuffled_announcements_in_one_batch_are_dispatched_in_position_or
 
 async def test_a_gap_is_filled_from_the_database_before_later_events_are_dispatched(
     store: Store, hub: Hub
-):
+) -> None:
     sub = subscribe(hub)
     events = await commit(store, *(message(i) for i in range(5)))
     hub.on_events([events[4]])  # 1-4 were committed but their announcements are late
@@ -129,7 +129,9 @@ async def test_a_gap_is_filled_from_the_database_before_later_events_are_dispatc
     assert taken(sub) == []
 
 
-async def test_announcements_in_reverse_one_by_one_still_deliver_in_order(store: Store, hub: Hub):
+async def test_announcements_in_reverse_one_by_one_still_deliver_in_order(
+    store: Store, hub: Hub
+) -> None:
     sub = subscribe(hub)
     events = []
     for i in range(8):
@@ -139,7 +141,7 @@ async def test_announcements_in_reverse_one_by_one_still_deliver_in_order(store:
     assert await received(sub, 8) == [e.pos for e in events]
 
 
-async def test_duplicate_announcements_are_dispatched_once(store: Store, hub: Hub):
+async def test_duplicate_announcements_are_dispatched_once(store: Store, hub: Hub) -> None:
     sub = subscribe(hub)
     events = await commit(store, message(1), message(2), message(3))
     delivered = hub.delivered
@@ -154,7 +156,7 @@ async def test_duplicate_announcements_are_dispatched_once(store: Store, hub: Hu
 
 async def test_events_never_announced_are_delivered_by_the_next_poll(
     store: Store, hub: Hub, clock: FakeClock
-):
+) -> None:
     sub = subscribe(hub)
     clock.advance(POLL_SECONDS / 2)  # out of phase with the poll's ticks
     events = await commit(store, message(1), message(2))
@@ -167,7 +169,7 @@ async def test_events_never_announced_are_delivered_by_the_next_poll(
 
 async def test_the_hub_starts_at_the_head_and_does_not_replay_older_events(
     store: Store, clock: FakeClock
-):
+) -> None:
     old = await commit(store, message(1), message(2))
     hub = await start_hub(store, clock)
     try:
@@ -182,14 +184,16 @@ async def test_the_hub_starts_at_the_head_and_does_not_replay_older_events(
         await hub.close()
 
 
-async def test_events_of_other_rooms_do_not_reach_a_subscription(store: Store, hub: Hub):
+async def test_events_of_other_rooms_do_not_reach_a_subscription(store: Store, hub: Hub) -> None:
     sub = subscribe(hub)
     events = await commit(store, message(1, "r_other"), message(2), message(3, "r_other"))
     hub.on_events(events)
     assert taken(sub) == [events[1].pos]
 
 
-async def test_joining_and_leaving_move_a_subscription_in_and_out_of_a_room(store: Store, hub: Hub):
+async def test_joining_and_leaving_move_a_subscription_in_and_out_of_a_room(
+    store: Store, hub: Hub
+) -> None:
     sub = subscribe(hub, rooms=())
     other = subscribe(hub, BOB)
     room = Room(ROOM, "hub test", "", "public", "room", 0, 0, 0)
@@ -209,7 +213,7 @@ async def test_joining_and_leaving_move_a_subscription_in_and_out_of_a_room(stor
 
 async def test_a_subscription_that_overflows_its_buffer_raises_slow_consumer(
     store: Store, hub: Hub
-):
+) -> None:
     sub = Subscription(ALICE, max_buffer=3)
     hub.register(sub)
     hub.set_rooms(sub, [ROOM], hub.pos)
@@ -218,7 +222,7 @@ async def test_a_subscription_that_overflows_its_buffer_raises_slow_consumer(
         sub.take()
 
 
-async def test_presence_is_pushed_only_in_rooms_small_enough(hub: Hub):
+async def test_presence_is_pushed_only_in_rooms_small_enough(hub: Hub) -> None:
     hub.presence_room_max = 2
     crowd = [
         subscribe(hub, User(f"u_{i}", f"user{i}", f"user{i}", 0), ("lobby",)) for i in range(3)

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.anyio
 API = "/api/v1"
 
 
-async def test_presence_lists_connected_users_until_the_grace_ends(tmp_path: Path):
+async def test_presence_lists_connected_users_until_the_grace_ends(tmp_path: Path) -> None:
     env = {"HUBBUB_PRESENCE_GRACE_SECONDS": "0.5"}
     with ServerProcess(f"sqlite:///{tmp_path / 'h.db'}", env=env) as server:
         async with httpx.AsyncClient(base_url=server.url + API) as c:

@@ -160,7 +160,7 @@ async def test_each_kind_of_write_reaches_a_live_websocket_without_the_poll(
     write: Write,
     event_type: str,
     check: Callable[[World, dict[str, Any]], bool],
-):
+) -> None:
     alice, bob = await chat.sign_up("alice"), await chat.sign_up("bob")
     carol = await chat.sign_up("carol", in_lobby=True)  # the lobby: for the classic post
     room = (await alice.create_room("pub", "public"))["id"]

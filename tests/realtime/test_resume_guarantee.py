@@ -120,7 +120,7 @@ def explain(got: list[Key], want: list[Key]) -> str:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_random_disconnects_on_random_transports_deliver_each_entitled_event_once_in_order(
     chat: Chat, seed: int
-):
+) -> None:
     rng = random.Random(seed)
     world, driver, account = await build_world(chat, rng)
     subscriber = Subscriber(chat, account, await chat.head(account), random.Random(seed + 100))
@@ -141,7 +141,9 @@ async def test_random_disconnects_on_random_transports_deliver_each_entitled_eve
     assert sum(subscriber.sessions.values()) >= 12, subscriber.sessions
 
 
-async def test_resuming_during_a_burst_of_concurrent_sends_loses_and_repeats_nothing(chat: Chat):
+async def test_resuming_during_a_burst_of_concurrent_sends_loses_and_repeats_nothing(
+    chat: Chat,
+) -> None:
     rng = random.Random(7)
     subscriber_account = await chat.sign_up("sub")
     senders = [await chat.sign_up(f"s{i}") for i in range(6)]
@@ -199,7 +201,7 @@ async def test_resuming_during_a_burst_of_concurrent_sends_loses_and_repeats_not
 
 async def test_resuming_from_further_back_than_one_catch_up_page_delivers_everything(
     chat: Chat,
-):
+) -> None:
     sub = await chat.sign_up("sub")
     sender = await chat.sign_up("sender")
     stay = (await sender.create_room("stay", "private"))["id"]

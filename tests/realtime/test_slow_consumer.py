@@ -74,7 +74,9 @@ async def read_all(
         done.set()
 
 
-async def test_unread_websocket_is_closed_4008_then_resumes_with_every_event_once(chat: Chat):
+async def test_unread_websocket_is_closed_4008_then_resumes_with_every_event_once(
+    chat: Chat,
+) -> None:
     alice, slow_user, fast_user = (
         await chat.sign_up("alice"),
         await chat.sign_up("slow"),

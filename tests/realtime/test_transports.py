@@ -38,7 +38,7 @@ def parse_time(value: str) -> datetime:
 
 
 def is_message(event: dict[str, Any], message: dict[str, Any]) -> bool:
-    return event["type"] == "message.created" and event["data"]["id"] == message["id"]
+    return bool(event["type"] == "message.created" and event["data"]["id"] == message["id"])
 
 
 def is_presence(event: dict[str, Any], who: Account, *, online: bool) -> bool:
@@ -61,7 +61,9 @@ async def pair_in_room(chat: Chat, visibility: str = "private") -> tuple[Account
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_each_transport_delivers_message_created_for_a_post(chat: Chat, transport: Transport):
+async def test_each_transport_delivers_message_created_for_a_post(
+    chat: Chat, transport: Transport
+) -> None:
     alice, bob, room = await pair_in_room(chat)
     async with chat.stream(transport, bob, await chat.head(bob)) as stream:
         sent = await alice.send(room, "hello 👋")
@@ -77,7 +79,7 @@ async def test_each_transport_delivers_message_created_for_a_post(chat: Chat, tr
     assert stream.cursor == event["id"]
 
 
-async def test_long_poll_without_since_answers_the_head_at_once(chat: Chat):
+async def test_long_poll_without_since_answers_the_head_at_once(chat: Chat) -> None:
     alice = await chat.sign_up("alice")
     room = await alice.create_room("r")
     started = time.monotonic()
@@ -96,7 +98,7 @@ async def test_long_poll_without_since_answers_the_head_at_once(chat: Chat):
 
 
 @pytest.mark.parametrize("transport", ["ws", "sse"])
-async def test_stream_without_since_starts_at_the_present(chat: Chat, transport: str):
+async def test_stream_without_since_starts_at_the_present(chat: Chat, transport: str) -> None:
     alice, bob, room = await pair_in_room(chat)
     await alice.send(room, "before the stream")
     opened = chat.ws(bob) if transport == "ws" else chat.sse(bob)
@@ -106,7 +108,7 @@ async def test_stream_without_since_starts_at_the_present(chat: Chat, transport:
     assert is_message(event, after), event
 
 
-async def test_long_poll_waits_and_returns_as_soon_as_an_event_arrives(chat: Chat):
+async def test_long_poll_waits_and_returns_as_soon_as_an_event_arrives(chat: Chat) -> None:
     alice, bob, room = await pair_in_room(chat)
     since = await chat.head(bob)
     answer: dict[str, Any] = {}
@@ -128,7 +130,7 @@ async def test_long_poll_waits_and_returns_as_soon_as_an_event_arrives(chat: Cha
     assert answer["body"]["next"] == durable[-1]["id"]
 
 
-async def test_long_poll_timeout_returns_no_events_and_the_same_next(chat: Chat):
+async def test_long_poll_timeout_returns_no_events_and_the_same_next(chat: Chat) -> None:
     alice, _bob, _room = await pair_in_room(chat)
     since = await chat.head(alice)
     async with chat.ws(alice):  # alice is already online: her poll has nothing to announce
@@ -140,7 +142,7 @@ async def test_long_poll_timeout_returns_no_events_and_the_same_next(chat: Chat)
     assert 0.9 < took < 3
 
 
-async def test_long_poll_next_skips_events_for_others_and_resumes_after_them(chat: Chat):
+async def test_long_poll_next_skips_events_for_others_and_resumes_after_them(chat: Chat) -> None:
     alice, bob, room = await pair_in_room(chat)
     carol = await chat.sign_up("carol")
     elsewhere = await carol.create_room("carol's", "private")
@@ -154,7 +156,7 @@ async def test_long_poll_next_skips_events_for_others_and_resumes_after_them(cha
 
 
 @pytest.mark.parametrize("wait", ["61", "-1", "soon"])
-async def test_long_poll_timeout_outside_0_to_60_is_rejected(chat: Chat, wait: str):
+async def test_long_poll_timeout_outside_0_to_60_is_rejected(chat: Chat, wait: str) -> None:
     bob = await chat.sign_up("bob")
     r = await chat.http.get(
         "/api/v1/events",
@@ -165,13 +167,13 @@ async def test_long_poll_timeout_outside_0_to_60_is_rejected(chat: Chat, wait: s
 
 
 @pytest.mark.parametrize("accept", ["application/json", "text/event-stream"])
-async def test_events_without_a_token_answer_401(chat: Chat, accept: str):
+async def test_events_without_a_token_answer_401(chat: Chat, accept: str) -> None:
     r = await chat.http.get("/api/v1/events", headers={"Accept": accept})
     assert r.status_code == 401
     assert r.json()["code"] == "unauthenticated"
 
 
-async def test_a_replayed_idempotent_send_announces_nothing_more(chat: Chat):
+async def test_a_replayed_idempotent_send_announces_nothing_more(chat: Chat) -> None:
     alice, bob, room = await pair_in_room(chat)
     since = await chat.head(bob)
     for _ in range(3):
@@ -191,7 +193,9 @@ async def test_a_replayed_idempotent_send_announces_nothing_more(chat: Chat):
 # -- Server-Sent Events --------------------------------------------------------------------
 
 
-async def test_sse_sends_a_retry_hint_and_a_hello_then_uses_cursors_as_event_ids(chat: Chat):
+async def test_sse_sends_a_retry_hint_and_a_hello_then_uses_cursors_as_event_ids(
+    chat: Chat,
+) -> None:
     alice, bob, room = await pair_in_room(chat)
     head = await chat.head(bob)
     async with chat.sse(bob, last_event_id=head) as stream:
@@ -206,7 +210,7 @@ async def test_sse_sends_a_retry_hint_and_a_hello_then_uses_cursors_as_event_ids
     assert stream.cursor == event["id"]
 
 
-async def test_sse_resumes_after_last_event_id_with_nothing_missed_or_repeated(chat: Chat):
+async def test_sse_resumes_after_last_event_id_with_nothing_missed_or_repeated(chat: Chat) -> None:
     alice, bob, room = await pair_in_room(chat)
     async with chat.sse(bob, last_event_id=await chat.head(bob)) as stream:
         m1 = await alice.send(room, "one")
@@ -224,7 +228,7 @@ async def test_sse_resumes_after_last_event_id_with_nothing_missed_or_repeated(c
     assert [position(e["id"]) for e in resumed] == sorted(position(e["id"]) for e in resumed)
 
 
-async def test_sse_last_event_id_wins_over_since(chat: Chat):
+async def test_sse_last_event_id_wins_over_since(chat: Chat) -> None:
     alice, bob, room = await pair_in_room(chat)
     since = await chat.head(bob)
     first = await alice.send(room, "already seen")
@@ -237,7 +241,7 @@ async def test_sse_last_event_id_wins_over_since(chat: Chat):
         assert is_message(await next_durable(stream), second)
 
 
-async def test_sse_resumes_from_since_when_there_is_no_last_event_id(chat: Chat):
+async def test_sse_resumes_from_since_when_there_is_no_last_event_id(chat: Chat) -> None:
     alice, bob, room = await pair_in_room(chat)
     since = await chat.head(bob)
     sent = await alice.send(room, "while away")
@@ -246,7 +250,7 @@ async def test_sse_resumes_from_since_when_there_is_no_last_event_id(chat: Chat)
     assert is_message(event, sent)
 
 
-async def test_idle_streams_get_sse_comment_heartbeats_and_websocket_pings(chat: Chat):
+async def test_idle_streams_get_sse_comment_heartbeats_and_websocket_pings(chat: Chat) -> None:
     _alice, bob, _room = await pair_in_room(chat)
     async with chat.sse(bob) as sse, chat.ws(bob) as ws:
         # HUBBUB_SSE_HEARTBEAT_SECONDS=1 and HUBBUB_WS_PING_SECONDS=1 (jittered by 15%).
@@ -262,7 +266,7 @@ async def test_idle_streams_get_sse_comment_heartbeats_and_websocket_pings(chat:
 @pytest.mark.parametrize("token_in", ["query", "header"])
 async def test_websocket_accepts_the_token_in_the_query_or_the_authorization_header(
     chat: Chat, token_in: Any
-):
+) -> None:
     alice, bob, room = await pair_in_room(chat)
     async with chat.ws(bob, await chat.head(bob), token_in=token_in) as stream:
         sent = await alice.send(room, "authenticated")
@@ -270,14 +274,14 @@ async def test_websocket_accepts_the_token_in_the_query_or_the_authorization_hea
 
 
 @pytest.mark.parametrize("token", ["not-a-token", ""])
-async def test_websocket_with_a_bad_token_is_closed_with_4401(chat: Chat, token: str):
+async def test_websocket_with_a_bad_token_is_closed_with_4401(chat: Chat, token: str) -> None:
     async with chat.ws(None, token=token) as stream:
         with pytest.raises(StreamEnded) as ended:
             await stream.next_message(5)
     assert ended.value.code == 4401
 
 
-async def test_websocket_after_sign_out_is_closed_with_4401(chat: Chat):
+async def test_websocket_after_sign_out_is_closed_with_4401(chat: Chat) -> None:
     bob = await chat.sign_up("bob")
     await bob.expect(204, "DELETE", "/sessions/current")
     async with chat.ws(bob, token_in="header") as stream:
@@ -307,7 +311,7 @@ CURSOR_KINDS = ["malformed", "not a number", "other deployment", "ahead of the h
 @pytest.mark.parametrize("kind", CURSOR_KINDS)
 async def test_long_poll_answers_410_cursor_expired_for_a_cursor_it_cannot_resume(
     chat: Chat, kind: str
-):
+) -> None:
     bob = await chat.sign_up("bob")
     cursor = (await bad_cursors(chat, bob))[kind]
     r = await chat.poll(bob, cursor, wait=5)
@@ -316,7 +320,9 @@ async def test_long_poll_answers_410_cursor_expired_for_a_cursor_it_cannot_resum
 
 
 @pytest.mark.parametrize("kind", CURSOR_KINDS)
-async def test_websocket_sends_one_reset_then_closes_4410_for_a_bad_cursor(chat: Chat, kind: str):
+async def test_websocket_sends_one_reset_then_closes_4410_for_a_bad_cursor(
+    chat: Chat, kind: str
+) -> None:
     bob = await chat.sign_up("bob")
     cursor = (await bad_cursors(chat, bob))[kind]
     async with chat.ws(bob, cursor) as stream:
@@ -327,7 +333,7 @@ async def test_websocket_sends_one_reset_then_closes_4410_for_a_bad_cursor(chat:
 
 
 @pytest.mark.parametrize("kind", CURSOR_KINDS)
-async def test_sse_sends_one_reset_then_ends_for_a_bad_cursor(chat: Chat, kind: str):
+async def test_sse_sends_one_reset_then_ends_for_a_bad_cursor(chat: Chat, kind: str) -> None:
     bob = await chat.sign_up("bob")
     cursor = (await bad_cursors(chat, bob))[kind]
     async with chat.sse(bob, last_event_id=cursor) as stream:
@@ -339,7 +345,9 @@ async def test_sse_sends_one_reset_then_ends_for_a_bad_cursor(chat: Chat, kind: 
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_classic_post_arrives_as_message_created_in_general(chat: Chat, transport: Transport):
+async def test_classic_post_arrives_as_message_created_in_general(
+    chat: Chat, transport: Transport
+) -> None:
     bob = await chat.sign_up("bob", in_lobby=True)
     async with chat.stream(transport, bob, await chat.head(bob)) as stream:
         await chat.classic_post("superman", f"hello from classic via {transport}")
@@ -355,7 +363,7 @@ async def test_classic_post_arrives_as_message_created_in_general(chat: Chat, tr
     }
 
 
-async def test_typing_over_websocket_reaches_other_members_but_not_the_typer(chat: Chat):
+async def test_typing_over_websocket_reaches_other_members_but_not_the_typer(chat: Chat) -> None:
     alice, bob, room = await pair_in_room(chat)
     async with chat.ws(alice) as alice_ws, chat.ws(alice) as alice_other, chat.ws(bob) as bob_ws:
         await alice_ws.send_json({"type": "typing", "room_id": room})
@@ -373,7 +381,9 @@ async def test_typing_over_websocket_reaches_other_members_but_not_the_typer(cha
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
-async def test_post_typing_returns_204_and_reaches_other_members(chat: Chat, transport: Transport):
+async def test_post_typing_returns_204_and_reaches_other_members(
+    chat: Chat, transport: Transport
+) -> None:
     alice, bob, room = await pair_in_room(chat)
     since = await chat.head(bob)
     # Typing is live-only: a long-poll sees it only while a poll is waiting, so bob's poll
@@ -398,7 +408,7 @@ async def test_post_typing_returns_204_and_reaches_other_members(chat: Chat, tra
     assert "until" in typing["data"]
 
 
-async def test_post_typing_needs_membership(chat: Chat):
+async def test_post_typing_needs_membership(chat: Chat) -> None:
     alice, _bob, room = await pair_in_room(chat)
     carol = await chat.sign_up("carol")
     await carol.expect(404, "POST", f"/rooms/{room}/typing")  # private: not even visible
@@ -406,7 +416,7 @@ async def test_post_typing_needs_membership(chat: Chat):
     await carol.expect(403, "POST", f"/rooms/{public['id']}/typing")
 
 
-async def test_read_updated_goes_only_to_the_readers_own_connections(chat: Chat):
+async def test_read_updated_goes_only_to_the_readers_own_connections(chat: Chat) -> None:
     alice, bob, room = await pair_in_room(chat)
     since = await chat.head(alice)
     m1 = await bob.send(room, "unread")
@@ -432,7 +442,7 @@ async def test_read_updated_goes_only_to_the_readers_own_connections(chat: Chat)
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_removed_member_gets_member_left_and_then_nothing_from_that_room(
     chat: Chat, transport: Transport
-):
+) -> None:
     alice, bob, room = await pair_in_room(chat)
     other = await alice.create_room("still shared", "private")
     await alice.expect(201, "PUT", f"/rooms/{other['id']}/members/{bob.username}")
@@ -459,7 +469,7 @@ async def test_removed_member_gets_member_left_and_then_nothing_from_that_room(
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_added_member_gets_member_joined_with_the_room_then_its_messages(
     chat: Chat, transport: Transport
-):
+) -> None:
     alice, bob = await chat.sign_up("alice"), await chat.sign_up("bob")
     room = await alice.create_room("secret", "private")
     async with chat.stream(transport, bob, await chat.head(bob)) as stream:
@@ -479,7 +489,7 @@ async def test_added_member_gets_member_joined_with_the_room_then_its_messages(
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_new_dm_gives_the_other_user_member_joined_for_themselves(
     chat: Chat, transport: Transport
-):
+) -> None:
     alice, bob = await chat.sign_up("alice"), await chat.sign_up("bob")
     async with chat.stream(transport, bob, await chat.head(bob)) as stream:
         r = await alice.post("/dms", {"username": bob.username})
@@ -497,7 +507,7 @@ async def test_new_dm_gives_the_other_user_member_joined_for_themselves(
     assert is_message(message, sent)
 
 
-async def test_private_room_events_never_reach_a_non_member(chat: Chat):
+async def test_private_room_events_never_reach_a_non_member(chat: Chat) -> None:
     alice, bob, room = await pair_in_room(chat)
     carol = await chat.sign_up("carol")
     shared = await alice.create_room("with carol", "private")
@@ -518,7 +528,7 @@ async def test_private_room_events_never_reach_a_non_member(chat: Chat):
 # -- presence ------------------------------------------------------------------------------
 
 
-async def test_presence_online_reaches_a_member_when_a_user_connects(chat: Chat):
+async def test_presence_online_reaches_a_member_when_a_user_connects(chat: Chat) -> None:
     alice, bob, _room = await pair_in_room(chat)
     async with chat.ws(bob) as bob_ws, chat.ws(alice):
         presence, _ = await wait_for(
@@ -529,7 +539,7 @@ async def test_presence_online_reaches_a_member_when_a_user_connects(chat: Chat)
     assert presence["data"]["online"] is True
 
 
-async def test_presence_offline_reaches_a_member_after_the_grace_period(chat: Chat):
+async def test_presence_offline_reaches_a_member_after_the_grace_period(chat: Chat) -> None:
     alice, bob, _room = await pair_in_room(chat)
     async with chat.ws(bob) as bob_ws:
         async with chat.ws(alice):
@@ -549,7 +559,7 @@ async def test_presence_offline_reaches_a_member_after_the_grace_period(chat: Ch
     assert 0.7 < waited < 3, "HUBBUB_PRESENCE_GRACE_SECONDS=1"
 
 
-async def test_reconnecting_within_the_grace_period_does_not_go_offline(chat: Chat):
+async def test_reconnecting_within_the_grace_period_does_not_go_offline(chat: Chat) -> None:
     alice, bob, room = await pair_in_room(chat)
     async with chat.ws(bob) as bob_ws:
         async with chat.ws(alice):
@@ -580,7 +590,7 @@ def quiet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 @pytest.mark.parametrize("transport", ["ws", "sse"])
 async def test_presence_goes_offline_one_grace_period_after_close_even_between_heartbeats(
     quiet_server: ServerProcess, transport: str
-):
+) -> None:
     async with Chat.open(quiet_server.url) as chat:
         alice, bob, _room = await pair_in_room(chat)
         async with chat.sse(bob) as watcher:
@@ -606,7 +616,7 @@ async def test_presence_goes_offline_one_grace_period_after_close_even_between_h
 @pytest.mark.parametrize("transport", ["ws", "sse"])
 async def test_a_stream_says_hello_first_with_the_cursor_it_starts_after(
     chat: Chat, transport: str
-):
+) -> None:
     alice, bob, room = await pair_in_room(chat)
     head = await chat.head(bob)
     async with chat.ws(bob) if transport == "ws" else chat.sse(bob) as fresh:
@@ -619,7 +629,7 @@ async def test_a_stream_says_hello_first_with_the_cursor_it_starts_after(
     assert event["data"]["text"] == "one"
 
 
-async def test_a_cursor_that_cannot_be_resumed_gets_reset_instead_of_hello(chat: Chat):
+async def test_a_cursor_that_cannot_be_resumed_gets_reset_instead_of_hello(chat: Chat) -> None:
     _alice, bob, _room = await pair_in_room(chat)
     async with chat.ws(bob, "nope-1") as stream:
         assert stream.hello is None
