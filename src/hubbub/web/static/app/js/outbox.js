@@ -3,15 +3,25 @@
 // time, in order, so messages typed while offline arrive in the order they were written.
 
 import { ApiError, seg } from "./api.js";
+import { systemClock } from "./clock.js";
 import { backoffDelay } from "./stream.js";
 
 const AUTO_RETRIES = 12; // about two minutes of back-off before asking the person
 
 export class Outbox extends EventTarget {
-  constructor({ api, store }) {
+  /**
+   * @param {object} o
+   * @param {import("./api.js").Api} o.api
+   * @param {import("./store.js").Store} o.store
+   * @param {import("./clock.js").Clock} [o.clock]  for the back-off between retries
+   * @param {() => number} [o.random]  for the back-off's jitter
+   */
+  constructor({ api, store, clock = systemClock, random = Math.random }) {
     super();
     this.api = api;
     this.store = store;
+    this.clock = clock;
+    this.random = random;
     this.entries = []; // {key, roomId, text, replyTo, state: queued|sending|retrying|failed, error}
     this.busy = new Set(); // rooms with a send in flight
     this.timers = new Map();
@@ -41,7 +51,7 @@ export class Outbox extends EventTarget {
   retry(key) {
     const e = this.entries.find((x) => x.key === key);
     if (!e || e.state === "sending") return;
-    clearTimeout(this.timers.get(key));
+    this.clock.clearTimeout(this.timers.get(key));
     e.state = "queued";
     e.attempts = 0;
     e.error = "";
@@ -57,7 +67,7 @@ export class Outbox extends EventTarget {
   discard(key) {
     const e = this.entries.find((x) => x.key === key);
     if (!e || e.state === "sending") return;
-    clearTimeout(this.timers.get(key));
+    this.clock.clearTimeout(this.timers.get(key));
     this.entries = this.entries.filter((x) => x !== e);
     this._changed(e.roomId);
     this._pump(e.roomId);
@@ -106,12 +116,15 @@ export class Outbox extends EventTarget {
         e.error = "Waiting for the connection…";
         this.timers.set(
           e.key,
-          setTimeout(() => {
-            if (e.state === "retrying") {
-              e.state = "queued";
-              this._pump(roomId);
-            }
-          }, backoffDelay(Math.min(e.attempts, 6))),
+          this.clock.setTimeout(
+            () => {
+              if (e.state === "retrying") {
+                e.state = "queued";
+                this._pump(roomId);
+              }
+            },
+            backoffDelay(Math.min(e.attempts, 6), this.random),
+          ),
         );
       } else {
         e.state = "failed";

@@ -23,6 +23,9 @@ export function mountBanner({ client }) {
   }
 
   function update(s) {
+    // For styles and tests: <html data-connection="live" data-transport="websocket">.
+    document.documentElement.dataset.connection = s.state;
+    document.documentElement.dataset.transport = s.transport;
     clearInterval(countdown);
     if (s.state === "live" || s.state === "stopped") {
       clearTimeout(showTimer);
