@@ -63,14 +63,29 @@ export function browserEnv() {
   };
 }
 
+/**
+ * @typedef {"stopped" | "connecting" | "live" | "reconnecting" | "offline" | "resetting"} StreamState
+ * @typedef {"websocket" | "long-poll"} Transport
+ */
+
+/**
+ * What onStatus is told at every change.
+ * @typedef {object} StreamStatus
+ * @property {StreamState} state
+ * @property {Transport} transport
+ * @property {number} attempt  retries since the stream last worked
+ * @property {number} [retryAt]  when the next try is due (ms), while reconnecting
+ */
+
 export class Stream {
   /**
    * @param {object} o
    * @param {import("./api.js").Api} o.api
    * @param {() => string|null} o.token
-   * @param {(events: object[]) => void} o.onEvents  durable and ephemeral events, in order
+   * @param {(events: import("./store.js").StreamEvent[]) => void} o.onEvents  durable and
+   *   ephemeral events, in order
    * @param {() => Promise<string>} o.onReset  refetch state; resolve to a fresh cursor
-   * @param {(status: object) => void} o.onStatus
+   * @param {(status: StreamStatus) => void} o.onStatus
    * @param {() => void} o.onUnauthenticated
    * @param {Partial<StreamEnv>} [o.env]  the browser's by default
    */
@@ -83,22 +98,31 @@ export class Stream {
     this.onUnauthenticated = o.onUnauthenticated;
     this.env = { ...browserEnv(), ...o.env };
     this.clock = this.env.clock;
-    this.cursor = null;
+    this.cursor = ""; // set by start()
+    /** @type {Transport} */
     this.mode = "websocket";
+    /** @type {WebSocket | null} */
     this.ws = null;
     this.stopped = true;
     this.attempt = 0;
     this.wsFailures = 0;
+    /** @type {number | null} */
     this.timer = null;
+    /** @type {AbortController | null} */
     this.pollAbort = null;
+    this.pollSince = 0; // when long-polling last went live
     this.lastFrameAt = 0;
     this.lastTick = this.clock.now();
+    /** @type {StreamState} */
     this.state = "stopped";
     this.tick = this.clock.setInterval(() => this._tick(), TICK_MS);
     this._unwatchOnline = this.env.watchOnline(() => this.reconnectNow());
   }
 
-  /** Begin streaming from `cursor` (from the head cursor fetched before loading state). */
+  /**
+   * Begin streaming from `cursor` (from the head cursor fetched before loading state).
+   * @param {string} cursor
+   */
   start(cursor) {
     this.cursor = cursor;
     this.stopped = false;
@@ -121,7 +145,10 @@ export class Stream {
     this._connect();
   }
 
-  /** Tell the server I am typing in a room; false when no WebSocket is open to carry it. */
+  /**
+   * Tell the server I am typing in a room; false when no WebSocket is open to carry it.
+   * @param {string} roomId
+   */
   sendTyping(roomId) {
     if (this.ws && this.ws.readyState === this.env.WebSocket.OPEN) {
       this.ws.send(JSON.stringify({ type: "typing", room_id: roomId }));
@@ -136,6 +163,10 @@ export class Stream {
 
   // -- internals ------------------------------------------------------------------------------
 
+  /**
+   * @param {StreamState} state
+   * @param {{retryAt?: number}} [extra]
+   */
   _status(state, extra = {}) {
     this.state = state;
     this.onStatus({ state, transport: this.mode, attempt: this.attempt, ...extra });
@@ -177,12 +208,14 @@ export class Stream {
     this.timer = this.clock.setTimeout(() => this._connect(), delay);
   }
 
+  /** @param {import("./store.js").StreamEvent[]} events */
   _deliver(events) {
     if (!events.length) return;
     this.onEvents(events);
     for (let i = events.length - 1; i >= 0; i--) {
-      if (events[i].id) {
-        this.cursor = events[i].id;
+      const id = events[i].id;
+      if (id) {
+        this.cursor = id;
         break;
       }
     }
@@ -245,6 +278,7 @@ export class Stream {
     };
   }
 
+  /** @param {boolean} worked  it opened and carried frames (or stayed open a while) */
   async _webSocketFailed(worked) {
     if (worked) {
       this.attempt = 0;
