@@ -1,6 +1,8 @@
 // Optimistic sends: one at a time per room, in order; every retry carries the message's one
 // Idempotency-Key; retryable failures back off and eventually give up; refusals fail at once.
 
+import "./web-globals.js";
+
 import assert from "node:assert/strict";
 import { test } from "node:test";
 

@@ -1,6 +1,8 @@
 // The client's state: every server event is applied idempotently, counts stay exact, markers and
 // edits only move forward, holes in a timeline are found and asked for.
 
+import "./web-globals.js";
+
 import assert from "node:assert/strict";
 import { test } from "node:test";
 

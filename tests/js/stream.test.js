@@ -2,6 +2,8 @@
 // jitter while the server is unreachable, refetches on reset, and falls back to long-polling
 // where WebSockets do not get through. Driven on a fake clock with a fake WebSocket.
 
+import "./web-globals.js";
+
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
