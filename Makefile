@@ -4,8 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stamp-run
 TSTAMP := $(VENV)/.stamp-test
+# The web client's checks run on Node.js with dev tools from package-lock.json (never served).
+NBIN   := node_modules/.bin
+NSTAMP := node_modules/.stamp-ci
+JS     := src/hubbub/web/static/app/js
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck jstest pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +24,16 @@ $(TSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP) $@
 
+# npm ci only when node_modules is missing or older than the lockfile; tools then run from
+# node_modules/.bin, so nothing is fetched while checking.
+$(NSTAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 run: $(STAMP)
 	$(BIN)/hubbub serve
 
-test: $(TSTAMP) lint typecheck pytest
+test: $(TSTAMP) lint typecheck jstest pytest
 
 lint: $(TSTAMP)
 	$(BIN)/ruff check src tests
@@ -33,6 +43,12 @@ lint: $(TSTAMP)
 typecheck: $(TSTAMP)
 	$(BIN)/mypy
 
+# The web client: ESLint, tsc on its JSDoc types, and its unit tests (tests/js) on node --test.
+jstest: $(NSTAMP)
+	$(NBIN)/eslint $(JS) tests/js eslint.config.js
+	$(NBIN)/tsc -p tsconfig.json
+	node --test tests/js/
+
 pytest: $(TSTAMP)
 	$(BIN)/pytest
 
@@ -41,4 +57,4 @@ bench: $(TSTAMP)
 	$(BIN)/python bench/run.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
