@@ -4,12 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stamp-run
 TSTAMP := $(VENV)/.stamp-test
+# The web client's checks run on Node.js with dev tools from package-lock.json (never served).
+NBIN   := node_modules/.bin
+NSTAMP := node_modules/.stamp-ci
+JS     := src/hubbub/web/static/app/js
 # The fast inner loop leaves out what needs services, a browser, or server processes.
 FAST   := not (postgres or redis or cluster or browser or bench or slow)
 # Branch coverage of src/hubbub over the whole suite (server processes included) may only rise.
 COVERAGE_FLOOR := 93
 
-.PHONY: help run check test lint typecheck pytest bench clean
+.PHONY: help run check test lint typecheck jstest pytest bench clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,13 +31,19 @@ $(TSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP) $@
 
+# npm ci only when node_modules is missing or older than the lockfile; tools then run from
+# node_modules/.bin, so nothing is fetched while checking.
+$(NSTAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 run: $(STAMP) ## Start the server on 127.0.0.1:8081 (SQLite at ./data/hubbub.db)
 	$(BIN)/hubbub serve
 
 check: $(TSTAMP) lint typecheck ## The inner loop (< 1 min): lint, types, SQLite unit and API tests
 	$(BIN)/pytest -q -m "$(FAST)"
 
-test: $(TSTAMP) lint typecheck pytest ## Every gate: lint, types, every test on every backend, coverage
+test: $(TSTAMP) lint typecheck jstest pytest ## Every gate: lint, types, the client's checks, every test, coverage
 
 lint: $(TSTAMP) ## ruff, formatting, import contracts
 	$(BIN)/ruff check src tests bench
@@ -43,6 +53,11 @@ lint: $(TSTAMP) ## ruff, formatting, import contracts
 typecheck: $(TSTAMP) ## mypy --strict over src, tests and bench
 	$(BIN)/mypy
 
+jstest: $(NSTAMP) ## The web client: ESLint, tsc on its JSDoc types, unit tests (node --test)
+	$(NBIN)/eslint $(JS) tests/js eslint.config.js
+	$(NBIN)/tsc -p tsconfig.json
+	node --test tests/js/
+
 pytest: $(TSTAMP) ## Every test, with branch coverage (floor: COVERAGE_FLOOR)
 	rm -f .coverage .coverage.*
 	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
@@ -50,5 +65,5 @@ pytest: $(TSTAMP) ## Every test, with branch coverage (floor: COVERAGE_FLOOR)
 bench: $(TSTAMP) ## Benchmarks (not a test): make bench ARGS="--scenario send --runs 3"
 	$(BIN)/python bench/run.py $(ARGS)
 
-clean: ## Remove the venv and tool caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
+clean: ## Remove the venv, node_modules and tool caches
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -2,8 +2,21 @@
 
 export const API = "/api/v1";
 
+/**
+ * @typedef {object} RequestOptions
+ * @property {unknown} [body]  sent as JSON
+ * @property {Record<string, string>} [headers]
+ * @property {AbortSignal} [signal]
+ * @property {number} [timeoutMs]
+ */
+
 /** The server answered with an error (RFC 9457 problem details). Branch on `code`. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} code
+   * @param {string} [detail]
+   */
   constructor(status, code, detail) {
     super(detail || code || `HTTP ${status}`);
     this.name = "ApiError";
@@ -18,6 +31,7 @@ export class ApiError extends Error {
 
 /** The request did not get an answer (offline, server down, timed out). Safe to retry. */
 export class NetworkError extends Error {
+  /** @param {string} message */
   constructor(message) {
     super(message);
     this.name = "NetworkError";
@@ -37,8 +51,13 @@ export class Api {
   /**
    * One request. Resolves to {status, data, date} (date: the server's Date header in ms, or NaN);
    * rejects with ApiError or NetworkError.
+   * @param {string} method
+   * @param {string} path  under /api/v1
+   * @param {RequestOptions} [options]
+   * @returns {Promise<{status: number, data: any, date: number}>}
    */
   async request(method, path, { body, headers = {}, signal, timeoutMs = 15000 } = {}) {
+    /** @type {Record<string, string>} */
     const h = { Accept: "application/json", ...headers };
     const token = this.token();
     if (token) h.Authorization = `Bearer ${token}`;
@@ -57,7 +76,8 @@ export class Api {
       });
     } catch (err) {
       if (signal && signal.aborted) throw err;
-      throw new NetworkError(err && err.name === "TimeoutError" ? "timed out" : "network error");
+      const timedOut = /** @type {{name?: string} | null} */ (err)?.name === "TimeoutError";
+      throw new NetworkError(timedOut ? "timed out" : "network error");
     }
     const date = Date.parse(response.headers.get("date") || "");
     let data = null;
@@ -77,22 +97,56 @@ export class Api {
     return { status: response.status, data, date };
   }
 
+  // The JSON body of the answer: typed `any` because its shape depends on the path (the
+  // server's OpenAPI document describes each).
+
+  /**
+   * @param {string} path
+   * @param {RequestOptions} [opts]
+   * @returns {Promise<any>}
+   */
   async get(path, opts) {
     return (await this.request("GET", path, opts)).data;
   }
+  /**
+   * @param {string} path
+   * @param {unknown} [body]
+   * @param {RequestOptions} [opts]
+   * @returns {Promise<any>}
+   */
   async post(path, body, opts = {}) {
     return (await this.request("POST", path, { ...opts, body })).data;
   }
+  /**
+   * @param {string} path
+   * @param {unknown} [body]
+   * @param {RequestOptions} [opts]
+   * @returns {Promise<any>}
+   */
   async put(path, body, opts = {}) {
     return (await this.request("PUT", path, { ...opts, body })).data;
   }
+  /**
+   * @param {string} path
+   * @param {unknown} [body]
+   * @param {RequestOptions} [opts]
+   * @returns {Promise<any>}
+   */
   async patch(path, body, opts = {}) {
     return (await this.request("PATCH", path, { ...opts, body })).data;
   }
+  /**
+   * @param {string} path
+   * @param {RequestOptions} [opts]
+   * @returns {Promise<any>}
+   */
   async del(path, opts) {
     return (await this.request("DELETE", path, opts)).data;
   }
 }
 
-/** A path segment, percent-encoded (ids are opaque; emoji need encoding). */
+/**
+ * A path segment, percent-encoded (ids are opaque; emoji need encoding).
+ * @param {string} value
+ */
 export const seg = (value) => encodeURIComponent(value);

@@ -11,18 +11,35 @@ const FILL_PAGE = 200;
 const TYPING_EVERY_MS = 3000;
 const READ_DEBOUNCE_MS = 400;
 
+/**
+ * @typedef {import("./store.js").Message} Message
+ * @typedef {import("./store.js").Room} Room
+ * @typedef {import("./store.js").User} User
+ * @typedef {import("./store.js").StreamEvent} StreamEvent
+ * @typedef {import("./stream.js").StreamStatus} StreamStatus
+ */
+
 export class Client extends EventTarget {
-  /** @param {{token: string, user: object}} session */
+  /**
+   * @param {import("./session.js").Session} session
+   * @param {{onSignedOut: () => void}} callbacks
+   */
   constructor(session, { onSignedOut }) {
     super();
     this.session = session;
     this.onSignedOut = onSignedOut;
+    /** @type {string | null} */
     this.currentRoomId = null;
-    this.status = { state: "connecting" };
+    /** @type {StreamStatus} */
+    this.status = { state: "connecting", transport: "websocket", attempt: 0 };
     this.everLive = false;
+    /** @type {Map<string, number>} see _soon */
     this._timers = new Map();
+    /** @type {Map<string, boolean>} see _soon */
     this._running = new Map();
+    /** @type {Map<string, number>} room -> when I last said I was typing there */
     this._typingSent = new Map();
+    /** @type {Map<string, number>} */
     this._readTimers = new Map();
     const token = () => this.session.token;
     const unauthenticated = () => this._unauthenticated();
@@ -68,6 +85,7 @@ export class Client extends EventTarget {
     this.stop();
   }
 
+  /** @returns {Promise<string>} */
   async headCursor() {
     return (await this.api.get("/events")).next;
   }
@@ -75,6 +93,7 @@ export class Client extends EventTarget {
   // -- rooms ----------------------------------------------------------------------------------
 
   async loadRooms() {
+    /** @type {{rooms: Room[]}} */
     const { rooms } = await this.api.get("/rooms?scope=mine");
     this.store.setRooms(rooms);
     // Who of my DM partners is online now (later changes come as presence events).
@@ -87,6 +106,7 @@ export class Client extends EventTarget {
     this.store.setPublicRooms(rooms);
   }
 
+  /** @param {string} id */
   async refreshRoom(id) {
     try {
       const room = await this.api.get(`/rooms/${seg(id)}`);
@@ -99,6 +119,12 @@ export class Client extends EventTarget {
     }
   }
 
+  /**
+   * @param {string} name
+   * @param {string} topic
+   * @param {Room["visibility"]} visibility
+   * @returns {Promise<Room>}
+   */
   async createRoom(name, topic, visibility) {
     const room = await this.api.post("/rooms", { name, topic: topic || null, visibility });
     this.store.mergeRoom(room);
@@ -106,12 +132,14 @@ export class Client extends EventTarget {
     return room;
   }
 
+  /** @param {string} roomId */
   async join(roomId) {
     await this.api.post(`/rooms/${seg(roomId)}/join`);
     this.store.publicRooms = this.store.publicRooms.filter((r) => r.id !== roomId);
     await this.refreshRoom(roomId);
   }
 
+  /** @param {string} roomId */
   async leave(roomId) {
     await this.api.post(`/rooms/${seg(roomId)}/leave`);
     this.store.applyEvents([
@@ -120,6 +148,10 @@ export class Client extends EventTarget {
     this.loadPublicRooms().catch(() => {});
   }
 
+  /**
+   * @param {string} username
+   * @returns {Promise<Room>}
+   */
   async openDm(username) {
     const room = await this.api.post("/dms", { username });
     this.store.mergeRoom(room);
@@ -127,18 +159,31 @@ export class Client extends EventTarget {
     return room;
   }
 
+  /**
+   * @param {string} prefix
+   * @param {AbortSignal} signal
+   * @returns {Promise<User[]>}
+   */
   async searchUsers(prefix, signal) {
     const q = new URLSearchParams({ prefix, limit: "8" });
     return (await this.api.get(`/users?${q}`, { signal })).users;
   }
 
+  /**
+   * @param {string} roomId
+   * @returns {Promise<import("./store.js").Member[]>}
+   */
   async members(roomId) {
+    /** @type {import("./store.js").Member[]} */
     const members = (await this.api.get(`/rooms/${seg(roomId)}/members`)).members;
     await this.refreshPresence(members.map((m) => m.user));
     return members;
   }
 
-  /** Ask who of `users` is online now; live presence events keep it current after that. */
+  /**
+   * Ask who of `users` is online now; live presence events keep it current after that.
+   * @param {User[]} users
+   */
   async refreshPresence(users) {
     const ask = users.filter((u) => !this.store.me || u.id !== this.store.me.id).slice(0, 200);
     if (!ask.length) return;
@@ -152,13 +197,20 @@ export class Client extends EventTarget {
     }
   }
 
+  /**
+   * @param {string} roomId
+   * @param {string} username
+   */
   async addMember(roomId, username) {
     return this.api.put(`/rooms/${seg(roomId)}/members/${seg(username)}`);
   }
 
   // -- timelines ------------------------------------------------------------------------------
 
-  /** Make `roomId` the room on screen; fetch its newest page the first time. */
+  /**
+   * Make `roomId` the room on screen; fetch its newest page the first time.
+   * @param {string} roomId
+   */
   async openRoom(roomId) {
     this.currentRoomId = roomId;
     const t = this.store.timeline(roomId);
@@ -173,12 +225,18 @@ export class Client extends EventTarget {
     }
   }
 
+  /**
+   * @param {string} roomId
+   * @param {string} query
+   * @returns {Promise<{messages: Message[], has_more_before: boolean, has_more_after: boolean}>}
+   */
   async _page(roomId, query) {
     const { data, date } = await this.api.request("GET", `/rooms/${seg(roomId)}/messages?${query}`);
     this.store.mergeMessages(roomId, data.messages, date);
     return data;
   }
 
+  /** @param {string} roomId */
   async loadLatest(roomId) {
     const page = await this._page(roomId, `limit=${PAGE}`);
     const t = this.store.timeline(roomId);
@@ -188,7 +246,10 @@ export class Client extends EventTarget {
     if (page.has_more_after) await this.fillAfter(roomId);
   }
 
-  /** The page before the oldest message held (infinite scroll). */
+  /**
+   * The page before the oldest message held (infinite scroll).
+   * @param {string} roomId
+   */
   async loadOlder(roomId) {
     const t = this.store.timeline(roomId);
     if (t.loadingOlder || !t.loaded || t.minSeq <= 1) return;
@@ -203,7 +264,10 @@ export class Client extends EventTarget {
     }
   }
 
-  /** Everything after the newest message held (after a reconnect, as a cross-check). */
+  /**
+   * Everything after the newest message held (after a reconnect, as a cross-check).
+   * @param {string} roomId
+   */
   async fillAfter(roomId) {
     const t = this.store.timeline(roomId);
     for (;;) {
@@ -212,7 +276,10 @@ export class Client extends EventTarget {
     }
   }
 
-  /** Seqs are gapless, so a hole between held messages is an exact range to fetch. */
+  /**
+   * Seqs are gapless, so a hole between held messages is an exact range to fetch.
+   * @param {string} roomId
+   */
   async fillGaps(roomId) {
     const t = this.store.timelines.get(roomId);
     if (!t) return;
@@ -226,6 +293,7 @@ export class Client extends EventTarget {
     }
   }
 
+  /** @param {string} id */
   async refreshMessage(id) {
     try {
       const { data, date } = await this.api.request("GET", `/messages/${seg(id)}`);
@@ -235,7 +303,11 @@ export class Client extends EventTarget {
     }
   }
 
-  /** Move my read marker to `seq` (shown on screen); the request is debounced. */
+  /**
+   * Move my read marker to `seq` (shown on screen); the request is debounced.
+   * @param {string} roomId
+   * @param {number} seq
+   */
   markRead(roomId, seq) {
     const room = this.store.rooms.get(roomId);
     if (!room || seq <= (room.last_read_seq || 0)) return;
@@ -253,11 +325,20 @@ export class Client extends EventTarget {
 
   // -- messages -------------------------------------------------------------------------------
 
+  /**
+   * @param {string} roomId
+   * @param {string} text
+   * @param {string | null} replyTo
+   */
   send(roomId, text, replyTo) {
     this.outbox.send(roomId, text, replyTo);
     this._typingSent.delete(roomId); // the message ends "typing": typing again says so again
   }
 
+  /**
+   * @param {Message} message
+   * @param {string} text
+   */
   async edit(message, text) {
     const { data, date } = await this.api.request("PATCH", `/messages/${seg(message.id)}`, {
       body: { text },
@@ -265,6 +346,7 @@ export class Client extends EventTarget {
     this.store.mergeMessages(data.room_id, [data], date);
   }
 
+  /** @param {Message} message */
   async remove(message) {
     await this.api.del(`/messages/${seg(message.id)}`);
     this.store.applyEvents([
@@ -276,7 +358,11 @@ export class Client extends EventTarget {
     ]);
   }
 
-  /** Toggle my reaction; shown at once, undone if the server refuses. */
+  /**
+   * Toggle my reaction; shown at once, undone if the server refuses.
+   * @param {Message} message
+   * @param {string} emoji
+   */
   async react(message, emoji) {
     const r = message.reactions.find((x) => x.emoji === emoji);
     const add = !(r && r.me);
@@ -291,7 +377,11 @@ export class Client extends EventTarget {
     }
   }
 
-  /** A message a reply points to, from what is held or else from the API (cached). */
+  /**
+   * A message a reply points to, from what is held or else from the API (cached).
+   * @param {string} id
+   * @returns {Promise<Message>}
+   */
   async fetchMessage(id) {
     const held = this.store.findMessage(id);
     if (held) return held;
@@ -300,7 +390,10 @@ export class Client extends EventTarget {
     return m;
   }
 
-  /** Tell others I am typing, at most every few seconds. */
+  /**
+   * Tell others I am typing, at most every few seconds.
+   * @param {string} roomId
+   */
   typing(roomId) {
     const now = Date.now();
     if (now - (this._typingSent.get(roomId) || 0) < TYPING_EVERY_MS) return;
@@ -312,6 +405,7 @@ export class Client extends EventTarget {
 
   // -- stream ---------------------------------------------------------------------------------
 
+  /** @param {StreamEvent[]} events */
   _onEvents(events) {
     for (const ev of events) {
       if (ev.type === "message.created") this.outbox.noteEcho(ev.data);
@@ -319,6 +413,7 @@ export class Client extends EventTarget {
     this.store.applyEvents(events);
   }
 
+  /** @param {StreamStatus} status */
   _onStatus(status) {
     this.status = status;
     if (status.state === "live") {
@@ -359,7 +454,11 @@ export class Client extends EventTarget {
     this.onSignedOut();
   }
 
-  /** Run `fn` shortly, once per `key` however often it is asked for (again if asked while running). */
+  /**
+   * Run `fn` shortly, once per `key` however often it is asked for (again if asked while running).
+   * @param {string} key
+   * @param {() => Promise<void>} fn
+   */
   _soon(key, fn, ms = 120) {
     if (this._timers.has(key)) return;
     if (this._running.has(key)) {

@@ -16,15 +16,21 @@ const dayYearFmt = new Intl.DateTimeFormat(undefined, {
 });
 const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
 
+/** @param {string} iso */
 export const formatTime = (iso) => timeFmt.format(new Date(iso));
+/** @param {string} iso */
 export const formatFull = (iso) => fullFmt.format(new Date(iso));
 
-/** A local calendar day key, for grouping: "2026-11-26". */
+/**
+ * A local calendar day key, for grouping: "2026-11-26".
+ * @param {string} iso
+ */
 export function dayKey(iso) {
   const d = new Date(iso);
   return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
 }
 
+/** @param {string} iso */
 export function dayLabel(iso) {
   const d = new Date(iso);
   const today = new Date();
@@ -38,7 +44,10 @@ export function dayLabel(iso) {
 const URL_RE = /\bhttps?:\/\/[^\s<>"]+/gi;
 const TRAILING = /[.,;:!?'")\]}]+$/;
 
-/** Only absolute http(s) URLs become links; anything else stays text. */
+/**
+ * Only absolute http(s) URLs become links; anything else stays text.
+ * @param {string} candidate
+ */
 export function safeHref(candidate) {
   try {
     const url = new URL(candidate);
@@ -51,6 +60,7 @@ export function safeHref(candidate) {
 /**
  * Message text as DOM nodes: text nodes, plus <a> for http(s) URLs that open in a new tab
  * without giving it a reference to this page (rel="noopener noreferrer").
+ * @param {string} text
  */
 export function renderText(text) {
   const frag = document.createDocumentFragment();
@@ -69,21 +79,28 @@ export function renderText(text) {
   return frag;
 }
 
-/** Up to `n` characters of text, on one line. */
+/**
+ * Up to `n` characters of text, on one line.
+ * @param {string} text
+ */
 export function snippet(text, n = 120) {
   const line = text.replace(/\s+/g, " ").trim();
   return line.length > n ? `${line.slice(0, n - 1)}…` : line;
 }
 
+/** @param {string | null | undefined} name */
 export function initials(name) {
   const parts = String(name || "?").trim().split(/[\s._-]+/).filter(Boolean);
   const letters = parts.length > 1 ? parts[0][0] + parts[1][0] : (parts[0] || "?").slice(0, 2);
   return letters.toUpperCase();
 }
 
-/** A stable hue for a name, for avatar colours. */
+/**
+ * A stable hue for a name, for avatar colours.
+ * @param {string} name
+ */
 export function hue(name) {
   let x = 0;
-  for (const ch of String(name)) x = (x * 31 + ch.codePointAt(0)) % 360;
+  for (const ch of String(name)) x = (x * 31 + (ch.codePointAt(0) ?? 0)) % 360;
   return x;
 }

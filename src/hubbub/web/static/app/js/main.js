@@ -15,12 +15,15 @@ import { mountTimeline } from "./views/timeline.js";
 
 const LOBBY = "general";
 
-let chat = null; // the mounted chat views, for the signed-in session
+/** @type {{token: string, destroy: () => void} | null} the chat views of the signed-in session */
+let chat = null;
 
+/** @param {unknown} err */
 function showError(err) {
+  const e = /** @type {{retryable?: boolean, message?: string} | null | undefined} */ (err);
   if (err instanceof ApiError) toast(err.message);
-  else if (err && err.retryable) toast("Cannot reach the server. Try again in a moment.");
-  else toast(err && err.message ? err.message : "Something went wrong.");
+  else if (e && e.retryable) toast("Cannot reach the server. Try again in a moment.");
+  else toast(e && e.message ? e.message : "Something went wrong.");
 }
 
 const auth = mountAuth({
@@ -53,6 +56,7 @@ function roomFromHash() {
   return match ? decodeURIComponent(match[1]) : null;
 }
 
+/** @param {import("./session.js").Session} session */
 function startChat(session) {
   const client = new Client(session, { onSignedOut: signedOut });
   const banner = mountBanner({ client });
@@ -69,6 +73,7 @@ function startChat(session) {
   $("me").textContent = session.user.display_name || session.user.username;
   $("me").title = `Signed in as ${session.user.username}`;
 
+  /** @param {import("./store.js").Room | null | undefined} room */
   function showHeader(room) {
     const partner = store.dmPartner(room);
     $("room-title").textContent = room ? (partner ? partner : room.name) : "Welcome";
@@ -79,7 +84,10 @@ function startChat(session) {
       : "";
   }
 
-  /** Open a room: header, composer, members, and its timeline (first page on first visit). */
+  /**
+   * Open a room: header, composer, members, and its timeline (first page on first visit).
+   * @param {string} id
+   */
   async function select(id, focus = false) {
     const room = store.rooms.get(id) || store.rooms.get(LOBBY) || store.rooms.values().next().value;
     if (!room) {

@@ -3,25 +3,60 @@
 // time, in order, so messages typed while offline arrive in the order they were written.
 
 import { ApiError, seg } from "./api.js";
+import { systemClock } from "./clock.js";
 import { backoffDelay } from "./stream.js";
 
 const AUTO_RETRIES = 12; // about two minutes of back-off before asking the person
 
+/**
+ * A message on its way. `echoed`: it already came back on the stream (so it is not shown
+ * twice), though its send has not settled yet.
+ * @typedef {object} Pending
+ * @property {string} key  its Idempotency-Key, the same on every try
+ * @property {string} roomId
+ * @property {string} text
+ * @property {string | null} replyTo
+ * @property {"queued" | "sending" | "retrying" | "failed"} state
+ * @property {number} attempts
+ * @property {string} error  what to show while retrying or failed
+ * @property {boolean} echoed
+ */
+
 export class Outbox extends EventTarget {
-  constructor({ api, store }) {
+  /**
+   * @param {object} o
+   * @param {import("./api.js").Api} o.api
+   * @param {import("./store.js").Store} o.store
+   * @param {import("./clock.js").Clock} [o.clock]  for the back-off between retries
+   * @param {() => number} [o.random]  for the back-off's jitter
+   */
+  constructor({ api, store, clock = systemClock, random = Math.random }) {
     super();
     this.api = api;
     this.store = store;
-    this.entries = []; // {key, roomId, text, replyTo, state: queued|sending|retrying|failed, error}
-    this.busy = new Set(); // rooms with a send in flight
+    this.clock = clock;
+    this.random = random;
+    /** @type {Pending[]} */
+    this.entries = [];
+    /** @type {Set<string>} rooms with a send in flight */
+    this.busy = new Set();
+    /** @type {Map<string, number>} key -> its scheduled retry */
     this.timers = new Map();
   }
 
-  /** Entries to show in a room, in the order written. */
+  /**
+   * Entries to show in a room, in the order written.
+   * @param {string} roomId
+   */
   pendingIn(roomId) {
     return this.entries.filter((e) => e.roomId === roomId && !e.echoed);
   }
 
+  /**
+   * @param {string} roomId
+   * @param {string} text
+   * @param {string | null} [replyTo]  the id of the message answered
+   */
   send(roomId, text, replyTo = null) {
     this.entries.push({
       key: crypto.randomUUID(),
@@ -37,11 +72,14 @@ export class Outbox extends EventTarget {
     this._pump(roomId);
   }
 
-  /** Try a failed (or waiting) message again now, with the same key. */
+  /**
+   * Try a failed (or waiting) message again now, with the same key.
+   * @param {string} key
+   */
   retry(key) {
     const e = this.entries.find((x) => x.key === key);
     if (!e || e.state === "sending") return;
-    clearTimeout(this.timers.get(key));
+    this.clock.clearTimeout(this.timers.get(key));
     e.state = "queued";
     e.attempts = 0;
     e.error = "";
@@ -54,16 +92,20 @@ export class Outbox extends EventTarget {
     for (const e of this.entries) if (e.state === "retrying") this.retry(e.key);
   }
 
+  /** @param {string} key */
   discard(key) {
     const e = this.entries.find((x) => x.key === key);
     if (!e || e.state === "sending") return;
-    clearTimeout(this.timers.get(key));
+    this.clock.clearTimeout(this.timers.get(key));
     this.entries = this.entries.filter((x) => x !== e);
     this._changed(e.roomId);
     this._pump(e.roomId);
   }
 
-  /** My own message came back on the stream: hide its pending copy (its send still settles). */
+  /**
+   * My own message came back on the stream: hide its pending copy (its send still settles).
+   * @param {import("./store.js").Message} message
+   */
   noteEcho(message) {
     if (!this.store.me || !message.author || message.author.id !== this.store.me.id) return;
     const e = this.entries.find(
@@ -77,10 +119,12 @@ export class Outbox extends EventTarget {
     if (e) e.echoed = true;
   }
 
+  /** @param {string} roomId */
   _changed(roomId) {
     this.dispatchEvent(new CustomEvent("change", { detail: { roomId } }));
   }
 
+  /** @param {string} roomId */
   async _pump(roomId) {
     if (this.busy.has(roomId)) return;
     const e = this.entries.find(
@@ -92,6 +136,7 @@ export class Outbox extends EventTarget {
     e.attempts += 1;
     this._changed(roomId);
     try {
+      /** @type {{text: string, reply_to?: string}} */
       const body = { text: e.text };
       if (e.replyTo) body.reply_to = e.replyTo;
       const message = await this.api.post(`/rooms/${seg(roomId)}/messages`, body, {
@@ -100,18 +145,21 @@ export class Outbox extends EventTarget {
       this.entries = this.entries.filter((x) => x !== e);
       this.store.addSent(message);
     } catch (err) {
-      const retryable = err && err.retryable;
+      const retryable = /** @type {{retryable?: boolean} | null} */ (err)?.retryable;
       if (retryable && e.attempts < AUTO_RETRIES) {
         e.state = "retrying";
         e.error = "Waiting for the connection…";
         this.timers.set(
           e.key,
-          setTimeout(() => {
-            if (e.state === "retrying") {
-              e.state = "queued";
-              this._pump(roomId);
-            }
-          }, backoffDelay(Math.min(e.attempts, 6))),
+          this.clock.setTimeout(
+            () => {
+              if (e.state === "retrying") {
+                e.state = "queued";
+                this._pump(roomId);
+              }
+            },
+            backoffDelay(Math.min(e.attempts, 6), this.random),
+          ),
         );
       } else {
         e.state = "failed";

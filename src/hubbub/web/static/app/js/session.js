@@ -2,7 +2,16 @@
 
 const KEY = "hubbub.session";
 
-/** {token, user} or null. */
+/**
+ * @typedef {object} Session
+ * @property {string} token
+ * @property {import("./store.js").User} user
+ */
+
+/**
+ * The remembered session, or null.
+ * @returns {Session | null}
+ */
 export function loadSession() {
   try {
     const value = JSON.parse(localStorage.getItem(KEY) || "null");
@@ -12,6 +21,7 @@ export function loadSession() {
   }
 }
 
+/** @param {Session} session */
 export function saveSession(session) {
   localStorage.setItem(KEY, JSON.stringify(session));
 }
@@ -20,7 +30,10 @@ export function clearSession() {
   localStorage.removeItem(KEY);
 }
 
-/** Call `fn` when another tab signs in or out. */
+/**
+ * Call `fn` when another tab signs in or out.
+ * @param {(session: Session | null) => void} fn
+ */
 export function onSessionChange(fn) {
   window.addEventListener("storage", (e) => {
     if (e.key === KEY || e.key === null) fn(loadSession());

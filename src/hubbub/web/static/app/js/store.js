@@ -8,9 +8,97 @@
 
 const AMBIGUITY_MS = 2000; // an event's ts vs a snapshot's Date header (1 s resolution)
 
+// The shapes below mirror the API's (src/hubbub/web/schemas.py; /openapi.json).
+
+/**
+ * @typedef {object} User
+ * @property {string} id
+ * @property {string} username
+ * @property {string} display_name
+ */
+
+/**
+ * Who wrote a message: guests of the classic API have no id or username.
+ * @typedef {object} Author
+ * @property {string | null} [id]
+ * @property {string | null} [username]
+ * @property {string} display_name
+ * @property {boolean} [guest]
+ */
+
+/**
+ * @typedef {object} Reaction
+ * @property {string} emoji
+ * @property {number} count
+ * @property {boolean} me  one of them is mine
+ */
+
+/**
+ * @typedef {object} Message
+ * @property {string} id
+ * @property {string} room_id
+ * @property {number} seq  gapless within its room
+ * @property {Author} author
+ * @property {string} text
+ * @property {string} created_at
+ * @property {string | null} edited_at
+ * @property {boolean} deleted
+ * @property {string | null} reply_to
+ * @property {Reaction[]} reactions
+ */
+
+/**
+ * A message as held: with when its last snapshot was taken and the newest reaction event
+ * applied to it (ms; -Infinity for never).
+ * @typedef {Message & {_snapAt: number, _evAt: number}} HeldMessage
+ */
+
+/**
+ * A room I am in (the API sends `my_role`, `last_read_seq` and `unread_count` to members).
+ * @typedef {object} Room
+ * @property {string} id
+ * @property {string} name
+ * @property {string | null} topic
+ * @property {"public" | "private"} visibility
+ * @property {"room" | "dm"} kind
+ * @property {number} member_count
+ * @property {number} last_seq
+ * @property {"owner" | "admin" | "member" | null} [my_role]
+ * @property {number} last_read_seq
+ * @property {number} unread_count
+ */
+
+/**
+ * @typedef {object} Member
+ * @property {User} user
+ * @property {"owner" | "admin" | "member"} role
+ * @property {string} joined_at
+ */
+
+/**
+ * One event from the stream. Durable events carry their cursor in `id`; ephemeral ones
+ * (typing, presence) have none. `data`'s shape depends on `type`.
+ * @typedef {object} StreamEvent
+ * @property {string | null} [id]
+ * @property {string} type
+ * @property {string | null} [room_id]
+ * @property {string} [ts]
+ * @property {any} [data]
+ */
+
+/**
+ * What the store asks of the client when it cannot be sure from events alone.
+ * @typedef {object} StoreHooks
+ * @property {(roomId: string) => void} refetchRoom
+ * @property {(messageId: string) => void} refetchMessage
+ * @property {(roomId: string) => void} fillGaps
+ */
+
 export class Timeline {
+  /** @param {string} roomId */
   constructor(roomId) {
     this.roomId = roomId;
+    /** @type {Map<number, HeldMessage>} */
     this.bySeq = new Map();
     this.loaded = false; // the newest page has been fetched once
     this.hasMoreBefore = false;
@@ -31,12 +119,17 @@ export class Timeline {
   list() {
     return [...this.bySeq.values()].sort((a, b) => a.seq - b.seq);
   }
+  /** @param {string} id */
   byId(id) {
     for (const m of this.bySeq.values()) if (m.id === id) return m;
     return null;
   }
-  /** [after, before) ranges of seqs missing between the lowest and highest held. */
+  /**
+   * [after, before) ranges of seqs missing between the lowest and highest held.
+   * @returns {[number, number][]}
+   */
   gaps() {
+    /** @type {[number, number][]} */
     const out = [];
     const seqs = [...this.bySeq.keys()].sort((a, b) => a - b);
     for (let i = 1; i < seqs.length; i++) {
@@ -47,28 +140,37 @@ export class Timeline {
 }
 
 export class Store extends EventTarget {
+  /** @param {StoreHooks} hooks */
   constructor(hooks) {
     super();
-    this.hooks = hooks; // {refetchRoom(id), refetchMessage(id), fillGaps(roomId)}
-    this.reset();
-  }
-
-  reset() {
+    this.hooks = hooks;
+    /** @type {User | null} */
     this.me = null;
+    /** @type {Map<string, Room>} */
     this.rooms = new Map();
+    /** @type {Room[]} public rooms I am not in (their member fields are null) */
     this.publicRooms = [];
+    /** @type {Map<string, Timeline>} */
     this.timelines = new Map();
-    this.typing = new Map(); // roomId -> Map(userId -> {name, expires})
-    this.online = new Map(); // username (lower case) -> bool
-    this.replyCache = new Map(); // message id -> message, for replies outside loaded pages
+    /** @type {Map<string, Map<string, {name: string, expires: number}>>} room -> user -> typist */
+    this.typing = new Map();
+    /** @type {Map<string, boolean>} username (lower case) -> online */
+    this.online = new Map();
+    /** @type {Map<string, Message>} message id -> message, for replies outside loaded pages */
+    this.replyCache = new Map();
   }
 
+  /**
+   * @param {"rooms" | "timeline" | "typing" | "presence" | "members"} kind
+   * @param {{roomId: string}} [detail]
+   */
   emit(kind, detail) {
     this.dispatchEvent(new CustomEvent(kind, { detail }));
   }
 
   // -- snapshots from the API -----------------------------------------------------------------
 
+  /** @param {Room[]} list */
   setRooms(list) {
     const seen = new Set();
     for (const room of list) {
@@ -79,7 +181,10 @@ export class Store extends EventTarget {
     this.emit("rooms");
   }
 
-  /** A room body from the API: take its counts unless our events are newer than it. */
+  /**
+   * A room body from the API: take its counts unless our events are newer than it.
+   * @param {Room} room
+   */
   mergeRoom(room) {
     const have = this.rooms.get(room.id);
     if (!have) {
@@ -95,11 +200,13 @@ export class Store extends EventTarget {
     }
   }
 
+  /** @param {Room[]} list */
   setPublicRooms(list) {
     this.publicRooms = list.filter((r) => !this.rooms.has(r.id));
     this.emit("rooms");
   }
 
+  /** @param {string} roomId */
   timeline(roomId) {
     let t = this.timelines.get(roomId);
     if (!t) {
@@ -109,7 +216,12 @@ export class Store extends EventTarget {
     return t;
   }
 
-  /** A page of history (or a single message) fetched at server time `date` (ms, or NaN). */
+  /**
+   * A page of history (or a single message) fetched at server time `date` (ms, or NaN).
+   * @param {string} roomId
+   * @param {Message[]} messages
+   * @param {number} date
+   */
   mergeMessages(roomId, messages, date) {
     const t = this.timeline(roomId);
     for (const m of messages) this._mergeSnapshot(t, m, date);
@@ -118,6 +230,11 @@ export class Store extends EventTarget {
     this.emit("timeline", { roomId });
   }
 
+  /**
+   * @param {Timeline} t
+   * @param {Message} m
+   * @param {number} date
+   */
   _mergeSnapshot(t, m, date) {
     const have = t.bySeq.get(m.seq);
     const next = { ...m, _snapAt: date, _evAt: have ? have._evAt : -Infinity };
@@ -136,13 +253,20 @@ export class Store extends EventTarget {
     this.replyCache.delete(m.id);
   }
 
-  /** Insert a message we know is committed (an answer to our own send), if absent. */
+  /**
+   * Insert a message we know is committed (an answer to our own send), if absent.
+   * @param {Message} message
+   */
   addSent(message) {
     this._created(message);
     this.emit("timeline", { roomId: message.room_id });
     this.emit("rooms");
   }
 
+  /**
+   * @param {string} id
+   * @returns {Message | null}
+   */
   findMessage(id) {
     for (const t of this.timelines.values()) {
       const m = t.byId(id);
@@ -153,9 +277,14 @@ export class Store extends EventTarget {
 
   // -- live events ----------------------------------------------------------------------------
 
-  /** Apply a batch of stream events in order; emits one notification per kind touched. */
+  /**
+   * Apply a batch of stream events in order; emits one notification per kind touched.
+   * @param {StreamEvent[]} events
+   */
   applyEvents(events) {
+    /** @type {{rooms: boolean, timelines: Set<string>, typing: boolean, presence: boolean}} */
     const touched = { rooms: false, timelines: new Set(), typing: false, presence: false };
+    /** @type {Set<string>} */
     const members = new Set();
     for (const ev of events) {
       const d = ev.data || {};
@@ -178,7 +307,7 @@ export class Store extends EventTarget {
           break;
         case "reaction.added":
         case "reaction.removed":
-          this._reaction(d, ev.type === "reaction.added", Date.parse(ev.ts));
+          this._reaction(d, ev.type === "reaction.added", Date.parse(ev.ts ?? ""));
           touched.timelines.add(d.room_id);
           break;
         case "room.updated":
@@ -187,11 +316,13 @@ export class Store extends EventTarget {
           break;
         case "member.joined":
         case "member.left":
-        case "member.updated":
-          this._membership(ev.type, ev.room_id, d);
-          members.add(ev.room_id);
+        case "member.updated": {
+          const roomId = /** @type {string} */ (ev.room_id); // member events name their room
+          this._membership(ev.type, roomId, d);
+          members.add(roomId);
           touched.rooms = true;
           break;
+        }
         case "read.updated":
           this._read(d);
           touched.rooms = true;
@@ -216,6 +347,7 @@ export class Store extends EventTarget {
     for (const roomId of members) this.emit("members", { roomId });
   }
 
+  /** @param {Message} m */
   _created(m) {
     const room = this.rooms.get(m.room_id);
     if (room && m.seq > room.last_seq) {
@@ -230,6 +362,7 @@ export class Store extends EventTarget {
     if (t.loaded && t.gaps().length) this.hooks.fillGaps(m.room_id);
   }
 
+  /** @param {{room_id: string, seq: number, text: string, edited_at: string}} d */
   _updated(d) {
     const m = this._message(d.room_id, d.seq);
     if (!m || m.deleted) return;
@@ -238,6 +371,7 @@ export class Store extends EventTarget {
     m.edited_at = d.edited_at;
   }
 
+  /** @param {{room_id: string, seq: number}} d */
   _deleted(d) {
     const m = this._message(d.room_id, d.seq);
     const room = this.rooms.get(d.room_id);
@@ -253,6 +387,11 @@ export class Store extends EventTarget {
     }
   }
 
+  /**
+   * @param {{room_id: string, seq: number, emoji: string, user_id: string}} d
+   * @param {boolean} added
+   * @param {number} ts  when the server applied it (ms), or -Infinity for my own, unconfirmed
+   */
   _reaction(d, added, ts) {
     const m = this._message(d.room_id, d.seq);
     if (!m || m.deleted) return;
@@ -278,8 +417,14 @@ export class Store extends EventTarget {
     }
   }
 
-  /** My own reaction, shown before the server confirms it. */
+  /**
+   * My own reaction, shown before the server confirms it.
+   * @param {Message} m
+   * @param {string} emoji
+   * @param {boolean} add
+   */
   toggleOwnReaction(m, emoji, add) {
+    if (!this.me) return;
     this._reaction(
       { room_id: m.room_id, seq: m.seq, emoji, user_id: this.me.id },
       add,
@@ -288,16 +433,24 @@ export class Store extends EventTarget {
     this.emit("timeline", { roomId: m.room_id });
   }
 
+  /** @param {Partial<Room> & {id: string}} d */
   _roomUpdated(d) {
     const room = this.rooms.get(d.id);
     if (!room) return;
+    const fields = /** @type {Record<string, unknown>} */ (room);
+    const changes = /** @type {Record<string, unknown>} */ (d);
     for (const key of ["name", "topic", "visibility", "member_count"]) {
-      if (key in d) room[key] = d[key];
+      if (key in changes) fields[key] = changes[key];
     }
   }
 
+  /**
+   * @param {string} type
+   * @param {string} roomId
+   * @param {{user?: User, role?: Room["my_role"], room?: Room}} d
+   */
   _membership(type, roomId, d) {
-    const user = d.user || {};
+    const user = d.user || /** @type {Partial<User>} */ ({});
     const isMe = this.me && user.id === this.me.id;
     if (type === "member.joined" && isMe) {
       if (!this.rooms.has(roomId) && d.room) {
@@ -323,6 +476,7 @@ export class Store extends EventTarget {
     }
   }
 
+  /** @param {{room_id: string, last_read_seq: number, unread_count: number}} d */
   _read(d) {
     const room = this.rooms.get(d.room_id);
     if (!room || d.last_read_seq < (room.last_read_seq || 0)) return;
@@ -330,7 +484,11 @@ export class Store extends EventTarget {
     room.unread_count = d.unread_count;
   }
 
-  /** Moved my read marker locally (the server confirms with read.updated). */
+  /**
+   * Moved my read marker locally (the server confirms with read.updated).
+   * @param {string} roomId
+   * @param {number} seq
+   */
   markReadLocally(roomId, seq) {
     const room = this.rooms.get(roomId);
     if (!room || seq <= (room.last_read_seq || 0)) return;
@@ -343,7 +501,7 @@ export class Store extends EventTarget {
       if (t && t.minSeq <= seq + 1 && t.maxSeq >= room.last_seq && !t.gaps().length) {
         let n = 0;
         for (const m of t.bySeq.values()) {
-          const mine = m.author && m.author.id === this.me.id;
+          const mine = m.author && m.author.id === this.me?.id;
           if (m.seq > seq && !m.deleted && !mine) n += 1;
         }
         room.unread_count = n;
@@ -352,22 +510,34 @@ export class Store extends EventTarget {
     this.emit("rooms");
   }
 
+  /**
+   * @param {StreamEvent} ev
+   * @param {{user_id: string, user: string, until: string}} d
+   */
   _typing(ev, d) {
     const roomId = ev.room_id;
     if (!roomId || !d.user_id) return;
-    const span = Date.parse(d.until) - Date.parse(ev.ts);
+    const span = Date.parse(d.until) - Date.parse(ev.ts ?? "");
     const ms = Number.isFinite(span) && span > 0 ? Math.min(span, 15000) : 6000;
-    if (!this.typing.has(roomId)) this.typing.set(roomId, new Map());
-    this.typing.get(roomId).set(d.user_id, { name: d.user, expires: Date.now() + ms });
+    let typists = this.typing.get(roomId);
+    if (!typists) this.typing.set(roomId, (typists = new Map()));
+    typists.set(d.user_id, { name: d.user, expires: Date.now() + ms });
     this.online.set(String(d.user).toLowerCase(), true);
   }
 
+  /**
+   * @param {string} roomId
+   * @param {string | null | undefined} userId
+   */
   _stopTyping(roomId, userId) {
     const room = this.typing.get(roomId);
     if (room && userId) room.delete(userId);
   }
 
-  /** Names typing in a room now (expired entries are dropped). */
+  /**
+   * Names typing in a room now (expired entries are dropped).
+   * @param {string} roomId
+   */
   typingIn(roomId) {
     const room = this.typing.get(roomId);
     if (!room) return [];
@@ -380,12 +550,19 @@ export class Store extends EventTarget {
     return names;
   }
 
+  /**
+   * @param {string} roomId
+   * @param {number} seq
+   */
   _message(roomId, seq) {
     const t = this.timelines.get(roomId);
     return t ? t.bySeq.get(seq) || null : null;
   }
 
-  /** The other person in a DM (its name is the two usernames, sorted, joined by ", "). */
+  /**
+   * The other person in a DM (its name is the two usernames, sorted, joined by ", ").
+   * @param {Room | null | undefined} room
+   */
   dmPartner(room) {
     if (!room || room.kind !== "dm" || !this.me) return null;
     const names = room.name.split(", ");
@@ -393,6 +570,7 @@ export class Store extends EventTarget {
     return names.find((n) => n.toLowerCase() !== mine) || names[0];
   }
 
+  /** @param {string | null | undefined} username */
   isOnline(username) {
     if (!username) return false;
     if (this.me && username.toLowerCase() === this.me.username.toLowerCase()) return true;

@@ -5,8 +5,12 @@
 // `onEvents` and reconnects from it, so a break (sleep, network change, server restart) loses
 // nothing. The server answers a cursor it cannot resume with {"type": "reset"} and close code
 // 4410 (410 for long-poll): `onReset` then refetches state and returns a fresh cursor.
+//
+// The server may open a stream with {"type": "hello", "cursor": ...}: a sign of life, not an
+// event, so it is neither handed on nor taken as the cursor (ours is already where to resume).
 
 import { ApiError, NetworkError } from "./api.js";
+import { systemClock } from "./clock.js";
 
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_RESET = 4410;
@@ -22,41 +26,103 @@ const SLEEP_GAP_MS = 20000; // a timer this late means the machine slept
 const POLL_TIMEOUT_S = 25;
 const STABLE_MS = 10000; // a WebSocket open this long without a frame still counts as working
 
-/** Exponential back-off with "equal jitter": half fixed, half random. */
-export function backoffDelay(attempt) {
+/**
+ * Exponential back-off with "equal jitter": half fixed, half random.
+ * @param {number} attempt  0 for the first retry
+ * @param {() => number} [random]  in [0, 1)
+ */
+export function backoffDelay(attempt, random = Math.random) {
   const exp = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
-  return exp / 2 + Math.random() * (exp / 2);
+  return exp / 2 + random() * (exp / 2);
 }
+
+/**
+ * The browser around a stream; tests replace any part of it.
+ * @typedef {object} StreamEnv
+ * @property {import("./clock.js").Clock} clock
+ * @property {() => number} random  for back-off jitter
+ * @property {{new (url: string): WebSocket, readonly OPEN: number}} WebSocket
+ * @property {() => string} wsOrigin  "wss://host" for this page
+ * @property {() => boolean} isOffline  the browser knows it has no network
+ * @property {(fn: () => void) => () => void} watchOnline  call fn when the network returns;
+ *   returns a function that stops watching
+ */
+
+/** @returns {StreamEnv} */
+export function browserEnv() {
+  return {
+    clock: systemClock,
+    random: Math.random,
+    WebSocket: globalThis.WebSocket,
+    wsOrigin: () => `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`,
+    isOffline: () => navigator.onLine === false,
+    watchOnline(fn) {
+      window.addEventListener("online", fn);
+      return () => window.removeEventListener("online", fn);
+    },
+  };
+}
+
+/**
+ * @typedef {"stopped" | "connecting" | "live" | "reconnecting" | "offline" | "resetting"} StreamState
+ * @typedef {"websocket" | "long-poll"} Transport
+ */
+
+/**
+ * What onStatus is told at every change.
+ * @typedef {object} StreamStatus
+ * @property {StreamState} state
+ * @property {Transport} transport
+ * @property {number} attempt  retries since the stream last worked
+ * @property {number} [retryAt]  when the next try is due (ms), while reconnecting
+ */
 
 export class Stream {
   /**
    * @param {object} o
    * @param {import("./api.js").Api} o.api
    * @param {() => string|null} o.token
-   * @param {(events: object[]) => void} o.onEvents  durable and ephemeral events, in order
+   * @param {(events: import("./store.js").StreamEvent[]) => void} o.onEvents  durable and
+   *   ephemeral events, in order
    * @param {() => Promise<string>} o.onReset  refetch state; resolve to a fresh cursor
-   * @param {(status: object) => void} o.onStatus
+   * @param {(status: StreamStatus) => void} o.onStatus
    * @param {() => void} o.onUnauthenticated
+   * @param {Partial<StreamEnv>} [o.env]  the browser's by default
    */
   constructor(o) {
-    Object.assign(this, o);
-    this.cursor = null;
+    this.api = o.api;
+    this.token = o.token;
+    this.onEvents = o.onEvents;
+    this.onReset = o.onReset;
+    this.onStatus = o.onStatus;
+    this.onUnauthenticated = o.onUnauthenticated;
+    this.env = { ...browserEnv(), ...o.env };
+    this.clock = this.env.clock;
+    this.cursor = ""; // set by start()
+    /** @type {Transport} */
     this.mode = "websocket";
+    /** @type {WebSocket | null} */
     this.ws = null;
     this.stopped = true;
     this.attempt = 0;
     this.wsFailures = 0;
+    /** @type {number | null} */
     this.timer = null;
+    /** @type {AbortController | null} */
     this.pollAbort = null;
+    this.pollSince = 0; // when long-polling last went live
     this.lastFrameAt = 0;
-    this.lastTick = Date.now();
+    this.lastTick = this.clock.now();
+    /** @type {StreamState} */
     this.state = "stopped";
-    this.tick = setInterval(() => this._tick(), TICK_MS);
-    this._onOnline = () => this.reconnectNow();
-    window.addEventListener("online", this._onOnline);
+    this.tick = this.clock.setInterval(() => this._tick(), TICK_MS);
+    this._unwatchOnline = this.env.watchOnline(() => this.reconnectNow());
   }
 
-  /** Begin streaming from `cursor` (from the head cursor fetched before loading state). */
+  /**
+   * Begin streaming from `cursor` (from the head cursor fetched before loading state).
+   * @param {string} cursor
+   */
   start(cursor) {
     this.cursor = cursor;
     this.stopped = false;
@@ -66,8 +132,8 @@ export class Stream {
   stop() {
     this.stopped = true;
     this._teardown();
-    clearInterval(this.tick);
-    window.removeEventListener("online", this._onOnline);
+    this.clock.clearInterval(this.tick);
+    this._unwatchOnline();
     this._status("stopped");
   }
 
@@ -79,9 +145,12 @@ export class Stream {
     this._connect();
   }
 
-  /** Tell the server I am typing in a room; false when no WebSocket is open to carry it. */
+  /**
+   * Tell the server I am typing in a room; false when no WebSocket is open to carry it.
+   * @param {string} roomId
+   */
   sendTyping(roomId) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+    if (this.ws && this.ws.readyState === this.env.WebSocket.OPEN) {
       this.ws.send(JSON.stringify({ type: "typing", room_id: roomId }));
       return true;
     }
@@ -94,15 +163,17 @@ export class Stream {
 
   // -- internals ------------------------------------------------------------------------------
 
+  /**
+   * @param {StreamState} state
+   * @param {{retryAt?: number}} [extra]
+   */
   _status(state, extra = {}) {
     this.state = state;
-    document.documentElement.dataset.connection = state;
-    document.documentElement.dataset.transport = this.mode;
     this.onStatus({ state, transport: this.mode, attempt: this.attempt, ...extra });
   }
 
   _teardown() {
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = null;
     if (this.ws) {
       const ws = this.ws;
@@ -129,31 +200,32 @@ export class Stream {
 
   _retryLater() {
     if (this.stopped) return;
-    const delay = backoffDelay(this.attempt);
+    const delay = backoffDelay(this.attempt, this.env.random);
     this.attempt += 1;
-    const offline = navigator.onLine === false;
-    this._status(offline ? "offline" : "reconnecting", { retryAt: Date.now() + delay });
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this._connect(), delay);
+    const offline = this.env.isOffline();
+    this._status(offline ? "offline" : "reconnecting", { retryAt: this.clock.now() + delay });
+    this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => this._connect(), delay);
   }
 
+  /** @param {import("./store.js").StreamEvent[]} events */
   _deliver(events) {
     if (!events.length) return;
     this.onEvents(events);
     for (let i = events.length - 1; i >= 0; i--) {
-      if (events[i].id) {
-        this.cursor = events[i].id;
+      const id = events[i].id;
+      if (id) {
+        this.cursor = id;
         break;
       }
     }
   }
 
   _openWebSocket() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
     const query = new URLSearchParams({ since: this.cursor, access_token: this.token() || "" });
     let ws;
     try {
-      ws = new WebSocket(`${scheme}://${location.host}/api/v1/stream?${query}`);
+      ws = new this.env.WebSocket(`${this.env.wsOrigin()}/api/v1/stream?${query}`);
     } catch {
       this._webSocketFailed(false);
       return;
@@ -163,11 +235,11 @@ export class Stream {
     let gotFrame = false;
     let resetAnnounced = false;
     ws.onopen = () => {
-      openedAt = this.lastFrameAt = Date.now();
+      openedAt = this.lastFrameAt = this.clock.now();
       this._status("live");
     };
     ws.onmessage = (e) => {
-      this.lastFrameAt = Date.now();
+      this.lastFrameAt = this.clock.now();
       if (!gotFrame) {
         gotFrame = true;
         this.attempt = 0;
@@ -179,7 +251,7 @@ export class Stream {
       } catch {
         return;
       }
-      if (msg.type === "ping") return;
+      if (msg.type === "ping" || msg.type === "hello") return;
       if (msg.type === "reset") {
         resetAnnounced = true;
         return;
@@ -200,12 +272,13 @@ export class Stream {
       } else {
         // Never opened, or dropped at once without a single frame: something in the way
         // (a proxy that does not pass WebSockets) rather than a connection that lived.
-        const worked = openedAt > 0 && (gotFrame || Date.now() - openedAt > STABLE_MS);
+        const worked = openedAt > 0 && (gotFrame || this.clock.now() - openedAt > STABLE_MS);
         this._webSocketFailed(worked);
       }
     };
   }
 
+  /** @param {boolean} worked  it opened and carried frames (or stayed open a while) */
   async _webSocketFailed(worked) {
     if (worked) {
       this.attempt = 0;
@@ -246,10 +319,10 @@ export class Stream {
         timeoutMs: (POLL_TIMEOUT_S + 10) * 1000,
       });
       if (abort.signal.aborted || this.stopped) return;
-      this.lastFrameAt = Date.now();
+      this.lastFrameAt = this.clock.now();
       if (this.state !== "live") {
         this.attempt = 0;
-        this.pollSince = Date.now();
+        this.pollSince = this.clock.now();
         this._status("live");
       }
       this._deliver(page.events || []);
@@ -268,7 +341,7 @@ export class Stream {
     }
     this.pollAbort = null;
     if (this.stopped || this.mode !== "long-poll") return;
-    if (Date.now() - this.pollSince > WS_RETRY_FROM_POLL_MS) {
+    if (this.clock.now() - this.pollSince > WS_RETRY_FROM_POLL_MS) {
       // Networks change: give the WebSocket another chance (one failure sends us back).
       this.mode = "websocket";
       this.wsFailures = WS_FAILURES_BEFORE_FALLBACK - 1;
@@ -288,13 +361,13 @@ export class Stream {
       this._connect();
     } catch {
       this.state = "reconnecting";
-      const delay = backoffDelay(this.attempt++);
-      this.timer = setTimeout(() => this._reset(), delay);
+      const delay = backoffDelay(this.attempt++, this.env.random);
+      this.timer = this.clock.setTimeout(() => this._reset(), delay);
     }
   }
 
   _tick() {
-    const now = Date.now();
+    const now = this.clock.now();
     const slept = now - this.lastTick > SLEEP_GAP_MS;
     this.lastTick = now;
     if (this.stopped || this.state !== "live") return;

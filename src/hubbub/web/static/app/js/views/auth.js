@@ -3,22 +3,32 @@
 import { Api, ApiError } from "../api.js";
 import { $ } from "../dom.js";
 
+/** @type {Record<string, string>} */
 const MESSAGES = {
   invalid_credentials: "Wrong username or password.",
   username_taken: "That username is taken. Try another.",
 };
 
+/**
+ * @typedef {"signin" | "signup"} Mode
+ */
+
+/**
+ * @param {{onSignedIn: (session: import("../session.js").Session) => void}} o
+ */
 export function mountAuth({ onSignedIn }) {
-  const form = $("auth-form");
+  const form = $("auth-form", HTMLFormElement);
   const tabs = { signin: $("tab-signin"), signup: $("tab-signup") };
-  const username = $("auth-username");
-  const password = $("auth-password");
-  const display = $("auth-display");
+  const username = $("auth-username", HTMLInputElement);
+  const password = $("auth-password", HTMLInputElement);
+  const display = $("auth-display", HTMLInputElement);
   const error = $("auth-error");
-  const submit = $("auth-submit");
+  const submit = $("auth-submit", HTMLButtonElement);
   const api = new Api({ token: () => null, onUnauthenticated: () => {} });
+  /** @type {Mode} */
   let mode = "signin";
 
+  /** @param {Mode} next */
   function setMode(next) {
     mode = next;
     for (const [name, tab] of Object.entries(tabs)) {
@@ -59,6 +69,7 @@ export function mountAuth({ onSignedIn }) {
       password.focus();
       return;
     }
+    /** @type {{username: string, password: string, display_name?: string}} */
     const body = { username: name, password: password.value };
     if (mode === "signup" && display.value.trim()) body.display_name = display.value.trim();
     submit.disabled = true;

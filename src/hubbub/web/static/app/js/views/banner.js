@@ -4,16 +4,22 @@ import { $, h } from "../dom.js";
 
 const SHOW_AFTER_MS = 600; // brief blips (a fast reconnect) do not flash a banner
 
+/** @typedef {import("../stream.js").StreamStatus} StreamStatus */
+
+/** @param {{client: import("../client.js").Client}} o */
 export function mountBanner({ client }) {
   const banner = $("banner");
   const text = $("banner-text");
   const retry = $("banner-retry");
-  let showTimer = null;
-  let countdown = null;
+  /** @type {number | undefined} */
+  let showTimer;
+  /** @type {number | undefined} */
+  let countdown;
   let wasDown = false;
 
   retry.addEventListener("click", () => client.stream.reconnectNow());
 
+  /** @param {StreamStatus} s */
   function describe(s) {
     if (s.state === "offline") return "You are offline. Messages will send when the connection returns.";
     if (s.state === "resetting") return "Catching up…";
@@ -22,11 +28,15 @@ export function mountBanner({ client }) {
     return left > 0 ? `Connection lost. Reconnecting in ${left} s…` : "Connection lost. Reconnecting…";
   }
 
+  /** @param {StreamStatus} s */
   function update(s) {
+    // For styles and tests: <html data-connection="live" data-transport="websocket">.
+    document.documentElement.dataset.connection = s.state;
+    document.documentElement.dataset.transport = s.transport;
     clearInterval(countdown);
     if (s.state === "live" || s.state === "stopped") {
       clearTimeout(showTimer);
-      showTimer = null;
+      showTimer = undefined;
       if (wasDown && s.state === "live") {
         banner.dataset.state = "live";
         text.textContent = s.transport === "long-poll" ? "Connected (long-polling)." : "Connected.";
@@ -57,7 +67,7 @@ export function mountBanner({ client }) {
     if (s.retryAt) countdown = setInterval(() => (text.textContent = describe(s)), 1000);
   }
 
-  client.addEventListener("status", (e) => update(e.detail));
+  client.addEventListener("status", (e) => update(/** @type {CustomEvent<StreamStatus>} */ (e).detail));
   return {
     hide() {
       clearTimeout(showTimer);
@@ -68,6 +78,7 @@ export function mountBanner({ client }) {
   };
 }
 
+/** @param {string} message */
 export function toast(message) {
   const box = $("toasts");
   const el = h("div", { class: "toast" }, message);

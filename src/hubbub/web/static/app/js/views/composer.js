@@ -4,15 +4,28 @@
 import { $ } from "../dom.js";
 import { snippet } from "../format.js";
 
+/** @typedef {import("../store.js").Message} Message */
+
+/**
+ * What the composer is doing besides writing a new message.
+ * @typedef {{kind: "reply" | "edit", message: Message} | null} Mode
+ */
+
+/**
+ * @param {{client: import("../client.js").Client, onError: (err: unknown) => void}} o
+ */
 export function mountComposer({ client, onError }) {
-  const form = $("composer");
-  const input = $("composer-input");
-  const send = $("composer-send");
+  const form = $("composer", HTMLFormElement);
+  const input = $("composer-input", HTMLTextAreaElement);
+  const send = $("composer-send", HTMLButtonElement);
   const context = $("composer-context");
   const contextText = $("composer-context-text");
+  /** @type {string | null} */
   let roomId = null;
-  let mode = null; // {kind: "reply"|"edit", message}
+  /** @type {Mode} */
+  let mode = null;
   let draftBeforeEdit = "";
+  /** @type {Map<string, string>} room -> unsent text */
   const drafts = new Map();
 
   function autosize() {
@@ -20,6 +33,7 @@ export function mountComposer({ client, onError }) {
     input.style.height = `${Math.min(input.scrollHeight, 200)}px`;
   }
 
+  /** @param {Mode} next */
   function setMode(next) {
     mode = next;
     context.hidden = !mode;
@@ -44,12 +58,12 @@ export function mountComposer({ client, onError }) {
   }
 
   function lastOwnMessage() {
-    const t = client.store.timelines.get(roomId);
+    const t = roomId && client.store.timelines.get(roomId);
     if (!t) return null;
     const list = t.list();
     for (let i = list.length - 1; i >= 0; i--) {
       const m = list[i];
-      if (m.author.id === client.store.me.id && !m.deleted) return m;
+      if (m.author.id === client.store.me?.id && !m.deleted) return m;
     }
     return null;
   }
@@ -110,7 +124,11 @@ export function mountComposer({ client, onError }) {
   });
 
   const api = {
-    /** Point the composer at a room (keeping each room's unsent draft). */
+    /**
+     * Point the composer at a room (keeping each room's unsent draft).
+     * @param {string | null} id
+     * @param {string} [label]
+     */
     setRoom(id, label) {
       if (roomId) drafts.set(roomId, mode && mode.kind === "edit" ? draftBeforeEdit : input.value);
       roomId = id;
@@ -120,11 +138,13 @@ export function mountComposer({ client, onError }) {
       input.placeholder = id ? `Message ${label}` : "Message";
       autosize();
     },
+    /** @param {Message} message */
     reply(message) {
       if (mode && mode.kind === "edit") cancel();
       setMode({ kind: "reply", message });
       input.focus();
     },
+    /** @param {Message} message */
     edit(message) {
       if (!mode || mode.kind !== "edit") draftBeforeEdit = input.value;
       setMode({ kind: "edit", message });

@@ -5,17 +5,21 @@ import { $, h, replaceChildren } from "../dom.js";
 
 const SEARCH_DELAY_MS = 150;
 
+/** @typedef {import("../client.js").Client} Client */
+
+/** @param {HTMLDialogElement} dialog */
 function closeOnCancelButtons(dialog) {
   for (const button of dialog.querySelectorAll("[data-close]")) {
     button.addEventListener("click", () => dialog.close());
   }
 }
 
+/** @param {{client: Client, onCreated: (roomId: string) => void}} o */
 export function mountRoomDialog({ client, onCreated }) {
-  const dialog = $("room-dialog");
-  const form = $("room-form");
-  const name = $("room-name");
-  const topic = $("room-topic-input");
+  const dialog = $("room-dialog", HTMLDialogElement);
+  const form = $("room-form", HTMLFormElement);
+  const name = $("room-name", HTMLInputElement);
+  const topic = $("room-topic-input", HTMLInputElement);
   const error = $("room-error");
   closeOnCancelButtons(dialog);
 
@@ -27,7 +31,10 @@ export function mountRoomDialog({ client, onCreated }) {
       name.focus();
       return;
     }
-    const visibility = form.querySelector("input[name=visibility]:checked").value;
+    const checked = /** @type {HTMLInputElement} */ (
+      form.querySelector("input[name=visibility]:checked")
+    );
+    const visibility = /** @type {"public" | "private"} */ (checked.value);
     try {
       const room = await client.createRoom(name.value.trim(), topic.value.trim(), visibility);
       dialog.close();
@@ -47,20 +54,25 @@ export function mountRoomDialog({ client, onCreated }) {
   };
 }
 
+/** @param {{client: Client, onOpened: (roomId: string) => void}} o */
 export function mountDmDialog({ client, onOpened }) {
-  const dialog = $("dm-dialog");
-  const form = $("dm-form");
-  const input = $("dm-input");
+  const dialog = $("dm-dialog", HTMLDialogElement);
+  const form = $("dm-form", HTMLFormElement);
+  const input = $("dm-input", HTMLInputElement);
   const list = $("dm-suggestions");
   const error = $("dm-error");
+  /** @type {import("../store.js").User[]} the suggestions shown */
   let options = [];
   let active = -1;
-  let timer = null;
+  /** @type {number | undefined} */
+  let timer;
+  /** @type {AbortController | null} */
   let inflight = null;
   closeOnCancelButtons(dialog);
 
+  /** @param {import("../store.js").User[]} users */
   function show(users) {
-    const me = client.store.me.username.toLowerCase();
+    const me = client.store.me?.username.toLowerCase();
     options = users.filter((u) => u.username.toLowerCase() !== me);
     active = -1;
     replaceChildren(
@@ -87,6 +99,7 @@ export function mountDmDialog({ client, onOpened }) {
     input.removeAttribute("aria-activedescendant");
   }
 
+  /** @param {number} i */
   function highlight(i) {
     active = i;
     [...list.children].forEach((li, j) => li.setAttribute("aria-selected", String(j === i)));
@@ -94,6 +107,7 @@ export function mountDmDialog({ client, onOpened }) {
     else input.removeAttribute("aria-activedescendant");
   }
 
+  /** @param {number} i */
   function choose(i) {
     input.value = options[i].username;
     show([]);
@@ -108,7 +122,7 @@ export function mountDmDialog({ client, onOpened }) {
     try {
       show(await client.searchUsers(prefix, inflight.signal));
     } catch (err) {
-      if (err.name !== "AbortError") show([]);
+      if (/** @type {Error} */ (err).name !== "AbortError") show([]);
     }
   }
 

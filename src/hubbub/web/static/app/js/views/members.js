@@ -3,19 +3,27 @@
 import { ApiError } from "../api.js";
 import { $, h, replaceChildren } from "../dom.js";
 
+/**
+ * @param {object} o
+ * @param {import("../client.js").Client} o.client
+ * @param {() => void} o.onLeft
+ * @param {(err: unknown) => void} o.onError
+ */
 export function mountMembers({ client, onLeft, onError }) {
   const panel = $("members");
   const toggle = $("show-members");
   const list = $("member-list");
-  const addForm = $("add-member");
-  const addInput = $("add-member-input");
+  const addForm = $("add-member", HTMLFormElement);
+  const addInput = $("add-member-input", HTMLInputElement);
   const leave = $("leave-room");
   const store = client.store;
+  /** @type {string | null} */
   let roomId = null;
+  /** @type {import("../store.js").Member[]} */
   let members = [];
 
   function render() {
-    const room = store.rooms.get(roomId);
+    const room = roomId ? store.rooms.get(roomId) : undefined;
     replaceChildren(
       list,
       members.map((m) => {
@@ -49,6 +57,7 @@ export function mountMembers({ client, onLeft, onError }) {
     }
   }
 
+  /** @param {boolean} open */
   function setOpen(open) {
     panel.hidden = !open;
     toggle.setAttribute("aria-expanded", String(open));
@@ -69,7 +78,7 @@ export function mountMembers({ client, onLeft, onError }) {
   addForm.addEventListener("submit", async (e) => {
     e.preventDefault();
     const username = addInput.value.trim();
-    if (!username) return;
+    if (!username || !roomId) return;
     try {
       await client.addMember(roomId, username);
       addInput.value = "";
@@ -79,6 +88,7 @@ export function mountMembers({ client, onLeft, onError }) {
     }
   });
   leave.addEventListener("click", async () => {
+    if (!roomId) return;
     try {
       await client.leave(roomId);
       onLeft();
@@ -87,11 +97,12 @@ export function mountMembers({ client, onLeft, onError }) {
     }
   });
   store.addEventListener("members", (e) => {
-    if (e.detail.roomId === roomId) load();
+    if (/** @type {CustomEvent<{roomId: string}>} */ (e).detail.roomId === roomId) load();
   });
   store.addEventListener("presence", () => !panel.hidden && render());
 
   return {
+    /** @param {string | null} id */
     setRoom(id) {
       roomId = id;
       members = [];

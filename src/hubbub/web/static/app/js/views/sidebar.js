@@ -4,20 +4,38 @@ import { $, h, replaceChildren } from "../dom.js";
 
 const PUBLIC_REFRESH_MS = 30000;
 
+/** @typedef {import("../store.js").Room} Room */
+
+/**
+ * @param {{name: string}} a
+ * @param {{name: string}} b
+ */
 const byName = (a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: "base" });
 
+/**
+ * @param {object} o
+ * @param {import("../client.js").Client} o.client
+ * @param {(roomId: string) => void} o.onSelect
+ * @param {(err: unknown) => void} o.onError
+ */
 export function mountSidebar({ client, onSelect, onError }) {
   const store = client.store;
   const roomList = $("room-list");
   const dmList = $("dm-list");
   const publicList = $("public-list");
 
+  /** @param {Room} room */
   function badge(room) {
     const n = room.unread_count || 0;
     if (!n) return null;
     return h("span", { class: "badge", "aria-label": `${n} unread` }, n > 99 ? "99+" : String(n));
   }
 
+  /**
+   * @param {Room} room
+   * @param {string} label
+   * @param {Node} icon
+   */
   function item(room, label, icon) {
     const current = room.id === client.currentRoomId;
     const unread = (room.unread_count || 0) > 0;
@@ -40,6 +58,7 @@ export function mountSidebar({ client, onSelect, onError }) {
     );
   }
 
+  /** @param {string} username */
   function presenceDot(username) {
     const online = store.isOnline(username);
     return h("span", {
@@ -52,9 +71,15 @@ export function mountSidebar({ client, onSelect, onError }) {
 
   function render() {
     // The lists are rebuilt: keep keyboard focus on the same room.
-    const focused = document.activeElement?.closest?.("#sidebar .room-item")?.dataset.roomId;
+    const focused = /** @type {HTMLElement | null | undefined} */ (
+      document.activeElement?.closest?.("#sidebar .room-item")
+    )?.dataset.roomId;
     build();
-    if (focused) document.querySelector(`#sidebar .room-item[data-room-id="${CSS.escape(focused)}"]`)?.focus();
+    if (focused) {
+      /** @type {HTMLElement | null} */ (
+        document.querySelector(`#sidebar .room-item[data-room-id="${CSS.escape(focused)}"]`)
+      )?.focus();
+    }
   }
 
   function build() {
@@ -62,8 +87,9 @@ export function mountSidebar({ client, onSelect, onError }) {
     const named = rooms.filter((r) => r.kind !== "dm").sort(byName);
     const dms = rooms
       .filter((r) => r.kind === "dm")
-      .map((r) => ({ room: r, partner: store.dmPartner(r) }))
+      .map((r) => ({ room: r, partner: store.dmPartner(r) ?? r.name })) // null only signed out
       .sort((a, b) => a.partner.localeCompare(b.partner));
+    /** @param {Room} room */
     const hash = (room) =>
       h("span", { class: "room-icon", "aria-hidden": "true" }, room.visibility === "private" ? "🔒" : "#");
     replaceChildren(roomList, named.map((r) => item(r, r.name, hash(r))));
@@ -106,8 +132,9 @@ export function mountSidebar({ client, onSelect, onError }) {
   // Arrow keys move between rooms; Tab leaves the list.
   $("sidebar").addEventListener("keydown", (e) => {
     if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
-    const items = [...document.querySelectorAll("#sidebar .room-item")];
-    const at = items.indexOf(document.activeElement);
+    const items = /** @type {HTMLElement[]} */ ([...document.querySelectorAll("#sidebar .room-item")]);
+    const active = document.activeElement;
+    const at = active ? items.indexOf(/** @type {HTMLElement} */ (active)) : -1;
     if (at < 0) return;
     e.preventDefault();
     const next = items[(at + (e.key === "ArrowDown" ? 1 : -1) + items.length) % items.length];

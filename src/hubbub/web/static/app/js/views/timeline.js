@@ -12,6 +12,18 @@ const GROUP_GAP_MS = 5 * 60 * 1000;
 const NEAR_BOTTOM_PX = 80;
 const LOAD_OLDER_PX = 400;
 
+/**
+ * @typedef {import("../store.js").Message} Message
+ * @typedef {import("../outbox.js").Pending} Pending
+ * @typedef {{sig: string, el: HTMLElement}} Row  an element and what it shows
+ */
+
+/**
+ * @param {object} o
+ * @param {import("../client.js").Client} o.client
+ * @param {ReturnType<typeof import("./composer.js").mountComposer>} o.composer
+ * @param {(err: unknown) => void} o.onError
+ */
 export function mountTimeline({ client, composer, onError }) {
   const store = client.store;
   const scroller = $("timeline");
@@ -19,9 +31,12 @@ export function mountTimeline({ client, composer, onError }) {
   const jump = $("jump-latest");
   const historyStatus = $("history-status");
   const typingEl = $("typing");
+  /** @type {string | null} */
   let roomId = null;
-  let dividerAfter = null; // the read marker when the room was opened
-  let rows = new Map(); // key -> {sig, el}
+  /** @type {number | null} the read marker when the room was opened */
+  let dividerAfter = null;
+  /** @type {Map<string, Row>} */
+  let rows = new Map();
   let stickToBottom = true;
   let unseen = 0;
   let lastMaxSeq = 0;
@@ -30,24 +45,31 @@ export function mountTimeline({ client, composer, onError }) {
   const isAtBottom = () =>
     scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
 
+  /** @param {Message} m */
   function authorName(m) {
     return m.author.display_name || m.author.username || "unknown";
   }
 
+  /**
+   * @param {Message} a
+   * @param {Message} b
+   */
   function sameAuthor(a, b) {
     if (!a || !b) return false;
     if (a.author.id || b.author.id) return a.author.id === b.author.id;
     return a.author.display_name === b.author.display_name; // guests from the classic API
   }
 
+  /** @param {Message} m */
   function canDelete(m) {
-    const mine = m.author.id && m.author.id === store.me.id;
+    const mine = m.author.id && m.author.id === store.me?.id;
     const role = store.rooms.get(m.room_id)?.my_role;
     return mine || role === "owner" || role === "admin";
   }
 
   // -- rows -----------------------------------------------------------------------------------
 
+  /** @param {Message} m */
   function replyQuote(m) {
     if (!m.reply_to) return null;
     const target = store.findMessage(m.reply_to);
@@ -77,6 +99,7 @@ export function mountTimeline({ client, composer, onError }) {
     );
   }
 
+  /** @param {Message} m */
   function reactionBar(m) {
     if (m.deleted || !m.reactions.length) return null;
     return h(
@@ -100,9 +123,10 @@ export function mountTimeline({ client, composer, onError }) {
     );
   }
 
+  /** @param {Message} m */
   function actions(m) {
     if (m.deleted) return null;
-    const mine = m.author.id && m.author.id === store.me.id;
+    const mine = m.author.id && m.author.id === store.me?.id;
     const picker = h(
       "div",
       { class: "emoji-picker", role: "group", "aria-label": "Pick a reaction", hidden: true },
@@ -137,12 +161,13 @@ export function mountTimeline({ client, composer, onError }) {
         dataset: { fk: `${m.seq}:react` },
         onclick: () => {
           picker.hidden = !picker.hidden;
-          if (!picker.hidden) picker.querySelector("button").focus();
+          if (!picker.hidden) picker.querySelector("button")?.focus();
         },
       },
       "☺+",
     );
-    let deleteArmed = null;
+    /** @type {number | undefined} */
+    let deleteArmed;
     const del = canDelete(m)
       ? h(
           "button",
@@ -156,7 +181,7 @@ export function mountTimeline({ client, composer, onError }) {
                 button.textContent = "Delete?";
                 button.setAttribute("aria-label", "Press again to delete this message");
                 deleteArmed = setTimeout(() => {
-                  deleteArmed = null;
+                  deleteArmed = undefined;
                   button.textContent = "Delete";
                   button.removeAttribute("aria-label");
                 }, 4000);
@@ -190,8 +215,12 @@ export function mountTimeline({ client, composer, onError }) {
     );
   }
 
+  /**
+   * @param {Message} m
+   * @param {boolean} grouped  under the previous message's header
+   */
   function messageRow(m, grouped) {
-    const mine = !!(m.author.id && m.author.id === store.me.id);
+    const mine = !!(m.author.id && m.author.id === store.me?.id);
     const name = authorName(m);
     const time = h(
       "time",
@@ -235,6 +264,7 @@ export function mountTimeline({ client, composer, onError }) {
     );
   }
 
+  /** @param {Pending} e */
   function pendingRow(e) {
     const failed = e.state === "failed";
     const status = failed
@@ -262,11 +292,16 @@ export function mountTimeline({ client, composer, onError }) {
     );
   }
 
-  /** Rows in order: [key, signature, build]. */
+  /**
+   * Rows in order: [key, signature, build].
+   * @returns {[string, string, () => HTMLElement][]}
+   */
   function describe() {
-    const t = store.timelines.get(roomId);
+    /** @type {[string, string, () => HTMLElement][]} */
     const out = [];
-    if (!t) return out;
+    const t = roomId ? store.timelines.get(roomId) : undefined;
+    if (!roomId || !t) return out;
+    /** @type {Message | null} */
     let prev = null;
     let dividerShown = false;
     for (const m of t.list()) {
@@ -277,7 +312,7 @@ export function mountTimeline({ client, composer, onError }) {
         out.push([`day:${day}`, label, () => h("li", { class: "day-divider", role: "separator" }, h("span", {}, label))]);
       }
       let divider = false;
-      const mine = m.author.id && m.author.id === store.me.id;
+      const mine = m.author.id && m.author.id === store.me?.id;
       if (!dividerShown && dividerAfter !== null && m.seq > dividerAfter && !mine) {
         dividerShown = divider = true;
         out.push(["unread", "", () => h("li", { class: "unread-divider", role: "separator", id: "unread-divider" }, h("span", {}, "New messages"))]);
@@ -285,6 +320,7 @@ export function mountTimeline({ client, composer, onError }) {
       const grouped =
         !newDay &&
         !divider &&
+        prev !== null &&
         sameAuthor(prev, m) &&
         !prev.deleted &&
         Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_GAP_MS;
@@ -310,7 +346,7 @@ export function mountTimeline({ client, composer, onError }) {
     const wasAtBottom = stickToBottom;
     const anchor = wasAtBottom ? null : firstVisibleRow();
     const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
-    const focusKey = document.activeElement?.dataset?.fk;
+    const focusKey = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.fk;
     const next = new Map();
     const wanted = describe();
     let cursor = list.firstChild; // rows before it are in their final order
@@ -330,10 +366,12 @@ export function mountTimeline({ client, composer, onError }) {
     }
     for (const [key, row] of rows) if (!next.has(key)) row.el.remove();
     rows = next;
+    /** @type {() => HTMLElement | null} */
+    const focusTarget = () => list.querySelector(`[data-fk="${CSS.escape(focusKey || "")}"]`);
     if (focusKey && !document.activeElement?.isConnected) {
-      list.querySelector(`[data-fk="${CSS.escape(focusKey)}"]`)?.focus();
+      focusTarget()?.focus();
     } else if (focusKey && document.activeElement === document.body) {
-      list.querySelector(`[data-fk="${CSS.escape(focusKey)}"]`)?.focus();
+      focusTarget()?.focus();
     }
 
     const t = store.timelines.get(roomId);
@@ -370,6 +408,7 @@ export function mountTimeline({ client, composer, onError }) {
     unseen = 0;
   }
 
+  /** @param {number} seq */
   function reveal(seq) {
     const el = document.getElementById(`msg-${seq}`);
     if (!el) return;
@@ -406,7 +445,7 @@ export function mountTimeline({ client, composer, onError }) {
   function markVisibleRead() {
     if (document.visibilityState !== "visible" || !roomId) return;
     const bottom = scroller.getBoundingClientRect().bottom;
-    const items = list.querySelectorAll("li.msg[data-seq]");
+    const items = /** @type {NodeListOf<HTMLElement>} */ (list.querySelectorAll("li.msg[data-seq]"));
     for (let i = items.length - 1; i >= 0; i--) {
       const el = items[i];
       if (el.getBoundingClientRect().top < bottom - 8) {
@@ -440,12 +479,13 @@ export function mountTimeline({ client, composer, onError }) {
       return;
     }
     if (e.key !== "ArrowUp" && e.key !== "ArrowDown") return;
-    const current = e.target.closest ? e.target.closest("li.msg") : null;
+    const target = /** @type {Element} */ (e.target);
+    const current = target.closest ? target.closest("li.msg") : null;
     if (e.target !== scroller && e.target !== current) return; // keys inside a control
-    const items = [...list.querySelectorAll("li.msg")];
+    const items = /** @type {HTMLElement[]} */ ([...list.querySelectorAll("li.msg")]);
     if (!items.length) return;
     e.preventDefault();
-    let at = current ? items.indexOf(current) : items.length;
+    let at = current ? items.indexOf(/** @type {HTMLElement} */ (current)) : items.length;
     at = e.key === "ArrowUp" ? Math.max(0, at - 1) : Math.min(items.length - 1, at + 1);
     items[at].focus();
     items[at].scrollIntoView({ block: "nearest" });
@@ -464,21 +504,26 @@ export function mountTimeline({ client, composer, onError }) {
   }
   setInterval(renderTyping, 1000);
 
+  /** @param {Event} e */
+  const eventRoom = (e) => /** @type {CustomEvent<{roomId: string}>} */ (e).detail.roomId;
   store.addEventListener("timeline", (e) => {
-    if (e.detail.roomId === roomId) render();
+    if (eventRoom(e) === roomId) render();
   });
   // My role decides which messages I can delete; rows whose rights changed are rebuilt.
   store.addEventListener("rooms", () => roomId && store.rooms.has(roomId) && render());
   store.addEventListener("typing", renderTyping);
   client.outbox.addEventListener("change", (e) => {
-    if (e.detail.roomId === roomId) {
+    if (eventRoom(e) === roomId) {
       stickToBottom = stickToBottom || document.activeElement === $("composer-input");
       render();
     }
   });
 
   return {
-    /** Show a room (its newest messages, or the first unread). */
+    /**
+     * Show a room (its newest messages, or the first unread).
+     * @param {string} id
+     */
     show(id) {
       roomId = id;
       rows = new Map();

@@ -1,0 +1,407 @@
+// The live stream: resumes from the last cursor it delivered after any break, backs off with
+// jitter while the server is unreachable, refetches on reset, and falls back to long-polling
+// where WebSockets do not get through. Driven on a fake clock with a fake WebSocket.
+
+import "./web-globals.js";
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { ApiError, NetworkError } from "../../src/hubbub/web/static/app/js/api.js";
+import { Stream, backoffDelay } from "../../src/hubbub/web/static/app/js/stream.js";
+import { FakeClock, fakeWebSocketClass, flush } from "./fakes.js";
+
+/** An API whose GETs wait until the test answers them; an aborted one rejects like fetch. */
+function fakeApi() {
+  const gets = [];
+  return {
+    gets,
+    get(path, opts = {}) {
+      return new Promise((resolve, reject) => {
+        gets.push({ path, query: new URL(path, "http://x").searchParams, resolve, reject });
+        opts.signal?.addEventListener("abort", () =>
+          reject(new DOMException("aborted", "AbortError")),
+        );
+      });
+    },
+  };
+}
+
+function makeStream({ random = 0, offline = false, resetCursor = "fresh" } = {}) {
+  const clock = new FakeClock();
+  const api = fakeApi();
+  const { FakeWebSocket, sockets } = fakeWebSocketClass();
+  const got = { events: [], statuses: [], resets: 0, unauthenticated: 0, failResets: 0 };
+  const online = { watchers: 0, fire: () => {} };
+  const stream = new Stream({
+    api,
+    token: () => "tok",
+    onEvents: (events) => got.events.push(...events),
+    onReset: async () => {
+      got.resets += 1;
+      if (got.failResets > 0) {
+        got.failResets -= 1;
+        throw new NetworkError("network error");
+      }
+      return resetCursor;
+    },
+    onStatus: (s) => got.statuses.push(s),
+    onUnauthenticated: () => (got.unauthenticated += 1),
+    env: {
+      clock,
+      random: () => random,
+      WebSocket: FakeWebSocket,
+      wsOrigin: () => "ws://chat.test",
+      isOffline: () => offline,
+      watchOnline(fn) {
+        online.watchers += 1;
+        online.fire = fn;
+        return () => (online.watchers -= 1);
+      },
+    },
+  });
+  const last = () => sockets[sockets.length - 1];
+  const state = () => got.statuses[got.statuses.length - 1];
+  return { stream, clock, api, sockets, got, online, last, state };
+}
+
+/** A WebSocket that opened and carried a frame: the connection worked. */
+function live(socket) {
+  socket.serverOpen();
+  socket.serverSend({ type: "ping" });
+}
+
+/** Fail WebSockets until the stream asks whether plain HTTP gets through (the third time). */
+async function failWebSocketsUntilProbe(s) {
+  for (let i = 0; i < 3; i++) {
+    s.last().serverClose(1006); // never opened
+    await flush();
+    if (i < 2) await s.clock.advance(s.clock.pendingTimeouts()[0]);
+  }
+  assert.equal(s.api.gets.length, 1);
+  assert.equal(s.api.gets[0].path, "/events");
+}
+
+const event = (id, type = "message.created") => ({ id, type, room_id: "r1", data: { room_id: "r1" } });
+
+test("back-off doubles from 0.5 s to a 15 s cap, half fixed and half random", () => {
+  const fixed = [0, 1, 2, 3, 4, 5, 9].map((a) => backoffDelay(a, () => 0));
+  assert.deepEqual(fixed, [250, 500, 1000, 2000, 4000, 7500, 7500]);
+  assert.equal(backoffDelay(2, () => 0.5), 1500);
+  assert.equal(backoffDelay(9, () => 0.999999) < 15000, true);
+  assert.equal(backoffDelay(9, () => 0.999999) > 14990, true);
+  // With the real Math.random: always within [exp/2, exp), and actually spread out.
+  const samples = Array.from({ length: 200 }, () => backoffDelay(3));
+  assert.ok(samples.every((d) => d >= 2000 && d < 4000));
+  assert.ok(new Set(samples).size > 100);
+});
+
+test("connects with its cursor; hands on events; ping, hello and reset are not events", () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  assert.equal(s.sockets.length, 1);
+  const url = s.last().url;
+  assert.equal(`${url.origin}${url.pathname}`, "ws://chat.test/api/v1/stream");
+  assert.equal(url.searchParams.get("since"), "c0");
+  assert.equal(url.searchParams.get("access_token"), "tok");
+  assert.equal(s.state().state, "connecting");
+
+  s.last().serverOpen();
+  assert.deepEqual([s.state().state, s.state().transport], ["live", "websocket"]);
+  s.last().serverSend({ type: "hello", cursor: "c-from-hello" });
+  s.last().serverSend({ type: "ping" });
+  s.last().serverSend(event("c1"));
+  s.last().serverSend({ type: "typing", room_id: "r1", data: {} }); // ephemeral: no id
+  s.last().serverSend("not json");
+  assert.deepEqual(
+    s.got.events.map((e) => e.type),
+    ["message.created", "typing"],
+  );
+  assert.equal(s.stream.cursor, "c1");
+});
+
+test("a hello frame does not move the cursor, before or after events", () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  s.last().serverOpen();
+  s.last().serverSend({ type: "hello", cursor: "c-hello" });
+  assert.equal(s.stream.cursor, "c0");
+  s.last().serverSend(event("c1"));
+  s.last().serverSend({ type: "hello", cursor: "c-hello-2" });
+  assert.equal(s.stream.cursor, "c1");
+  assert.deepEqual(s.got.events.map((e) => e.id), ["c1"]);
+});
+
+test("after a break it reconnects after a jittered back-off, from the last cursor delivered", async () => {
+  const s = makeStream({ random: 0.5 });
+  s.stream.start("c0");
+  live(s.last());
+  s.last().serverSend(event("c1"));
+  s.last().serverSend(event("c2"));
+  s.last().serverSend({ type: "presence", data: { user: "bob", online: true } });
+  s.last().serverClose(1006);
+  await flush();
+  // attempt 0 with random 0.5: 250 + 0.5 * 250
+  assert.deepEqual(s.clock.pendingTimeouts(), [375]);
+  assert.deepEqual([s.state().state, s.state().retryAt], ["reconnecting", s.clock.now() + 375]);
+  await s.clock.advance(374);
+  assert.equal(s.sockets.length, 1);
+  await s.clock.advance(1);
+  assert.equal(s.sockets.length, 2);
+  assert.equal(s.last().url.searchParams.get("since"), "c2");
+});
+
+test("while the server stays unreachable, retries back off exponentially to the cap", async () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  const delays = [];
+  for (let i = 0; i < 8; i++) {
+    s.last().serverClose(1006); // the WebSocket never opens
+    await flush();
+    // From the third failure on, the stream first checks whether plain HTTP gets through.
+    if (i >= 2) s.api.gets[s.api.gets.length - 1].reject(new NetworkError("network error"));
+    await flush();
+    delays.push(...s.clock.pendingTimeouts());
+    await s.clock.advance(s.clock.pendingTimeouts()[0]);
+  }
+  assert.deepEqual(delays, [250, 500, 1000, 2000, 4000, 7500, 7500, 7500]);
+  assert.equal(s.sockets.length, 9);
+  assert.ok(s.sockets.every((ws) => ws.url.searchParams.get("since") === "c0"));
+  assert.equal(s.stream.transport, "websocket");
+
+  // A connection that lives starts the back-off over.
+  live(s.last());
+  s.last().serverClose(1006);
+  await flush();
+  assert.deepEqual(s.clock.pendingTimeouts(), [250]);
+});
+
+test("the status says offline when the browser knows it has no network", async () => {
+  const s = makeStream({ offline: true });
+  s.stream.start("c0");
+  live(s.last());
+  s.last().serverClose(1006);
+  await flush();
+  assert.equal(s.state().state, "offline");
+});
+
+test("a reset frame, then the close, refetches state and resumes from the fresh cursor at once", async () => {
+  const s = makeStream();
+  s.stream.start("c-unknown");
+  live(s.last());
+  s.last().serverSend({ type: "reset" });
+  s.last().serverClose(1000);
+  await flush();
+  assert.equal(s.got.resets, 1);
+  assert.ok(s.got.statuses.some((st) => st.state === "resetting"));
+  assert.equal(s.sockets.length, 2);
+  assert.equal(s.last().url.searchParams.get("since"), "fresh");
+  assert.deepEqual(s.got.events, []);
+  assert.deepEqual(s.clock.pendingTimeouts(), []);
+});
+
+test("close code 4410 alone is a reset too; a failing refetch is retried with back-off", async () => {
+  const s = makeStream();
+  s.got.failResets = 2;
+  s.stream.start("c-unknown");
+  s.last().serverOpen();
+  s.last().serverClose(4410);
+  await flush();
+  assert.equal(s.got.resets, 1);
+  assert.deepEqual(s.clock.pendingTimeouts(), [250]);
+  await s.clock.advance(250);
+  assert.equal(s.got.resets, 2);
+  assert.deepEqual(s.clock.pendingTimeouts(), [500]);
+  await s.clock.advance(500);
+  assert.equal(s.got.resets, 3);
+  assert.equal(s.sockets.length, 2);
+  assert.equal(s.last().url.searchParams.get("since"), "fresh");
+});
+
+test("close code 4401 stops the stream and reports the session gone, without reconnecting", async () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  live(s.last());
+  s.last().serverClose(4401);
+  await flush();
+  assert.equal(s.got.unauthenticated, 1);
+  assert.equal(s.state().state, "stopped");
+  assert.equal(s.online.watchers, 0);
+  await s.clock.advance(120_000);
+  assert.equal(s.sockets.length, 1);
+});
+
+test("close code 4008 (fell behind) resumes from the cursor at once", async () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  live(s.last());
+  s.last().serverSend(event("c5"));
+  s.last().serverClose(4008);
+  await flush();
+  assert.equal(s.sockets.length, 2);
+  assert.equal(s.last().url.searchParams.get("since"), "c5");
+});
+
+test("where WebSockets never open but HTTP works, it long-polls from the cursor", async () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  await failWebSocketsUntilProbe(s);
+  s.api.gets[0].resolve({ events: [], next: "head" });
+  await flush();
+  assert.equal(s.stream.transport, "long-poll");
+  // The first poll answers at once (so "live" means the server took the cursor)...
+  const first = s.api.gets[1];
+  assert.deepEqual([first.query.get("since"), first.query.get("timeout")], ["c0", "0"]);
+  first.resolve({ events: [event("c1")], next: "c1" });
+  await flush();
+  assert.deepEqual([s.state().state, s.state().transport], ["live", "long-poll"]);
+  assert.deepEqual(s.got.events.map((e) => e.id), ["c1"]);
+  // ...later ones wait for events, and follow `next` even when nothing came.
+  const second = s.api.gets[2];
+  assert.deepEqual([second.query.get("since"), second.query.get("timeout")], ["c1", "25"]);
+  second.resolve({ events: [], next: "c2" });
+  await flush();
+  assert.equal(s.api.gets[3].query.get("since"), "c2");
+  assert.equal(s.sockets.length, 3);
+});
+
+test("a long-poll that fails backs off; one answered 410 resets", async () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  await failWebSocketsUntilProbe(s);
+  s.api.gets[0].resolve({ events: [], next: "head" });
+  await flush();
+  s.api.gets[1].resolve({ events: [], next: "c1" });
+  await flush();
+  s.api.gets[2].reject(new ApiError(502, "", "Bad gateway"));
+  await flush();
+  assert.equal(s.state().state, "reconnecting");
+  assert.deepEqual(s.clock.pendingTimeouts(), [250]);
+  await s.clock.advance(250);
+  assert.equal(s.api.gets[3].query.get("since"), "c1");
+  s.api.gets[3].reject(new ApiError(410, "cursor_expired", "Gone"));
+  await flush();
+  assert.equal(s.got.resets, 1);
+  const after = s.api.gets[4];
+  assert.deepEqual([after.query.get("since"), after.query.get("timeout")], ["fresh", "0"]);
+  assert.equal(s.sockets.length, 3);
+});
+
+test("on long-poll it gives the WebSocket another chance after a minute", async () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  await failWebSocketsUntilProbe(s);
+  s.api.gets[0].resolve({ events: [], next: "head" });
+  await flush();
+  s.api.gets[1].resolve({ events: [], next: "c1" });
+  await flush();
+  s.clock.jump(61_000); // polls kept coming back for a minute
+  s.api.gets[2].resolve({ events: [event("c2")], next: "c2" });
+  await flush();
+  assert.equal(s.stream.transport, "websocket");
+  assert.equal(s.sockets.length, 4);
+  assert.equal(s.last().url.searchParams.get("since"), "c2");
+  // Still blocked: one failure is enough to go back to long-polling.
+  s.last().serverClose(1006);
+  await flush();
+  assert.equal(s.api.gets[3].path, "/events");
+  s.api.gets[3].resolve({ events: [], next: "head" });
+  await flush();
+  assert.equal(s.stream.transport, "long-poll");
+  assert.equal(s.api.gets[4].query.get("since"), "c2");
+});
+
+test("coming back online reconnects at once instead of waiting out the back-off", async () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  for (let i = 0; i < 2; i++) {
+    s.last().serverClose(1006);
+    await flush();
+    await s.clock.advance(s.clock.pendingTimeouts()[0]);
+  }
+  s.last().serverClose(1006);
+  await flush();
+  s.api.gets[0].reject(new NetworkError("offline"));
+  await flush();
+  assert.deepEqual(s.clock.pendingTimeouts(), [1000]);
+  s.online.fire();
+  assert.equal(s.sockets.length, 4);
+  assert.deepEqual(s.clock.pendingTimeouts(), []);
+  // The back-off starts over from there.
+  s.last().serverClose(1006);
+  await flush();
+  s.api.gets[1].reject(new NetworkError("offline"));
+  await flush();
+  assert.deepEqual(s.clock.pendingTimeouts(), [250]);
+});
+
+test("a WebSocket that stays open without frames counts as working; one dropped at once does not", async () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  s.last().serverClose(1006);
+  await flush();
+  await s.clock.advance(250);
+  s.last().serverOpen();
+  s.last().serverClose(1006); // opened, then dropped before any frame: something in the way
+  await flush();
+  assert.deepEqual(s.clock.pendingTimeouts(), [500]);
+  await s.clock.advance(500);
+  s.last().serverOpen();
+  await s.clock.advance(11_000); // quiet, but open: it worked
+  s.last().serverClose(1006);
+  await flush();
+  assert.deepEqual(s.clock.pendingTimeouts(), [250]);
+  assert.equal(s.api.gets.length, 0, "no fallback check after a connection that worked");
+});
+
+test("a WebSocket silent for longer than the server's pings allow is replaced", async () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  live(s.last());
+  await s.clock.advance(70_000);
+  assert.equal(s.sockets.length, 1);
+  await s.clock.advance(10_000);
+  assert.equal(s.sockets.length, 2);
+  assert.deepEqual(s.sockets[0].closedByClient, { code: 1000, reason: "reconnecting" });
+  // A socket that keeps getting frames is left alone.
+  live(s.last());
+  for (let i = 0; i < 10; i++) {
+    await s.clock.advance(30_000);
+    s.last().serverSend({ type: "ping" });
+  }
+  assert.equal(s.sockets.length, 2);
+});
+
+test("after the machine slept it reconnects at once", async () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  live(s.last());
+  s.last().serverSend(event("c3"));
+  s.clock.jump(30_000); // no timer ran while asleep
+  await s.clock.advance(5_000);
+  assert.equal(s.sockets.length, 2);
+  assert.equal(s.last().url.searchParams.get("since"), "c3");
+});
+
+test("typing goes over an open WebSocket only", () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  assert.equal(s.stream.sendTyping("r1"), false);
+  s.last().serverOpen();
+  assert.equal(s.stream.sendTyping("r1"), true);
+  assert.deepEqual(s.last().sent, [{ type: "typing", room_id: "r1" }]);
+});
+
+test("stop closes the connection and leaves nothing scheduled or watching", async () => {
+  const s = makeStream();
+  s.stream.start("c0");
+  live(s.last());
+  s.stream.stop();
+  assert.equal(s.state().state, "stopped");
+  assert.notEqual(s.sockets[0].closedByClient, null);
+  assert.equal(s.online.watchers, 0);
+  assert.equal(s.clock.timers.size, 0);
+  s.online.fire();
+  await s.clock.advance(120_000);
+  assert.equal(s.sockets.length, 1);
+});
