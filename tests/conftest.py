@@ -29,6 +29,7 @@ _BY_MODULE = {
     "test_bench_smoke": ("bench", "slow"),
     "test_openapi_schema": ("slow",),  # schemathesis over the whole API
     "test_cli_e2e": ("slow",),
+    "test_generated_client": ("slow",),  # a server process and the client generator
     "test_multiprocess_sqlite": ("slow",),
 }
 _BY_FIXTURE = {

@@ -3,6 +3,7 @@ the shared schemas, with configurable limits written in as configured."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 from hubbub.config import Settings
 from hubbub.services.classic import LIMIT_DEFAULT, LIMIT_MAX
 from hubbub.web.schemas import (
+    PROBLEMS,
     ClassicError,
     ClassicMessages,
     ClassicOk,
@@ -106,6 +108,28 @@ def operation_id(route: APIRoute) -> str:
     return first + "".join(word.capitalize() for word in rest)
 
 
+def _validation_errors_as_served(schema: dict[str, Any]) -> None:
+    """FastAPI documents a 422 of its own shape (`HTTPValidationError`, application/json) on
+    every route with parameters that declares no 422 itself; web.problems answers every
+    validation error in the shape of its path instead. Document that shape, so generated
+    clients parse a 422 into the model the server really sends."""
+    fastapi_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            content = responses.get("422", {}).get("content", {})
+            if content.get("application/json", {}).get("schema") == fastapi_422:
+                responses["422"] = (
+                    PROBLEMS(422)[422]
+                    if path.startswith("/api/")
+                    else _json(ClassicError, _ERRORS["422"])
+                )
+    if "HTTPValidationError" not in json.dumps(schema["paths"]):
+        components = schema.get("components", {}).get("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+
+
 def install_openapi(app: FastAPI, settings: Settings) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -113,6 +137,7 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
             schema["paths"] = {**_classic_paths(), **schema["paths"]}
+            _validation_errors_as_served(schema)
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             for model in _COMPONENTS:
                 components[model.__name__] = model.model_json_schema(
