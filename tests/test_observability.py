@@ -298,6 +298,7 @@ def exercise(url: str) -> tuple[str, list[str]]:
         with websockets.sync.client.connect(
             f"{url.replace('http', 'ws')}{API}/stream?access_token={token}"
         ) as ws:
+            assert '"hello"' in ws.recv(timeout=10), "the stream is live once it says hello"
             r = c.post(f"{API}/rooms/general/messages", json={"text": TEXTS[0]}, headers=auth)
             assert r.status_code == 201
             deadline = time.monotonic() + 5
@@ -409,6 +410,7 @@ def test_metrics_port_serves_metrics_apart_from_the_public_port(tmp_path: Path) 
             with websockets.sync.client.connect(
                 f"{server.url.replace('http', 'ws')}{API}/stream?access_token={token}"
             ) as ws:
+                assert '"hello"' in ws.recv(timeout=10), "the stream is live once it says hello"
                 samples = scrape_url(metrics_url)
                 assert value(samples, "hubbub_connections_open", transport="websocket") == 1
                 assert value(samples, "hubbub_stream_users_connected") == 1
