@@ -115,18 +115,18 @@ class BatchWriter:
         stopping = False
         while not stopping:
             first = self._queue.get()
-            if first is _STOP:
+            if not isinstance(first, _Job):  # _STOP
                 break
-            batch: list[_Job] = [first]  # type: ignore[list-item]
+            batch: list[_Job] = [first]
             while len(batch) < self._batch_max:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
+                if not isinstance(item, _Job):
                     stopping = True
                     break
-                batch.append(item)  # type: ignore[arg-type]
+                batch.append(item)
             self._answer(self._commit_batch(batch))
         if self._session is not None:
             with contextlib.suppress(Exception):

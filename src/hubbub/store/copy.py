@@ -68,7 +68,7 @@ async def copy_database(
     }
     await _copy_counters(source, dest)
     for table, _ in TABLES:
-        there = await dest.read(lambda tx, t=table: _count(tx, t))  # type: ignore[misc]
+        there = await dest.read(partial(_count, table=table))
         if there != counts[table]:
             raise CopyError(f"{table}: copied {counts[table]} rows but the destination has {there}")
     return counts

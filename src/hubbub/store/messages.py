@@ -187,5 +187,4 @@ def list_latest_plain(tx: Tx, room_id: str, limit: int) -> list[tuple[int, str, 
         " ORDER BY m.seq DESC LIMIT :limit",
         {"room": room_id, "limit": limit},
     )
-    rows.reverse()
-    return rows  # type: ignore[return-value]
+    return [(int(r[0]), str(r[1]), str(r[2])) for r in reversed(rows)]
