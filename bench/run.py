@@ -148,7 +148,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "(raw stacks + a top-frames summary in DIR; it costs the server some CPU)",
     )
     parser.add_argument("--src", type=Path, default=ROOT / "src", help="hubbub source tree to run")
+    parser.add_argument(
+        "--rate-limits",
+        default="off",
+        help="hubbub's HUBBUB_RATE_LIMITS (default \"off\"). To measure the limits' cost "
+        'without refusals: "messages=100000000/minute" (the other budgets keep their defaults)',
+    )
     opts = parser.parse_args(argv)
+    os.environ["HUBBUB_BENCH_RATE_LIMITS"] = opts.rate_limits  # servers.command reads it
     quick = opts.quick
     for key, full, small in (
         ("runs", 3, 1),

@@ -45,7 +45,10 @@ def command(
         return cmd
     cmd = [PYTHON, "-m", "hubbub", "serve", *common, "--log-level", "warning"]
     cmd += ["--database-url", db or f"sqlite:///{workdir / 'bench.db'}"]
-    cmd += ["--password-hashing", "fast", "--auth-attempts-per-minute", "0"]
+    # Rate limits off unless a run asks for them (run.py --rate-limits): a benchmark is one
+    # account sending as fast as it can, which the default budgets exist to refuse.
+    rate_limits = os.environ.get("HUBBUB_BENCH_RATE_LIMITS", "off")
+    cmd += ["--password-hashing", "fast", "--rate-limits", rate_limits]
     return cmd + (["--redis-url", redis_url] if redis_url else [])
 
 

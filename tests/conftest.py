@@ -127,8 +127,9 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     return Settings(
         database_url=url,
         password_hashing="fast",
-        auth_attempts_per_minute=0,
+        rate_limits="off",
         event_poll_seconds=POLL_OFF_SECONDS,
+        metrics_public=True,  # tests/test_observability.py scrapes the public port
     )
 
 

@@ -103,7 +103,8 @@ def test_new_deployment_id_invalidates_old_cursors(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'h.db'}"
     with ServerProcess(url) as server:
         token = httpx.post(
-            f"{server.url}/api/v1/accounts", json={"username": "alice", "password": "password1"}
+            f"{server.url}/api/v1/accounts",
+            json={"username": "alice", "password": "fuzz-pass-1"},
         ).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
         cursor = httpx.get(f"{server.url}/api/v1/events", headers=headers).json()["next"]

@@ -28,12 +28,21 @@ from hubbub.events import (
     ReactionRemoved,
     ReadUpdated,
     RoomUpdated,
+    SessionsRevoked,
     Typing,
     decode,
     encode,
 )
 from hubbub.models import Author, Message, ReactionCount, Room, User
-from hubbub.realtime.frames import PING, RESET, SLOW_CONSUMER, ephemeral_frame, event_frame
+from hubbub.realtime.frames import (
+    PING,
+    RESET,
+    SESSION_ENDED,
+    SLOW_CONSUMER,
+    TOO_MANY_STREAMS,
+    ephemeral_frame,
+    event_frame,
+)
 from hubbub.realtime.frames import hello_frame as make_hello
 from hubbub.web.event_schemas import CONTROL_TYPES
 from tests.event_schema import check_frame, openapi_document
@@ -67,6 +76,7 @@ SAMPLES: dict[str, DurableEvent | EphemeralEvent] = {
     "read.updated": ReadUpdated("r_1", "u_alice", 7, 0),
     "typing": Typing("r_1", "u_alice", "alice", 1_700_000_006_000),
     "presence": Presence("u_alice", "alice", True),
+    "session.revoked": SessionsRevoked("u_alice", ("s_1", "s_2")),
 }
 
 
@@ -127,7 +137,7 @@ def test_a_frame_missing_a_data_field_does_not_validate(type_name: str) -> None:
 
 
 def test_control_frames_validate() -> None:
-    for frame in (make_hello("dep-3"), PING, RESET, SLOW_CONSUMER):
+    for frame in (make_hello("dep-3"), PING, RESET, SLOW_CONSUMER, SESSION_ENDED, TOO_MANY_STREAMS):
         check_frame(orjson.loads(frame.json))
 
 

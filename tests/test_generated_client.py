@@ -94,7 +94,7 @@ def sign_up(generated: ModuleType, server: ServerProcess, username: str) -> Any:
     create_account = operation("accounts", "create_account")
     with generated.Client(base_url=server.url, raise_on_unexpected_status=True) as anonymous:
         response = create_account.sync_detailed(
-            client=anonymous, body=models().AccountIn(username=username, password="password1")
+            client=anonymous, body=models().AccountIn(username=username, password="fuzz-pass-1")
         )
     assert response.status_code == 201, response.content
     session = response.parsed

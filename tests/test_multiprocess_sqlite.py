@@ -14,7 +14,7 @@ def test_two_processes_on_one_sqlite_file_keep_seq_gapless(tmp_path: Path) -> No
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     with ServerProcess(url) as a, ServerProcess(url) as b:
         token = httpx.post(
-            f"{a.url}/api/v1/accounts", json={"username": "alice", "password": "password1"}
+            f"{a.url}/api/v1/accounts", json={"username": "alice", "password": "fuzz-pass-1"}
         ).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
 

@@ -54,7 +54,12 @@ async def scrape(client: httpx.AsyncClient) -> Samples:
 
 
 def sqlite_settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'hubbub.db'}", password_hashing="fast")
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'hubbub.db'}",
+        password_hashing="fast",
+        rate_limits="off",
+        metrics_public=True,
+    )
 
 
 # -- /metrics ---------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 
 from hubbub import __version__
 from hubbub.bus import Bus
@@ -30,8 +31,9 @@ from hubbub.services.classic import ClassicService
 from hubbub.services.health import HealthService
 from hubbub.services.messages import MessageService
 from hubbub.services.passwords import Passwords
-from hubbub.services.ratelimit import RateLimiter
+from hubbub.services.ratelimits import RateLimits, parse_overrides
 from hubbub.services.rooms import RoomService
+from hubbub.services.sessions import SessionService
 from hubbub.services.unit import UnitOfWork
 from hubbub.store import Engine, Store
 from hubbub.store.postgres import PostgresEngine
@@ -39,6 +41,7 @@ from hubbub.store.sqlite import SQLiteEngine
 from hubbub.web import accounts, client, docs_ui, health, messages, rooms, stream
 from hubbub.web.bodies import BodyLimitMiddleware
 from hubbub.web.classic import ClassicRoutes
+from hubbub.web.headers import ResponseHeaders
 from hubbub.web.observability import Observability
 from hubbub.web.openapi import install_openapi, operation_id
 from hubbub.web.problems import install_error_handlers
@@ -93,20 +96,41 @@ def open_bus(settings: Settings, clock: Clock) -> Bus:
     return MemoryBus()
 
 
+def rate_limit_overrides(settings: Settings) -> dict[str, str] | None:
+    """The rate limits `settings` ask for (None: off); ConfigError for a bad HUBBUB_RATE_LIMITS."""
+    try:
+        return parse_overrides(settings.rate_limits)
+    except ValueError as exc:
+        raise ConfigError(f"HUBBUB_RATE_LIMITS: {exc}") from None
+
+
+def open_rate_limit_storage(settings: Settings) -> Storage | None:
+    """Where budgets are counted: Redis when the cluster has one (shared by every node), else
+    this process's memory; None when rate limits are off."""
+    if rate_limit_overrides(settings) is None:
+        return None
+    if settings.redis_url:
+        return RedisStorage(
+            "async+" + settings.redis_url,
+            implementation="redispy",
+            key_prefix="hubbub-limits",
+            socket_timeout=0.5,
+            socket_connect_timeout=2,
+        )
+    return MemoryStorage()
+
+
 def build_services(
-    store: Store, clock: Clock, settings: Settings, bus: Bus, uow: UnitOfWork
+    store: Store, settings: Settings, bus: Bus, uow: UnitOfWork, limits: RateLimits
 ) -> Services:
+    passwords = Passwords(settings.password_hashing)
     return Services(
-        classic=ClassicService(uow, settings),
-        accounts=AccountService(
-            uow,
-            settings,
-            Passwords(settings.password_hashing),
-            RateLimiter(settings.auth_attempts_per_minute, clock),
-        ),
-        rooms=RoomService(uow),
-        messages=MessageService(uow, settings),
-        activity=ActivityService(uow),
+        classic=ClassicService(uow, settings, limits),
+        accounts=AccountService(uow, settings, passwords, limits),
+        sessions=SessionService(uow, passwords, limits),
+        rooms=RoomService(uow, limits),
+        messages=MessageService(uow, settings, limits),
+        activity=ActivityService(uow, limits),
         health=HealthService(store, lambda: bus.state),
     )
 
@@ -115,6 +139,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     """Build the ASGI app. The database opens (and migrates) in the lifespan, not here."""
     the_clock = clock or SystemClock()
     metrics = Metrics()  # per app, so tests can build many
+    limits_overrides = rate_limit_overrides(settings)  # a bad setting fails here, at start
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -133,22 +158,27 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 poll_interval=settings.event_poll_seconds,
                 presence_grace=settings.presence_grace_seconds,
                 presence_room_max=settings.presence_room_max,
+                streams_per_user=settings.streams_per_user,
             )
             metrics.watch_hub(hub)
             await hub.start()
             await bus.start(hub)
             uow = UnitOfWork(store, the_clock, bus)
-            services = build_services(store, the_clock, settings, bus, uow)
+            limits = RateLimits(open_rate_limit_storage(settings), limits_overrides)
+            app.state.rate_limits = limits
+            services = build_services(store, settings, bus, uow, limits)
             app.state.services = services
             app.state.realtime = Realtime(
                 hub,
                 Feeds(store, hub, max_buffer=settings.stream_buffer),
-                PresenceQuery(hub, bus),
+                PresenceQuery(store, hub, bus),
             )
-            upkeep = asyncio.create_task(
-                _every(the_clock, 3600, services.messages.purge_expired_keys),
-                name="hubbub-upkeep",
-            )
+
+            async def upkeep_once() -> None:
+                await services.messages.purge_expired_keys()
+                await services.sessions.purge_expired_tickets()
+
+            upkeep = asyncio.create_task(_every(the_clock, 3600, upkeep_once), name="hubbub-upkeep")
             try:
                 await metrics.start(settings.host, settings.metrics_port)
                 yield
@@ -184,8 +214,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     # Added after those, so outside them: the classic routes skip the rest of the stack.
     app.add_middleware(ClassicRoutes, max_body_bytes=settings.max_body_bytes)
+    # Security, rate-limit and CORS headers on every HTTP answer, the classic ones included.
+    app.add_middleware(
+        ResponseHeaders,
+        cors_origins=settings.cors_origin_list,
+        rate_limits=limits_overrides is not None,
+    )
     # Likewise the WebSocket stream: hours-long connections skip the rest of the stack.
     app.add_middleware(stream.StreamEndpoint)
     # Around everything, the classic routes included: metrics, request ids, the access log.
-    app.add_middleware(Observability, metrics=metrics, serve_metrics=settings.metrics_port is None)
+    app.add_middleware(Observability, metrics=metrics, serve_metrics=settings.metrics_public)
     return app

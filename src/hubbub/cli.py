@@ -108,11 +108,11 @@ def serve(
             show_default=False,
         ),
     ] = None,
-    auth_attempts_per_minute: Annotated[
-        int | None,
+    rate_limits: Annotated[
+        str | None,
         typer.Option(
-            help="Sign-up/sign-in attempts per client address per minute; 0: no limit "
-            "(env HUBBUB_AUTH_ATTEMPTS_PER_MINUTE; default 30)",
+            help='Rate limits: "off", or "name=rate;..." to change single budgets '
+            "(docs/api.md lists them)  (env HUBBUB_RATE_LIMITS; default: the defaults)",
             show_default=False,
         ),
     ] = None,
@@ -141,7 +141,7 @@ def serve(
         sqlite_synchronous=sqlite_synchronous,
         redis_url=redis_url,
         password_hashing=password_hashing,
-        auth_attempts_per_minute=auth_attempts_per_minute,
+        rate_limits=rate_limits,
     )
     configure_logging(settings.log_format, settings.log_level)
     url = settings.database_url

@@ -35,8 +35,14 @@ class Settings:
     log_level: LogLevel = "info"
     # Log lines as JSON objects (one per line) or as readable console text.
     log_format: LogFormat = "console"
-    # Serve /metrics on this port (same host) instead of the public port; None: public.
+    # Serve /metrics on this port (same host); None: no separate port.
     metrics_port: int | None = None
+    # Also serve /metrics on the public port (off by default: it tells anyone how busy the
+    # server is and who is connected; scrape the metrics port instead).
+    metrics_public: bool = False
+    # Browser clients on other origins allowed to call the API (CORS), comma-separated exact
+    # origins like "https://chat.example.com"; none by default.
+    cors_origins: str = ""
     # FULL: every acknowledged write survives power loss. NORMAL: survives a process crash,
     # but the last transactions before an OS crash/power loss may be lost (WAL not yet synced).
     sqlite_synchronous: Synchronous = "FULL"
@@ -48,9 +54,11 @@ class Settings:
     message_text_max: int = 4000
     # "fast" uses cheap argon2id parameters: for tests and benchmarks only.
     password_hashing: PasswordHashing = "default"
-    # Sign-up and sign-in attempts per client address per minute (each costs an argon2 hash);
-    # 0 turns the limit off (tests and benchmarks create many accounts from one address).
-    auth_attempts_per_minute: int = 30
+    # Rate limits (services/ratelimits.py): "" the defaults, "off" none (benchmarks, tests),
+    # or "name=rate;..." changing single budgets, e.g. "messages=30/minute;sign_up=5/hour".
+    rate_limits: str = ""
+    # Open streams (WebSocket, SSE, waiting long-polls) one user may hold on one node.
+    streams_per_user: int = 20
     graceful_shutdown_seconds: int = 2
     # On start, how long to wait for an unreachable database before giving up.
     database_wait_seconds: float = 30.0
@@ -80,6 +88,11 @@ class Settings:
             raise ConfigError(
                 f"metrics_port must be 1..65535 and not port, got {self.metrics_port}"
             )
+        for origin in self.cors_origin_list:
+            if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
+                raise ConfigError(
+                    f"cors_origins: {origin!r} is not an origin like https://chat.example.com"
+                )
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
             raise ConfigError(f"redis_url must start with redis:// (got {self.redis_url!r})")
         if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
@@ -94,6 +107,7 @@ class Settings:
             "classic_text_max",
             "message_text_max",
             "stream_buffer",
+            "streams_per_user",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
@@ -101,6 +115,10 @@ class Settings:
             choices = _choices(f.name)
             if choices and getattr(self, f.name) not in choices:
                 raise ConfigError(f"{f.name} must be one of {', '.join(choices)}")
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -60,6 +60,18 @@ class Unavailable(DomainError):
 # -- specific errors: `code` values are part of the API (docs/api.md lists them) -------------
 
 
+class Busy(Unavailable):
+    """Too much of an expensive kind of work (password hashing) is queued: retry shortly."""
+
+    code = "busy"
+    title = "Busy: retry shortly"
+
+
+class WeakPassword(Invalid):
+    code = "weak_password"
+    title = "The password is too easy to guess"
+
+
 class UsernameTaken(Conflict):
     code = "username_taken"
     title = "Username taken"
@@ -115,6 +127,11 @@ class MessageDeleted(Conflict):
     title = "The message was deleted"
 
 
+class TooManyReactions(Invalid):
+    code = "too_many_reactions"
+    title = "Too many different reactions on this message"
+
+
 class IdempotencyKeyReused(Invalid):
     code = "idempotency_key_reused"
     title = "Idempotency key reused with a different request"
@@ -136,3 +153,13 @@ class RateLimited(DomainError):
     def __init__(self, detail: str = "", *, retry_after: int = 1) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class TooManyStreams(RateLimited):
+    """The user has as many streams open as allowed; close one first."""
+
+    code = "too_many_streams"
+    title = "Too many open streams"
+
+    def __init__(self, detail: str = "", *, retry_after: int = 5) -> None:
+        super().__init__(detail, retry_after=retry_after)

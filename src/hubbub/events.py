@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar, get_type_hints
+from typing import Any, ClassVar, get_origin, get_type_hints
 
 from hubbub import codec
 from hubbub.models import Message, Role, Room, User
@@ -42,6 +42,7 @@ __all__ = [
     "ReactionRemoved",
     "ReadUpdated",
     "RoomUpdated",
+    "SessionsRevoked",
     "Typing",
     "decode",
     "decode_durable",
@@ -193,6 +194,28 @@ class ReadUpdated(_Kind):
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class SessionsRevoked(_Kind):
+    """Sessions of a user ended (sign-out, revocation): their streams close at once, on every
+    node. The user's other connections get the event too (a sessions list can update)."""
+
+    TYPE: ClassVar[str] = "session.revoked"
+    user_id: str
+    session_ids: tuple[str, ...]
+
+    @property
+    def room_id(self) -> None:
+        return None
+
+    @property
+    def subject(self) -> str | None:
+        return self.user_id
+
+    @property
+    def private(self) -> bool:
+        return True
+
+
 DurableEvent = (
     MessageCreated
     | MessageUpdated
@@ -204,6 +227,7 @@ DurableEvent = (
     | MemberLeft
     | MemberUpdated
     | ReadUpdated
+    | SessionsRevoked
 )
 DURABLE_TYPES: dict[str, type[DurableEvent]] = {
     t.TYPE: t
@@ -218,6 +242,7 @@ DURABLE_TYPES: dict[str, type[DurableEvent]] = {
         MemberLeft,
         MemberUpdated,
         ReadUpdated,
+        SessionsRevoked,
     )
 }
 
@@ -235,7 +260,7 @@ class Event:
         return self.body.TYPE
 
     @property
-    def room_id(self) -> str:
+    def room_id(self) -> str | None:
         return self.body.room_id
 
     @property
@@ -327,6 +352,8 @@ def decode(type_name: str, payload: dict[str, Any]) -> DurableEvent | EphemeralE
     values = {}
     for name, hint in _fields(kind):
         convert = _FROM.get(hint)
+        if convert is None and get_origin(hint) is tuple:
+            convert = tuple  # JSON has lists; the event holds tuples (hashable, frozen)
         values[name] = convert(payload[name]) if convert is not None else payload[name]
     return kind(**values)
 

@@ -36,12 +36,25 @@ __all__ = [
 REQUEST_ID: ContextVar[str | None] = ContextVar("hubbub_request_id", default=None)
 
 REDACTED = "[redacted]"
-_MARKS = ("=", "earer", "://", " bytes]")  # a message without any of these has nothing to mask
+# A message without any of these has nothing to mask.
+_MARKS = ("=", "%3d", "%3D", "earer", "://", " bytes]")
 _SECRET_KEYS = frozenset(
-    {"password", "new_password", "token", "access_token", "authorization", "text", "body"}
+    {
+        "password",
+        "new_password",
+        "current_password",
+        "token",
+        "access_token",
+        "ticket",
+        "authorization",
+        "text",
+        "body",
+    }
 )
+# Keys spelled plainly or percent-encoded (`access%5Ftoken=` authenticates too).
 _SECRET_IN_TEXT = re.compile(
-    r"(?i)\b((?:access_token|token|password)=)[^&\s\"']+|\b(bearer\s+)[^\s\"']+"
+    r"(?i)\b((?:access(?:_|%5f)token|token|password|ticket)(?:=|%3d))[^&\s\"']+"
+    r"|\b(bearer\s+)[^\s\"']+"
 )
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@/\s]+@")
 # WebSocket frames as the websockets library logs them at DEBUG: "> TEXT '{...}' [144 bytes]".

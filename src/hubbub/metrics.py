@@ -248,7 +248,7 @@ class _StateCollector(Collector):
             yield GaugeMetricFamily(
                 "hubbub_stream_rooms_watched",
                 "Rooms with at least one subscriber on this node",
-                value=len(hub.by_room),
+                value=len(hub.room_users),
             )
             yield CounterMetricFamily(
                 "hubbub_hub_frames_queued",

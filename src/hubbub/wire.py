@@ -25,6 +25,7 @@ from hubbub.events import (
     ReactionRemoved,
     ReadUpdated,
     RoomUpdated,
+    SessionsRevoked,
     Typing,
 )
 from hubbub.models import Author, Member, Message, Room, User
@@ -133,6 +134,8 @@ def event_data(e: DurableEvent | EphemeralEvent) -> dict[str, Any]:
                 "last_read_seq": e.last_read_seq,
                 "unread_count": e.unread_count,
             }
+        case SessionsRevoked():
+            return {"session_ids": list(e.session_ids)}
         case Typing():
             return {"user": e.username, "user_id": e.user_id, "until": rfc3339(e.until)}
         case Presence():

@@ -118,7 +118,7 @@ async def test_invalid_username_is_422_naming_the_field(
     assert_invalid_field(r, "username")
 
 
-@pytest.mark.parametrize("password", ["x" * 8, "y" * 256, "        "])
+@pytest.mark.parametrize("password", ["x" * 8, "y" * 256, "  spaced out  "])
 async def test_password_of_8_to_256_characters_is_accepted(
     client: httpx.AsyncClient, password: str
 ) -> None:
@@ -388,3 +388,27 @@ async def test_no_response_carries_a_password_or_a_later_token(
     signed_in = await sign_in(client, "alice", "correct horse")
     assert "password" not in keys_of(signed_in.json())
     assert "correct horse" not in signed_in.text
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("        ", "only spaces"),
+        ("\u3000" * 8, "only spaces"),
+        ("alice123", "username"),  # the username is "alice123" below
+        ("ALICE123", "username"),
+        ("password", "most common"),
+        ("12345678", "most common"),
+        ("Password1", "most common"),
+        ("qwertyuiop", "most common"),
+    ],
+)
+async def test_weak_passwords_are_refused_with_a_clear_422(
+    client: httpx.AsyncClient, password: str, why: str
+) -> None:
+    r = await create_account(client, username="alice123", password=password)
+    body = assert_problem(r, 422, "weak_password")
+    assert body["field"] == "password"
+    assert why in body["detail"]
+    good = await create_account(client, username="alice123", password="correct horse")
+    assert good.status_code == 201, "the refusal made no account (the name is still free)"

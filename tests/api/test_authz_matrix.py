@@ -153,6 +153,7 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("POST", "/rooms/{room_id}/typing", None),
     ("GET", "/events", None),
     ("GET", "/presence", None),
+    ("POST", "/stream-tickets", None),
 ]
 PUBLIC_ROUTES = {("POST", "/accounts"), ("POST", "/sessions")}
 

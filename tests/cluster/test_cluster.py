@@ -31,7 +31,7 @@ def node(db_url: str, redis_url: str, tmp_path: Path, name: str, **env: str) -> 
 def sign_up(server: ServerProcess, username: str) -> dict[str, str]:
     r = httpx.post(
         f"{server.url}{API}/accounts",
-        json={"username": username, "password": "password1"},
+        json={"username": username, "password": "fuzz-pass-1"},
         timeout=10,
     )
     assert r.status_code == 201, r.text

@@ -22,7 +22,7 @@ def test_copy_data_from_sqlite_to_postgres_keeps_everything(
 
         def account(name: str) -> dict[str, str]:
             r = httpx.post(
-                f"{old.url}{API}/accounts", json={"username": name, "password": "password1"}
+                f"{old.url}{API}/accounts", json={"username": name, "password": "fuzz-pass-1"}
             )
             return {"Authorization": f"Bearer {r.json()['token']}"}
 
@@ -73,7 +73,7 @@ def test_copy_data_from_sqlite_to_postgres_keeps_everything(
 
         with ServerProcess(pg_url) as new:
             signed_in = httpx.post(
-                f"{new.url}{API}/sessions", json={"username": "bob", "password": "password1"}
+                f"{new.url}{API}/sessions", json={"username": "bob", "password": "fuzz-pass-1"}
             )
             assert signed_in.status_code == 201
             assert httpx.get(f"{new.url}{API}/me", headers=bob).status_code == 200  # old token

@@ -27,7 +27,8 @@ from hubbub.events import (
     Typing,
 )
 from hubbub.models import Room, User
-from hubbub.realtime.hub import Hub, SlowConsumer, Subscription
+from hubbub.realtime.hub import Hub
+from hubbub.realtime.subscriptions import SlowConsumer, Subscription
 from hubbub.store import Store, Tx
 from hubbub.store.events import append_events
 from tests.fakes import FakeClock
@@ -70,9 +71,9 @@ async def start_hub(store: Store, clock: FakeClock) -> Hub:
 
 
 def subscribe(hub: Hub, user: User = ALICE, rooms: tuple[str, ...] = (ROOM,)) -> Subscription:
-    sub = Subscription(user, max_buffer=1000)
-    hub.register(sub)
-    hub.set_rooms(sub, rooms, hub.pos)
+    sub = Subscription(user, f"s_{user.id}", max_buffer=1000)
+    if hub.register(sub):
+        hub.set_rooms(user, rooms, hub.pos)
     return sub
 
 
@@ -214,9 +215,9 @@ async def test_joining_and_leaving_move_a_subscription_in_and_out_of_a_room(
 async def test_a_subscription_that_overflows_its_buffer_raises_slow_consumer(
     store: Store, hub: Hub
 ) -> None:
-    sub = Subscription(ALICE, max_buffer=3)
+    sub = Subscription(ALICE, "s_alice", max_buffer=3)
     hub.register(sub)
-    hub.set_rooms(sub, [ROOM], hub.pos)
+    hub.set_rooms(ALICE, [ROOM], hub.pos)
     hub.on_events(await commit(store, *(message(i) for i in range(4))))
     with pytest.raises(SlowConsumer):
         sub.take()

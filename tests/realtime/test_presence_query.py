@@ -21,7 +21,7 @@ async def test_presence_lists_connected_users_until_the_grace_ends(tmp_path: Pat
         async with httpx.AsyncClient(base_url=server.url + API) as c:
             accounts = {}
             for name in ("alice", "bob"):
-                r = await c.post("/accounts", json={"username": name, "password": "password1"})
+                r = await c.post("/accounts", json={"username": name, "password": "fuzz-pass-1"})
                 accounts[name] = (r.json()["token"], r.json()["user"]["id"])
             headers = {"Authorization": f"Bearer {accounts['alice'][0]}"}
             ids = [accounts["alice"][1], accounts["bob"][1]]

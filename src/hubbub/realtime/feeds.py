@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from hubbub.errors import CursorExpired
+from hubbub.errors import CursorExpired, Unauthenticated
+from hubbub.events import SessionsRevoked
 from hubbub.models import User
 from hubbub.realtime.cursors import cursor, parse_cursor
 from hubbub.realtime.frames import Frame, event_frame, hello_frame
-from hubbub.realtime.hub import Hub, Subscription
+from hubbub.realtime.hub import Hub
+from hubbub.realtime.subscriptions import SessionEnded, Subscription
 from hubbub.store import Store, Tx
 from hubbub.store.events import head, list_for_user
 from hubbub.store.rooms import list_room_ids_of
+from hubbub.store.users import session_exists
 
 __all__ = ["CATCH_UP_PAGE", "Feed", "Feeds"]
 
@@ -63,6 +66,10 @@ class Feed:
         )
         events, upto = await self._feeds.store.read(read)
         hub = self._feeds.hub
+        for event in events:
+            body = event.body
+            if isinstance(body, SessionsRevoked) and self.sub.session_id in body.session_ids:
+                raise SessionEnded
         frames = [event_frame(e, hub.deployment_id) for e in events]
         self.sub.last_pos = max(after, upto)
         # Caught up once the database has nothing the hub has not already dispatched: every
@@ -87,24 +94,32 @@ class Feeds:
         return pos
 
     @asynccontextmanager
-    async def open(self, me: User, since: str | None) -> AsyncIterator[Feed]:
-        """Subscribe `me` from `since` (None: from now) for the duration of the block.
+    async def open(self, me: User, session_id: str, since: str | None) -> AsyncIterator[Feed]:
+        """Subscribe `me` (signed in with `session_id`) from `since` (None: from now) for the
+        duration of the block.
 
-        Subscribes to live events first, then reads the rooms and the head, so nothing
-        committed in between is missed. Raises CursorExpired for a cursor it cannot resume.
+        Subscribes to live events first, then reads the head (and the user's rooms, if this
+        is their first connection to the node) and checks the session in one snapshot, so
+        nothing committed in between is missed and a session ended meanwhile cannot slip
+        through. Raises CursorExpired for a cursor it cannot resume, TooManyStreams past the
+        per-user cap, Unauthenticated if the session has ended.
         """
         start = self.start_position(since)
-        sub = Subscription(me, self.max_buffer)
-        self.hub.register(sub)
+        sub = Subscription(me, session_id, self.max_buffer)
+        needs_rooms = self.hub.register(sub)
         try:
 
-            def load(tx: Tx) -> tuple[list[str], int]:
-                return list_room_ids_of(tx, me.id), head(tx)
+            def load(tx: Tx) -> tuple[list[str] | None, int, bool]:
+                rooms = list_room_ids_of(tx, me.id) if needs_rooms else None
+                return rooms, head(tx), session_exists(tx, session_id)
 
-            rooms, now = await self.store.read(load)
+            rooms, now, signed_in = await self.store.read(load)
+            if not signed_in:
+                raise Unauthenticated("The token is invalid or signed out")
             if start is not None and start > now:
                 raise CursorExpired("This cursor is ahead of the server: fetch state again")
-            self.hub.set_rooms(sub, rooms, now)
+            if rooms is not None:
+                self.hub.set_rooms(me, rooms, now)
             yield Feed(self, sub, now if start is None else start)
         finally:
             self.hub.unregister(sub)

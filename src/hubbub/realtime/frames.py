@@ -14,7 +14,9 @@ from hubbub.realtime.cursors import cursor
 __all__ = [
     "PING",
     "RESET",
+    "SESSION_ENDED",
     "SLOW_CONSUMER",
+    "TOO_MANY_STREAMS",
     "Frame",
     "ephemeral_frame",
     "event_frame",
@@ -23,13 +25,21 @@ __all__ = [
 
 
 class Frame:
-    """One serialised frame. `pos` and `cursor` are None for ephemeral and control frames."""
+    """One serialised frame. `pos` and `cursor` are None for ephemeral and control frames;
+    `room_id` is the room it belongs to, if any."""
 
-    __slots__ = ("_sse", "cursor", "json", "pos", "text")
+    __slots__ = ("_sse", "cursor", "json", "pos", "room_id", "text")
 
-    def __init__(self, pos: int | None, cursor: str | None, body: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        pos: int | None,
+        cursor: str | None,
+        body: dict[str, Any],
+        room_id: str | None = None,
+    ) -> None:
         self.pos = pos
         self.cursor = cursor
+        self.room_id = room_id
         self.json = orjson.dumps(body)
         self.text = self.json.decode()  # WebSocket text frames take str
         self._sse: bytes | None = None
@@ -53,18 +63,19 @@ def event_frame(event: Event, deployment_id: str) -> Frame:
         "ts": wire.rfc3339(event.ts),
         "data": wire.event_data(event.body),
     }
-    return Frame(event.pos, at, body)
+    return Frame(event.pos, at, body, event.room_id)
 
 
 def ephemeral_frame(event: Ephemeral) -> Frame:
     """A live-only event: no `id`; `room_id` for typing, null for presence."""
+    room_id = event.body.room_id if isinstance(event.body, Typing) else None
     body = {
         "type": event.type,
-        "room_id": event.body.room_id if isinstance(event.body, Typing) else None,
+        "room_id": room_id,
         "ts": wire.rfc3339(event.ts),
         "data": wire.event_data(event.body),
     }
-    return Frame(None, None, body)
+    return Frame(None, None, body, room_id)
 
 
 def hello_frame(start: str) -> Frame:
@@ -75,3 +86,5 @@ def hello_frame(start: str) -> Frame:
 PING = Frame(None, None, {"type": "ping"})
 RESET = Frame(None, None, {"type": "reset"})
 SLOW_CONSUMER = Frame(None, None, {"type": "slow_consumer"})
+SESSION_ENDED = Frame(None, None, {"type": "session_ended"})
+TOO_MANY_STREAMS = Frame(None, None, {"type": "too_many_streams"})

@@ -6,6 +6,11 @@ order (store/events.py), so a gap means an announcement is late or lost: the hub
 the missing range from the database. It also polls the database every `poll_interval`, so a
 lost doorbell (a bus outage) delays delivery by at most that long and never loses an event.
 Each event is serialised once, whatever the number of recipients.
+
+Indexes are per *user*, not per connection: the rooms of a connected user are loaded once
+(by their first connection) and kept current from their member.* events, so a connection costs
+the same whether its user is in 3 rooms or 5,000, and a user's 20 connections share one room
+set. A room event goes to the room's connected members, then to each one's subscriptions.
 """
 
 from __future__ import annotations
@@ -14,100 +19,31 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from hubbub.bus.base import Bus
 from hubbub.clock import Clock, Timer
-from hubbub.events import Ephemeral, Event, MemberJoined, MemberLeft, Presence
+from hubbub.errors import TooManyStreams
+from hubbub.events import (
+    Ephemeral,
+    Event,
+    MemberJoined,
+    MemberLeft,
+    Presence,
+    SessionsRevoked,
+)
 from hubbub.models import User
-from hubbub.realtime.frames import Frame, ephemeral_frame, event_frame
+from hubbub.realtime.frames import ephemeral_frame, event_frame
+from hubbub.realtime.subscriptions import SessionEnded, Subscription
 from hubbub.store import Store
 from hubbub.store.events import head, list_after
 
-__all__ = ["Hub", "SlowConsumer", "Subscription"]
+__all__ = ["Hub"]
 
 log = logging.getLogger(__name__)
 
 FILL_PAGE = 1000
-
-
-class SlowConsumer(Exception):
-    """The subscription's buffer overflowed: its client must reconnect with its cursor."""
-
-
-class Subscription:
-    """One client connection's view of the stream: a bounded buffer of frames.
-
-    Durable frames at or below `last_pos` (already delivered, or before the start) are dropped
-    when taken, so catch-up from the database and live delivery never double an event.
-    """
-
-    def __init__(self, user: User, max_buffer: int) -> None:
-        self.user = user
-        self.rooms: set[str] = set()
-        self.last_pos = 0
-        self.max_buffer = max_buffer
-        self.overflowed = False
-        self._queue: deque[Frame] = deque()
-        self._ready = asyncio.Event()
-        # Membership changes seen before the room set was loaded: (pos, room, joined?).
-        self._early_changes: list[tuple[int, str, bool]] | None = []
-
-    def start_rooms(self, rooms: Iterable[str], as_of: int) -> set[str]:
-        """Take `rooms` (membership as of position `as_of`) plus the changes noted since, as
-        this subscription's rooms; from now on changes apply directly."""
-        current = set(rooms)
-        for pos, room_id, joined in self._early_changes or ():
-            if pos > as_of:
-                (current.add if joined else current.discard)(room_id)
-        self._early_changes = None
-        self.rooms = current
-        return current
-
-    def note_membership(self, pos: int, room_id: str, *, joined: bool) -> None:
-        """The user joined or left `room_id` at position `pos`."""
-        if self._early_changes is not None:
-            self._early_changes.append((pos, room_id, joined))
-        (self.rooms.add if joined else self.rooms.discard)(room_id)
-
-    def offer(self, frame: Frame) -> None:
-        if self.overflowed:
-            return
-        if len(self._queue) >= self.max_buffer:
-            self.overflowed = True
-            self._queue.clear()
-        else:
-            self._queue.append(frame)
-        self._ready.set()
-
-    def take(self) -> list[Frame]:
-        """Every buffered frame not yet delivered, in order. Raises SlowConsumer."""
-        if self.overflowed:
-            raise SlowConsumer
-        out = []
-        while self._queue:
-            frame = self._queue.popleft()
-            if frame.pos is not None:
-                if frame.pos <= self.last_pos:
-                    continue
-                self.last_pos = frame.pos
-            out.append(frame)
-        self._ready.clear()
-        return out
-
-    def wake(self) -> None:
-        """Make a pending `wait` return now (e.g. the client went away)."""
-        self._ready.set()
-
-    async def wait(self, max_wait: float) -> None:
-        """Until something is buffered (or overflow), or `max_wait` seconds pass."""
-        if self._queue or self.overflowed:
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(max_wait):  # no Task per wait, unlike wait_for
-                await self._ready.wait()
 
 
 class Hub:
@@ -121,6 +57,7 @@ class Hub:
         poll_interval: float = 1.0,
         presence_grace: float = 30.0,
         presence_room_max: int = 100,
+        streams_per_user: int = 20,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -129,9 +66,15 @@ class Hub:
         self.poll_interval = poll_interval
         self.presence_grace = presence_grace
         self.presence_room_max = presence_room_max
+        self.streams_per_user = streams_per_user
         self.pos = 0
-        self.by_room: dict[str, set[Subscription]] = {}
         self.by_user: dict[str, set[Subscription]] = {}
+        # Connected users only: their rooms, and each room's connected members.
+        self.user_rooms: dict[str, set[str]] = {}
+        self.room_users: dict[str, set[str]] = {}
+        # Users connected but whose rooms are not loaded yet: membership changes seen since
+        # their first connection registered, as (pos, room, joined?).
+        self._early: dict[str, list[tuple[int, str, bool]]] = {}
         self.delivered = 0  # frames put into subscriptions (for metrics)
         # Metrics: called with seconds from each event's commit to its dispatch here.
         self.lag_observer: Callable[[float], None] | None = None
@@ -155,42 +98,68 @@ class Hub:
 
     # -- subscriptions ---------------------------------------------------------------------
 
-    def register(self, sub: Subscription) -> None:
-        """Start receiving the subscriber's own events at once (rooms come with set_rooms)."""
-        self.by_user.setdefault(sub.user.id, set()).add(sub)
-        timer = self._offline_timers.pop(sub.user.id, None)
+    def register(self, sub: Subscription) -> bool:
+        """Start receiving the subscriber's own events at once. Returns True if the user's
+        rooms must be loaded and given with `set_rooms` (their first connection), False if
+        the hub already tracks them. Raises TooManyStreams past the per-user cap."""
+        user_id = sub.user.id
+        subs = self.by_user.setdefault(user_id, set())
+        if len(subs) >= self.streams_per_user:
+            if not subs:
+                del self.by_user[user_id]
+            raise TooManyStreams(
+                f"At most {self.streams_per_user} open streams per user: close one first"
+            )
+        subs.add(sub)
+        timer = self._offline_timers.pop(user_id, None)
         if timer is not None:
             timer.cancel()
+        if user_id in self.user_rooms:
+            return False
+        self._early.setdefault(user_id, [])
+        return True
 
-    def set_rooms(self, sub: Subscription, rooms: Iterable[str], as_of: int) -> None:
-        """Give `sub` its rooms as of position `as_of`, plus changes the hub saw after that."""
-        current = sub.start_rooms(rooms, as_of)
+    def set_rooms(self, user: User, rooms: Iterable[str], as_of: int) -> None:
+        """The user's rooms as of position `as_of`; changes the hub saw after it apply on
+        top. Ignored if the hub already tracks the user (another connection loaded them)."""
+        early = self._early.pop(user.id, None)
+        if early is None or user.id in self.user_rooms or user.id not in self.by_user:
+            return
+        current = set(rooms)
+        for pos, room_id, joined in early:
+            if pos > as_of:
+                (current.add if joined else current.discard)(room_id)
+        self.user_rooms[user.id] = current
         for room_id in current:
-            self.by_room.setdefault(room_id, set()).add(sub)
-        if sub.user.id not in self._online:  # the first connection: tell the user's rooms
-            self._online.add(sub.user.id)
-            self._spawn(self._came_online(sub.user, tuple(current)))
+            self.room_users.setdefault(room_id, set()).add(user.id)
+        if user.id not in self._online:  # the first connection: tell the user's rooms
+            self._online.add(user.id)
+            self._spawn(self._came_online(user, tuple(current)))
 
     def unregister(self, sub: Subscription) -> None:
-        for room_id in sub.rooms:
-            members = self.by_room.get(room_id)
-            if members is not None:
-                members.discard(sub)
-                if not members:
-                    del self.by_room[room_id]
-        subs = self.by_user.get(sub.user.id)
+        user_id = sub.user.id
+        subs = self.by_user.get(user_id)
         if subs is None:
             return
         subs.discard(sub)
-        if not subs:
-            del self.by_user[sub.user.id]
-            self._offline_timers[sub.user.id] = self.clock.call_later(
-                self.presence_grace,
-                functools.partial(self._went_offline, sub.user, tuple(sub.rooms)),
-            )
+        if subs:
+            return
+        del self.by_user[user_id]
+        self._early.pop(user_id, None)
+        rooms = self.user_rooms.pop(user_id, set())
+        for room_id in rooms:
+            self._leave_room_index(user_id, room_id)
+        self._offline_timers[user_id] = self.clock.call_later(
+            self.presence_grace, functools.partial(self._went_offline, sub.user, tuple(rooms))
+        )
+
+    def streams_of(self, user_id: str) -> int:
+        return len(self.by_user.get(user_id, ()))
 
     def is_online(self, user_id: str) -> bool:
         return user_id in self._online
+
+    # -- presence --------------------------------------------------------------------------
 
     def _went_offline(self, user: User, rooms: tuple[str, ...]) -> None:
         self._offline_timers.pop(user.id, None)
@@ -232,17 +201,18 @@ class Hub:
 
     def on_ephemeral(self, event: Ephemeral) -> None:
         frame = ephemeral_frame(event)
-        targets: set[Subscription] = set()
+        users: set[str] = set()
         for room_id in event.room_ids:
-            subs = self.by_room.get(room_id, set())
+            members = self.room_users.get(room_id, set())
             # Presence is announced live only in rooms small enough for it to be cheap: in a
             # crowd (the lobby holds everyone) n people connecting would cost n² frames.
             # Clients ask GET /api/v1/presence about the people they show there.
-            if isinstance(event.body, Presence) and len(subs) > self.presence_room_max:
+            if isinstance(event.body, Presence) and len(members) > self.presence_room_max:
                 continue
-            targets |= subs
-        for sub in targets:
-            if sub.user.id != event.except_user:
+            users |= members
+        users.discard(event.except_user or "")
+        for user_id in users:
+            for sub in self.by_user.get(user_id, ()):
                 sub.offer(frame)
                 self.delivered += 1
 
@@ -267,29 +237,48 @@ class Hub:
         self.pos = event.pos
         if self.lag_observer is not None:
             self.lag_observer(max(0, self.clock.now_ms() - event.ts) / 1000)
+        body = event.body
+        subject = event.subject
+        if isinstance(body, MemberJoined) and subject is not None:
+            self._note_membership(subject, event.pos, body.room.id, joined=True)
         frame = event_frame(event, self.deployment_id)
-        subject_subs = self.by_user.get(event.subject, ()) if event.subject else ()
-        if isinstance(event.body, MemberJoined):
-            for sub in subject_subs:
-                sub.note_membership(event.pos, event.room_id, joined=True)
-                self.by_room.setdefault(event.room_id, set()).add(sub)
+        if isinstance(body, SessionsRevoked):
+            ended = set(body.session_ids)
+            for sub in list(self.by_user.get(body.user_id, ())):
+                if sub.session_id in ended:
+                    sub.stop(SessionEnded())
         if event.private:
-            targets: Iterable[Subscription] = subject_subs
-        elif subject_subs:
-            targets = self.by_room.get(event.room_id, set()) | set(subject_subs)
+            users: Iterable[str] = (subject,) if subject is not None else ()
         else:
-            targets = self.by_room.get(event.room_id, ())
-        for sub in targets:
-            sub.offer(frame)
-            self.delivered += 1
-        if isinstance(event.body, MemberLeft):
-            for sub in subject_subs:
-                sub.note_membership(event.pos, event.room_id, joined=False)
-                members = self.by_room.get(event.room_id)
-                if members is not None:
-                    members.discard(sub)
-                    if not members:
-                        del self.by_room[event.room_id]
+            members = self.room_users.get(event.room_id or "", set())
+            users = members | {subject} if subject is not None else members
+        for user_id in users:
+            for sub in self.by_user.get(user_id, ()):
+                sub.offer(frame)
+                self.delivered += 1
+        if isinstance(body, MemberLeft) and subject is not None:
+            self._note_membership(subject, event.pos, body.room_id, joined=False)
+
+    def _note_membership(self, user_id: str, pos: int, room_id: str, *, joined: bool) -> None:
+        early = self._early.get(user_id)
+        if early is not None:
+            early.append((pos, room_id, joined))
+        rooms = self.user_rooms.get(user_id)
+        if rooms is None:
+            return
+        if joined:
+            rooms.add(room_id)
+            self.room_users.setdefault(room_id, set()).add(user_id)
+        else:
+            rooms.discard(room_id)
+            self._leave_room_index(user_id, room_id)
+
+    def _leave_room_index(self, user_id: str, room_id: str) -> None:
+        members = self.room_users.get(room_id)
+        if members is not None:
+            members.discard(user_id)
+            if not members:
+                del self.room_users[room_id]
 
     async def _poll_forever(self) -> None:
         while True:

@@ -12,6 +12,7 @@ from hubbub.services.classic import ClassicService
 from hubbub.services.health import HealthService
 from hubbub.services.messages import MessageService
 from hubbub.services.rooms import RoomService
+from hubbub.services.sessions import SessionService
 
 __all__ = ["Services"]
 
@@ -20,6 +21,7 @@ __all__ = ["Services"]
 class Services:
     classic: ClassicService
     accounts: AccountService
+    sessions: SessionService
     rooms: RoomService
     messages: MessageService
     activity: ActivityService

@@ -8,7 +8,8 @@ from hubbub.config import Settings
 from hubbub.errors import Invalid
 from hubbub.events import MessageCreated
 from hubbub.models import LOBBY_ROOM_ID, Author, Message
-from hubbub.services.fields import is_blank
+from hubbub.services.fields import is_blank, is_lone_surrogate_in
+from hubbub.services.ratelimits import RateLimits
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
 from hubbub.store import messages as messages_q
@@ -23,14 +24,17 @@ LIMIT_MAX = 1000
 class ClassicService:
     uow: UnitOfWork
     settings: Settings
+    limits: RateLimits
 
-    async def post(self, user: object, text: object) -> Message:
+    async def post(self, user: object, text: object, client: str) -> Message:
         """Validate and commit a guest message to the lobby; returns it once durable.
 
-        Raises Invalid (field `user` or `text`) for a missing, wrong-typed, empty or too long value.
+        Raises Invalid (field `user` or `text`) for a missing, wrong-typed, empty or too long
+        value; RateLimited when `client` (its address) posts too often.
         """
         name = self._check_str("user", user, self.settings.classic_user_max, allow_blank=False)
         body = self._check_str("text", text, self.settings.classic_text_max, allow_blank=True)
+        await self.limits.hit("classic_post", client)
         new = messages_q.NewMessage(
             LOBBY_ROOM_ID, body, Author(id=None, username=None, display_name=name, guest=True)
         )
@@ -63,6 +67,8 @@ class ClassicService:
             raise Invalid(f"'{field}' must be a string", field=field)
         if "\x00" in value:
             raise Invalid(f"'{field}' must not contain NUL characters", field=field)
+        if is_lone_surrogate_in(value):
+            raise Invalid(f"'{field}' must be valid Unicode (no lone surrogates)", field=field)
         if not value or (not allow_blank and is_blank(value)):
             raise Invalid(f"'{field}' must not be empty", field=field)
         if len(value) > max_len:

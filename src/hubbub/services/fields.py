@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from hubbub.errors import Invalid
 
@@ -10,10 +11,13 @@ __all__ = [
     "NOT_BLANK_PATTERN",
     "NO_NUL_PATTERN",
     "USERNAME_PATTERN",
+    "check_name",
     "check_optional_text",
     "check_text",
     "check_username",
     "is_blank",
+    "is_invisible",
+    "is_lone_surrogate_in",
 ]
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.\-]{2,32}$"
@@ -26,6 +30,28 @@ _NOT_BLANK = re.compile(f"[^{_SPACE}]")
 # allowed, at least one character that is not whitespace. JSON Schema patterns, anchored.
 NO_NUL_PATTERN = r"^[^\x00]*$"
 NOT_BLANK_PATTERN = rf"^[^\x00]*[^\x00{_SPACE}][^\x00]*$"
+
+
+# A lone surrogate (JSON "\ud800") is not a character: it cannot be stored as UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Bidirectional embeddings, overrides and isolates (and the marks): in a name they can make
+# "gnp.exe" read as "exe.png" or run into the text after it.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Letters that render as nothing (Hangul fillers, braille blank) besides the categories below.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me", "Cs", "Co", "Cn"})
+
+
+def is_lone_surrogate_in(value: str) -> bool:
+    return _SURROGATE.search(value) is not None
+
+
+def is_invisible(value: str) -> bool:
+    """True if no character of `value` would show: spaces, controls, format characters
+    (zero-width space and joiners), combining marks alone, fillers."""
+    return all(
+        ch in _BLANK_LETTERS or unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in value
+    )
 
 
 def is_blank(value: str) -> bool:
@@ -49,6 +75,8 @@ def check_text(
         raise Invalid(f"{field} must be at most {max_len} characters", field=field)
     if not allow_nul and "\x00" in value:
         raise Invalid(f"{field} must not contain NUL characters", field=field)
+    if _SURROGATE.search(value):
+        raise Invalid(f"{field} must be valid Unicode (a lone surrogate is not)", field=field)
     if value and not allow_blank and is_blank(value):
         raise Invalid(f"{field} must not be only whitespace", field=field)
     return value
@@ -62,6 +90,17 @@ def check_optional_text(
         if value is None
         else check_text(field, value, min_len, max_len, allow_blank=allow_blank)
     )
+
+
+def check_name(field: str, value: str, min_len: int, max_len: int) -> str:
+    """A name people see (a display name, a room name): `check_text`, with at least one
+    visible character and no bidirectional control characters."""
+    check_text(field, value, min_len, max_len)
+    if is_invisible(value):
+        raise Invalid(f"{field} must have at least one visible character", field=field)
+    if _BIDI.search(value):
+        raise Invalid(f"{field} must not contain bidirectional control characters", field=field)
+    return value
 
 
 def check_username(value: str) -> str:

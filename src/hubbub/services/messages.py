@@ -15,6 +15,7 @@ from hubbub.errors import (
     MessageNotFound,
     NotAuthor,
     RoomNotFound,
+    TooManyReactions,
 )
 from hubbub.events import (
     MessageCreated,
@@ -28,6 +29,7 @@ from hubbub.events import (
 from hubbub.models import Author, Message, User
 from hubbub.services.access import MANAGERS, require_member, room_access
 from hubbub.services.fields import check_text
+from hubbub.services.ratelimits import RateLimits
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
 from hubbub.store import idempotency as idem_q
@@ -38,6 +40,8 @@ __all__ = ["HISTORY_LIMIT_DEFAULT", "HISTORY_LIMIT_MAX", "HistoryPage", "Message
 
 HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX = 50, 200
 EMOJI_MAX = 32
+REACTIONS_PER_USER = 20
+REACTIONS_PER_MESSAGE = 50
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
 
@@ -66,6 +70,7 @@ def author_of(user: User) -> Author:
 class MessageService:
     uow: UnitOfWork
     settings: Settings
+    limits: RateLimits
 
     async def send(
         self,
@@ -83,7 +88,10 @@ class MessageService:
         """
         check_text("text", text, 1, self.settings.message_text_max)
         if idempotency_key is not None:
-            check_text("Idempotency-Key", idempotency_key, 1, IDEMPOTENCY_KEY_MAX, allow_blank=True)
+            # A field value's surrounding whitespace is not part of it (RFC 9110 5.5).
+            idempotency_key = idempotency_key.strip(" \t")
+            check_text("Idempotency-Key", idempotency_key, 1, IDEMPOTENCY_KEY_MAX)
+        await self.limits.hit("messages", me.id)
         request_hash = hashlib.sha256(orjson.dumps([room_id, text, reply_to])).hexdigest()
 
         def fn(tx: Tx, outbox: Outbox) -> Sent:
@@ -163,6 +171,7 @@ class MessageService:
     async def edit(self, me: User, message_id: str, text: str) -> Message:
         """Replace the text of my own message; sets edited_at."""
         check_text("text", text, 1, self.settings.message_text_max)
+        await self.limits.hit("messages", me.id)
 
         def fn(tx: Tx, outbox: Outbox) -> Message:
             message = _visible_message(tx, message_id, me.id)
@@ -184,6 +193,7 @@ class MessageService:
 
     async def delete(self, me: User, message_id: str) -> None:
         """Tombstone a message: its author, or the room's owner or an admin. Idempotent."""
+        await self.limits.hit("messages", me.id)
 
         def fn(tx: Tx, outbox: Outbox) -> None:
             message = _visible_message(tx, message_id, me.id)
@@ -199,8 +209,11 @@ class MessageService:
         await self.uow.write(fn)
 
     async def react(self, me: User, message_id: str, emoji: str, *, add: bool) -> None:
-        """Add or remove my reaction; idempotent. Members only; not on deleted messages."""
+        """Add or remove my reaction; idempotent. Members only; not on deleted messages. A
+        message takes at most REACTIONS_PER_USER distinct reactions from one user and
+        REACTIONS_PER_MESSAGE distinct ones in all (TooManyReactions)."""
         check_text("emoji", emoji, 1, EMOJI_MAX)
+        await self.limits.hit("reactions", me.id)
 
         def fn(tx: Tx, outbox: Outbox) -> None:
             message = _visible_message(tx, message_id, me.id)
@@ -208,6 +221,15 @@ class MessageService:
             if message.deleted:
                 raise MessageDeleted("A deleted message takes no reactions")
             if add:
+                counts = reactions_q.count_reactions(tx, message_id, me.id, emoji)
+                if not counts.already_mine and counts.mine >= REACTIONS_PER_USER:
+                    raise TooManyReactions(
+                        f"At most {REACTIONS_PER_USER} different reactions of yours per message"
+                    )
+                if not counts.present and counts.distinct >= REACTIONS_PER_MESSAGE:
+                    raise TooManyReactions(
+                        f"At most {REACTIONS_PER_MESSAGE} different reactions per message"
+                    )
                 changed = reactions_q.add_reaction(tx, message_id, me.id, emoji, outbox.now_ms)
             else:
                 changed = reactions_q.remove_reaction(tx, message_id, me.id, emoji)

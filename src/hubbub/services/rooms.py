@@ -6,7 +6,10 @@ unit of work's outbox: they commit with the change and are published after the c
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
+
+import orjson
 
 from hubbub.errors import (
     DmMembershipFixed,
@@ -25,7 +28,8 @@ from hubbub.services.access import (
     room_access,
     visible_room,
 )
-from hubbub.services.fields import check_optional_text, check_text
+from hubbub.services.fields import check_name, check_optional_text, is_lone_surrogate_in
+from hubbub.services.ratelimits import RateLimits
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
 from hubbub.store import messages as messages_q
@@ -35,17 +39,20 @@ from hubbub.store import users as users_q
 __all__ = ["ASSIGNABLE_ROLES", "NAME_MAX", "TOPIC_MAX", "RoomService", "announce_join"]
 
 NAME_MAX, TOPIC_MAX = 80, 250
+PUBLIC_PAGE, PUBLIC_PAGE_MAX = 50, 200
 ASSIGNABLE_ROLES: frozenset[Role] = frozenset({"admin", "member"})
 
 
 @dataclass(frozen=True, slots=True)
 class RoomService:
     uow: UnitOfWork
+    limits: RateLimits
 
     async def create(self, me: User, name: str, topic: str | None, visibility: Visibility) -> Room:
-        """Create a room owned by `me`."""
-        check_text("name", name, 1, NAME_MAX)
+        """Create a room owned by `me`. Limited per account (the `rooms` budget)."""
+        check_name("name", name, 1, NAME_MAX)
         check_optional_text("topic", topic, 0, TOPIC_MAX, allow_blank=True)
+        await self.limits.hit("rooms", me.id)
 
         def fn(tx: Tx, outbox: Outbox) -> Room:
             now = outbox.now_ms
@@ -69,16 +76,30 @@ class RoomService:
     async def list_mine(self, me: User) -> list[Room]:
         return await self.uow.read(lambda tx: rooms_q.list_rooms_of(tx, me.id))
 
-    async def list_public(self, me: User) -> list[Room]:
-        """Public rooms `me` can join (is not yet in)."""
-        return await self.uow.read(lambda tx: rooms_q.list_public_rooms(tx, me.id))
+    async def list_public(
+        self, me: User, prefix: str = "", cursor: str | None = None, limit: int = PUBLIC_PAGE
+    ) -> tuple[list[Room], str | None]:
+        """A page of the public rooms `me` can join (is not yet in), by name, whose name
+        starts with `prefix` (ignoring case); and the cursor of the next page, or None. Pages
+        are stable while rooms are added: a cursor is the last (name, id) seen."""
+        if not 1 <= limit <= PUBLIC_PAGE_MAX:
+            raise Invalid(f"limit must be 1..{PUBLIC_PAGE_MAX}", field="limit")
+        check_optional_text("prefix", prefix, 0, NAME_MAX, allow_blank=True)
+        after = None if cursor is None else _decode_cursor(cursor)
+        rooms = await self.uow.read(
+            lambda tx: rooms_q.list_public_rooms(tx, me.id, prefix, after, limit + 1)
+        )
+        more = len(rooms) > limit
+        rooms = rooms[:limit]
+        return rooms, _encode_cursor(rooms[-1]) if more else None
 
     async def get(self, me: User, room_id: str) -> Room:
         return await self.uow.read(lambda tx: visible_room(tx, room_id, me.id))
 
     async def update(self, me: User, room_id: str, name: str | None, topic: str | None) -> Room:
         """Rename or re-topic a room: owner or admin only; never a DM."""
-        check_optional_text("name", name, 1, NAME_MAX)
+        if name is not None:
+            check_name("name", name, 1, NAME_MAX)
         check_optional_text("topic", topic, 0, TOPIC_MAX, allow_blank=True)
 
         def fn(tx: Tx, outbox: Outbox) -> Room:
@@ -134,6 +155,10 @@ class RoomService:
         """
         if role is not None and role not in ASSIGNABLE_ROLES:
             raise Invalid("role must be 'admin' or 'member'", field="role")
+        # Every call counts (a role change too): the budgets are about how often one account
+        # can put people into rooms, and how often it can pull one person around.
+        await self.limits.hit("member_adds", me.id)
+        await self.limits.hit("member_adds_per_user", me.id, username.casefold())
 
         def fn(tx: Tx, outbox: Outbox) -> tuple[Member, bool]:
             room = require_member(tx, room_id, me.id)
@@ -184,7 +209,9 @@ class RoomService:
         await self.uow.write(fn)
 
     async def open_dm(self, me: User, username: str) -> tuple[Room, bool]:
-        """The DM room between `me` and `username`, created on first use (then True)."""
+        """The DM room between `me` and `username`, created on first use (then True).
+        Limited per account (the `dms` budget)."""
+        await self.limits.hit("dms", me.id)
 
         def fn(tx: Tx, outbox: Outbox) -> tuple[Room, bool]:
             now = outbox.now_ms
@@ -234,6 +261,26 @@ class RoomService:
             return marker
 
         return await self.uow.write(fn)
+
+
+def _encode_cursor(room: Room) -> str:
+    raw = orjson.dumps([room.name, room.id])
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    """The (name, id) in a cursor made by _encode_cursor; Invalid for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, room_id = orjson.loads(raw)
+        if not isinstance(name, str) or not isinstance(room_id, str):
+            raise ValueError(cursor)
+        for part in (name, room_id):
+            if "\x00" in part or is_lone_surrogate_in(part):
+                raise ValueError(cursor)
+    except (ValueError, TypeError, orjson.JSONDecodeError):
+        raise Invalid("cursor is not one this server made", field="cursor") from None
+    return name, room_id
 
 
 def _public(room: Room) -> Room:

@@ -43,7 +43,7 @@ def append_events(tx: Tx, bodies: list[DurableEvent], now_ms: int) -> list[Event
             {
                 "pos": event.pos,
                 "type": body.TYPE,
-                "room": body.room_id,
+                "room": body.room_id or "",  # "" for the events of no room (sessions)
                 "ts": now_ms,
                 "subject": body.subject,
                 "private": body.private,

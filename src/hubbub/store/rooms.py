@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hubbub.models import Member, Role, Room, RoomAccess, User
 from hubbub.store.engine import Row, Tx
+from hubbub.store.patterns import ESCAPE, prefix_pattern
 
 __all__ = [
     "delete_member",
@@ -18,6 +19,7 @@ __all__ = [
     "list_public_rooms",
     "list_room_ids_of",
     "list_rooms_of",
+    "list_sharing_a_room",
     "set_read",
     "update_room",
     "upsert_member",
@@ -122,13 +124,23 @@ def list_rooms_of(tx: Tx, me: str) -> list[Room]:
     return [_room(r) for r in rows]
 
 
-def list_public_rooms(tx: Tx, me: str) -> list[Room]:
-    """Public rooms `me` is not in (and can join), by name."""
+def list_public_rooms(
+    tx: Tx, me: str, prefix: str, after: tuple[str, str] | None, limit: int
+) -> list[Room]:
+    """Public rooms `me` is not in (and can join), by name then id, whose name starts with
+    `prefix` (ignoring ASCII case), after the (name, id) `after`; at most `limit`."""
+    params: dict[str, object] = {"me": me, "p": prefix_pattern(prefix), "limit": limit}
+    page = ""
+    if after is not None:
+        page = " AND (r.name > :after_name OR (r.name = :after_name AND r.id > :after_id))"
+        params.update(after_name=after[0], after_id=after[1])
     rows = tx.fetchall(
         f"SELECT {_COLUMNS} FROM rooms r WHERE r.visibility = 'public' AND r.kind = 'room'"
+        f" AND LOWER(r.name) LIKE :p {ESCAPE}"
+        f"{page}"
         " AND NOT EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = :me)"
-        " ORDER BY r.name, r.id",
-        {"me": me},
+        " ORDER BY r.name, r.id LIMIT :limit",
+        params,
     )
     return [_room(r) for r in rows]
 
@@ -228,3 +240,17 @@ def set_read(tx: Tx, room_id: str, user_id: str, seq: int) -> int:
         {"r": room_id, "u": user_id},
     )
     return int(row[0]) if row else 0
+
+
+def list_sharing_a_room(tx: Tx, user_id: str, others: list[str]) -> set[str]:
+    """Those of `others` who are in at least one room (or DM) with `user_id`."""
+    if not others:
+        return set()
+    names = {f"o{i}": other for i, other in enumerate(others)}
+    rows = tx.fetchall(
+        "SELECT DISTINCT theirs.user_id FROM members mine"
+        " JOIN members theirs ON theirs.room_id = mine.room_id"
+        f" WHERE mine.user_id = :me AND theirs.user_id IN ({', '.join(':' + n for n in names)})",
+        {"me": user_id, **names},
+    )
+    return {r[0] for r in rows}

@@ -10,6 +10,7 @@ web.openapi documents these routes.
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import parse_qsl
 
 import orjson
@@ -18,7 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from hubbub.errors import DomainError, Invalid
 from hubbub.services import Services
 from hubbub.services.classic import LIMIT_DEFAULT, LIMIT_MAX
-from hubbub.web.bodies import BadBody, read_body
+from hubbub.web.bodies import BadBody, parse_json_body, read_body
 from hubbub.web.problems import domain_error_response, http_error, is_json_content_type
 
 __all__ = ["ROUTES", "ClassicRoutes"]
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 # path -> the one method it accepts
 ROUTES = {"/messages": "GET", "/message": "POST", "/users": "GET"}
 OK = orjson.dumps({"ok": True})
+_DIGITS = re.compile(r"[0-9]{1,6}")
 _JSON = (b"content-type", b"application/json")
 
 
@@ -46,7 +48,8 @@ def _limit(query_string: bytes) -> int:
     limit = LIMIT_DEFAULT
     for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
         if name == "limit":
-            if not value.isdigit() or not 1 <= int(value) <= LIMIT_MAX:
+            # ASCII digits only: isdigit() takes "²", which int() then refuses (a 500).
+            if not _DIGITS.fullmatch(value) or not 1 <= int(value) <= LIMIT_MAX:
                 raise Invalid(f"limit must be an integer from 1 to {LIMIT_MAX}", field="limit")
             limit = int(value)
     return limit
@@ -106,10 +109,9 @@ class ClassicRoutes:
         if not is_json_content_type(content_type):
             raise BadBody(415, "Content-Type must be application/json")
         raw = await read_body(scope, receive, self.max_body_bytes)
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            raise BadBody(400, "The body is not valid JSON") from None
+        body = parse_json_body(raw)
         if not isinstance(body, dict):
             raise Invalid("The body must be a JSON object with 'user' and 'text'")
-        await services.classic.post(body.get("user"), body.get("text"))
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        await services.classic.post(body.get("user"), body.get("text"), address)

@@ -163,6 +163,21 @@ class ReadUpdatedEvent(_Durable):
     data: ReadUpdatedData
 
 
+class SessionRevokedData(BaseModel):
+    session_ids: list[str] = Field(description="The ids of the sessions that ended")
+
+
+class SessionRevokedEvent(BaseModel):
+    """Sessions of yours ended (sign-out, revocation): their streams close (to your other
+    connections; a stream of an ended session closes instead)."""
+
+    id: str = _ID
+    type: Literal["session.revoked"]
+    room_id: None
+    ts: str = _TS
+    data: SessionRevokedData
+
+
 class TypingEvent(BaseModel):
     """Someone is typing in a room (live only: no `id`)."""
 
@@ -207,7 +222,23 @@ class SlowConsumerFrame(BaseModel):
     type: Literal["slow_consumer"]
 
 
-CONTROL_TYPES = frozenset({"hello", "ping", "reset", "slow_consumer"})
+class SessionEndedFrame(BaseModel):
+    """SSE: the session this stream was opened with was signed out or revoked; it ends.
+    (WebSocket: close code 4401.)"""
+
+    type: Literal["session_ended"]
+
+
+class TooManyStreamsFrame(BaseModel):
+    """SSE: the user already has as many streams open as allowed; this one ends.
+    (WebSocket: close code 4429.)"""
+
+    type: Literal["too_many_streams"]
+
+
+CONTROL_TYPES = frozenset(
+    {"hello", "ping", "reset", "slow_consumer", "session_ended", "too_many_streams"}
+)
 
 _Frame = Annotated[
     MessageCreatedEvent
@@ -220,12 +251,15 @@ _Frame = Annotated[
     | MemberLeftEvent
     | MemberUpdatedEvent
     | ReadUpdatedEvent
+    | SessionRevokedEvent
     | TypingEvent
     | PresenceEvent
     | HelloFrame
     | PingFrame
     | ResetFrame
-    | SlowConsumerFrame,
+    | SlowConsumerFrame
+    | SessionEndedFrame
+    | TooManyStreamsFrame,
     Field(discriminator="type"),
 ]
 

@@ -13,6 +13,7 @@ from hubbub.services.messages import (
     EMOJI_MAX,
     HISTORY_LIMIT_DEFAULT,
     HISTORY_LIMIT_MAX,
+    IDEMPOTENCY_KEY_MAX,
 )
 from hubbub.web.auth import Me
 from hubbub.web.deps import Svc
@@ -48,8 +49,12 @@ async def send_message(
     idempotency_key: Annotated[
         str | None,
         Header(
-            description="1-255 characters. A retry with the same key returns the first answer "
-            "(with Idempotent-Replayed: true) and creates nothing."
+            min_length=1,
+            max_length=IDEMPOTENCY_KEY_MAX,
+            pattern=NOT_BLANK_PATTERN,
+            description="1-255 characters, not only whitespace (surrounding spaces are not "
+            "part of it). A retry with the same key returns the first answer (with "
+            "Idempotent-Replayed: true) and creates nothing.",
         ),
     ] = None,
 ) -> Response:

@@ -53,9 +53,9 @@ STATUS: dict[type[DomainError], int] = {
 
 
 def is_json_content_type(value: str | None) -> bool:
-    """True for a missing Content-Type or application/json (any parameters, any +json)."""
+    """True for application/json (any parameters) or any application/...+json."""
     if value is None:
-        return True
+        return False
     media = value.split(";", 1)[0].strip().lower()
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
@@ -140,8 +140,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = exc.errors()
-        if not is_json_content_type(request.headers.get("content-type")) and any(
-            e.get("loc", ("",))[0] == "body" for e in errors
+        content_type = request.headers.get("content-type")
+        if (
+            content_type is not None
+            and not is_json_content_type(content_type)
+            and any(e.get("loc", ("",))[0] == "body" for e in errors)
         ):
             return http_error(request.url.path, 415, "Content-Type must be application/json")
         if any(e.get("type") == "json_invalid" for e in errors):

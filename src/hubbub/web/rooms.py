@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from hubbub import wire
+from hubbub.services.rooms import NAME_MAX, PUBLIC_PAGE, PUBLIC_PAGE_MAX
 from hubbub.web.auth import Me
 from hubbub.web.deps import Svc
 from hubbub.web.responses import json_response, no_content
@@ -40,12 +41,27 @@ async def create_room(body: RoomIn, me: Me, svc: Svc) -> Response:
 
 @router.get("/rooms", response_model=RoomsOut, responses=PROBLEMS(401, 422))
 async def list_rooms(
-    me: Me, svc: Svc, scope: Annotated[Literal["mine", "public"], Query()] = "mine"
+    me: Me,
+    svc: Svc,
+    scope: Annotated[Literal["mine", "public"], Query()] = "mine",
+    prefix: Annotated[
+        str, Query(max_length=NAME_MAX, description="scope=public: names starting with this")
+    ] = "",
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="scope=public: `next_cursor` of a page")
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=PUBLIC_PAGE_MAX, description="scope=public: page size")
+    ] = PUBLIC_PAGE,
 ) -> Response:
-    """`scope=mine` (default): the rooms and DMs you are in. `scope=public`: public rooms you
-    can join."""
-    rooms = await (svc.rooms.list_public(me) if scope == "public" else svc.rooms.list_mine(me))
-    return json_response({"rooms": [wire.room(r) for r in rooms]})
+    """`scope=mine` (default): the rooms and DMs you are in (all of them; `next_cursor` is
+    null). `scope=public`: a page of the public rooms you can join, by name, optionally
+    those whose name starts with `prefix` (ignoring case); follow `next_cursor` for more."""
+    if scope == "public":
+        rooms, next_cursor = await svc.rooms.list_public(me, prefix, cursor, limit)
+    else:
+        rooms, next_cursor = await svc.rooms.list_mine(me), None
+    return json_response({"rooms": [wire.room(r) for r in rooms], "next_cursor": next_cursor})
 
 
 @router.get("/rooms/{room_id}", response_model=RoomOut, responses=PROBLEMS(401, 404))

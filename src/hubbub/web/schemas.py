@@ -10,8 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from hubbub.services.accounts import DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN
+from hubbub.services.accounts import DISPLAY_NAME_MAX
 from hubbub.services.fields import NO_NUL_PATTERN, NOT_BLANK_PATTERN, USERNAME_PATTERN
+from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN
 from hubbub.services.rooms import NAME_MAX, TOPIC_MAX
 
 __all__ = [
@@ -178,6 +179,9 @@ class RoomOut(BaseModel):
 
 class RoomsOut(BaseModel):
     rooms: list[RoomOut]
+    next_cursor: str | None = Field(
+        description="scope=public: pass as `cursor` for the next page; null at the end"
+    )
 
 
 class MemberOut(BaseModel):
@@ -260,6 +264,11 @@ class ClassicError(BaseModel):
 
 
 # -- real-time (the event frames are in web/event_schemas.py) -------------------------------
+
+
+class StreamTicketOut(BaseModel):
+    ticket: str = Field(description="Pass as `?ticket=` to open one stream")
+    expires_at: str = Field(description="Unused after this, it no longer works")
 
 
 class PresenceOut(BaseModel):

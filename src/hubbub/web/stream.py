@@ -21,22 +21,31 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from hubbub import wire
 from hubbub.config import Settings
-from hubbub.errors import CursorExpired, DomainError, Unauthenticated, Unavailable
+from hubbub.errors import (
+    CursorExpired,
+    DomainError,
+    TooManyStreams,
+    Unauthenticated,
+    Unavailable,
+)
 from hubbub.metrics import TransportMetrics
 from hubbub.models import User
 from hubbub.realtime import Realtime
 from hubbub.realtime.feeds import Feed
-from hubbub.realtime.frames import PING, RESET, SLOW_CONSUMER
-from hubbub.realtime.hub import SlowConsumer
+from hubbub.realtime.frames import PING, RESET, SESSION_ENDED, SLOW_CONSUMER, TOO_MANY_STREAMS
 from hubbub.realtime.presence import PRESENCE_QUERY_MAX
+from hubbub.realtime.subscriptions import SessionEnded, SlowConsumer
 from hubbub.services import Services
 from hubbub.services.fields import NO_NUL_PATTERN
-from hubbub.web.auth import Me, bearer_token
+from hubbub.services.ratelimits import RateLimits
+from hubbub.services.sessions import Session
+from hubbub.web.auth import CurrentSession, Me, bearer_token
 from hubbub.web.deps import Rt, Svc
 from hubbub.web.event_schemas import EventsPage
 from hubbub.web.responses import json_response, no_content
-from hubbub.web.schemas import PROBLEMS, PresenceOut
+from hubbub.web.schemas import PROBLEMS, PresenceOut, StreamTicketOut
 
 __all__ = ["STREAM_PATH", "StreamEndpoint", "router"]
 
@@ -50,6 +59,7 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_RESET = 4410
 CLOSE_SLOW = 4008
 CLOSE_TRY_LATER = 1013  # RFC 6455 "Try Again Later"
+CLOSE_TOO_MANY = 4429
 
 SinceQuery = Annotated[
     str | None,
@@ -69,9 +79,40 @@ TokenQuery = Annotated[
 ]
 
 
-async def _stream_user(svc: Services, authorization: str | None, access_token: str | None) -> User:
+TicketQuery = Annotated[
+    str | None,
+    Query(
+        max_length=128,
+        description="A one-time ticket from POST /api/v1/stream-tickets (the way browsers "
+        "should authenticate a stream: it keeps the long-lived token out of URLs and logs)",
+    ),
+]
+
+
+async def _stream_session(
+    svc: Services, authorization: str | None, access_token: str | None, ticket: str | None
+) -> Session:
+    """A stream's session: from a one-time ticket, the Authorization header, or (kept for
+    compatibility, discouraged) an `access_token` in the URL."""
+    if ticket:
+        return await svc.sessions.redeem_ticket(ticket)
     token = bearer_token(authorization) or access_token
-    return (await svc.accounts.authenticate(token)).user
+    return await svc.sessions.authenticate(token)
+
+
+@router.post(
+    "/stream-tickets",
+    operation_id="createStreamTicket",
+    status_code=201,
+    response_model=StreamTicketOut,
+    responses=PROBLEMS(401),
+)
+async def create_stream_ticket(session: CurrentSession, svc: Svc) -> Response:
+    """A one-time ticket that opens one stream (WebSocket or SSE, `?ticket=`) as this session
+    within 30 seconds. Browsers cannot set headers on a WebSocket or an EventSource: a ticket
+    keeps the long-lived token out of the URL (and so out of proxies' and servers' logs)."""
+    ticket, expires_at = await svc.sessions.issue_ticket(session)
+    return json_response({"ticket": ticket, "expires_at": wire.rfc3339(expires_at)}, 201)
 
 
 @router.get(
@@ -95,6 +136,7 @@ async def events(
         float, Query(alias="timeout", ge=0, le=60, description="Long-poll: seconds to wait")
     ] = 30,
     access_token: TokenQuery = None,
+    ticket: TicketQuery = None,
     last_event_id: Annotated[str | None, Header(max_length=64)] = None,
 ) -> Response:
     """Long-poll (`Accept: application/json`): the events after `since` at once if any are
@@ -105,10 +147,12 @@ async def events(
     Server-Sent Events (`Accept: text/event-stream`): a `hello` record, then every event with
     its cursor as `id:`; resume with `Last-Event-ID` (what EventSource sends) or `since`.
     """
-    me = await _stream_user(svc, request.headers.get("authorization"), access_token)
+    session = await _stream_session(svc, request.headers.get("authorization"), access_token, ticket)
     if "text/event-stream" in request.headers.get("accept", ""):
+        # The stream's own refusals (a cursor to reset, too many streams, a session that
+        # just ended) come as its last frame; EventSource cannot read an HTTP error's body.
         return StreamingResponse(
-            _sse(request, rt, me, last_event_id or since),
+            _sse(request, rt, session, last_event_id or since),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -118,8 +162,11 @@ async def events(
             b'{"events":[],"next":"%s"}' % cursor.encode(), media_type="application/json"
         )
     longpoll: TransportMetrics = request.app.state.metrics.transports["longpoll"]
-    async with rt.feeds.open(me, since) as feed, longpoll.connection():
-        frames = await feed.next(wait)
+    async with rt.feeds.open(session.user, session.id, since) as feed, longpoll.connection():
+        try:
+            frames = await feed.next(wait)
+        except SessionEnded:
+            raise Unauthenticated("The session was signed out") from None
         longpoll.delivered.inc(len(frames))
         durable = any(f.pos is not None for f in frames)
         next_cursor = feed.cursor if durable else since
@@ -127,12 +174,14 @@ async def events(
     return Response(body + orjson.dumps(next_cursor) + b"}", media_type="application/json")
 
 
-async def _sse(request: Request, rt: Realtime, me: User, since: str | None) -> AsyncIterator[bytes]:
+async def _sse(
+    request: Request, rt: Realtime, session: Session, since: str | None
+) -> AsyncIterator[bytes]:
     settings: Settings = request.app.state.settings
     sse: TransportMetrics = request.app.state.metrics.transports["sse"]
     yield b"retry: %d\n\n" % SSE_RETRY_MS
     try:
-        async with rt.feeds.open(me, since) as feed, sse.connection():
+        async with rt.feeds.open(session.user, session.id, since) as feed, sse.connection():
             yield feed.hello().sse
             while True:
                 frames = await feed.next(settings.sse_heartbeat_seconds)
@@ -148,6 +197,10 @@ async def _sse(request: Request, rt: Realtime, me: User, since: str | None) -> A
     except SlowConsumer:
         sse.slow_consumers.inc()
         yield SLOW_CONSUMER.sse
+    except (SessionEnded, Unauthenticated):
+        yield SESSION_ENDED.sse
+    except TooManyStreams:
+        yield TOO_MANY_STREAMS.sse
     except Unavailable:  # the database is down: end; EventSource reconnects with Last-Event-ID
         return
 
@@ -169,15 +222,19 @@ class StreamEndpoint:
             return
         websocket = WebSocket(scope, receive, send)
         params = websocket.query_params
-        since, token = params.get("since"), params.get("access_token")
+        since, token, ticket = params.get("since"), params.get("access_token"), params.get("ticket")
         if since is not None and len(since) > 64:
             since = "-"  # no cursor is that long: answered with a reset
         if token is not None and len(token) > 256:
             token = ""
-        await stream(websocket, since, token)
+        if ticket is not None and len(ticket) > 128:
+            ticket = "-"
+        await stream(websocket, since, token, ticket)
 
 
-async def stream(websocket: WebSocket, since: str | None, access_token: str | None) -> None:
+async def stream(
+    websocket: WebSocket, since: str | None, access_token: str | None, ticket: str | None
+) -> None:
     """A `hello` frame, then one JSON event per text frame. The client may send
     {"type": "typing", "room_id"}."""
     svc: Services = websocket.app.state.services
@@ -186,16 +243,19 @@ async def stream(websocket: WebSocket, since: str | None, access_token: str | No
     ws: TransportMetrics = websocket.app.state.metrics.transports["websocket"]
     await websocket.accept()
     try:
-        me = await _stream_user(svc, websocket.headers.get("authorization"), access_token)
+        session = await _stream_session(
+            svc, websocket.headers.get("authorization"), access_token, ticket
+        )
     except Unauthenticated as exc:
         await websocket.close(CLOSE_UNAUTHENTICATED, exc.detail[:120])
         return
     except Unavailable:
         await websocket.close(CLOSE_TRY_LATER, "database unavailable: reconnect shortly")
         return
+    limits: RateLimits = websocket.app.state.rate_limits
     try:
-        async with rt.feeds.open(me, since) as feed, ws.connection():
-            reader = asyncio.create_task(_read_client(websocket, svc, me))
+        async with rt.feeds.open(session.user, session.id, since) as feed, ws.connection():
+            reader = asyncio.create_task(_read_client(websocket, svc, limits, session.user))
             # A client that leaves must not wait for the next event or ping to be noticed.
             reader.add_done_callback(lambda _: feed.sub.wake())
             try:
@@ -212,6 +272,10 @@ async def stream(websocket: WebSocket, since: str | None, access_token: str | No
     except SlowConsumer:
         ws.slow_consumers.inc()
         await _close(websocket, CLOSE_SLOW, "slow consumer: reconnect with your last cursor")
+    except (SessionEnded, Unauthenticated):
+        await _close(websocket, CLOSE_UNAUTHENTICATED, "the session was signed out")
+    except TooManyStreams as exc:
+        await _close(websocket, CLOSE_TOO_MANY, exc.detail[:120])
     except Unavailable:
         await _close(websocket, CLOSE_TRY_LATER, "database unavailable: reconnect shortly")
     except _Gone:
@@ -266,9 +330,11 @@ async def _write_frames(
             next_ping = loop.time() + ping_seconds * random.uniform(0.85, 1.15)
 
 
-async def _read_client(websocket: WebSocket, svc: Services, me: User) -> None:
+async def _read_client(websocket: WebSocket, svc: Services, limits: RateLimits, me: User) -> None:
     """Typing notifications from the client; returns when it disconnects. Frames that are not
-    a JSON typing notification (binary frames included) are ignored."""
+    a JSON typing notification (binary frames included) are ignored, and so are frames past
+    the connection's `stream_frames` budget (a flood costs the server next to nothing)."""
+    connection = f"{me.id}:{id(websocket)}"
     while True:
         try:
             message = await websocket.receive()
@@ -277,7 +343,7 @@ async def _read_client(websocket: WebSocket, svc: Services, me: User) -> None:
         if message["type"] == "websocket.disconnect":
             return
         raw = message.get("text")
-        if raw is None:
+        if raw is None or not await limits.allow("stream_frames", connection):
             continue
         try:
             body = orjson.loads(raw)
@@ -304,9 +370,10 @@ async def presence(
         Query(max_length=PRESENCE_QUERY_MAX, description="Repeat for each user (at most 200)"),
     ],
 ) -> Response:
-    """Which of these users are online now (have a live connection to any node). Live
+    """Which of these users are online now (have a live connection to any node). Only users
+    who share a room or DM with you can read as online; anyone else reads as offline. Live
     changes arrive as `presence` events on the stream."""
-    return json_response({"online": await rt.presence.online(user_id)})
+    return json_response({"online": await rt.presence.online(me, user_id)})
 
 
 @router.post(
