@@ -67,18 +67,22 @@ class Passwords:
     async def _run(self, fn: Callable[..., T], *args: str) -> T:
         """`fn(*args)` in a worker thread, waiting for a turn if all are taken; Busy if too
         many are waiting already."""
-        if self._waiting >= self._max_waiting:
-            raise Busy("Too many sign-ins are being checked right now: retry in a moment")
-        self._waiting += 1
-        queued = True
         try:
-            async with self._limit:
+            self._limit.acquire_nowait()
+        except anyio.WouldBlock:
+            if self._waiting >= self._max_waiting:
+                raise Busy(
+                    "Too many sign-ins are being checked right now: retry in a moment"
+                ) from None
+            self._waiting += 1
+            try:
+                await self._limit.acquire()
+            finally:
                 self._waiting -= 1
-                queued = False
-                return await anyio.to_thread.run_sync(fn, *args)
+        try:
+            return await anyio.to_thread.run_sync(fn, *args)
         finally:
-            if queued:
-                self._waiting -= 1
+            self._limit.release()
 
     async def hash(self, password: str) -> str:
         return await self._run(self._hasher.hash, password)

@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import Storage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from hubbub.errors import RateLimited
@@ -44,6 +44,9 @@ DEFAULT_LIMITS: dict[str, tuple[str, str]] = {
     "typing": ("1/2seconds", "typing notifications per account and room (extras dropped)"),
     "stream_frames": ("30/second", "frames a client sends per WebSocket (extras dropped)"),
 }
+# Not abuse budgets but how the protocol thins what it relays: always on (also when the rest
+# is off), counted in this node's memory (a connection's frames are only ever seen here).
+LOCAL_LIMITS = frozenset({"typing", "stream_frames"})
 
 
 def parse_overrides(spec: str) -> dict[str, str] | None:
@@ -96,6 +99,7 @@ class RateLimits:
         rates.update(overrides or {})
         self._items: dict[str, RateLimitItem] = {n: parse(r) for n, r in rates.items()}
         self._limiter = SlidingWindowCounterRateLimiter(storage) if storage is not None else None
+        self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
 
     def rate(self, name: str) -> RateLimitItem:
         return self._items[name]
@@ -114,10 +118,12 @@ class RateLimits:
             )
 
     async def allow(self, name: str, *key: str) -> bool:
-        """Like `hit`, but answer False instead of raising (for what is silently dropped)."""
-        if self._limiter is None:
+        """Like `hit`, but answer False instead of raising (for what is silently dropped).
+        The LOCAL_LIMITS are counted here even when the other limits are off."""
+        limiter = self._local if name in LOCAL_LIMITS else self._limiter
+        if limiter is None:
             return True
-        return await self._limiter.hit(self._items[name], *key)
+        return await limiter.hit(self._items[name], *key)
 
     async def check(self, name: str, *key: str) -> None:
         """RateLimited if budget `name` for `key` is used up, without spending any."""

@@ -6,6 +6,7 @@ the versioned payload of hubbub.events.encode.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -69,52 +70,66 @@ def list_after(tx: Tx, after: int, limit: int) -> list[Event]:
     return [_event(r) for r in rows]
 
 
+# Catch-up examines at most this many positions per page, so a page's cost is bounded however
+# few of the events in a long stretch of the log are the user's.
+SCAN_WINDOW = 5000
+
+
 def list_for_user(tx: Tx, user_id: str, after: int, limit: int) -> tuple[list[Event], int]:
     """The events after `after` that `user_id` receives, and the position read up to.
 
     A user receives a room's events while a member of it (at the event's position), the events
-    about their own membership, and their private events. Membership at each position is
-    replayed from the member.* events after `after`, starting from membership at `after`.
+    about their own membership, and their private events. Whether they were a member of a
+    room at a position is worked out from whether they are now and their own member.*
+    events after it. The query's cost does not grow with the number of rooms the user is in
+    (no list of rooms in it): each candidate row is checked against the membership index.
     The second value is the highest position examined (so a caller can resume after it even
     when none of those events were for this user).
     """
-    now_rooms = {
-        r[0] for r in tx.fetchall("SELECT room_id FROM members WHERE user_id = :u", {"u": user_id})
-    }
-    changes = tx.fetchall(
+    upto = min(head(tx), after + SCAN_WINDOW)
+    params: dict[str, Any] = {"u": user_id, "after": after, "upto": upto, "limit": limit}
+    # Their own membership changes after `after`, per room, oldest first: (pos, joined?).
+    changes: dict[str, list[tuple[int, bool]]] = {}
+    for pos, room_id, kind in tx.fetchall(
         "SELECT pos, room_id, type FROM events WHERE subject = :u AND pos > :after"
         f" AND type IN {_MEMBERSHIP} ORDER BY pos",
         {"u": user_id, "after": after},
-    )
-    rooms = set(now_rooms)
-    for _, room_id, kind in reversed(changes):  # undo later changes: membership at `after`
-        if kind == MemberJoined.TYPE:
-            rooms.discard(room_id)
-        else:
-            rooms.add(room_id)
-    candidates = sorted(now_rooms | {c[1] for c in changes})
-    params: dict[str, Any] = {"u": user_id, "after": after, "limit": limit}
-    room_filter = ""
-    if candidates:
-        names = []
-        for i, room_id in enumerate(candidates):
-            params[f"r{i}"] = room_id
-            names.append(f":r{i}")
-        room_filter = f"(private = FALSE AND room_id IN ({', '.join(names)})) OR "
+    ):
+        changes.setdefault(room_id, []).append((int(pos), kind == MemberJoined.TYPE))
     rows = tx.fetchall(
-        f"SELECT {_COLUMNS}, room_id, subject, private FROM events"
-        f" WHERE pos > :after AND ({room_filter}subject = :u) ORDER BY pos LIMIT :limit",
+        f"SELECT {_COLUMNS}, room_id, subject, private,"
+        " EXISTS (SELECT 1 FROM members m WHERE m.room_id = e.room_id AND m.user_id = :u)"
+        " FROM events e WHERE e.pos > :after AND e.pos <= :upto AND (e.subject = :u"
+        " OR (e.private = FALSE AND (EXISTS (SELECT 1 FROM members m"
+        " WHERE m.room_id = e.room_id AND m.user_id = :u) OR e.room_id IN"
+        " (SELECT c.room_id FROM events c WHERE c.subject = :u AND c.pos > :after"
+        f" AND c.type IN {_MEMBERSHIP}))))"
+        " ORDER BY e.pos LIMIT :limit",
         params,
     )
     delivered = []
     for row in rows:
-        kind, room_id, mine, private = row[1], row[4], row[5] == user_id, bool(row[6])
-        if kind == MemberJoined.TYPE and mine:
-            rooms.add(room_id)
-        if mine or (not private and room_id in rooms):
+        pos, room_id, subject, private, member_now = (
+            int(row[0]),
+            row[4],
+            row[5],
+            bool(row[6]),
+            bool(row[7]),
+        )
+        if subject == user_id or (
+            not private and _was_member(member_now, changes.get(room_id, ()), pos)
+        ):
             delivered.append(_event(row))
-        if kind == MemberLeft.TYPE and mine:
-            rooms.discard(room_id)
     if len(rows) == limit:
         return delivered, int(rows[-1][0])
-    return delivered, head(tx)
+    return delivered, upto
+
+
+def _was_member(member_now: bool, changes: Iterable[tuple[int, bool]], pos: int) -> bool:
+    """Whether the user was in a room at position `pos`, given whether they are now and their
+    changes to that room (oldest first): the first change after `pos` says what they were
+    before it; with none, what they are now."""
+    for change_pos, joined in changes:
+        if change_pos > pos:
+            return not joined
+    return member_now
