@@ -119,7 +119,11 @@ class MessageService:
             outbox.add(MessageCreated(message))
             return Sent(message, replayed=False)
 
-        return await self.uow.write(fn)
+        sent = await self.uow.write(fn)
+        # A message ends its author's "typing" on the others' screens: the next keystroke
+        # may say "typing" again at once, not when the thinning window runs out.
+        await self.limits.clear("typing", me.id, room_id)
+        return sent
 
     async def purge_expired_keys(self) -> int:
         """Forget idempotency keys older than their 24 h lifetime; return how many."""

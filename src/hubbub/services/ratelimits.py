@@ -138,9 +138,11 @@ class RateLimits:
             )
 
     async def clear(self, name: str, *key: str) -> None:
-        """Give `key` its whole budget back (a successful sign-in lifts a lock-out)."""
-        if self._limiter is not None:
-            await self._limiter.clear(self._items[name], *key)
+        """Give `key` its whole budget back (a successful sign-in lifts a lock-out; a message
+        sent ends "typing", so typing again may say so at once)."""
+        limiter = self._local if name in LOCAL_LIMITS else self._limiter
+        if limiter is not None:
+            await limiter.clear(self._items[name], *key)
 
     async def _report(self, name: str, item: RateLimitItem, key: tuple[str, ...]) -> Quota | None:
         report = REPORT.get()
