@@ -30,6 +30,7 @@ _BY_MODULE = {
     "test_openapi_schema": ("slow",),  # schemathesis over the whole API
     "test_cli_e2e": ("slow",),
     "test_multiprocess_sqlite": ("slow",),
+    "test_server_limits": ("slow",),
 }
 _BY_FIXTURE = {
     "pg_server": "postgres",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import cache
@@ -67,6 +68,13 @@ class Settings:
     sse_heartbeat_seconds: float = 15.0
     ws_ping_seconds: float = 30.0
     ws_per_message_deflate: bool = False
+    # HTTP server limits (hubbub/serving.py)
+    # The largest WebSocket message a client may send; a bigger one closes with 1009.
+    ws_max_message_bytes: int = 16384
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated IP
+    # addresses or CIDR networks (your reverse proxy). Empty: nobody's; the peer's address is
+    # the client's.
+    trusted_proxies: str = ""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -101,6 +109,9 @@ class Settings:
             choices = _choices(f.name)
             if choices and getattr(self, f.name) not in choices:
                 raise ConfigError(f"{f.name} must be one of {', '.join(choices)}")
+        if self.ws_max_message_bytes < 1:
+            raise ConfigError("ws_max_message_bytes must be at least 1")
+        _proxy_entries(self.trusted_proxies)
 
     @property
     def sqlite_path(self) -> Path | None:
@@ -108,6 +119,11 @@ class Settings:
         if not self.database_url.startswith("sqlite:///"):
             return None
         return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def trusted_proxy_list(self) -> tuple[str, ...]:
+        """`trusted_proxies` as a tuple of normalised IP addresses and CIDR networks."""
+        return _proxy_entries(self.trusted_proxies)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -137,6 +153,25 @@ def _bool(raw: str) -> bool:
     if raw.lower() in ("0", "false", "no", "off"):
         return False
     raise ValueError(raw)
+
+
+def _proxy_entries(text: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses and CIDR networks, normalised; ConfigError for others."""
+    entries = []
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        try:
+            if "/" in entry:
+                entries.append(str(ipaddress.ip_network(entry, strict=False)))
+            else:
+                entries.append(str(ipaddress.ip_address(entry)))
+        except ValueError:
+            raise ConfigError(
+                f"trusted_proxies: {entry!r} is not an IP address or a CIDR network"
+            ) from None
+    return tuple(entries)
 
 
 _CONVERT: dict[type, Any] = {int: int, float: float, str: str, bool: _bool}
