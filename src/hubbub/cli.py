@@ -123,6 +123,14 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            help="Open connections (HTTP and WebSocket) before new ones get 503  "
+            "(env HUBBUB_MAX_CONNECTIONS; default 10000)",
+            show_default=False,
+        ),
+    ] = None,
     trusted_proxies: Annotated[
         str | None,
         typer.Option(
@@ -148,6 +156,7 @@ def serve(
         redis_url=redis_url,
         password_hashing=password_hashing,
         auth_attempts_per_minute=auth_attempts_per_minute,
+        max_connections=max_connections,
         trusted_proxies=trusted_proxies,
     )
     configure_logging(settings.log_format, settings.log_level)

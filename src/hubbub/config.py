@@ -69,6 +69,20 @@ class Settings:
     ws_ping_seconds: float = 30.0
     ws_per_message_deflate: bool = False
     # HTTP server limits (hubbub/serving.py)
+    # The request line and headers together, in bytes, and the number of header fields:
+    # beyond either, 431 (414 when the URL is most of it) and the connection closes.
+    max_header_bytes: int = 16384
+    max_headers: int = 100
+    # A request head must be complete this long after its first byte (else 408), and a new
+    # connection must begin a request within it (else it is closed).
+    header_timeout_seconds: float = 10.0
+    # While a request body arrives: at most this long without a byte, and once it has taken
+    # this long, at least body_min_bytes_per_second on average (else 408); 0 turns the rate
+    # check off.
+    body_timeout_seconds: float = 10.0
+    body_min_bytes_per_second: int = 500
+    # Open connections (HTTP and WebSocket) per process; beyond it a new connection gets 503.
+    max_connections: int = 10000
     # The largest WebSocket message a client may send; a bigger one closes with 1009.
     ws_max_message_bytes: int = 16384
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated IP
@@ -109,8 +123,14 @@ class Settings:
             choices = _choices(f.name)
             if choices and getattr(self, f.name) not in choices:
                 raise ConfigError(f"{f.name} must be one of {', '.join(choices)}")
-        if self.ws_max_message_bytes < 1:
-            raise ConfigError("ws_max_message_bytes must be at least 1")
+        for name in ("max_header_bytes", "max_headers", "max_connections", "ws_max_message_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+        for name in ("header_timeout_seconds", "body_timeout_seconds"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be more than 0")
+        if self.body_min_bytes_per_second < 0:
+            raise ConfigError("body_min_bytes_per_second must be 0 (off) or more")
         _proxy_entries(self.trusted_proxies)
 
     @property
