@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 from typing import Annotated, Any
 
@@ -124,10 +123,25 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            help="Open connections (HTTP and WebSocket) before new ones get 503  "
+            "(env HUBBUB_MAX_CONNECTIONS; default 10000)",
+            show_default=False,
+        ),
+    ] = None,
+    trusted_proxies: Annotated[
+        str | None,
+        typer.Option(
+            help="IPs/CIDRs (comma-separated) whose X-Forwarded-For is believed: your reverse "
+            "proxy  (env HUBBUB_TRUSTED_PROXIES; default none)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Apply migrations and run the server until Ctrl-C or SIGTERM."""
-    import uvicorn
-
+    from hubbub import serving
     from hubbub.app import create_app
     from hubbub.logs import configure_logging, redact_url
 
@@ -142,28 +156,14 @@ def serve(
         redis_url=redis_url,
         password_hashing=password_hashing,
         rate_limits=rate_limits,
+        max_connections=max_connections,
+        trusted_proxies=trusted_proxies,
     )
     configure_logging(settings.log_format, settings.log_level)
     url = settings.database_url
     where = settings.sqlite_path.resolve() if settings.sqlite_path else redact_url(url)
     typer.echo(f"hubbub {__version__} on http://{settings.host}:{settings.port}/  data: {where}")
-    # Garbage collection was 15-25% of server CPU under fan-out (bench/realtime.py): keep the
-    # objects made at start-up (modules, the app) out of every collection, and collect the
-    # youngest generation less often.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=None,  # hubbub.logs renders uvicorn's records too
-        access_log=False,  # web.observability writes the access log (with route and request id)
-        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
-        ws_per_message_deflate=settings.ws_per_message_deflate,
-        server_header=False,
-    )
+    serving.run(create_app(settings), settings)
 
 
 @app.command()

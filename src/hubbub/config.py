@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import cache
@@ -75,6 +76,27 @@ class Settings:
     sse_heartbeat_seconds: float = 15.0
     ws_ping_seconds: float = 30.0
     ws_per_message_deflate: bool = False
+    # HTTP server limits (hubbub/serving.py)
+    # The request line and headers together, in bytes, and the number of header fields:
+    # beyond either, 431 (414 when the URL is most of it) and the connection closes.
+    max_header_bytes: int = 16384
+    max_headers: int = 100
+    # A request head must be complete this long after its first byte (else 408), and a new
+    # connection must begin a request within it (else it is closed).
+    header_timeout_seconds: float = 10.0
+    # While a request body arrives: at most this long without a byte, and once it has taken
+    # this long, at least body_min_bytes_per_second on average (else 408); 0 turns the rate
+    # check off.
+    body_timeout_seconds: float = 10.0
+    body_min_bytes_per_second: int = 500
+    # Open connections (HTTP and WebSocket) per process; beyond it a new connection gets 503.
+    max_connections: int = 10000
+    # The largest WebSocket message a client may send; a bigger one closes with 1009.
+    ws_max_message_bytes: int = 16384
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated IP
+    # addresses or CIDR networks (your reverse proxy). Empty: nobody's; the peer's address is
+    # the client's.
+    trusted_proxies: str = ""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -115,6 +137,15 @@ class Settings:
             choices = _choices(f.name)
             if choices and getattr(self, f.name) not in choices:
                 raise ConfigError(f"{f.name} must be one of {', '.join(choices)}")
+        for name in ("max_header_bytes", "max_headers", "max_connections", "ws_max_message_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+        for name in ("header_timeout_seconds", "body_timeout_seconds"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be more than 0")
+        if self.body_min_bytes_per_second < 0:
+            raise ConfigError("body_min_bytes_per_second must be 0 (off) or more")
+        _proxy_entries(self.trusted_proxies)
 
     @property
     def cors_origin_list(self) -> tuple[str, ...]:
@@ -126,6 +157,11 @@ class Settings:
         if not self.database_url.startswith("sqlite:///"):
             return None
         return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def trusted_proxy_list(self) -> tuple[str, ...]:
+        """`trusted_proxies` as a tuple of normalised IP addresses and CIDR networks."""
+        return _proxy_entries(self.trusted_proxies)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -155,6 +191,25 @@ def _bool(raw: str) -> bool:
     if raw.lower() in ("0", "false", "no", "off"):
         return False
     raise ValueError(raw)
+
+
+def _proxy_entries(text: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses and CIDR networks, normalised; ConfigError for others."""
+    entries = []
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        try:
+            if "/" in entry:
+                entries.append(str(ipaddress.ip_network(entry, strict=False)))
+            else:
+                entries.append(str(ipaddress.ip_address(entry)))
+        except ValueError:
+            raise ConfigError(
+                f"trusted_proxies: {entry!r} is not an IP address or a CIDR network"
+            ) from None
+    return tuple(entries)
 
 
 _CONVERT: dict[type, Any] = {int: int, float: float, str: str, bool: _bool}
