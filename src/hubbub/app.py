@@ -124,13 +124,14 @@ def build_services(
     store: Store, settings: Settings, bus: Bus, uow: UnitOfWork, limits: RateLimits
 ) -> Services:
     passwords = Passwords(settings.password_hashing)
+    activity = ActivityService(uow, limits)
     return Services(
         classic=ClassicService(uow, settings, limits),
         accounts=AccountService(uow, settings, passwords, limits),
         sessions=SessionService(uow, passwords, limits),
         rooms=RoomService(uow, limits),
-        messages=MessageService(uow, settings, limits),
-        activity=ActivityService(uow, limits),
+        messages=MessageService(uow, settings, limits, activity),
+        activity=activity,
         health=HealthService(store, lambda: bus.state),
     )
 

@@ -28,6 +28,7 @@ from hubbub.events import (
 )
 from hubbub.models import Author, Message, User
 from hubbub.services.access import MANAGERS, require_member, room_access
+from hubbub.services.activity import ActivityService
 from hubbub.services.fields import check_text
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.unit import Outbox, UnitOfWork
@@ -71,6 +72,7 @@ class MessageService:
     uow: UnitOfWork
     settings: Settings
     limits: RateLimits
+    activity: ActivityService
 
     async def send(
         self,
@@ -120,9 +122,7 @@ class MessageService:
             return Sent(message, replayed=False)
 
         sent = await self.uow.write(fn)
-        # A message ends its author's "typing" on the others' screens: the next keystroke
-        # may say "typing" again at once, not when the thinning window runs out.
-        await self.limits.clear("typing", me.id, room_id)
+        await self.activity.message_sent(me, room_id)
         return sent
 
     async def purge_expired_keys(self) -> int:
