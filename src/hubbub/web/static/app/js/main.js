@@ -1,8 +1,9 @@
 // Entry point: the signed-out screen or the chat, and the wiring between the views.
 
 import { ApiError } from "./api.js";
+import { visibleText } from "./bidi.js";
 import { Client } from "./client.js";
-import { $ } from "./dom.js";
+import { $, replaceChildren } from "./dom.js";
 import { clearSession, loadSession, onSessionChange, saveSession } from "./session.js";
 import { backoffDelay } from "./stream.js";
 import { mountAuth } from "./views/auth.js";
@@ -70,18 +71,23 @@ function startChat(session) {
   let alive = true;
 
   $("chat").hidden = false;
-  $("me").textContent = session.user.display_name || session.user.username;
-  $("me").title = `Signed in as ${session.user.username}`;
+  replaceChildren($("me"), visibleText(session.user.display_name || session.user.username));
+  $("me").title = `Signed in as @${session.user.username}`;
 
   /** @param {import("./store.js").Room | null | undefined} room */
   function showHeader(room) {
     const partner = store.dmPartner(room);
-    $("room-title").textContent = room ? (partner ? partner : room.name) : "Welcome";
-    $("room-topic").textContent = room
-      ? room.kind === "dm"
-        ? `Direct messages with ${partner}`
-        : room.topic || (room.visibility === "private" ? "Private room" : "Public room")
-      : "";
+    replaceChildren($("room-title"), visibleText(room ? (partner ? partner : room.name) : "Welcome"));
+    replaceChildren(
+      $("room-topic"),
+      visibleText(
+        room
+          ? room.kind === "dm"
+            ? `Direct messages with ${partner}`
+            : room.topic || (room.visibility === "private" ? "Private room" : "Public room")
+          : "",
+      ),
+    );
   }
 
   /**

@@ -242,7 +242,7 @@ export function mountTimeline({ client, composer, onError }) {
     }
     const body = m.deleted
       ? h("p", { class: "text deleted-text" }, "This message was deleted.")
-      : h("p", { class: "text" }, renderText(m.text));
+      : h("p", { class: "text", dir: "auto" }, renderText(m.text));
     if (!m.deleted && m.edited_at) {
       body.append(
         " ",
@@ -288,7 +288,7 @@ export function mountTimeline({ client, composer, onError }) {
         dataset: { pending: e.key },
         "aria-busy": failed ? null : "true",
       },
-      h("div", { class: "msg-body" }, h("p", { class: "text" }, renderText(e.text)), status),
+      h("div", { class: "msg-body" }, h("p", { class: "text", dir: "auto" }, renderText(e.text)), status),
     );
   }
 
