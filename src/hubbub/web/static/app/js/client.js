@@ -177,6 +177,7 @@ export class Client extends EventTarget {
     /** @type {import("./store.js").Member[]} */
     const members = (await this.api.get(`/rooms/${seg(roomId)}/members`)).members;
     await this.refreshPresence(members.map((m) => m.user));
+    this.store.setMembers(roomId, members);
     return members;
   }
 

@@ -1,7 +1,9 @@
 // The sign-in / create-account screen.
 
 import { Api, ApiError } from "../api.js";
+import { hasBidiControl } from "../bidi.js";
 import { $ } from "../dom.js";
+import { isInvisibleName } from "../names.js";
 
 /** @type {Record<string, string>} */
 const MESSAGES = {
@@ -69,9 +71,21 @@ export function mountAuth({ onSignedIn }) {
       password.focus();
       return;
     }
+    // The server refuses these too (422); saying so here is clearer.
+    const displayName = mode === "signup" ? display.value.trim() : "";
+    if (displayName && isInvisibleName(displayName)) {
+      error.textContent = "A display name needs at least one visible character.";
+      display.focus();
+      return;
+    }
+    if (displayName && hasBidiControl(displayName)) {
+      error.textContent = "A display name cannot contain text-direction control characters.";
+      display.focus();
+      return;
+    }
     /** @type {{username: string, password: string, display_name?: string}} */
     const body = { username: name, password: password.value };
-    if (mode === "signup" && display.value.trim()) body.display_name = display.value.trim();
+    if (displayName) body.display_name = displayName;
     submit.disabled = true;
     try {
       const session = await api.post(mode === "signup" ? "/accounts" : "/sessions", body);
