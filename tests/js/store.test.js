@@ -308,6 +308,16 @@ test("events of unknown types, such as a stream's hello frame, change nothing", 
   assert.equal(JSON.stringify([...store.rooms]), before);
 });
 
+test("session.revoked changes nothing held (this page's own end comes as the stream's 4401)", () => {
+  const { store, emitted } = makeStore([room({ last_seq: 3, unread_count: 1 })]);
+  load(store, [1, 2, 3]);
+  const before = JSON.stringify([[...store.rooms], store.timeline("r1").list()]);
+  emitted.length = 0;
+  store.applyEvents([{ id: "c-4", type: "session.revoked", room_id: null, data: { session_ids: ["s1"] } }]);
+  assert.deepEqual(emitted, []);
+  assert.equal(JSON.stringify([[...store.rooms], store.timeline("r1").list()]), before);
+});
+
 test("the people of a room: authors held, authors replied to, and fetched members", () => {
   const { store, emitted } = makeStore([room(), room({ id: "r2" })]);
   const carol = { id: "u-carol", username: "carol", display_name: "Bob" };

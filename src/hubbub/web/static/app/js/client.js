@@ -22,7 +22,7 @@ const READ_DEBOUNCE_MS = 400;
 export class Client extends EventTarget {
   /**
    * @param {import("./session.js").Session} session
-   * @param {{onSignedOut: () => void}} callbacks
+   * @param {{onSignedOut: () => void}} callbacks  onSignedOut: the server ended the session
    */
   constructor(session, { onSignedOut }) {
     super();
@@ -33,6 +33,7 @@ export class Client extends EventTarget {
     /** @type {StreamStatus} */
     this.status = { state: "connecting", transport: "websocket", attempt: 0 };
     this.everLive = false;
+    this.ended = false; // signed out: by the person, or the server said so (once is enough)
     /** @type {Map<string, number>} see _soon */
     this._timers = new Map();
     /** @type {Map<string, boolean>} see _soon */
@@ -53,7 +54,6 @@ export class Client extends EventTarget {
     this.outbox = new Outbox({ api: this.api, store: this.store });
     this.stream = new Stream({
       api: this.api,
-      token,
       onEvents: (events) => this._onEvents(events),
       onReset: () => this._reset(),
       onStatus: (status) => this._onStatus(status),
@@ -77,12 +77,15 @@ export class Client extends EventTarget {
   }
 
   async signOut() {
+    // First, so the stream's close (the server ends it with the session) is not taken for a
+    // sign-out from elsewhere.
+    this.ended = true;
+    this.stop();
     try {
       await this.api.del("/sessions/current", { timeoutMs: 5000 });
     } catch {
       /* signing out locally is what matters */
     }
-    this.stop();
   }
 
   /** @returns {Promise<string>} */
@@ -450,7 +453,10 @@ export class Client extends EventTarget {
     return cursor;
   }
 
+  /** The server no longer knows our token (a 401, or the stream's 4401 confirmed by one). */
   _unauthenticated() {
+    if (this.ended) return;
+    this.ended = true;
     this.stop();
     this.onSignedOut();
   }

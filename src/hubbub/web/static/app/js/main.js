@@ -4,7 +4,14 @@ import { ApiError } from "./api.js";
 import { visibleText } from "./bidi.js";
 import { Client } from "./client.js";
 import { $, replaceChildren } from "./dom.js";
-import { clearSession, loadSession, onSessionChange, saveSession } from "./session.js";
+import {
+  clearSession,
+  loadSession,
+  noteSessionEnded,
+  onSessionChange,
+  saveSession,
+  takeSessionEnded,
+} from "./session.js";
 import { backoffDelay } from "./stream.js";
 import { mountAuth } from "./views/auth.js";
 import { mountBanner, toast } from "./views/banner.js";
@@ -36,10 +43,14 @@ const auth = mountAuth({
 });
 
 /**
- * Signed out (by the button, another tab, or a token the server no longer knows). The views
- * are mounted once per page, so the cleanest clean slate is a fresh page.
+ * Signed out: by the button, in another tab, or by the server (the session was signed out
+ * elsewhere or revoked: its stream closed with 4401, or a request got 401). The views are
+ * mounted once per page, so the cleanest clean slate is a fresh page; the sign-in screen after
+ * it says "You were signed out" when the server ended the session.
+ * @param {{ended?: boolean}} [how]
  */
-function signedOut() {
+function signedOut({ ended = false } = {}) {
+  if (ended) noteSessionEnded();
   clearSession();
   if (chat) {
     chat.destroy();
@@ -48,7 +59,7 @@ function signedOut() {
     return;
   }
   $("chat").hidden = true;
-  auth.show();
+  auth.show({ ended: takeSessionEnded() });
 }
 
 /** The room in the address (#/room/<id>), so a reload or a link returns to it. */
@@ -59,7 +70,7 @@ function roomFromHash() {
 
 /** @param {import("./session.js").Session} session */
 function startChat(session) {
-  const client = new Client(session, { onSignedOut: signedOut });
+  const client = new Client(session, { onSignedOut: () => signedOut({ ended: true }) });
   const banner = mountBanner({ client });
   const composer = mountComposer({ client, onError: showError });
   const timeline = mountTimeline({ client, composer, onError: showError });
@@ -183,5 +194,5 @@ if (saved) {
   $("auth").hidden = true;
   startChat(saved);
 } else {
-  auth.show();
+  auth.show({ ended: takeSessionEnded() });
 }

@@ -350,6 +350,10 @@ export class Store extends EventTarget {
           this.online.set(String(d.user).toLowerCase(), !!d.online);
           touched.presence = true;
           break;
+        case "session.revoked":
+          // Sessions that ended. If this page's is among them its stream is closed (4401)
+          // and the client signs out from there; the page holds nothing of the others.
+          break;
         default:
           break; // unknown types are for newer clients
       }

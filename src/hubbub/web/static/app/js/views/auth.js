@@ -25,6 +25,7 @@ export function mountAuth({ onSignedIn }) {
   const password = $("auth-password", HTMLInputElement);
   const display = $("auth-display", HTMLInputElement);
   const error = $("auth-error");
+  const notice = $("auth-notice");
   const submit = $("auth-submit", HTMLButtonElement);
   const api = new Api({ token: () => null, onUnauthenticated: () => {} });
   /** @type {Mode} */
@@ -90,6 +91,7 @@ export function mountAuth({ onSignedIn }) {
     try {
       const session = await api.post(mode === "signup" ? "/accounts" : "/sessions", body);
       password.value = "";
+      notice.hidden = true;
       onSignedIn({ token: session.token, user: session.user });
     } catch (err) {
       error.textContent =
@@ -103,7 +105,9 @@ export function mountAuth({ onSignedIn }) {
 
   setMode("signin");
   return {
-    show() {
+    /** @param {{ended?: boolean}} [o]  ended: the server ended the last session; say so */
+    show({ ended = false } = {}) {
+      notice.hidden = !ended;
       $("auth").hidden = false;
       username.focus();
     },
