@@ -57,7 +57,7 @@ function makeStore(rooms = [room()]) {
   store.me = ALICE;
   store.setRooms(rooms);
   const emitted = [];
-  for (const kind of ["rooms", "timeline", "typing", "presence", "members"]) {
+  for (const kind of ["rooms", "timeline", "typing", "presence", "members", "roster"]) {
     store.addEventListener(kind, (e) => emitted.push([kind, e.detail?.roomId ?? null]));
   }
   return { store, asked, emitted };
@@ -306,6 +306,32 @@ test("events of unknown types, such as a stream's hello frame, change nothing", 
   store.applyEvents([{ type: "hello", cursor: "c-9" }, { type: "future.thing", data: { x: 1 } }]);
   assert.deepEqual(emitted, []);
   assert.equal(JSON.stringify([...store.rooms]), before);
+});
+
+test("session.revoked changes nothing held (this page's own end comes as the stream's 4401)", () => {
+  const { store, emitted } = makeStore([room({ last_seq: 3, unread_count: 1 })]);
+  load(store, [1, 2, 3]);
+  const before = JSON.stringify([[...store.rooms], store.timeline("r1").list()]);
+  emitted.length = 0;
+  store.applyEvents([{ id: "c-4", type: "session.revoked", room_id: null, data: { session_ids: ["s1"] } }]);
+  assert.deepEqual(emitted, []);
+  assert.equal(JSON.stringify([[...store.rooms], store.timeline("r1").list()]), before);
+});
+
+test("the people of a room: authors held, authors replied to, and fetched members", () => {
+  const { store, emitted } = makeStore([room(), room({ id: "r2" })]);
+  const carol = { id: "u-carol", username: "carol", display_name: "Bob" };
+  load(store, [1, 2]);
+  store.replyCache.set("m0", message(0, { author: carol }));
+  store.replyCache.set("x0", message(0, { room_id: "r2", author: ALICE }));
+  assert.deepEqual(store.peopleIn("r1").map((a) => a.username), ["bob", "bob", "carol"]);
+  emitted.length = 0;
+  store.setMembers("r1", [{ user: ALICE, role: "owner", joined_at: "2026-01-01T00:00:00Z" }]);
+  assert.deepEqual(emitted, [["roster", "r1"]]);
+  assert.deepEqual(store.peopleIn("r1").map((a) => a.username), ["bob", "bob", "carol", "alice"]);
+  assert.deepEqual(store.peopleIn("r2").map((a) => a.username), ["alice"]);
+  store.applyEvents([{ type: "member.left", room_id: "r1", data: { user: ALICE } }]);
+  assert.equal(store.members.has("r1"), false); // I left: nothing of the room is kept
 });
 
 test("joining adds the room with nothing unread and asks for exact counts; leaving drops it", () => {

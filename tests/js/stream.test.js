@@ -1,6 +1,7 @@
 // The live stream: resumes from the last cursor it delivered after any break, backs off with
 // jitter while the server is unreachable, refetches on reset, and falls back to long-polling
-// where WebSockets do not get through. Driven on a fake clock with a fake WebSocket.
+// where WebSockets do not get through; every WebSocket opens with a fresh one-time ticket, never
+// the token. Driven on a fake clock with a fake WebSocket.
 
 import "./web-globals.js";
 
@@ -11,31 +12,56 @@ import { ApiError, NetworkError } from "../../src/hubbub/web/static/app/js/api.j
 import { Stream, backoffDelay } from "../../src/hubbub/web/static/app/js/stream.js";
 import { FakeClock, fakeWebSocketClass, flush } from "./fakes.js";
 
-/** An API whose GETs wait until the test answers them; an aborted one rejects like fetch. */
-function fakeApi() {
+const TOKEN = "the-long-lived-token";
+
+/**
+ * An API whose GETs wait until the test answers them; an aborted one rejects like fetch. Ticket
+ * requests (POST /stream-tickets) are answered at once with tk-1, tk-2, ... unless `manual`:
+ * then they wait in `posts` too. The real Api sends TOKEN in a header; the stream never sees it.
+ */
+function fakeApi({ manual = false } = {}) {
   const gets = [];
+  const posts = [];
+  const issued = [];
+  const abortable = (opts, reject) =>
+    opts.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
   return {
     gets,
+    posts,
+    issued,
+    token: TOKEN,
     get(path, opts = {}) {
       return new Promise((resolve, reject) => {
         gets.push({ path, query: new URL(path, "http://x").searchParams, resolve, reject });
-        opts.signal?.addEventListener("abort", () =>
-          reject(new DOMException("aborted", "AbortError")),
-        );
+        abortable(opts, reject);
+      });
+    },
+    post(path, body, opts = {}) {
+      const grant = () => {
+        const ticket = `tk-${issued.length + 1}`;
+        issued.push(ticket);
+        return { ticket, expires_at: "2026-01-01T00:00:30Z" };
+      };
+      if (!manual) {
+        posts.push({ path, body, answered: true });
+        return Promise.resolve(grant());
+      }
+      return new Promise((resolve, reject) => {
+        posts.push({ path, body, grant: () => resolve(grant()), reject, signal: opts.signal });
+        abortable(opts, reject);
       });
     },
   };
 }
 
-function makeStream({ random = 0, offline = false, resetCursor = "fresh" } = {}) {
+function makeStream({ random = 0, offline = false, resetCursor = "fresh", manualTickets = false } = {}) {
   const clock = new FakeClock();
-  const api = fakeApi();
+  const api = fakeApi({ manual: manualTickets });
   const { FakeWebSocket, sockets } = fakeWebSocketClass();
   const got = { events: [], statuses: [], resets: 0, unauthenticated: 0, failResets: 0 };
   const online = { watchers: 0, fire: () => {} };
   const stream = new Stream({
     api,
-    token: () => "tok",
     onEvents: (events) => got.events.push(...events),
     onReset: async () => {
       got.resets += 1;
@@ -62,7 +88,12 @@ function makeStream({ random = 0, offline = false, resetCursor = "fresh" } = {})
   });
   const last = () => sockets[sockets.length - 1];
   const state = () => got.statuses[got.statuses.length - 1];
-  return { stream, clock, api, sockets, got, online, last, state };
+  /** Start from `cursor` and let the ticket request be answered. */
+  const start = async (cursor) => {
+    stream.start(cursor);
+    await flush();
+  };
+  return { stream, clock, api, sockets, got, online, last, state, start };
 }
 
 /** A WebSocket that opened and carried a frame: the connection worked. */
@@ -96,14 +127,15 @@ test("back-off doubles from 0.5 s to a 15 s cap, half fixed and half random", ()
   assert.ok(new Set(samples).size > 100);
 });
 
-test("connects with its cursor; hands on events; ping, hello and reset are not events", () => {
+test("connects with its cursor; hands on events; ping, hello and reset are not events", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   assert.equal(s.sockets.length, 1);
   const url = s.last().url;
   assert.equal(`${url.origin}${url.pathname}`, "ws://chat.test/api/v1/stream");
+  assert.deepEqual([...url.searchParams.keys()].sort(), ["since", "ticket"]);
   assert.equal(url.searchParams.get("since"), "c0");
-  assert.equal(url.searchParams.get("access_token"), "tok");
+  assert.equal(url.searchParams.get("ticket"), "tk-1");
   assert.equal(s.state().state, "connecting");
 
   s.last().serverOpen();
@@ -120,9 +152,9 @@ test("connects with its cursor; hands on events; ping, hello and reset are not e
   assert.equal(s.stream.cursor, "c1");
 });
 
-test("a hello frame does not move the cursor, before or after events", () => {
+test("a hello frame does not move the cursor, before or after events", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   s.last().serverOpen();
   s.last().serverSend({ type: "hello", cursor: "c-hello" });
   assert.equal(s.stream.cursor, "c0");
@@ -134,7 +166,7 @@ test("a hello frame does not move the cursor, before or after events", () => {
 
 test("after a break it reconnects after a jittered back-off, from the last cursor delivered", async () => {
   const s = makeStream({ random: 0.5 });
-  s.stream.start("c0");
+  await s.start("c0");
   live(s.last());
   s.last().serverSend(event("c1"));
   s.last().serverSend(event("c2"));
@@ -153,7 +185,7 @@ test("after a break it reconnects after a jittered back-off, from the last curso
 
 test("while the server stays unreachable, retries back off exponentially to the cap", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   const delays = [];
   for (let i = 0; i < 8; i++) {
     s.last().serverClose(1006); // the WebSocket never opens
@@ -178,7 +210,7 @@ test("while the server stays unreachable, retries back off exponentially to the 
 
 test("the status says offline when the browser knows it has no network", async () => {
   const s = makeStream({ offline: true });
-  s.stream.start("c0");
+  await s.start("c0");
   live(s.last());
   s.last().serverClose(1006);
   await flush();
@@ -187,7 +219,7 @@ test("the status says offline when the browser knows it has no network", async (
 
 test("a reset frame, then the close, refetches state and resumes from the fresh cursor at once", async () => {
   const s = makeStream();
-  s.stream.start("c-unknown");
+  await s.start("c-unknown");
   live(s.last());
   s.last().serverSend({ type: "reset" });
   s.last().serverClose(1000);
@@ -203,7 +235,7 @@ test("a reset frame, then the close, refetches state and resumes from the fresh 
 test("close code 4410 alone is a reset too; a failing refetch is retried with back-off", async () => {
   const s = makeStream();
   s.got.failResets = 2;
-  s.stream.start("c-unknown");
+  await s.start("c-unknown");
   s.last().serverOpen();
   s.last().serverClose(4410);
   await flush();
@@ -218,22 +250,173 @@ test("close code 4410 alone is a reset too; a failing refetch is retried with ba
   assert.equal(s.last().url.searchParams.get("since"), "fresh");
 });
 
-test("close code 4401 stops the stream and reports the session gone, without reconnecting", async () => {
-  const s = makeStream();
-  s.stream.start("c0");
-  live(s.last());
-  s.last().serverClose(4401);
-  await flush();
+// -- tickets and the session's end ---------------------------------------------------------
+
+/** The session is over: stopped, said once, nothing scheduled, no socket opened later. */
+async function assertSignedOut(s, sockets) {
   assert.equal(s.got.unauthenticated, 1);
   assert.equal(s.state().state, "stopped");
   assert.equal(s.online.watchers, 0);
-  await s.clock.advance(120_000);
+  assert.equal(s.clock.timers.size, 0);
+  await s.clock.advance(600_000);
+  assert.equal(s.sockets.length, sockets);
+  assert.equal(s.got.unauthenticated, 1);
+}
+
+test("every WebSocket opens with a fresh one-time ticket, and the token is in no URL", async () => {
+  const s = makeStream();
+  await s.start("c0");
+  live(s.last());
+  s.last().serverSend(event("c1"));
+  s.last().serverClose(1006); // a break: back-off, then a new ticket
+  await s.clock.advance(s.clock.pendingTimeouts()[0]);
+  s.last().serverOpen();
+  s.last().serverClose(4008); // fell behind: at once, with a new ticket
+  await flush();
+  s.stream.reconnectNow(); // back online, woke from sleep...
+  await flush();
+  assert.equal(s.sockets.length, 4);
+  assert.deepEqual(s.api.posts.map((p) => [p.path, p.body]), Array(4).fill(["/stream-tickets", undefined]));
+  assert.deepEqual(s.sockets.map((ws) => ws.url.searchParams.get("ticket")), ["tk-1", "tk-2", "tk-3", "tk-4"]);
+  for (const ws of s.sockets) {
+    assert.equal(ws.url.searchParams.has("access_token"), false);
+    assert.equal(ws.url.href.includes(TOKEN), false);
+  }
+  assert.deepEqual(s.sockets.map((ws) => ws.url.searchParams.get("since")), ["c0", "c1", "c1", "c1"]);
+});
+
+test("no socket opens before the ticket arrives; a failed ticket request backs off", async () => {
+  const s = makeStream({ manualTickets: true });
+  await s.start("c0");
+  assert.equal(s.sockets.length, 0);
+  assert.equal(s.state().state, "connecting");
+  s.api.posts[0].reject(new NetworkError("network error"));
+  await flush();
+  assert.deepEqual([s.state().state, s.clock.pendingTimeouts()], ["reconnecting", [250]]);
+  await s.clock.advance(250);
+  s.api.posts[1].reject(new ApiError(503, "unavailable", "Service unavailable"));
+  await flush();
+  assert.deepEqual(s.clock.pendingTimeouts(), [500]);
+  await s.clock.advance(500);
+  s.api.posts[2].grant();
+  await flush();
   assert.equal(s.sockets.length, 1);
+  assert.equal(s.last().url.searchParams.get("ticket"), "tk-1");
+  assert.equal(s.stream.transport, "websocket"); // HTTP trouble is no reason to long-poll
+  assert.equal(s.got.unauthenticated, 0);
+});
+
+test("a 401 for a ticket means the session is over: it stops and says so once", async () => {
+  const s = makeStream({ manualTickets: true });
+  await s.start("c0");
+  s.api.posts[0].reject(new ApiError(401, "unauthenticated", "Sign in"));
+  await flush();
+  await assertSignedOut(s, 0);
+  assert.equal(s.api.posts.length, 1);
+});
+
+test("close code 4401 (signed out elsewhere): the next ticket is refused, and it stops for good", async () => {
+  const s = makeStream({ manualTickets: true });
+  await s.start("c0");
+  s.api.posts[0].grant();
+  await flush();
+  live(s.last());
+  s.last().serverClose(4401);
+  await flush();
+  assert.equal(s.api.posts.length, 2); // at once, no back-off
+  s.api.posts[1].reject(new ApiError(401, "unauthenticated", "Sign in"));
+  await flush();
+  await assertSignedOut(s, 1);
+});
+
+test("close code 4401 with the next ticket granted reconnects; refused again, it backs off", async () => {
+  const s = makeStream();
+  await s.start("c0");
+  s.last().serverOpen();
+  s.last().serverClose(4401); // e.g. the ticket expired while the machine slept
+  await flush();
+  assert.equal(s.sockets.length, 2);
+  assert.equal(s.last().url.searchParams.get("ticket"), "tk-2");
+  s.last().serverOpen();
+  s.last().serverClose(4401); // again, without a frame between: do not hammer
+  await flush();
+  assert.deepEqual(s.clock.pendingTimeouts(), [250]);
+  assert.equal(s.got.unauthenticated, 0); // the token works: no reason to sign out
+  await s.clock.advance(250);
+  live(s.last()); // a frame: the count starts over
+  s.last().serverClose(4401);
+  await flush();
+  assert.equal(s.sockets.length, 4);
+  assert.deepEqual(s.clock.pendingTimeouts(), []);
+});
+
+test("close code 4429 (too many streams) retries after a minute or so, then longer, to 5 minutes", async () => {
+  const s = makeStream();
+  await s.start("c0");
+  const delays = [];
+  for (let i = 0; i < 5; i++) {
+    s.last().serverOpen();
+    s.last().serverClose(4429);
+    await flush();
+    assert.equal(s.state().reason, "too-many-streams");
+    assert.equal(s.state().state, "reconnecting");
+    delays.push(...s.clock.pendingTimeouts());
+    await s.clock.advance(s.clock.pendingTimeouts()[0]);
+  }
+  assert.deepEqual(delays, [30_000, 60_000, 120_000, 150_000, 150_000]); // random 0: the low end
+  assert.equal(s.stream.transport, "websocket");
+  assert.equal(s.api.gets.length, 0, "not a blocked WebSocket: no long-poll probe");
+  const high = makeStream({ random: 0.999 });
+  await high.start("c0");
+  high.last().serverClose(4429);
+  await flush();
+  assert.ok(high.clock.pendingTimeouts()[0] > 59_000);
+  // A stream that works again reconnects at the usual pace, without the reason.
+  live(s.last());
+  s.last().serverClose(1006);
+  await flush();
+  assert.deepEqual([s.clock.pendingTimeouts(), s.state().reason], [[250], undefined]);
+});
+
+test("stopped or restarted while a ticket is on its way: that ticket opens nothing", async () => {
+  const s = makeStream({ manualTickets: true });
+  await s.start("c0");
+  s.stream.reconnectNow();
+  await flush();
+  assert.equal(s.api.posts.length, 2);
+  assert.equal(s.api.posts[0].signal.aborted, true);
+  s.api.posts[1].grant();
+  await flush();
+  assert.equal(s.sockets.length, 1);
+  s.last().serverClose(1006);
+  await s.clock.advance(s.clock.pendingTimeouts()[0]);
+  s.api.posts[2].grant(); // answered, but stopped before the answer is read
+  s.stream.stop();
+  assert.equal(s.api.posts[2].signal.aborted, true);
+  await flush();
+  assert.equal(s.sockets.length, 1);
+  assert.equal(s.got.unauthenticated, 0);
+});
+
+test("long-polling, a 401 ends the session and a 429 too_many_streams backs off long", async () => {
+  const s = makeStream();
+  await s.start("c0");
+  await failWebSocketsUntilProbe(s);
+  s.api.gets[0].resolve({ events: [], next: "head" });
+  await flush();
+  assert.equal(s.stream.transport, "long-poll");
+  s.api.gets[1].reject(new ApiError(429, "too_many_streams", "Too many streams"));
+  await flush();
+  assert.deepEqual([s.clock.pendingTimeouts(), s.state().reason], [[30_000], "too-many-streams"]);
+  await s.clock.advance(30_000);
+  s.api.gets[2].reject(new ApiError(401, "unauthenticated", "Sign in"));
+  await flush();
+  await assertSignedOut(s, 3);
 });
 
 test("close code 4008 (fell behind) resumes from the cursor at once", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   live(s.last());
   s.last().serverSend(event("c5"));
   s.last().serverClose(4008);
@@ -244,7 +427,7 @@ test("close code 4008 (fell behind) resumes from the cursor at once", async () =
 
 test("where WebSockets never open but HTTP works, it long-polls from the cursor", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   await failWebSocketsUntilProbe(s);
   s.api.gets[0].resolve({ events: [], next: "head" });
   await flush();
@@ -267,7 +450,7 @@ test("where WebSockets never open but HTTP works, it long-polls from the cursor"
 
 test("a long-poll that fails backs off; one answered 410 resets", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   await failWebSocketsUntilProbe(s);
   s.api.gets[0].resolve({ events: [], next: "head" });
   await flush();
@@ -289,7 +472,7 @@ test("a long-poll that fails backs off; one answered 410 resets", async () => {
 
 test("on long-poll it gives the WebSocket another chance after a minute", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   await failWebSocketsUntilProbe(s);
   s.api.gets[0].resolve({ events: [], next: "head" });
   await flush();
@@ -313,7 +496,7 @@ test("on long-poll it gives the WebSocket another chance after a minute", async 
 
 test("coming back online reconnects at once instead of waiting out the back-off", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   for (let i = 0; i < 2; i++) {
     s.last().serverClose(1006);
     await flush();
@@ -325,6 +508,7 @@ test("coming back online reconnects at once instead of waiting out the back-off"
   await flush();
   assert.deepEqual(s.clock.pendingTimeouts(), [1000]);
   s.online.fire();
+  await flush();
   assert.equal(s.sockets.length, 4);
   assert.deepEqual(s.clock.pendingTimeouts(), []);
   // The back-off starts over from there.
@@ -337,7 +521,7 @@ test("coming back online reconnects at once instead of waiting out the back-off"
 
 test("a WebSocket that stays open without frames counts as working; one dropped at once does not", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   s.last().serverClose(1006);
   await flush();
   await s.clock.advance(250);
@@ -356,7 +540,7 @@ test("a WebSocket that stays open without frames counts as working; one dropped 
 
 test("a WebSocket silent for longer than the server's pings allow is replaced", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   live(s.last());
   await s.clock.advance(70_000);
   assert.equal(s.sockets.length, 1);
@@ -374,7 +558,7 @@ test("a WebSocket silent for longer than the server's pings allow is replaced", 
 
 test("after the machine slept it reconnects at once", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   live(s.last());
   s.last().serverSend(event("c3"));
   s.clock.jump(30_000); // no timer ran while asleep
@@ -383,9 +567,9 @@ test("after the machine slept it reconnects at once", async () => {
   assert.equal(s.last().url.searchParams.get("since"), "c3");
 });
 
-test("typing goes over an open WebSocket only", () => {
+test("typing goes over an open WebSocket only", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   assert.equal(s.stream.sendTyping("r1"), false);
   s.last().serverOpen();
   assert.equal(s.stream.sendTyping("r1"), true);
@@ -394,7 +578,7 @@ test("typing goes over an open WebSocket only", () => {
 
 test("stop closes the connection and leaves nothing scheduled or watching", async () => {
   const s = makeStream();
-  s.stream.start("c0");
+  await s.start("c0");
   live(s.last());
   s.stream.stop();
   assert.equal(s.state().state, "stopped");

@@ -126,11 +126,13 @@ class Person:
     dialogs: list[str] = field(default_factory=list)
     http: httpx.Client | None = None
 
-    def sign_up(self) -> Person:
+    def sign_up(self, display_name: str | None = None) -> Person:
         page = self.page
         page.goto(self.base_url + "/")
         page.get_by_role("tab", name="Create account").click()
         page.locator("#auth-username").fill(self.username)
+        if display_name is not None:
+            page.locator("#auth-display").fill(display_name)
         page.locator("#auth-password").fill(PASSWORD)
         page.locator("#auth-submit").click()
         self.wait_live()

@@ -23,7 +23,7 @@ def test_page_is_served_with_a_strict_content_security_policy(server: ServerProc
     assert csp["default-src"] == ["'self'"]
     assert csp["script-src"] == ["'self'"]
     assert csp["style-src"] == ["'self'"]
-    assert csp["connect-src"] == ["'self'"]  # its own origin only, WebSockets included
+    assert csp["connect-src"] == ["'self'"]  # 'self' covers this origin's ws: and wss: (CSP 3)
     assert csp["frame-ancestors"] == ["'none'"]
     assert not any("unsafe" in v for values in csp.values() for v in values)
     assert r.headers["x-content-type-options"] == "nosniff"

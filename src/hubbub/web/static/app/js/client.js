@@ -9,6 +9,9 @@ import { Stream } from "./stream.js";
 const PAGE = 50;
 const FILL_PAGE = 200;
 const TYPING_EVERY_MS = 3000;
+// The server relays one typing notification per person and room every 2 s and drops the rest
+// silently (docs/api.md, rate limits): never send one sooner than this after the last.
+const TYPING_BUDGET_MS = 2250;
 const READ_DEBOUNCE_MS = 400;
 
 /**
@@ -22,7 +25,7 @@ const READ_DEBOUNCE_MS = 400;
 export class Client extends EventTarget {
   /**
    * @param {import("./session.js").Session} session
-   * @param {{onSignedOut: () => void}} callbacks
+   * @param {{onSignedOut: () => void}} callbacks  onSignedOut: the server ended the session
    */
   constructor(session, { onSignedOut }) {
     super();
@@ -33,12 +36,17 @@ export class Client extends EventTarget {
     /** @type {StreamStatus} */
     this.status = { state: "connecting", transport: "websocket", attempt: 0 };
     this.everLive = false;
+    this.ended = false; // signed out: by the person, or the server said so (once is enough)
     /** @type {Map<string, number>} see _soon */
     this._timers = new Map();
     /** @type {Map<string, boolean>} see _soon */
     this._running = new Map();
     /** @type {Map<string, number>} room -> when I last said I was typing there */
     this._typingSent = new Map();
+    /** @type {Set<string>} rooms where a message went since: say "typing" again when I type */
+    this._typingRenew = new Set();
+    /** @type {Map<string, number>} room -> a renewed "typing" waiting for the server's budget */
+    this._typingLater = new Map();
     /** @type {Map<string, number>} */
     this._readTimers = new Map();
     const token = () => this.session.token;
@@ -53,7 +61,6 @@ export class Client extends EventTarget {
     this.outbox = new Outbox({ api: this.api, store: this.store });
     this.stream = new Stream({
       api: this.api,
-      token,
       onEvents: (events) => this._onEvents(events),
       onReset: () => this._reset(),
       onStatus: (status) => this._onStatus(status),
@@ -74,15 +81,19 @@ export class Client extends EventTarget {
   stop() {
     this.stream.stop();
     for (const t of this._timers.values()) clearTimeout(t);
+    for (const t of this._typingLater.values()) clearTimeout(t);
   }
 
   async signOut() {
+    // First, so the stream's close (the server ends it with the session) is not taken for a
+    // sign-out from elsewhere.
+    this.ended = true;
+    this.stop();
     try {
       await this.api.del("/sessions/current", { timeoutMs: 5000 });
     } catch {
       /* signing out locally is what matters */
     }
-    this.stop();
   }
 
   /** @returns {Promise<string>} */
@@ -177,6 +188,7 @@ export class Client extends EventTarget {
     /** @type {import("./store.js").Member[]} */
     const members = (await this.api.get(`/rooms/${seg(roomId)}/members`)).members;
     await this.refreshPresence(members.map((m) => m.user));
+    this.store.setMembers(roomId, members);
     return members;
   }
 
@@ -332,7 +344,10 @@ export class Client extends EventTarget {
    */
   send(roomId, text, replyTo) {
     this.outbox.send(roomId, text, replyTo);
-    this._typingSent.delete(roomId); // the message ends "typing": typing again says so again
+    // The message ends "typing" for the others: typing again says so again.
+    this._typingRenew.add(roomId);
+    clearTimeout(this._typingLater.get(roomId));
+    this._typingLater.delete(roomId);
   }
 
   /**
@@ -391,13 +406,29 @@ export class Client extends EventTarget {
   }
 
   /**
-   * Tell others I am typing, at most every few seconds.
+   * Tell others I am typing, at most every few seconds. Right after I sent a message, as soon
+   * as the server relays it again (typing within 2 s of the last notice waits for that).
    * @param {string} roomId
    */
   typing(roomId) {
-    const now = Date.now();
-    if (now - (this._typingSent.get(roomId) || 0) < TYPING_EVERY_MS) return;
-    this._typingSent.set(roomId, now);
+    const since = Date.now() - (this._typingSent.get(roomId) ?? -Infinity);
+    const renew = this._typingRenew.has(roomId);
+    if (since >= (renew ? TYPING_BUDGET_MS : TYPING_EVERY_MS)) {
+      this._sayTyping(roomId);
+    } else if (renew && !this._typingLater.has(roomId)) {
+      this._typingLater.set(
+        roomId,
+        setTimeout(() => this._sayTyping(roomId), TYPING_BUDGET_MS - since),
+      );
+    }
+  }
+
+  /** @param {string} roomId */
+  _sayTyping(roomId) {
+    clearTimeout(this._typingLater.get(roomId));
+    this._typingLater.delete(roomId);
+    this._typingRenew.delete(roomId);
+    this._typingSent.set(roomId, Date.now());
     if (!this.stream.sendTyping(roomId)) {
       this.api.post(`/rooms/${seg(roomId)}/typing`).catch(() => {});
     }
@@ -449,7 +480,10 @@ export class Client extends EventTarget {
     return cursor;
   }
 
+  /** The server no longer knows our token (a 401, or the stream's 4401 confirmed by one). */
   _unauthenticated() {
+    if (this.ended) return;
+    this.ended = true;
     this.stop();
     this.onSignedOut();
   }

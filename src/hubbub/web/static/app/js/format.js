@@ -1,5 +1,6 @@
 // Formatting for display: times, days, and message text with safe links.
 
+import { visibleText, withoutBidiControls } from "./bidi.js";
 import { h } from "./dom.js";
 
 const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
@@ -59,7 +60,8 @@ export function safeHref(candidate) {
 
 /**
  * Message text as DOM nodes: text nodes, plus <a> for http(s) URLs that open in a new tab
- * without giving it a reference to this page (rel="noopener noreferrer").
+ * without giving it a reference to this page (rel="noopener noreferrer"). Bidi control
+ * characters show as markers (bidi.js), in links too.
  * @param {string} text
  */
 export function renderText(text) {
@@ -71,11 +73,11 @@ export function renderText(text) {
     if (trail) raw = raw.slice(0, -trail[0].length);
     const href = safeHref(raw);
     if (!href) continue;
-    if (match.index > last) frag.append(text.slice(last, match.index));
-    frag.append(h("a", { href, target: "_blank", rel: "noopener noreferrer" }, raw));
+    if (match.index > last) frag.append(visibleText(text.slice(last, match.index)));
+    frag.append(h("a", { href, target: "_blank", rel: "noopener noreferrer" }, visibleText(raw)));
     last = match.index + raw.length;
   }
-  if (last < text.length) frag.append(text.slice(last));
+  if (last < text.length) frag.append(visibleText(text.slice(last)));
   return frag;
 }
 
@@ -90,7 +92,7 @@ export function snippet(text, n = 120) {
 
 /** @param {string | null | undefined} name */
 export function initials(name) {
-  const parts = String(name || "?").trim().split(/[\s._-]+/).filter(Boolean);
+  const parts = withoutBidiControls(String(name || "?")).trim().split(/[\s._-]+/).filter(Boolean);
   const letters = parts.length > 1 ? parts[0][0] + parts[1][0] : (parts[0] || "?").slice(0, 2);
   return letters.toUpperCase();
 }

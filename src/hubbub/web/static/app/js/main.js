@@ -1,9 +1,17 @@
 // Entry point: the signed-out screen or the chat, and the wiring between the views.
 
 import { ApiError } from "./api.js";
+import { visibleText } from "./bidi.js";
 import { Client } from "./client.js";
-import { $ } from "./dom.js";
-import { clearSession, loadSession, onSessionChange, saveSession } from "./session.js";
+import { $, replaceChildren } from "./dom.js";
+import {
+  clearSession,
+  loadSession,
+  noteSessionEnded,
+  onSessionChange,
+  saveSession,
+  takeSessionEnded,
+} from "./session.js";
 import { backoffDelay } from "./stream.js";
 import { mountAuth } from "./views/auth.js";
 import { mountBanner, toast } from "./views/banner.js";
@@ -35,10 +43,14 @@ const auth = mountAuth({
 });
 
 /**
- * Signed out (by the button, another tab, or a token the server no longer knows). The views
- * are mounted once per page, so the cleanest clean slate is a fresh page.
+ * Signed out: by the button, in another tab, or by the server (the session was signed out
+ * elsewhere or revoked: its stream closed with 4401, or a request got 401). The views are
+ * mounted once per page, so the cleanest clean slate is a fresh page; the sign-in screen after
+ * it says "You were signed out" when the server ended the session.
+ * @param {{ended?: boolean}} [how]
  */
-function signedOut() {
+function signedOut({ ended = false } = {}) {
+  if (ended) noteSessionEnded();
   clearSession();
   if (chat) {
     chat.destroy();
@@ -47,7 +59,7 @@ function signedOut() {
     return;
   }
   $("chat").hidden = true;
-  auth.show();
+  auth.show({ ended: takeSessionEnded() });
 }
 
 /** The room in the address (#/room/<id>), so a reload or a link returns to it. */
@@ -58,7 +70,7 @@ function roomFromHash() {
 
 /** @param {import("./session.js").Session} session */
 function startChat(session) {
-  const client = new Client(session, { onSignedOut: signedOut });
+  const client = new Client(session, { onSignedOut: () => signedOut({ ended: true }) });
   const banner = mountBanner({ client });
   const composer = mountComposer({ client, onError: showError });
   const timeline = mountTimeline({ client, composer, onError: showError });
@@ -70,18 +82,23 @@ function startChat(session) {
   let alive = true;
 
   $("chat").hidden = false;
-  $("me").textContent = session.user.display_name || session.user.username;
-  $("me").title = `Signed in as ${session.user.username}`;
+  replaceChildren($("me"), visibleText(session.user.display_name || session.user.username));
+  $("me").title = `Signed in as @${session.user.username}`;
 
   /** @param {import("./store.js").Room | null | undefined} room */
   function showHeader(room) {
     const partner = store.dmPartner(room);
-    $("room-title").textContent = room ? (partner ? partner : room.name) : "Welcome";
-    $("room-topic").textContent = room
-      ? room.kind === "dm"
-        ? `Direct messages with ${partner}`
-        : room.topic || (room.visibility === "private" ? "Private room" : "Public room")
-      : "";
+    replaceChildren($("room-title"), visibleText(room ? (partner ? partner : room.name) : "Welcome"));
+    replaceChildren(
+      $("room-topic"),
+      visibleText(
+        room
+          ? room.kind === "dm"
+            ? `Direct messages with ${partner}`
+            : room.topic || (room.visibility === "private" ? "Private room" : "Public room")
+          : "",
+      ),
+    );
   }
 
   /**
@@ -177,5 +194,5 @@ if (saved) {
   $("auth").hidden = true;
   startChat(saved);
 } else {
-  auth.show();
+  auth.show({ ended: takeSessionEnded() });
 }

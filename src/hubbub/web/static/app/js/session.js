@@ -30,6 +30,31 @@ export function clearSession() {
   localStorage.removeItem(KEY);
 }
 
+const ENDED_KEY = "hubbub.session-ended";
+
+/**
+ * Remember, for the sign-in screen after the page reloads, that the server ended the session
+ * (signed out elsewhere, or revoked): not the person's own "Sign out". This tab only.
+ */
+export function noteSessionEnded() {
+  try {
+    sessionStorage.setItem(ENDED_KEY, "1");
+  } catch {
+    /* storage refused: the sign-in screen just shows no notice */
+  }
+}
+
+/** Whether the server ended this tab's last session; reading it forgets it. */
+export function takeSessionEnded() {
+  try {
+    const ended = sessionStorage.getItem(ENDED_KEY) === "1";
+    sessionStorage.removeItem(ENDED_KEY);
+    return ended;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Call `fn` when another tab signs in or out.
  * @param {(session: Session | null) => void} fn

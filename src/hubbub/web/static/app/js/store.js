@@ -158,10 +158,14 @@ export class Store extends EventTarget {
     this.online = new Map();
     /** @type {Map<string, Message>} message id -> message, for replies outside loaded pages */
     this.replyCache = new Map();
+    /** @type {Map<string, Member[]>} room -> its members, as last fetched (the members panel) */
+    this.members = new Map();
   }
 
   /**
-   * @param {"rooms" | "timeline" | "typing" | "presence" | "members"} kind
+   * "members": a room's membership changed (fetch it again); "roster": a fetched member list
+   * arrived (setMembers).
+   * @param {"rooms" | "timeline" | "typing" | "presence" | "members" | "roster"} kind
    * @param {{roomId: string}} [detail]
    */
   emit(kind, detail) {
@@ -198,6 +202,16 @@ export class Store extends EventTarget {
     } else {
       this.hooks.refetchRoom(room.id); // older than events we applied: ask again
     }
+  }
+
+  /**
+   * A room's member list as fetched.
+   * @param {string} roomId
+   * @param {Member[]} members
+   */
+  setMembers(roomId, members) {
+    this.members.set(roomId, members);
+    this.emit("roster", { roomId });
   }
 
   /** @param {Room[]} list */
@@ -336,6 +350,10 @@ export class Store extends EventTarget {
           this.online.set(String(d.user).toLowerCase(), !!d.online);
           touched.presence = true;
           break;
+        case "session.revoked":
+          // Sessions that ended. If this page's is among them its stream is closed (4401)
+          // and the client signs out from there; the page holds nothing of the others.
+          break;
         default:
           break; // unknown types are for newer clients
       }
@@ -468,6 +486,7 @@ export class Store extends EventTarget {
       this.rooms.delete(roomId);
       this.timelines.delete(roomId);
       this.typing.delete(roomId);
+      this.members.delete(roomId);
     } else if (type === "member.updated" && isMe) {
       const room = this.rooms.get(roomId);
       if (room) room.my_role = d.role;
@@ -557,6 +576,23 @@ export class Store extends EventTarget {
   _message(roomId, seq) {
     const t = this.timelines.get(roomId);
     return t ? t.bySeq.get(seq) || null : null;
+  }
+
+  /**
+   * Everyone the page knows of in a room: the authors of the messages held and of the
+   * messages they reply to, and its members when their list was fetched. (For telling people
+   * with look-alike display names apart: names.js.)
+   * @param {string} roomId
+   * @returns {Author[]}
+   */
+  peopleIn(roomId) {
+    /** @type {Author[]} */
+    const people = [];
+    const t = this.timelines.get(roomId);
+    if (t) for (const m of t.bySeq.values()) people.push(m.author);
+    for (const m of this.replyCache.values()) if (m.room_id === roomId) people.push(m.author);
+    for (const member of this.members.get(roomId) || []) people.push(member.user);
+    return people;
   }
 
   /**

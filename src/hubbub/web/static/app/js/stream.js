@@ -8,6 +8,14 @@
 //
 // The server may open a stream with {"type": "hello", "cursor": ...}: a sign of life, not an
 // event, so it is neither handed on nor taken as the cursor (ours is already where to resume).
+//
+// The long-lived token never goes in a URL (proxies log URLs): before every WebSocket attempt
+// the stream asks for a one-time ticket (POST /stream-tickets, with the token in the
+// Authorization header, as every API request has it) and connects with `?ticket=`. A 401 there
+// means the session is over. Close code 4401 says the stream's session ended (signed out
+// elsewhere, revoked) or its ticket was refused: the next ticket request tells which, so a
+// ticket that expired while the machine slept does not sign anyone out. Close code 4429 means
+// this account has too many streams open (other tabs, devices): retry, but slowly.
 
 import { ApiError, NetworkError } from "./api.js";
 import { systemClock } from "./clock.js";
@@ -15,9 +23,13 @@ import { systemClock } from "./clock.js";
 const CLOSE_UNAUTHENTICATED = 4401;
 const CLOSE_RESET = 4410;
 const CLOSE_SLOW = 4008;
+const CLOSE_TOO_MANY = 4429;
 
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 15000;
+// Too many streams: one frees up when a tab closes, which takes minutes, not seconds.
+const CROWDED_BACKOFF = { baseMs: 60000, capMs: 300000 };
+const TICKET_TIMEOUT_MS = 10000;
 const WS_FAILURES_BEFORE_FALLBACK = 3; // WebSocket never opened this many times in a row
 const WS_RETRY_FROM_POLL_MS = 60000; // while on long-poll, try the WebSocket again this often
 const SILENCE_LIMIT_MS = 75000; // the server pings every ~30 s; longer silence = dead socket
@@ -30,9 +42,14 @@ const STABLE_MS = 10000; // a WebSocket open this long without a frame still cou
  * Exponential back-off with "equal jitter": half fixed, half random.
  * @param {number} attempt  0 for the first retry
  * @param {() => number} [random]  in [0, 1)
+ * @param {{baseMs: number, capMs: number}} [scale]  0.5 s doubling to 15 s unless given
  */
-export function backoffDelay(attempt, random = Math.random) {
-  const exp = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+export function backoffDelay(
+  attempt,
+  random = Math.random,
+  { baseMs, capMs } = { baseMs: BACKOFF_BASE_MS, capMs: BACKOFF_CAP_MS },
+) {
+  const exp = Math.min(capMs, baseMs * 2 ** attempt);
   return exp / 2 + random() * (exp / 2);
 }
 
@@ -75,23 +92,23 @@ export function browserEnv() {
  * @property {Transport} transport
  * @property {number} attempt  retries since the stream last worked
  * @property {number} [retryAt]  when the next try is due (ms), while reconnecting
+ * @property {"too-many-streams"} [reason]  why, when the server said (close code 4429)
  */
 
 export class Stream {
   /**
    * @param {object} o
-   * @param {import("./api.js").Api} o.api
-   * @param {() => string|null} o.token
+   * @param {Pick<import("./api.js").Api, "get" | "post">} o.api  sends the token (in the
+   *   Authorization header): for tickets, long-polls and probes
    * @param {(events: import("./store.js").StreamEvent[]) => void} o.onEvents  durable and
    *   ephemeral events, in order
    * @param {() => Promise<string>} o.onReset  refetch state; resolve to a fresh cursor
    * @param {(status: StreamStatus) => void} o.onStatus
-   * @param {() => void} o.onUnauthenticated
+   * @param {() => void} o.onUnauthenticated  the session is over (the stream has stopped)
    * @param {Partial<StreamEnv>} [o.env]  the browser's by default
    */
   constructor(o) {
     this.api = o.api;
-    this.token = o.token;
     this.onEvents = o.onEvents;
     this.onReset = o.onReset;
     this.onStatus = o.onStatus;
@@ -110,6 +127,9 @@ export class Stream {
     this.timer = null;
     /** @type {AbortController | null} */
     this.pollAbort = null;
+    /** @type {AbortController | null} */
+    this.ticketAbort = null;
+    this.refusals = 0; // 4401 closes since the last frame
     this.pollSince = 0; // when long-polling last went live
     this.lastFrameAt = 0;
     this.lastTick = this.clock.now();
@@ -165,7 +185,7 @@ export class Stream {
 
   /**
    * @param {StreamState} state
-   * @param {{retryAt?: number}} [extra]
+   * @param {{retryAt?: number, reason?: StreamStatus["reason"]}} [extra]
    */
   _status(state, extra = {}) {
     this.state = state;
@@ -189,6 +209,16 @@ export class Stream {
       this.pollAbort.abort();
       this.pollAbort = null;
     }
+    if (this.ticketAbort) {
+      this.ticketAbort.abort();
+      this.ticketAbort = null;
+    }
+  }
+
+  /** The session is over: stop for good and say so (no reconnecting). */
+  _sessionEnded() {
+    this.stop();
+    this.onUnauthenticated();
   }
 
   _connect() {
@@ -198,12 +228,17 @@ export class Stream {
     else this._poll();
   }
 
-  _retryLater() {
+  /** @param {{crowded?: boolean}} [o]  crowded: the server has too many of our streams */
+  _retryLater({ crowded = false } = {}) {
     if (this.stopped) return;
-    const delay = backoffDelay(this.attempt, this.env.random);
+    const scale = crowded ? CROWDED_BACKOFF : undefined;
+    const delay = backoffDelay(this.attempt, this.env.random, scale);
     this.attempt += 1;
     const offline = this.env.isOffline();
-    this._status(offline ? "offline" : "reconnecting", { retryAt: this.clock.now() + delay });
+    /** @type {{retryAt: number, reason?: StreamStatus["reason"]}} */
+    const extra = { retryAt: this.clock.now() + delay };
+    if (crowded) extra.reason = "too-many-streams";
+    this._status(offline ? "offline" : "reconnecting", extra);
     this.clock.clearTimeout(this.timer);
     this.timer = this.clock.setTimeout(() => this._connect(), delay);
   }
@@ -221,8 +256,45 @@ export class Stream {
     }
   }
 
-  _openWebSocket() {
-    const query = new URLSearchParams({ since: this.cursor, access_token: this.token() || "" });
+  /**
+   * A fresh one-time ticket for the next WebSocket; null when there is none to use, and then
+   * what happens next is already arranged (a retry, the end of the session, or nothing: the
+   * stream was stopped or restarted meanwhile).
+   * @returns {Promise<string | null>}
+   */
+  async _ticket() {
+    const abort = new AbortController();
+    this.ticketAbort = abort;
+    try {
+      const answer = await this.api.post("/stream-tickets", undefined, {
+        signal: abort.signal,
+        timeoutMs: TICKET_TIMEOUT_MS,
+      });
+      if (abort.signal.aborted || this.stopped) return null;
+      this.ticketAbort = null;
+      const ticket = answer && answer.ticket;
+      if (typeof ticket === "string" && ticket) return ticket;
+      this._retryLater(); // not what the API promises: a server in the middle of an upgrade?
+      return null;
+    } catch (err) {
+      if (abort.signal.aborted || this.stopped) return null;
+      this.ticketAbort = null;
+      if (err instanceof ApiError && err.status === 401) {
+        this._sessionEnded();
+        return null;
+      }
+      if (err instanceof ApiError || err instanceof NetworkError) {
+        this._retryLater({ crowded: err instanceof ApiError && err.code === "too_many_streams" });
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  async _openWebSocket() {
+    const ticket = await this._ticket();
+    if (ticket === null) return;
+    const query = new URLSearchParams({ since: this.cursor, ticket });
     let ws;
     try {
       ws = new this.env.WebSocket(`${this.env.wsOrigin()}/api/v1/stream?${query}`);
@@ -244,6 +316,7 @@ export class Stream {
         gotFrame = true;
         this.attempt = 0;
         this.wsFailures = 0;
+        this.refusals = 0;
       }
       let msg;
       try {
@@ -262,8 +335,14 @@ export class Stream {
       if (this.ws !== ws) return;
       this.ws = null;
       if (e.code === CLOSE_UNAUTHENTICATED) {
-        this.stop();
-        this.onUnauthenticated();
+        this.refusals += 1;
+        // Ask for a new ticket at once: refused (401) when the session is over. Granted, the
+        // close was about the ticket; if the next one is refused too, back off instead of
+        // hammering (the token works, so this is no reason to sign out).
+        if (this.refusals === 1) this._connect();
+        else this._retryLater();
+      } else if (e.code === CLOSE_TOO_MANY) {
+        this._retryLater({ crowded: true });
       } else if (e.code === CLOSE_RESET || resetAnnounced) {
         this._reset();
       } else if (e.code === CLOSE_SLOW) {
@@ -331,10 +410,9 @@ export class Stream {
       if (abort.signal.aborted || this.stopped) return;
       this.pollAbort = null;
       if (err instanceof ApiError && err.status === 410) return this._reset();
-      if (err instanceof ApiError && err.status === 401) {
-        this.stop();
-        this.onUnauthenticated();
-        return;
+      if (err instanceof ApiError && err.status === 401) return this._sessionEnded();
+      if (err instanceof ApiError && err.code === "too_many_streams") {
+        return this._retryLater({ crowded: true });
       }
       if (err instanceof ApiError || err instanceof NetworkError) return this._retryLater();
       throw err;

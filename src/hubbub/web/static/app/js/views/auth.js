@@ -1,7 +1,9 @@
 // The sign-in / create-account screen.
 
 import { Api, ApiError } from "../api.js";
+import { hasBidiControl } from "../bidi.js";
 import { $ } from "../dom.js";
+import { isInvisibleName } from "../names.js";
 
 /** @type {Record<string, string>} */
 const MESSAGES = {
@@ -23,6 +25,7 @@ export function mountAuth({ onSignedIn }) {
   const password = $("auth-password", HTMLInputElement);
   const display = $("auth-display", HTMLInputElement);
   const error = $("auth-error");
+  const notice = $("auth-notice");
   const submit = $("auth-submit", HTMLButtonElement);
   const api = new Api({ token: () => null, onUnauthenticated: () => {} });
   /** @type {Mode} */
@@ -69,13 +72,26 @@ export function mountAuth({ onSignedIn }) {
       password.focus();
       return;
     }
+    // The server refuses these too (422); saying so here is clearer.
+    const displayName = mode === "signup" ? display.value.trim() : "";
+    if (displayName && isInvisibleName(displayName)) {
+      error.textContent = "A display name needs at least one visible character.";
+      display.focus();
+      return;
+    }
+    if (displayName && hasBidiControl(displayName)) {
+      error.textContent = "A display name cannot contain text-direction control characters.";
+      display.focus();
+      return;
+    }
     /** @type {{username: string, password: string, display_name?: string}} */
     const body = { username: name, password: password.value };
-    if (mode === "signup" && display.value.trim()) body.display_name = display.value.trim();
+    if (displayName) body.display_name = displayName;
     submit.disabled = true;
     try {
       const session = await api.post(mode === "signup" ? "/accounts" : "/sessions", body);
       password.value = "";
+      notice.hidden = true;
       onSignedIn({ token: session.token, user: session.user });
     } catch (err) {
       error.textContent =
@@ -89,7 +105,9 @@ export function mountAuth({ onSignedIn }) {
 
   setMode("signin");
   return {
-    show() {
+    /** @param {{ended?: boolean}} [o]  ended: the server ended the last session; say so */
+    show({ ended = false } = {}) {
+      notice.hidden = !ended;
       $("auth").hidden = false;
       username.focus();
     },

@@ -25,6 +25,10 @@ export function mountBanner({ client }) {
     if (s.state === "resetting") return "Catching up…";
     if (s.state === "connecting") return "Connecting…";
     const left = s.retryAt ? Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000)) : 0;
+    if (s.reason === "too-many-streams") {
+      const when = left > 0 ? `in ${left} s` : "now";
+      return `Too many connections are open for your account (close some tabs). Retrying ${when}…`;
+    }
     return left > 0 ? `Connection lost. Reconnecting in ${left} s…` : "Connection lost. Reconnecting…";
   }
 

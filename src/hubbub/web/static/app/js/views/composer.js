@@ -1,8 +1,10 @@
 // The composer: Enter sends, Shift+Enter adds a line, Up edits my last message, Escape cancels a
 // reply or an edit. Typing tells the room (throttled by the client).
 
-import { $ } from "../dom.js";
+import { isolated } from "../bidi.js";
+import { $, replaceChildren } from "../dom.js";
 import { snippet } from "../format.js";
+import { authorText, authorTitle, clashingNames } from "../names.js";
 
 /** @typedef {import("../store.js").Message} Message */
 
@@ -43,11 +45,18 @@ export function mountComposer({ client, onError }) {
       return;
     }
     const m = mode.message;
-    const who = m.author.display_name || m.author.username;
-    contextText.textContent =
-      mode.kind === "edit"
-        ? "Editing your message (Escape to cancel)"
-        : `Replying to ${who}: ${snippet(m.text, 80)}`;
+    if (mode.kind === "edit") {
+      contextText.textContent = "Editing your message (Escape to cancel)";
+    } else {
+      const clashes = clashingNames(client.store.peopleIn(m.room_id));
+      replaceChildren(
+        contextText,
+        "Replying to ",
+        isolated(authorText(m.author, clashes), { title: authorTitle(m.author) }),
+        ": ",
+        isolated(snippet(m.text, 80)),
+      );
+    }
     send.textContent = mode.kind === "edit" ? "Save" : "Send";
   }
 

@@ -1,6 +1,7 @@
 // Dialogs: create a room; message someone (with user search as you type).
 
 import { ApiError } from "../api.js";
+import { isolated } from "../bidi.js";
 import { $, h, replaceChildren } from "../dom.js";
 
 const SEARCH_DELAY_MS = 150;
@@ -89,7 +90,7 @@ export function mountDmDialog({ client, onOpened }) {
           },
           h("span", { class: `dot${client.store.isOnline(u.username) ? " online" : ""}`, "aria-hidden": "true" }),
           h("strong", {}, u.username),
-          u.display_name !== u.username ? h("span", { class: "muted" }, ` ${u.display_name}`) : null,
+          u.display_name !== u.username ? [" ", isolated(u.display_name, { class: "muted" })] : null,
         ),
       ),
     );

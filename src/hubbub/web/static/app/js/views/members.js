@@ -2,6 +2,7 @@
 
 import { ApiError } from "../api.js";
 import { $, h, replaceChildren } from "../dom.js";
+import { authorName } from "./author.js";
 
 /**
  * @param {object} o
@@ -19,11 +20,10 @@ export function mountMembers({ client, onLeft, onError }) {
   const store = client.store;
   /** @type {string | null} */
   let roomId = null;
-  /** @type {import("../store.js").Member[]} */
-  let members = [];
 
   function render() {
     const room = roomId ? store.rooms.get(roomId) : undefined;
+    const members = (roomId && store.members.get(roomId)) || [];
     replaceChildren(
       list,
       members.map((m) => {
@@ -32,8 +32,8 @@ export function mountMembers({ client, onLeft, onError }) {
           "li",
           {},
           h("span", { class: `dot${online ? " online" : ""}`, role: "img", "aria-label": online ? "online" : "offline" }),
-          h("span", { class: "member-name" }, m.user.display_name),
-          h("span", { class: "muted small" }, ` @${m.user.username}`),
+          // A list of who is who: every username shows, not only where names clash.
+          authorName(m.user, { always: true, nameClass: "member-name" }),
           m.role !== "member" ? h("span", { class: "tag" }, m.role) : null,
         );
       }),
@@ -45,13 +45,8 @@ export function mountMembers({ client, onLeft, onError }) {
 
   async function load() {
     if (!roomId || panel.hidden) return;
-    const id = roomId;
     try {
-      const result = await client.members(id);
-      if (id === roomId) {
-        members = result;
-        render();
-      }
+      await client.members(roomId); // the store says "roster" when it has them
     } catch (err) {
       onError(err);
     }
@@ -99,14 +94,16 @@ export function mountMembers({ client, onLeft, onError }) {
   store.addEventListener("members", (e) => {
     if (/** @type {CustomEvent<{roomId: string}>} */ (e).detail.roomId === roomId) load();
   });
+  store.addEventListener("roster", (e) => {
+    if (/** @type {CustomEvent<{roomId: string}>} */ (e).detail.roomId === roomId) render();
+  });
   store.addEventListener("presence", () => !panel.hidden && render());
 
   return {
     /** @param {string | null} id */
     setRoom(id) {
       roomId = id;
-      members = [];
-      list.replaceChildren();
+      render(); // what was fetched before, until the fresh list arrives
       toggle.hidden = !id;
       if (!id) setOpen(false);
       else load();

@@ -1,5 +1,6 @@
 // The sidebar: my rooms and DMs with unread badges and presence, and public rooms to join.
 
+import { isolated, withoutBidiControls } from "../bidi.js";
 import { $, h, replaceChildren } from "../dom.js";
 
 const PUBLIC_REFRESH_MS = 30000;
@@ -52,7 +53,7 @@ export function mountSidebar({ client, onSelect, onError }) {
           onclick: () => onSelect(room.id),
         },
         icon,
-        h("span", { class: "room-name" }, label),
+        isolated(label, { class: "room-name" }),
         badge(room),
       ),
     );
@@ -102,14 +103,14 @@ export function mountSidebar({ client, onSelect, onError }) {
         h(
           "li",
           { class: "public-item" },
-          h("span", { class: "room-name" }, r.name),
+          isolated(r.name, { class: "room-name" }),
           h("span", { class: "muted small" }, `${r.member_count} ${r.member_count === 1 ? "member" : "members"}`),
           h(
             "button",
             {
               type: "button",
               class: "small",
-              "aria-label": `Join ${r.name}`,
+              "aria-label": `Join ${withoutBidiControls(r.name)}`,
               onclick: async () => {
                 try {
                   await client.join(r.id);

@@ -4,8 +4,11 @@
 // Rows are keyed (message seq, pending key, dividers) and rebuilt only when what they show
 // changes, so scroll position and focus survive live updates.
 
+import { visibleText, withoutBidiControls } from "../bidi.js";
 import { $, h } from "../dom.js";
 import { dayKey, dayLabel, formatFull, formatTime, hue, initials, renderText, snippet } from "../format.js";
+import { authorText, clashingNames, displayName, showsUsername } from "../names.js";
+import { authorName } from "./author.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -45,11 +48,6 @@ export function mountTimeline({ client, composer, onError }) {
   const isAtBottom = () =>
     scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
 
-  /** @param {Message} m */
-  function authorName(m) {
-    return m.author.display_name || m.author.username || "unknown";
-  }
-
   /**
    * @param {Message} a
    * @param {Message} b
@@ -69,8 +67,11 @@ export function mountTimeline({ client, composer, onError }) {
 
   // -- rows -----------------------------------------------------------------------------------
 
-  /** @param {Message} m */
-  function replyQuote(m) {
+  /**
+   * @param {Message} m
+   * @param {Set<string>} clashes  see names.js
+   */
+  function replyQuote(m, clashes) {
     if (!m.reply_to) return null;
     const target = store.findMessage(m.reply_to);
     if (!target) {
@@ -90,12 +91,12 @@ export function mountTimeline({ client, composer, onError }) {
         type: "button",
         class: "reply-quote",
         dataset: { fk: `${m.seq}:quote` },
-        "aria-label": `In reply to ${target ? authorName(target) : "a message"}: ${label}`,
+        "aria-label": withoutBidiControls(`In reply to ${target ? authorText(target.author, clashes) : "a message"}: ${label}`),
         onclick: () => target && reveal(target.seq),
       },
       h("span", { class: "reply-arrow", "aria-hidden": "true" }, "↪"),
-      target ? h("strong", {}, authorName(target)) : null,
-      h("span", { class: "reply-text" }, label),
+      target ? authorName(target.author, { clashes, nameClass: "quoted-author", tag: "strong" }) : null,
+      h("bdi", { class: "reply-text" }, visibleText(label)),
     );
   }
 
@@ -218,10 +219,11 @@ export function mountTimeline({ client, composer, onError }) {
   /**
    * @param {Message} m
    * @param {boolean} grouped  under the previous message's header
+   * @param {Set<string>} clashes  see names.js
    */
-  function messageRow(m, grouped) {
+  function messageRow(m, grouped, clashes) {
     const mine = !!(m.author.id && m.author.id === store.me?.id);
-    const name = authorName(m);
+    const name = displayName(m.author);
     const time = h(
       "time",
       { datetime: m.created_at, title: formatFull(m.created_at), class: "time" },
@@ -235,14 +237,13 @@ export function mountTimeline({ client, composer, onError }) {
         "div",
         { class: "msg-head" },
         avatar,
-        h("span", { class: "author" }, name),
-        m.author.guest ? h("span", { class: "tag" }, "guest") : null,
+        authorName(m.author, { clashes }),
         time,
       );
     }
     const body = m.deleted
       ? h("p", { class: "text deleted-text" }, "This message was deleted.")
-      : h("p", { class: "text" }, renderText(m.text));
+      : h("p", { class: "text", dir: "auto" }, renderText(m.text));
     if (!m.deleted && m.edited_at) {
       body.append(
         " ",
@@ -259,7 +260,7 @@ export function mountTimeline({ client, composer, onError }) {
       },
       grouped ? h("span", { class: "gutter-time" }, time) : null,
       head,
-      h("div", { class: "msg-body" }, replyQuote(m), body, reactionBar(m)),
+      h("div", { class: "msg-body" }, replyQuote(m, clashes), body, reactionBar(m)),
       actions(m),
     );
   }
@@ -288,7 +289,7 @@ export function mountTimeline({ client, composer, onError }) {
         dataset: { pending: e.key },
         "aria-busy": failed ? null : "true",
       },
-      h("div", { class: "msg-body" }, h("p", { class: "text" }, renderText(e.text)), status),
+      h("div", { class: "msg-body" }, h("p", { class: "text", dir: "auto" }, renderText(e.text)), status),
     );
   }
 
@@ -301,6 +302,8 @@ export function mountTimeline({ client, composer, onError }) {
     const out = [];
     const t = roomId ? store.timelines.get(roomId) : undefined;
     if (!roomId || !t) return out;
+    // Display names that read the same for different people: their rows show usernames.
+    const clashes = clashingNames(store.peopleIn(roomId));
     /** @type {Message | null} */
     let prev = null;
     let dividerShown = false;
@@ -326,11 +329,11 @@ export function mountTimeline({ client, composer, onError }) {
         Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_GAP_MS;
       const target = m.reply_to ? store.findMessage(m.reply_to) : null;
       const sig = JSON.stringify([
-        m.id, m.text, m.edited_at, m.deleted, m.reactions, grouped,
-        m.reply_to, target && [target.text, target.deleted, authorName(target)],
+        m.id, m.text, m.edited_at, m.deleted, m.reactions, grouped, showsUsername(m.author, clashes),
+        m.reply_to, target && [target.text, target.deleted, authorText(target.author, clashes)],
         canDelete(m),
       ]);
-      out.push([`m:${m.seq}`, sig, () => messageRow(m, grouped)]);
+      out.push([`m:${m.seq}`, sig, () => messageRow(m, grouped, clashes)]);
       prev = m;
     }
     for (const e of client.outbox.pendingIn(roomId)) {
@@ -512,6 +515,10 @@ export function mountTimeline({ client, composer, onError }) {
   // My role decides which messages I can delete; rows whose rights changed are rebuilt.
   store.addEventListener("rooms", () => roomId && store.rooms.has(roomId) && render());
   store.addEventListener("typing", renderTyping);
+  // A member list arrived: someone in it may share a display name with an author.
+  store.addEventListener("roster", (e) => {
+    if (eventRoom(e) === roomId) render();
+  });
   client.outbox.addEventListener("change", (e) => {
     if (eventRoom(e) === roomId) {
       stickToBottom = stickToBottom || document.activeElement === $("composer-input");

@@ -1,0 +1,28 @@
+// An author's name as shown in the timeline, reply quotes and the members panel: the display
+// name as an isolate (with bidi controls as markers), then `@username` in a muted style when it
+// is needed to tell people apart (see names.js), or a "guest" tag; `@username` always on hover.
+
+import { isolated } from "../bidi.js";
+import { h } from "../dom.js";
+import { authorTitle, displayName, showsUsername } from "../names.js";
+
+/**
+ * @param {import("../store.js").Author} author
+ * @param {object} [o]
+ * @param {Set<string>} [o.clashes]  name keys shared by different people on screen
+ * @param {string} [o.nameClass]  the display name's class ("author" in message heads)
+ * @param {boolean} [o.always]  show `@username` even where it is not needed
+ * @param {"strong" | "span"} [o.tag]
+ */
+export function authorName(author, { clashes, nameClass = "author", always = false, tag = "span" } = {}) {
+  const guest = author.guest || !author.id;
+  return h(
+    tag,
+    { class: "author-name", title: authorTitle(author) },
+    isolated(displayName(author), { class: nameClass }),
+    author.username && (always || showsUsername(author, clashes))
+      ? [" ", h("span", { class: "username" }, `@${author.username}`)]
+      : null,
+    guest ? h("span", { class: "tag guest-tag" }, "guest") : null,
+  );
+}
