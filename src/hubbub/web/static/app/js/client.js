@@ -9,9 +9,6 @@ import { Stream } from "./stream.js";
 const PAGE = 50;
 const FILL_PAGE = 200;
 const TYPING_EVERY_MS = 3000;
-// The server relays one typing notification per person and room every 2 s and drops the rest
-// silently (docs/api.md, rate limits): never send one sooner than this after the last.
-const TYPING_BUDGET_MS = 2250;
 const READ_DEBOUNCE_MS = 400;
 
 /**
@@ -43,10 +40,6 @@ export class Client extends EventTarget {
     this._running = new Map();
     /** @type {Map<string, number>} room -> when I last said I was typing there */
     this._typingSent = new Map();
-    /** @type {Set<string>} rooms where a message went since: say "typing" again when I type */
-    this._typingRenew = new Set();
-    /** @type {Map<string, number>} room -> a renewed "typing" waiting for the server's budget */
-    this._typingLater = new Map();
     /** @type {Map<string, number>} */
     this._readTimers = new Map();
     const token = () => this.session.token;
@@ -81,7 +74,6 @@ export class Client extends EventTarget {
   stop() {
     this.stream.stop();
     for (const t of this._timers.values()) clearTimeout(t);
-    for (const t of this._typingLater.values()) clearTimeout(t);
   }
 
   async signOut() {
@@ -344,10 +336,7 @@ export class Client extends EventTarget {
    */
   send(roomId, text, replyTo) {
     this.outbox.send(roomId, text, replyTo);
-    // The message ends "typing" for the others: typing again says so again.
-    this._typingRenew.add(roomId);
-    clearTimeout(this._typingLater.get(roomId));
-    this._typingLater.delete(roomId);
+    this._typingSent.delete(roomId); // the message ends "typing": typing again says so again
   }
 
   /**
@@ -406,29 +395,13 @@ export class Client extends EventTarget {
   }
 
   /**
-   * Tell others I am typing, at most every few seconds. Right after I sent a message, as soon
-   * as the server relays it again (typing within 2 s of the last notice waits for that).
+   * Tell others I am typing, at most every few seconds.
    * @param {string} roomId
    */
   typing(roomId) {
-    const since = Date.now() - (this._typingSent.get(roomId) ?? -Infinity);
-    const renew = this._typingRenew.has(roomId);
-    if (since >= (renew ? TYPING_BUDGET_MS : TYPING_EVERY_MS)) {
-      this._sayTyping(roomId);
-    } else if (renew && !this._typingLater.has(roomId)) {
-      this._typingLater.set(
-        roomId,
-        setTimeout(() => this._sayTyping(roomId), TYPING_BUDGET_MS - since),
-      );
-    }
-  }
-
-  /** @param {string} roomId */
-  _sayTyping(roomId) {
-    clearTimeout(this._typingLater.get(roomId));
-    this._typingLater.delete(roomId);
-    this._typingRenew.delete(roomId);
-    this._typingSent.set(roomId, Date.now());
+    const now = Date.now();
+    if (now - (this._typingSent.get(roomId) || 0) < TYPING_EVERY_MS) return;
+    this._typingSent.set(roomId, now);
     if (!this.stream.sendTyping(roomId)) {
       this.api.post(`/rooms/${seg(roomId)}/typing`).catch(() => {});
     }
