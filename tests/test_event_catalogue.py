@@ -27,9 +27,11 @@ from hubbub.events import (
     ReactionAdded,
     ReactionRemoved,
     ReadUpdated,
+    RoomCreated,
     RoomUpdated,
     SessionsRevoked,
     Typing,
+    UserUpdated,
     decode,
     encode,
 )
@@ -49,7 +51,7 @@ from tests.event_schema import check_frame, openapi_document
 
 API_MD = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 
-ALICE = User("u_alice", "alice", "Alice Liddell", 1_700_000_000_123)
+ALICE = User("u_alice", "alice", "Alice Liddell", 1_700_000_000_123, is_admin=True)
 ROOM = Room("r_1", "plans", "a topic", "public", "room", 1_700_000_000_000, 3, 42)
 MESSAGE = Message(
     "m_1",
@@ -71,12 +73,14 @@ SAMPLES: dict[str, DurableEvent | EphemeralEvent] = {
     "reaction.removed": ReactionRemoved("m_1", "r_1", 7, "👍", "u_alice", "alice"),
     "room.updated": RoomUpdated(ROOM),
     "member.joined": MemberJoined(ROOM, ALICE, "owner"),
-    "member.left": MemberLeft("r_1", ALICE),
-    "member.updated": MemberUpdated("r_1", ALICE, "admin"),
+    "member.left": MemberLeft("r_1", ALICE, "banned"),
+    "member.updated": MemberUpdated("r_1", ALICE, "admin", muted=True),
     "read.updated": ReadUpdated("r_1", "u_alice", 7, 0),
     "typing": Typing("r_1", "u_alice", "alice", 1_700_000_006_000),
     "presence": Presence("u_alice", "alice", True),
     "session.revoked": SessionsRevoked("u_alice", ("s_1", "s_2")),
+    "room.created": RoomCreated(ROOM),
+    "user.updated": UserUpdated(ALICE),
 }
 
 
@@ -147,3 +151,15 @@ def test_an_unknown_version_is_refused_not_misread() -> None:
         decode("message.deleted", payload)
     with pytest.raises(ValueError, match="unknown event type"):
         decode("message.exploded", {"v": 1})
+
+
+def test_a_payload_from_before_an_optional_field_decodes_with_its_default() -> None:
+    """0.1.0 wrote member.left without `how` and users without `is_admin`: fields added since
+    are optional, so those rows still decode (and keep VERSION)."""
+    old = {
+        "v": 1,
+        "room_id": "r_1",
+        "user": {"id": "u_1", "username": "a", "display_name": "A", "created_at": 1},
+    }
+    body = decode("member.left", old)
+    assert body == MemberLeft("r_1", User("u_1", "a", "A", 1), "left")

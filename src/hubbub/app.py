@@ -27,9 +27,13 @@ from hubbub.realtime.presence import PresenceQuery
 from hubbub.services import Services
 from hubbub.services.accounts import AccountService
 from hubbub.services.activity import ActivityService
+from hubbub.services.admin import AdminService
+from hubbub.services.audit import AuditService
 from hubbub.services.classic import ClassicService
 from hubbub.services.health import HealthService
+from hubbub.services.invites import InviteService
 from hubbub.services.messages import MessageService
+from hubbub.services.moderation import ModerationService
 from hubbub.services.passwords import Passwords
 from hubbub.services.ratelimits import RateLimits, parse_overrides
 from hubbub.services.rooms import RoomService
@@ -38,7 +42,17 @@ from hubbub.services.unit import UnitOfWork
 from hubbub.store import Engine, Store
 from hubbub.store.postgres import PostgresEngine
 from hubbub.store.sqlite import SQLiteEngine
-from hubbub.web import accounts, client, docs_ui, health, messages, rooms, stream
+from hubbub.web import (
+    accounts,
+    admin,
+    client,
+    docs_ui,
+    health,
+    invites,
+    messages,
+    rooms,
+    stream,
+)
 from hubbub.web.bodies import BodyLimitMiddleware
 from hubbub.web.classic import ClassicRoutes
 from hubbub.web.headers import ResponseHeaders
@@ -128,11 +142,15 @@ def build_services(
     return Services(
         classic=ClassicService(uow, settings, limits),
         accounts=AccountService(uow, settings, passwords, limits),
-        sessions=SessionService(uow, passwords, limits),
+        sessions=SessionService(uow, settings, passwords, limits),
         rooms=RoomService(uow, limits),
         messages=MessageService(uow, settings, limits, activity),
         activity=activity,
         health=HealthService(store, lambda: bus.state),
+        invites=InviteService(uow, settings, limits),
+        admin=AdminService(uow, settings),
+        moderation=ModerationService(uow),
+        audit=AuditService(uow),
     )
 
 
@@ -178,6 +196,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             async def upkeep_once() -> None:
                 await services.messages.purge_expired_keys()
                 await services.sessions.purge_expired_tickets()
+                await services.sessions.sweep_idle()
 
             upkeep = asyncio.create_task(_every(the_clock, 3600, upkeep_once), name="hubbub-upkeep")
             try:
@@ -210,7 +229,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(docs_ui.router)
     app.include_router(health.router)
     app.include_router(client.router)
-    for router in (accounts.router, rooms.router, messages.router, stream.router):
+    app.include_router(invites.links)
+    for router in (
+        accounts.router,
+        rooms.router,
+        messages.router,
+        stream.router,
+        invites.router,
+        admin.router,
+    ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     # Added after those, so outside them: the classic routes skip the rest of the stack.

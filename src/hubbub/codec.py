@@ -2,8 +2,9 @@
 and idempotent answers keep. Times stay integer milliseconds; nothing here is the API's wire
 shape (hubbub.wire makes that, from the decoded values).
 
-A change to any of these shapes is a new payload version (hubbub.events.VERSION) and a
-migration of the rows already stored.
+Adding an optional field (read with a default) keeps the version: older rows still decode and
+older releases ignore it. Any other change is a new payload version (hubbub.events.VERSION)
+and a migration of the rows already stored.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ __all__ = [
 
 
 def user_to(u: User) -> dict[str, Any]:
+    """A user as events carry them (never whether the account is deactivated)."""
     return {
         "id": u.id,
         "username": u.username,
         "display_name": u.display_name,
         "created_at": u.created_at,
+        "is_admin": u.is_admin,
     }
 
 
@@ -37,6 +40,7 @@ def user_from(d: dict[str, Any]) -> User:
         username=d["username"],
         display_name=d["display_name"],
         created_at=int(d["created_at"]),
+        is_admin=bool(d.get("is_admin", False)),  # added in 0.2 (optional: no new version)
     )
 
 

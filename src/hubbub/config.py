@@ -17,6 +17,7 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 LogFormat = Literal["console", "json"]
 Synchronous = Literal["FULL", "NORMAL"]
 PasswordHashing = Literal["default", "fast"]
+Registration = Literal["open", "invite", "closed"]
 
 
 class ConfigError(ValueError):
@@ -60,6 +61,16 @@ class Settings:
     rate_limits: str = ""
     # Open streams (WebSocket, SSE, waiting long-polls) one user may hold on one node.
     streams_per_user: int = 20
+    # Who may sign up: anyone ("open"), people with an invite ("invite"), or nobody: admins
+    # make accounts ("closed"). Public servers: "invite".
+    registration: Registration = "open"
+    # Whether any member (not just server admins) may make invites.
+    members_can_invite: bool = False
+    # A session not used for this many days has expired (sign in again).
+    session_idle_days: int = 30
+    # The address people reach this server at, for the links it makes (invites, password
+    # resets): e.g. https://chat.example.com. Default: http://<host>:<port>.
+    public_url: str = ""
     graceful_shutdown_seconds: int = 2
     # On start, how long to wait for an unreachable database before giving up.
     database_wait_seconds: float = 30.0
@@ -110,6 +121,8 @@ class Settings:
             raise ConfigError(
                 f"metrics_port must be 1..65535 and not port, got {self.metrics_port}"
             )
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            raise ConfigError(f"public_url must start with https:// (got {self.public_url!r})")
         for origin in self.cors_origin_list:
             if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
                 raise ConfigError(
@@ -130,6 +143,7 @@ class Settings:
             "message_text_max",
             "stream_buffer",
             "streams_per_user",
+            "session_idle_days",
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")
@@ -146,6 +160,11 @@ class Settings:
         if self.body_min_bytes_per_second < 0:
             raise ConfigError("body_min_bytes_per_second must be 0 (off) or more")
         _proxy_entries(self.trusted_proxies)
+
+    @property
+    def base_url(self) -> str:
+        """Where this server is reached, for links: public_url, else http://host:port."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def cors_origin_list(self) -> tuple[str, ...]:

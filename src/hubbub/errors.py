@@ -72,6 +72,68 @@ class WeakPassword(Invalid):
     title = "The password is too easy to guess"
 
 
+class WrongPassword(Forbidden):
+    code = "wrong_password"
+    title = "The current password is wrong"
+
+
+class AccountDeactivated(Forbidden):
+    code = "account_deactivated"
+    title = "This account is deactivated"
+
+
+class SessionNotFound(NotFound):
+    code = "session_not_found"
+    title = "Session not found"
+
+
+class AdminsOnly(Forbidden):
+    code = "not_allowed"
+    title = "Only server admins can do this"
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
+    title = "The last active server admin must stay"
+
+
+class Banned(Forbidden):
+    code = "banned"
+    title = "Banned from this room"
+
+
+class Muted(Forbidden):
+    code = "muted"
+    title = "Muted in this room"
+
+
+class InviteRequired(Forbidden):
+    code = "invite_required"
+    title = "Signing up needs an invite"
+
+
+class InviteInvalid(Forbidden):
+    code = "invite_invalid"
+    title = "The invite is unknown, used up, revoked or expired"
+
+
+class RegistrationClosed(Forbidden):
+    code = "registration_closed"
+    title = "Signing up is closed: an admin makes accounts"
+
+
+class InviteNotFound(NotFound):
+    code = "invite_not_found"
+    title = "Invite not found"
+
+
+class ResetExpired(DomainError):
+    """A password-reset link that is unknown, used or expired (410)."""
+
+    code = "reset_expired"
+    title = "The reset link is used or expired"
+
+
 class UsernameTaken(Conflict):
     code = "username_taken"
     title = "Username taken"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, ClassVar, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, get_origin, get_type_hints
 
 from hubbub import codec
 from hubbub.models import Message, Role, Room, User
@@ -31,6 +31,7 @@ __all__ = [
     "Ephemeral",
     "EphemeralEvent",
     "Event",
+    "LeftHow",
     "MemberJoined",
     "MemberLeft",
     "MemberUpdated",
@@ -41,9 +42,11 @@ __all__ = [
     "ReactionAdded",
     "ReactionRemoved",
     "ReadUpdated",
+    "RoomCreated",
     "RoomUpdated",
     "SessionsRevoked",
     "Typing",
+    "UserUpdated",
     "decode",
     "decode_durable",
     "decode_ephemeral",
@@ -66,6 +69,11 @@ class _Kind:
 
     @property
     def private(self) -> bool:
+        return False
+
+    @property
+    def everyone(self) -> bool:
+        """Delivered to every signed-in user, whatever rooms they are in."""
         return False
 
 
@@ -150,11 +158,18 @@ class MemberJoined(_Kind):
         return self.user.id
 
 
+LeftHow = Literal["left", "removed", "banned"]
+
+
 @dataclass(frozen=True, slots=True)
 class MemberLeft(_Kind):
+    """Someone is no longer in a room: they left, were removed, or were banned. Once removed
+    or banned, nothing more of the room reaches them, not even what was queued."""
+
     TYPE: ClassVar[str] = "member.left"
     room_id: str
     user: User
+    how: LeftHow = "left"  # added in 0.2 (optional: no new version)
 
     @property
     def subject(self) -> str | None:
@@ -169,6 +184,7 @@ class MemberUpdated(_Kind):
     room_id: str
     user: User
     role: Role
+    muted: bool = False  # added in 0.2 (optional: no new version)
 
     @property
     def subject(self) -> str | None:
@@ -191,6 +207,38 @@ class ReadUpdated(_Kind):
 
     @property
     def private(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class RoomCreated(_Kind):
+    """A public room was made: every signed-in user hears of it (room directories)."""
+
+    TYPE: ClassVar[str] = "room.created"
+    room: Room
+
+    @property
+    def room_id(self) -> str:
+        return self.room.id
+
+    @property
+    def everyone(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class UserUpdated(_Kind):
+    """Someone's profile changed (their display name): every signed-in user hears of it."""
+
+    TYPE: ClassVar[str] = "user.updated"
+    user: User
+
+    @property
+    def room_id(self) -> None:
+        return None
+
+    @property
+    def everyone(self) -> bool:
         return True
 
 
@@ -227,6 +275,8 @@ DurableEvent = (
     | MemberLeft
     | MemberUpdated
     | ReadUpdated
+    | RoomCreated
+    | UserUpdated
     | SessionsRevoked
 )
 DURABLE_TYPES: dict[str, type[DurableEvent]] = {
@@ -242,6 +292,8 @@ DURABLE_TYPES: dict[str, type[DurableEvent]] = {
         MemberLeft,
         MemberUpdated,
         ReadUpdated,
+        RoomCreated,
+        UserUpdated,
         SessionsRevoked,
     )
 }
@@ -270,6 +322,10 @@ class Event:
     @property
     def private(self) -> bool:
         return self.body.private
+
+    @property
+    def everyone(self) -> bool:
+        return self.body.everyone
 
 
 # -- ephemeral events -------------------------------------------------------------------------
@@ -351,6 +407,8 @@ def decode(type_name: str, payload: dict[str, Any]) -> DurableEvent | EphemeralE
         raise ValueError(f"{type_name} payload version {payload.get('v')!r} is not {VERSION}")
     values = {}
     for name, hint in _fields(kind):
+        if name not in payload:
+            continue  # an optional field added later: the type's default (see codec.py)
         convert = _FROM.get(hint)
         if convert is None and get_origin(hint) is tuple:
             convert = tuple  # JSON has lists; the event holds tuples (hashable, frozen)

@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "AuditEntry",
     "Author",
+    "Ban",
+    "Invite",
     "Member",
     "Message",
     "ReactionCount",
@@ -14,6 +17,7 @@ __all__ = [
     "Room",
     "RoomAccess",
     "RoomKind",
+    "SessionInfo",
     "User",
     "Visibility",
 ]
@@ -31,6 +35,8 @@ class User:
     username: str
     display_name: str
     created_at: int  # ms since epoch
+    is_admin: bool = False  # a server admin
+    deactivated: bool = False  # shown to admins only
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,8 @@ class RoomAccess:
     last_seq: int
     my_role: Role | None
     last_read_seq: int | None
+    muted: bool = False  # the viewer may read but not write
+    banned: bool = False  # the viewer may not join or be added
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,3 +110,45 @@ class Member:
     user: User
     role: Role
     joined_at: int
+    muted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A signed-in session as its owner sees it in their sessions list."""
+
+    id: str
+    created_at: int
+    last_used_at: int
+    user_agent: str | None
+    current: bool  # the session asking
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    code: str
+    created_by: str | None  # None: made on the command line
+    max_uses: int
+    uses: int
+    expires_at: int
+    revoked: bool
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ban:
+    user: User
+    banned_by: str | None
+    reason: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: str
+    at: int
+    actor_id: str | None
+    actor: str | None  # the actor's username (None: the command line)
+    action: str
+    target: str
+    reason: str

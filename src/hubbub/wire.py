@@ -24,19 +24,23 @@ from hubbub.events import (
     ReactionAdded,
     ReactionRemoved,
     ReadUpdated,
+    RoomCreated,
     RoomUpdated,
     SessionsRevoked,
     Typing,
+    UserUpdated,
 )
-from hubbub.models import Author, Member, Message, Room, User
+from hubbub.models import Author, Member, Message, Room, SessionInfo, User
 
 __all__ = [
+    "admin_user",
     "author",
     "event_data",
     "member",
     "message",
     "rfc3339",
     "room",
+    "session_info",
     "user",
 ]
 
@@ -52,7 +56,23 @@ def user(u: User) -> dict[str, Any]:
         "username": u.username,
         "display_name": u.display_name,
         "created_at": rfc3339(u.created_at),
+        "is_admin": u.is_admin,
     }
+
+
+def session_info(s: SessionInfo) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "created_at": rfc3339(s.created_at),
+        "last_used_at": rfc3339(s.last_used_at),
+        "user_agent": s.user_agent,
+        "current": s.current,
+    }
+
+
+def admin_user(u: User) -> dict[str, Any]:
+    """A user as server admins see them: whether the account is deactivated too."""
+    return {**user(u), "deactivated": u.deactivated}
 
 
 def author(a: Author) -> dict[str, Any]:
@@ -93,7 +113,12 @@ def room(r: Room) -> dict[str, Any]:
 
 
 def member(m: Member) -> dict[str, Any]:
-    return {"user": user(m.user), "role": m.role, "joined_at": rfc3339(m.joined_at)}
+    return {
+        "user": user(m.user),
+        "role": m.role,
+        "joined_at": rfc3339(m.joined_at),
+        "muted": m.muted,
+    }
 
 
 def event_data(e: DurableEvent | EphemeralEvent) -> dict[str, Any]:
@@ -125,9 +150,13 @@ def event_data(e: DurableEvent | EphemeralEvent) -> dict[str, Any]:
         case MemberJoined():
             return {"room": room(e.room), "user": user(e.user), "role": e.role}
         case MemberLeft():
-            return {"room_id": e.room_id, "user": user(e.user)}
+            return {"room_id": e.room_id, "user": user(e.user), "how": e.how}
         case MemberUpdated():
-            return {"user": user(e.user), "role": e.role}
+            return {"user": user(e.user), "role": e.role, "muted": e.muted}
+        case RoomCreated():
+            return room(e.room)
+        case UserUpdated():
+            return user(e.user)
         case ReadUpdated():
             return {
                 "room_id": e.room_id,

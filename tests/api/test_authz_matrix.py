@@ -154,12 +154,40 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("GET", "/events", None),
     ("GET", "/presence", None),
     ("POST", "/stream-tickets", None),
+    ("PATCH", "/me", {"display_name": "x"}),
+    ("PUT", "/me/password", {"current_password": "a", "new_password": "correct horse 2"}),
+    ("GET", "/me/sessions", None),
+    ("DELETE", "/me/sessions", None),
+    ("DELETE", "/me/sessions/{session_id}", None),
+    ("PUT", "/rooms/{room_id}/bans/{username}", None),
+    ("DELETE", "/rooms/{room_id}/bans/{username}", None),
+    ("GET", "/rooms/{room_id}/bans", None),
+    ("POST", "/invites", None),
+    ("GET", "/invites", None),
+    ("DELETE", "/invites/{code}", None),
+    ("GET", "/admin/users", None),
+    ("POST", "/admin/users", {"username": "newbie"}),
+    ("PATCH", "/admin/users/{username}", {"admin": True}),
+    ("POST", "/admin/users/{username}/password-reset", None),
+    ("GET", "/admin/rooms", None),
+    ("GET", "/admin/audit", None),
 ]
-PUBLIC_ROUTES = {("POST", "/accounts"), ("POST", "/sessions")}
+PUBLIC_ROUTES = {
+    ("POST", "/accounts"),
+    ("POST", "/sessions"),
+    ("POST", "/password-resets/{code}"),
+}
 
 
 def concrete(template: str) -> str:
-    return API + template.format(room_id=ROOM, username=USER, message_id=MESSAGE, emoji=EMOJI)
+    return API + template.format(
+        room_id=ROOM,
+        username=USER,
+        message_id=MESSAGE,
+        emoji=EMOJI,
+        session_id="s_none",
+        code="nope",
+    )
 
 
 async def test_every_api_route_is_in_the_401_list(client: httpx.AsyncClient) -> None:

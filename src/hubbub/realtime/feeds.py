@@ -18,7 +18,7 @@ from hubbub.realtime.subscriptions import SessionEnded, Subscription
 from hubbub.store import Store, Tx
 from hubbub.store.events import head, list_for_user
 from hubbub.store.rooms import list_room_ids_of
-from hubbub.store.users import session_exists
+from hubbub.store.sessions import session_exists
 
 __all__ = ["CATCH_UP_PAGE", "Feed", "Feeds"]
 

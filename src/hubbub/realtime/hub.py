@@ -247,8 +247,15 @@ class Hub:
             for sub in list(self.by_user.get(body.user_id, ())):
                 if sub.session_id in ended:
                     sub.stop(SessionEnded())
-        if event.private:
-            users: Iterable[str] = (subject,) if subject is not None else ()
+        if isinstance(body, MemberLeft) and body.how != "left" and subject is not None:
+            # Removed or banned: nothing more of the room reaches them, not even what is
+            # already queued (the member.left itself is the last thing they get).
+            for sub in self.by_user.get(subject, ()):
+                sub.forget_room(body.room_id)
+        if event.everyone:
+            users: Iterable[str] = self.by_user.keys()
+        elif event.private:
+            users = (subject,) if subject is not None else ()
         else:
             members = self.room_users.get(event.room_id or "", set())
             users = members | {subject} if subject is not None else members

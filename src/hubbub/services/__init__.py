@@ -8,9 +8,13 @@ from dataclasses import dataclass
 
 from hubbub.services.accounts import AccountService
 from hubbub.services.activity import ActivityService
+from hubbub.services.admin import AdminService
+from hubbub.services.audit import AuditService
 from hubbub.services.classic import ClassicService
 from hubbub.services.health import HealthService
+from hubbub.services.invites import InviteService
 from hubbub.services.messages import MessageService
+from hubbub.services.moderation import ModerationService
 from hubbub.services.rooms import RoomService
 from hubbub.services.sessions import SessionService
 
@@ -26,3 +30,7 @@ class Services:
     messages: MessageService
     activity: ActivityService
     health: HealthService
+    invites: InviteService
+    admin: AdminService
+    moderation: ModerationService
+    audit: AuditService

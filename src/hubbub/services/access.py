@@ -1,22 +1,47 @@
-"""Who may see and act in a room. Used inside transaction functions."""
+"""Who may see and act in a room. Used inside transaction functions.
+
+Ranks order who may act on whom: member < admin < owner, and above them a server admin in a
+public room or the lobby (server admins moderate those; a private room or DM is its members'
+business alone). Moderation (removing, banning, muting, deleting others' messages, changing
+roles) needs a rank above the target's.
+"""
 
 from __future__ import annotations
 
-from hubbub.errors import NotAllowed, NotAMember, RoomNotFound
-from hubbub.models import Role, Room, RoomAccess
+from hubbub.errors import Muted, NotAllowed, NotAMember, RoomNotFound
+from hubbub.models import Role, Room, RoomAccess, User
 from hubbub.store import Tx
 from hubbub.store.rooms import find_access, find_room
 
 __all__ = [
     "MANAGERS",
+    "SERVER_ADMIN",
     "check_manager",
+    "is_public_room",
+    "rank",
     "require_manager",
     "require_member",
+    "require_voice",
     "room_access",
     "visible_room",
 ]
 
 MANAGERS: frozenset[Role] = frozenset({"owner", "admin"})
+_RANKS: dict[Role | None, int] = {None: 0, "member": 1, "admin": 2, "owner": 3}
+SERVER_ADMIN = 4
+
+
+def is_public_room(room: RoomAccess | Room) -> bool:
+    """A public room (the lobby included), not a DM."""
+    return room.visibility == "public" and room.kind == "room"
+
+
+def rank(room: RoomAccess, role: Role | None, user: User | None = None) -> int:
+    """How much say someone with `role` in `room` has; a server admin (`user.is_admin`) has
+    the most in a public room."""
+    if user is not None and user.is_admin and is_public_room(room):
+        return SERVER_ADMIN
+    return _RANKS[role]
 
 
 def visible_room(tx: Tx, room_id: str, me: str) -> Room:
@@ -43,8 +68,19 @@ def require_member(tx: Tx, room_id: str, me: str) -> RoomAccess:
     return room
 
 
-def check_manager(room: RoomAccess) -> RoomAccess:
-    """The room, if the viewer manages it (owner or admin); else NotAMember / NotAllowed."""
+def require_voice(tx: Tx, room_id: str, me: str) -> RoomAccess:
+    """A member who may write (send, edit, react, type): not muted."""
+    room = require_member(tx, room_id, me)
+    if room.muted:
+        raise Muted("You are muted in this room")
+    return room
+
+
+def check_manager(room: RoomAccess, me: User | None = None) -> RoomAccess:
+    """The room, if the viewer manages it: its owner or an admin, or a server admin (`me`)
+    in a public room. Else NotAMember / NotAllowed."""
+    if me is not None and rank(room, room.my_role, me) == SERVER_ADMIN:
+        return room
     if room.my_role is None:
         raise NotAMember("Join the room first")
     if room.my_role not in MANAGERS:
@@ -52,5 +88,5 @@ def check_manager(room: RoomAccess) -> RoomAccess:
     return room
 
 
-def require_manager(tx: Tx, room_id: str, me: str) -> RoomAccess:
-    return check_manager(room_access(tx, room_id, me))
+def require_manager(tx: Tx, room_id: str, me: User) -> RoomAccess:
+    return check_manager(room_access(tx, room_id, me.id), me)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from hubbub.events import Ephemeral, Typing
 from hubbub.models import User
-from hubbub.services.access import require_member
+from hubbub.services.access import require_voice
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.unit import UnitOfWork
 
@@ -37,7 +37,7 @@ class ActivityService:
         At most one notification per user and room every ~2 s (the `typing` budget) goes out;
         the others are dropped silently: the first one already says it, for 6 s.
         """
-        await self.uow.read(lambda tx: require_member(tx, room_id, me.id))
+        await self.uow.read(lambda tx: require_voice(tx, room_id, me.id))
         if not await self.limits.allow("typing", me.id, room_id):
             return
         self._typists[(me.id, room_id)] = None

@@ -27,8 +27,9 @@ from hubbub.events import (
     MessageDeleted as MessageDeletedEvent,
 )
 from hubbub.models import Author, Message, User
-from hubbub.services.access import MANAGERS, require_member, room_access
+from hubbub.services.access import rank, require_voice, room_access
 from hubbub.services.activity import ActivityService
+from hubbub.services.audit import record
 from hubbub.services.fields import check_text
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.unit import Outbox, UnitOfWork
@@ -106,7 +107,7 @@ class MessageService:
                             "This Idempotency-Key was used for a different request"
                         )
                     return Sent(stored.message, replayed=True)
-            require_member(tx, room_id, me.id)
+            require_voice(tx, room_id, me.id)
             if reply_to is not None:
                 target = messages_q.find_message(tx, reply_to)
                 if target is None or target.room_id != room_id:
@@ -181,7 +182,7 @@ class MessageService:
             message = _visible_message(tx, message_id, me.id)
             if message.author.id != me.id:
                 raise NotAuthor("Only the author can edit a message")
-            require_member(tx, message.room_id, me.id)
+            require_voice(tx, message.room_id, me.id)
             if message.deleted:
                 raise MessageDeleted("A deleted message cannot be edited")
             messages_q.update_text(tx, message_id, text, outbox.now_ms)
@@ -201,13 +202,16 @@ class MessageService:
 
         def fn(tx: Tx, outbox: Outbox) -> None:
             message = _visible_message(tx, message_id, me.id)
-            if message.author.id != me.id:
+            moderated = message.author.id != me.id
+            if moderated:
                 room = room_access(tx, message.room_id, me.id)
-                if room.my_role not in MANAGERS:
+                if rank(room, room.my_role, me) < rank(room, "admin"):
                     raise NotAuthor("Only the author, the owner or an admin can delete this")
             if message.deleted:
                 return
             messages_q.mark_deleted(tx, message_id)
+            if moderated:
+                record(tx, outbox, me, "message.delete", f"{message.room_id}/{message.seq}")
             outbox.add(MessageDeletedEvent(message.id, message.room_id, message.seq))
 
         await self.uow.write(fn)
@@ -221,7 +225,7 @@ class MessageService:
 
         def fn(tx: Tx, outbox: Outbox) -> None:
             message = _visible_message(tx, message_id, me.id)
-            require_member(tx, message.room_id, me.id)
+            require_voice(tx, message.room_id, me.id)
             if message.deleted:
                 raise MessageDeleted("A deleted message takes no reactions")
             if add:

@@ -41,6 +41,9 @@ DEFAULT_LIMITS: dict[str, tuple[str, str]] = {
     "dms": ("100/hour", "direct messages opened per account"),
     "member_adds": ("200/hour", "members added to rooms per account"),
     "member_adds_per_user": ("20/hour", "rooms one account adds one other user to"),
+    "invites": ("50/day", "invites made per account"),
+    "profile": ("20/hour", "profile changes (display name) per account"),
+    "password_resets": ("20/hour", "password-reset links used per client address"),
     "typing": ("1/2seconds", "typing notifications per account and room (extras dropped)"),
     "stream_frames": ("30/second", "frames a client sends per WebSocket (extras dropped)"),
 }

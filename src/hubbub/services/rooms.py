@@ -12,31 +12,54 @@ from dataclasses import dataclass
 import orjson
 
 from hubbub.errors import (
+    Banned,
     DmMembershipFixed,
     DmWithSelf,
     Invalid,
     NotAllowed,
+    NotAMember,
     UserNotFound,
 )
-from hubbub.events import MemberJoined, MemberLeft, MemberUpdated, ReadUpdated, RoomUpdated
+from hubbub.events import (
+    LeftHow,
+    MemberJoined,
+    MemberLeft,
+    MemberUpdated,
+    ReadUpdated,
+    RoomCreated,
+    RoomUpdated,
+)
 from hubbub.ids import new_id
 from hubbub.models import Member, Role, Room, User, Visibility
 from hubbub.services.access import (
     check_manager,
+    rank,
     require_manager,
     require_member,
     room_access,
     visible_room,
 )
+from hubbub.services.audit import record
 from hubbub.services.fields import check_name, check_optional_text, is_lone_surrogate_in
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
+from hubbub.store import bans as bans_q
 from hubbub.store import messages as messages_q
 from hubbub.store import rooms as rooms_q
 from hubbub.store import users as users_q
 
-__all__ = ["ASSIGNABLE_ROLES", "NAME_MAX", "TOPIC_MAX", "RoomService", "announce_join"]
+__all__ = [
+    "ASSIGNABLE_ROLES",
+    "NAME_MAX",
+    "TOPIC_MAX",
+    "RoomService",
+    "announce_join",
+    "parse_room_cursor",
+    "public_room",
+    "remove_member",
+    "room_cursor",
+]
 
 NAME_MAX, TOPIC_MAX = 80, 250
 PUBLIC_PAGE, PUBLIC_PAGE_MAX = 50, 200
@@ -69,7 +92,10 @@ class RoomService:
             rooms_q.insert_room(tx, room)
             rooms_q.upsert_member(tx, room.id, me.id, "owner", now)
             announce_join(tx, outbox, room.id, me, "owner")
-            return visible_room(tx, room.id, me.id)
+            made = visible_room(tx, room.id, me.id)
+            if visibility == "public":  # room directories hear of it at once
+                outbox.add(RoomCreated(public_room(made)))
+            return made
 
         return await self.uow.write(fn)
 
@@ -85,13 +111,13 @@ class RoomService:
         if not 1 <= limit <= PUBLIC_PAGE_MAX:
             raise Invalid(f"limit must be 1..{PUBLIC_PAGE_MAX}", field="limit")
         check_optional_text("prefix", prefix, 0, NAME_MAX, allow_blank=True)
-        after = None if cursor is None else _decode_cursor(cursor)
+        after = None if cursor is None else parse_room_cursor(cursor)
         rooms = await self.uow.read(
             lambda tx: rooms_q.list_public_rooms(tx, me.id, prefix, after, limit + 1)
         )
         more = len(rooms) > limit
         rooms = rooms[:limit]
-        return rooms, _encode_cursor(rooms[-1]) if more else None
+        return rooms, room_cursor(rooms[-1]) if more else None
 
     async def get(self, me: User, room_id: str) -> Room:
         return await self.uow.read(lambda tx: visible_room(tx, room_id, me.id))
@@ -103,12 +129,12 @@ class RoomService:
         check_optional_text("topic", topic, 0, TOPIC_MAX, allow_blank=True)
 
         def fn(tx: Tx, outbox: Outbox) -> Room:
-            room = require_manager(tx, room_id, me.id)
+            room = require_manager(tx, room_id, me)
             if room.kind == "dm":
                 raise NotAllowed("A direct message has no name or topic to change")
             rooms_q.update_room(tx, room_id, name, topic)
             updated = visible_room(tx, room_id, me.id)
-            outbox.add(RoomUpdated(_public(updated)))
+            outbox.add(RoomUpdated(public_room(updated)))
             return updated
 
         return await self.uow.write(fn)
@@ -118,6 +144,8 @@ class RoomService:
 
         def fn(tx: Tx, outbox: Outbox) -> None:
             room = room_access(tx, room_id, me.id)
+            if room.banned:
+                raise Banned("You are banned from this room")
             if room.my_role is None:
                 rooms_q.upsert_member(
                     tx, room_id, me.id, "member", outbox.now_ms, start_read_seq=room.last_seq
@@ -134,7 +162,7 @@ class RoomService:
             if room.kind == "dm":
                 raise DmMembershipFixed("You cannot leave a direct message")
             if room.my_role is not None:
-                _remove(tx, outbox, room_id, me, room.my_role)
+                remove_member(tx, outbox, room_id, me, room.my_role, "left")
 
         await self.uow.write(fn)
 
@@ -146,12 +174,19 @@ class RoomService:
         return await self.uow.read(fn)
 
     async def put_member(
-        self, me: User, room_id: str, username: str, role: Role | None
+        self,
+        me: User,
+        room_id: str,
+        username: str,
+        role: Role | None,
+        muted: bool | None = None,
     ) -> tuple[Member, bool]:
-        """Add `username` (as `role`, default member) or change their role.
+        """Add `username` (as `role`, default member), change their role, or mute or unmute
+        them. Returns the member and whether they were newly added.
 
-        Owner or admin only; only the owner grants or takes away admin; nobody changes the
-        owner's role here. Returns the member and whether they were newly added.
+        Owner or admin only (or a server admin in a public room); only the owner (or a server
+        admin) grants or takes away admin; nobody changes the owner's role here; muting needs
+        a rank above the target's; a banned user cannot be added (Banned).
         """
         if role is not None and role not in ASSIGNABLE_ROLES:
             raise Invalid("role must be 'admin' or 'member'", field="role")
@@ -161,29 +196,48 @@ class RoomService:
         await self.limits.hit("member_adds_per_user", me.id, username.casefold())
 
         def fn(tx: Tx, outbox: Outbox) -> tuple[Member, bool]:
-            room = require_member(tx, room_id, me.id)
+            room = room_access(tx, room_id, me.id)
+            mine = rank(room, room.my_role, me)
+            if mine == 0:
+                raise NotAMember("Join the room first")
             if room.kind == "dm":
                 raise DmMembershipFixed("Nobody can be added to a direct message")
-            check_manager(room)
+            check_manager(room, me)
             target = _user(tx, username)
-            current = rooms_q.find_member_role(tx, room_id, target.id)
-            new_role: Role = role or current or "member"
-            if current == "owner":
+            current = rooms_q.find_member(tx, room_id, target.id)
+            current_role = current.role if current else None
+            new_role: Role = role or current_role or "member"
+            if current is None and bans_q.is_banned(tx, room_id, target.id):
+                raise Banned(f"{target.username} is banned from this room: unban them first")
+            if current_role == "owner":
                 if new_role != "owner":
                     raise NotAllowed("The owner's role cannot be changed")
             elif (
-                (new_role == "admin" or current == "admin")
-                and new_role != current
-                and room.my_role != "owner"
+                (new_role == "admin" or current_role == "admin")
+                and new_role != current_role
+                and mine < rank(room, "owner")
             ):
                 raise NotAllowed("Only the owner can grant or remove admin")
+            was_muted = current.muted if current else False
+            new_muted = was_muted if muted is None else muted
+            if new_muted != was_muted and mine <= rank(room, current_role):
+                raise NotAllowed("You cannot mute or unmute a member of equal or higher role")
             added = rooms_q.upsert_member(
                 tx, room_id, target.id, new_role, outbox.now_ms, start_read_seq=room.last_seq
             )
+            if new_muted:
+                rooms_q.set_muted(tx, room_id, target.id, True)
+            elif was_muted:
+                rooms_q.set_muted(tx, room_id, target.id, False)
             if added:
                 announce_join(tx, outbox, room_id, target, new_role)
-            elif new_role != current:
-                outbox.add(MemberUpdated(room_id, target, new_role))
+            elif new_role != current_role or new_muted != was_muted:
+                outbox.add(MemberUpdated(room_id, target, new_role, new_muted))
+            if new_role != current_role and not added:
+                record(tx, outbox, me, "room.role", f"{room_id}/{target.username}", new_role)
+            if new_muted != was_muted:
+                action = "room.mute" if new_muted else "room.unmute"
+                record(tx, outbox, me, action, f"{room_id}/{target.username}")
             member = rooms_q.find_member(tx, room_id, target.id)
             assert member is not None
             return member, added
@@ -191,7 +245,9 @@ class RoomService:
         return await self.uow.write(fn)
 
     async def remove_member(self, me: User, room_id: str, username: str) -> None:
-        """Remove a member: yourself, or (owner/admin) someone of a lower role. Idempotent."""
+        """Remove a member: yourself, or someone of a lower rank (an owner or admin, or a
+        server admin in a public room, removing someone below them). Idempotent. From the
+        moment this returns, nothing more of the room reaches them."""
 
         def fn(tx: Tx, outbox: Outbox) -> None:
             room = room_access(tx, room_id, me.id)
@@ -199,12 +255,16 @@ class RoomService:
             if room.kind == "dm":
                 raise DmMembershipFixed("Nobody can be removed from a direct message")
             target_role = rooms_q.find_member_role(tx, room_id, target.id)
-            if target.id != me.id:
-                check_manager(room)
-                if target_role == "owner" or (target_role == "admin" and room.my_role != "owner"):
-                    raise NotAllowed("You cannot remove a member of equal or higher role")
+            if target.id == me.id:
+                if target_role is not None:
+                    remove_member(tx, outbox, room_id, target, target_role, "left")
+                return
+            check_manager(room, me)
+            if rank(room, target_role, target) >= rank(room, room.my_role, me):
+                raise NotAllowed("You cannot remove a member of equal or higher role")
             if target_role is not None:
-                _remove(tx, outbox, room_id, target, target_role)
+                remove_member(tx, outbox, room_id, target, target_role, "removed")
+                record(tx, outbox, me, "room.remove_member", f"{room_id}/{target.username}")
 
         await self.uow.write(fn)
 
@@ -263,12 +323,12 @@ class RoomService:
         return await self.uow.write(fn)
 
 
-def _encode_cursor(room: Room) -> str:
+def room_cursor(room: Room) -> str:
     raw = orjson.dumps([room.name, room.id])
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[str, str]:
+def parse_room_cursor(cursor: str) -> tuple[str, str]:
     """The (name, id) in a cursor made by _encode_cursor; Invalid for anything else."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -283,7 +343,7 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
     return name, room_id
 
 
-def _public(room: Room) -> Room:
+def public_room(room: Room) -> Room:
     """The room without the viewer's fields, for an event many users receive."""
     return Room(
         id=room.id,
@@ -301,7 +361,7 @@ def announce_join(tx: Tx, outbox: Outbox, room_id: str, user: User, role: Role) 
     """member.joined, carrying the room so the new member's clients can show it."""
     room = rooms_q.find_room(tx, room_id, user.id)
     assert room is not None
-    outbox.add(MemberJoined(_public(room), user, role))
+    outbox.add(MemberJoined(public_room(room), user, role))
 
 
 def _user(tx: Tx, username: str) -> User:
@@ -311,10 +371,13 @@ def _user(tx: Tx, username: str) -> User:
     return user
 
 
-def _remove(tx: Tx, outbox: Outbox, room_id: str, user: User, role: Role) -> None:
-    """Remove a member; if they owned the room, hand it on (rooms_q.find_successor)."""
+def remove_member(
+    tx: Tx, outbox: Outbox, room_id: str, user: User, role: Role, how: LeftHow
+) -> None:
+    """Take `user` out of the room (inside a write); if they owned it, hand it on to the
+    admin who joined first, else the member who joined first (rooms_q.find_successor)."""
     rooms_q.delete_member(tx, room_id, user.id)
-    outbox.add(MemberLeft(room_id, user))
+    outbox.add(MemberLeft(room_id, user, how))
     if role == "owner":
         heir = rooms_q.find_successor(tx, room_id)
         if heir is not None:

@@ -1,8 +1,10 @@
-"""Sessions: sign in, sign out, and the bearer token of every request.
+"""Sessions: sign in and out, the bearer token of every request, the sessions list, password
+changes, and one-time stream tickets.
 
 A session is a random token (256 bits; only its SHA-256 is stored) with an id that names it
-without revealing it. Ending a session commits a `session.revoked` event: its live streams
-close at once on every node (the hub stops their subscriptions).
+without revealing it. Ending sessions commits a `session.revoked` event: their live streams
+close at once on every node (the hub stops their subscriptions). A session not used for
+`session_idle_days` has expired: it no longer authenticates, and the upkeep sweep ends it.
 """
 
 from __future__ import annotations
@@ -11,14 +13,23 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from hubbub.errors import InvalidCredentials, Unauthenticated
+from hubbub.config import Settings
+from hubbub.errors import (
+    AccountDeactivated,
+    InvalidCredentials,
+    SessionNotFound,
+    Unauthenticated,
+    WrongPassword,
+)
 from hubbub.events import SessionsRevoked
 from hubbub.ids import new_id
-from hubbub.models import User
-from hubbub.services.passwords import Passwords
+from hubbub.models import SessionInfo, User
+from hubbub.services.fields import check_text
+from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN, Passwords, check_password
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
+from hubbub.store import sessions as sessions_q
 from hubbub.store import tickets as tickets_q
 from hubbub.store import users as users_q
 
@@ -26,13 +37,18 @@ __all__ = [
     "TICKET_SECONDS",
     "USER_AGENT_MAX",
     "Session",
+    "SessionInfo",
     "SessionService",
+    "end_sessions",
     "open_session",
     "token_hash",
 ]
 
 USER_AGENT_MAX = 256
 TICKET_SECONDS = 30
+TOUCH_EVERY_MS = 60_000  # last_used_at is written at most this often per session
+SWEEP_BATCH = 500
+DAY_MS = 24 * 3600 * 1000
 
 
 def token_hash(token: str) -> str:
@@ -44,7 +60,7 @@ def token_hash(token: str) -> str:
 class Session:
     id: str
     user: User
-    token: str
+    token: str  # "" when the session was reached some other way (a stream ticket)
 
 
 def open_session(tx: Tx, outbox: Outbox, user: User, user_agent: str | None) -> Session:
@@ -52,15 +68,29 @@ def open_session(tx: Tx, outbox: Outbox, user: User, user_agent: str | None) -> 
     token = secrets.token_urlsafe(32)
     session_id = new_id("s", outbox.now_ms)
     agent = user_agent[:USER_AGENT_MAX] if user_agent else None
-    users_q.insert_session(tx, session_id, token_hash(token), user.id, outbox.now_ms, agent)
+    sessions_q.insert_session(tx, session_id, token_hash(token), user.id, outbox.now_ms, agent)
     return Session(session_id, user, token)
+
+
+def end_sessions(tx: Tx, outbox: Outbox, user_id: str, keep: str | None = None) -> list[str]:
+    """End every session of `user_id` but `keep` (inside a write): their tokens stop working
+    and their streams close. Returns the ids ended."""
+    ended = sessions_q.delete_sessions_of(tx, user_id, keep)
+    if ended:
+        outbox.add(SessionsRevoked(user_id, tuple(ended)))
+    return ended
 
 
 @dataclass(frozen=True, slots=True)
 class SessionService:
     uow: UnitOfWork
+    settings: Settings
     passwords: Passwords
     limits: RateLimits
+
+    @property
+    def _idle_ms(self) -> int:
+        return self.settings.session_idle_days * DAY_MS
 
     async def sign_in(
         self,
@@ -72,7 +102,8 @@ class SessionService:
         known: Session | None = None,
     ) -> Session:
         """A new session for the right password. Unknown user and wrong password both raise
-        InvalidCredentials.
+        InvalidCredentials; a deactivated account (with the right password) raises
+        AccountDeactivated.
 
         Failures are limited per client address and per account. An account with too many
         recent failures is locked (RateLimited) for sign-ins, except from a device that is
@@ -89,18 +120,107 @@ class SessionService:
             await self.limits.hit("sign_in", client)
             await self.limits.hit("sign_in_account", account)
             raise InvalidCredentials("Wrong username or password")
-        await self.limits.clear("sign_in_account", account)
         user = found[0]
+        if user.deactivated:
+            raise AccountDeactivated("This account was deactivated by a server admin")
+        await self.limits.clear("sign_in_account", account)
         return await self.uow.write(lambda tx, outbox: open_session(tx, outbox, user, user_agent))
 
     async def sign_out(self, session: Session) -> None:
         """End the session: the token stops working and its streams close, at once."""
+        await self.revoke(session, session.id)
+
+    async def authenticate(self, token: str | None) -> Session:
+        """The session of a bearer token; Unauthenticated if it is missing, unknown, ended,
+        expired (unused for session_idle_days) or its account is deactivated. Notes the use,
+        at most once a minute per session."""
+        if not token:
+            raise Unauthenticated("Send 'Authorization: Bearer <token>'")
+        hashed = token_hash(token)
+        found = await self.uow.read(lambda tx: sessions_q.find_session_by_token(tx, hashed))
+        if found is None:
+            raise Unauthenticated("The token is invalid or signed out")
+        session_id, user, last_used = found
+        now = self.uow.clock.now_ms()
+        if user.deactivated:
+            raise Unauthenticated("The account is deactivated")
+        if now - last_used > self._idle_ms:
+            raise Unauthenticated("The session expired: sign in again")
+        if now - last_used > TOUCH_EVERY_MS:
+            await self.uow.write(
+                lambda tx, outbox: sessions_q.touch_session(tx, session_id, outbox.now_ms)
+            )
+        return Session(session_id, user, token)
+
+    async def list_sessions(self, session: Session) -> list[SessionInfo]:
+        """The user's sessions, most recently used first; `current` marks this one."""
+        rows = await self.uow.read(lambda tx: sessions_q.list_sessions(tx, session.user.id))
+        return [
+            SessionInfo(r.id, r.created_at, r.last_used_at, r.user_agent, r.id == session.id)
+            for r in rows
+        ]
+
+    async def revoke(self, session: Session, session_id: str) -> None:
+        """End one of the user's own sessions (this one too); SessionNotFound for any other.
+        Its token stops working and its streams close, at once."""
 
         def fn(tx: Tx, outbox: Outbox) -> None:
-            if users_q.delete_session(tx, session.id):
-                outbox.add(SessionsRevoked(session.user.id, (session.id,)))
+            owner = sessions_q.find_session(tx, session_id)
+            if owner is None or owner.id != session.user.id:
+                raise SessionNotFound(f"No session {session_id!r} of yours")
+            sessions_q.delete_session(tx, session_id)
+            outbox.add(SessionsRevoked(session.user.id, (session_id,)))
 
         await self.uow.write(fn)
+
+    async def revoke_others(self, session: Session) -> list[str]:
+        """End every session of the user but this one; return their ids."""
+        return await self.uow.write(
+            lambda tx, outbox: end_sessions(tx, outbox, session.user.id, keep=session.id)
+        )
+
+    async def change_password(
+        self, session: Session, current: str, new: str, client: str
+    ) -> list[str]:
+        """Replace the password, given the current one (WrongPassword otherwise, limited like
+        sign-ins); every *other* session ends at once. Returns the ids ended."""
+        user = session.user
+        check_text("new_password", new, PASSWORD_MIN, PASSWORD_MAX, allow_blank=True)
+        check_password(new, user.username)
+        await self.limits.check("sign_in_account", user.username.casefold())
+        found = await self.uow.read(lambda tx: users_q.find_credentials(tx, user.username))
+        if found is None or not await self.passwords.verify(found[1], current):
+            await self.limits.hit("sign_in", client)
+            await self.limits.hit("sign_in_account", user.username.casefold())
+            raise WrongPassword("The current password is wrong")
+        new_hash = await self.passwords.hash(new)
+
+        def fn(tx: Tx, outbox: Outbox) -> list[str]:
+            users_q.set_password_hash(tx, user.id, new_hash)
+            return end_sessions(tx, outbox, user.id, keep=session.id)
+
+        return await self.uow.write(fn)
+
+    async def sweep_idle(self) -> int:
+        """End sessions unused for session_idle_days (their streams close too); return how
+        many. Bounded batches: the writer is never held long."""
+        ended = 0
+        while True:
+
+            def fn(tx: Tx, outbox: Outbox) -> int:
+                idle = sessions_q.list_idle_sessions(tx, outbox.now_ms - self._idle_ms, SWEEP_BATCH)
+                by_user: dict[str, list[str]] = {}
+                for session_id, user_id in idle:
+                    sessions_q.delete_session(tx, session_id)
+                    by_user.setdefault(user_id, []).append(session_id)
+                for user_id, ids in by_user.items():
+                    outbox.add(SessionsRevoked(user_id, tuple(ids)))
+                return len(idle)
+
+            count = await self.uow.write(fn)
+            ended += count
+            if count < SWEEP_BATCH:
+                return ended
 
     async def issue_ticket(self, session: Session) -> tuple[str, int]:
         """A one-time ticket that opens one stream as `session` within TICKET_SECONDS, so a
@@ -116,13 +236,14 @@ class SessionService:
 
     async def redeem_ticket(self, ticket: str) -> Session:
         """The session a ticket was issued to, once: the ticket is used up. Unauthenticated
-        if it is unknown, used, expired, or its session has ended. (The session's token is
-        not known here: `token` is empty.)"""
+        if it is unknown, used, expired, or its session has ended."""
 
         def fn(tx: Tx, outbox: Outbox) -> Session | None:
             session_id = tickets_q.take_ticket(tx, token_hash(ticket), outbox.now_ms)
-            user = users_q.find_session(tx, session_id) if session_id else None
-            return None if user is None or session_id is None else Session(session_id, user, "")
+            user = sessions_q.find_session(tx, session_id) if session_id else None
+            if user is None or session_id is None or user.deactivated:
+                return None
+            return Session(session_id, user, "")
 
         session = await self.uow.write(fn)
         if session is None:
@@ -131,12 +252,3 @@ class SessionService:
 
     async def purge_expired_tickets(self) -> int:
         return await self.uow.write(lambda tx, outbox: tickets_q.purge_tickets(tx, outbox.now_ms))
-
-    async def authenticate(self, token: str | None) -> Session:
-        """The session of a bearer token; Unauthenticated if it is missing, unknown or ended."""
-        if not token:
-            raise Unauthenticated("Send 'Authorization: Bearer <token>'")
-        found = await self.uow.read(lambda tx: users_q.find_session_by_token(tx, token_hash(token)))
-        if found is None:
-            raise Unauthenticated("The token is invalid or signed out")
-        return Session(found[0], found[1], token)

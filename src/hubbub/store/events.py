@@ -39,8 +39,8 @@ def append_events(tx: Tx, bodies: list[DurableEvent], now_ms: int) -> list[Event
     for offset, body in enumerate(bodies):
         event = Event(pos=first + offset, ts=now_ms, body=body)
         tx.execute(
-            "INSERT INTO events (pos, type, room_id, ts, subject, private, data)"
-            " VALUES (:pos, :type, :room, :ts, :subject, :private, :data)",
+            "INSERT INTO events (pos, type, room_id, ts, subject, private, everyone, data)"
+            " VALUES (:pos, :type, :room, :ts, :subject, :private, :everyone, :data)",
             {
                 "pos": event.pos,
                 "type": body.TYPE,
@@ -48,6 +48,7 @@ def append_events(tx: Tx, bodies: list[DurableEvent], now_ms: int) -> list[Event
                 "ts": now_ms,
                 "subject": body.subject,
                 "private": body.private,
+                "everyone": body.everyone,
                 "data": orjson.dumps(encode(body)).decode(),
             },
         )
@@ -97,10 +98,10 @@ def list_for_user(tx: Tx, user_id: str, after: int, limit: int) -> tuple[list[Ev
     ):
         changes.setdefault(room_id, []).append((int(pos), kind == MemberJoined.TYPE))
     rows = tx.fetchall(
-        f"SELECT {_COLUMNS}, room_id, subject, private,"
+        f"SELECT {_COLUMNS}, room_id, subject, private, everyone,"
         " EXISTS (SELECT 1 FROM members m WHERE m.room_id = e.room_id AND m.user_id = :u)"
         " FROM events e WHERE e.pos > :after AND e.pos <= :upto AND (e.subject = :u"
-        " OR (e.private = FALSE AND (EXISTS (SELECT 1 FROM members m"
+        " OR e.everyone OR (e.private = FALSE AND (EXISTS (SELECT 1 FROM members m"
         " WHERE m.room_id = e.room_id AND m.user_id = :u) OR e.room_id IN"
         " (SELECT c.room_id FROM events c WHERE c.subject = :u AND c.pos > :after"
         f" AND c.type IN {_MEMBERSHIP}))))"
@@ -109,15 +110,18 @@ def list_for_user(tx: Tx, user_id: str, after: int, limit: int) -> tuple[list[Ev
     )
     delivered = []
     for row in rows:
-        pos, room_id, subject, private, member_now = (
+        pos, room_id, subject, private, everyone, member_now = (
             int(row[0]),
             row[4],
             row[5],
             bool(row[6]),
             bool(row[7]),
+            bool(row[8]),
         )
-        if subject == user_id or (
-            not private and _was_member(member_now, changes.get(room_id, ()), pos)
+        if (
+            subject == user_id
+            or everyone
+            or (not private and _was_member(member_now, changes.get(room_id, ()), pos))
         ):
             delivered.append(_event(row))
     if len(rows) == limit:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from hubbub.models import Member, Role, Room, RoomAccess, User
+from hubbub.models import Member, Role, Room, RoomAccess
 from hubbub.store.engine import Row, Tx
 from hubbub.store.patterns import ESCAPE, prefix_pattern
+from hubbub.store.users import USER_COLUMNS, user_from_row
 
 __all__ = [
     "delete_member",
@@ -15,11 +16,13 @@ __all__ = [
     "find_room",
     "find_successor",
     "insert_room",
+    "list_all_rooms",
     "list_members",
     "list_public_rooms",
     "list_room_ids_of",
     "list_rooms_of",
     "list_sharing_a_room",
+    "set_muted",
     "set_read",
     "update_room",
     "upsert_member",
@@ -87,11 +90,13 @@ def find_room(tx: Tx, room_id: str, me: str) -> Room | None:
 
 
 def find_access(tx: Tx, room_id: str, me: str) -> RoomAccess | None:
-    """The room's kind, visibility and last seq, and `me`'s role and read marker: one indexed
-    lookup, for access checks on hot paths (no member or unread counts)."""
+    """The room's kind, visibility and last seq, and `me`'s role, read marker, mute and ban:
+    one indexed lookup, for access checks on hot paths (no member or unread counts)."""
     row = tx.fetchone(
-        "SELECT r.id, r.visibility, r.kind, r.last_seq, me.role, me.last_read_seq"
-        f" FROM rooms r{_JOIN_MINE} WHERE r.id = :id",
+        "SELECT r.id, r.visibility, r.kind, r.last_seq, me.role, me.last_read_seq, me.muted,"
+        " b.user_id"
+        f" FROM rooms r{_JOIN_MINE}"
+        " LEFT JOIN bans b ON b.room_id = r.id AND b.user_id = :me WHERE r.id = :id",
         {"id": room_id, "me": me},
     )
     if row is None:
@@ -103,6 +108,8 @@ def find_access(tx: Tx, room_id: str, me: str) -> RoomAccess | None:
         last_seq=int(row[3]),
         my_role=row[4],
         last_read_seq=None if row[5] is None else int(row[5]),
+        muted=bool(row[6]),
+        banned=row[7] is not None,
     )
 
 
@@ -187,13 +194,13 @@ def delete_member(tx: Tx, room_id: str, user_id: str) -> bool:
 
 
 _MEMBER = (
-    "SELECT u.id, u.username, u.display_name, u.created_at, m.role, m.joined_at"
+    f"SELECT m.role, m.joined_at, m.muted, {USER_COLUMNS}"
     " FROM members m JOIN users u ON u.id = m.user_id WHERE m.room_id = :r"
 )
 
 
 def _member(r: Row) -> Member:
-    return Member(User(r[0], r[1], r[2], int(r[3])), role=r[4], joined_at=int(r[5]))
+    return Member(user_from_row(r[3:]), role=r[0], joined_at=int(r[1]), muted=bool(r[2]))
 
 
 def list_members(tx: Tx, room_id: str) -> list[Member]:
@@ -254,3 +261,23 @@ def list_sharing_a_room(tx: Tx, user_id: str, others: list[str]) -> set[str]:
         {"me": user_id, **names},
     )
     return {r[0] for r in rows}
+
+
+def set_muted(tx: Tx, room_id: str, user_id: str, muted: bool) -> None:
+    tx.execute(
+        "UPDATE members SET muted = :m WHERE room_id = :r AND user_id = :u",
+        {"m": muted, "r": room_id, "u": user_id},
+    )
+
+
+def list_all_rooms(tx: Tx, after: tuple[str, str] | None, limit: int) -> list[Room]:
+    """Every room and DM (for server admins: metadata only), by name then id."""
+    params: dict[str, object] = {"limit": limit}
+    page = ""
+    if after is not None:
+        page = " WHERE (r.name > :after_name OR (r.name = :after_name AND r.id > :after_id))"
+        params.update(after_name=after[0], after_id=after[1])
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS} FROM rooms r{page} ORDER BY r.name, r.id LIMIT :limit", params
+    )
+    return [_room(r) for r in rows]

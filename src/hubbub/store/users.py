@@ -1,4 +1,4 @@
-"""Account and token queries."""
+"""Account queries: users, their profile, admin flags and deactivation."""
 
 from __future__ import annotations
 
@@ -7,23 +7,36 @@ from hubbub.store.engine import Row, Tx
 from hubbub.store.patterns import ESCAPE, prefix_pattern
 
 __all__ = [
-    "delete_session",
+    "USER_COLUMNS",
+    "count_active_admins",
     "find_credentials",
-    "find_session",
-    "find_session_by_token",
     "find_user_by_id",
     "find_user_by_username",
-    "insert_session",
+    "has_users",
     "insert_user",
+    "list_users",
     "search_users",
-    "session_exists",
+    "set_admin",
+    "set_deactivated",
+    "set_display_name",
+    "set_password_hash",
+    "user_from_row",
 ]
 
-_COLUMNS = "id, username, display_name, created_at"
+# The columns user_from_row reads, in order (`u.`-qualified where a query joins users).
+USER_COLUMNS = "u.id, u.username, u.display_name, u.created_at, u.is_admin, u.deactivated_at"
+_FROM = "users u"
 
 
-def _user(row: Row) -> User:
-    return User(id=row[0], username=row[1], display_name=row[2], created_at=int(row[3]))
+def user_from_row(row: Row) -> User:
+    return User(
+        id=row[0],
+        username=row[1],
+        display_name=row[2],
+        created_at=int(row[3]),
+        is_admin=bool(row[4]),
+        deactivated=row[5] is not None,
+    )
 
 
 def insert_user(tx: Tx, user: User, password_hash: str) -> bool:
@@ -31,8 +44,8 @@ def insert_user(tx: Tx, user: User, password_hash: str) -> bool:
     return (
         tx.execute(
             "INSERT INTO users"
-            " (id, username, username_key, display_name, password_hash, created_at)"
-            " VALUES (:id, :username, :key, :display, :hash, :at) ON CONFLICT DO NOTHING",
+            " (id, username, username_key, display_name, password_hash, created_at, is_admin)"
+            " VALUES (:id, :username, :key, :display, :hash, :at, :admin) ON CONFLICT DO NOTHING",
             {
                 "id": user.id,
                 "username": user.username,
@@ -40,82 +53,90 @@ def insert_user(tx: Tx, user: User, password_hash: str) -> bool:
                 "display": user.display_name,
                 "hash": password_hash,
                 "at": user.created_at,
+                "admin": user.is_admin,
             },
         )
         > 0
     )
 
 
+def has_users(tx: Tx) -> bool:
+    return tx.fetchone("SELECT 1 FROM users LIMIT 1") is not None
+
+
 def find_user_by_username(tx: Tx, username: str) -> User | None:
     row = tx.fetchone(
-        f"SELECT {_COLUMNS} FROM users WHERE username_key = :key", {"key": username.lower()}
+        f"SELECT {USER_COLUMNS} FROM {_FROM} WHERE u.username_key = :key",
+        {"key": username.lower()},
     )
-    return None if row is None else _user(row)
+    return None if row is None else user_from_row(row)
 
 
 def find_user_by_id(tx: Tx, user_id: str) -> User | None:
-    row = tx.fetchone(f"SELECT {_COLUMNS} FROM users WHERE id = :id", {"id": user_id})
-    return None if row is None else _user(row)
+    row = tx.fetchone(f"SELECT {USER_COLUMNS} FROM {_FROM} WHERE u.id = :id", {"id": user_id})
+    return None if row is None else user_from_row(row)
 
 
 def find_credentials(tx: Tx, username: str) -> tuple[User, str] | None:
     """The user and their password hash, for signing in."""
     row = tx.fetchone(
-        f"SELECT {_COLUMNS}, password_hash FROM users WHERE username_key = :key",
+        f"SELECT {USER_COLUMNS}, u.password_hash FROM {_FROM} WHERE u.username_key = :key",
         {"key": username.lower()},
     )
-    return None if row is None else (_user(row), row[4])
+    return None if row is None else (user_from_row(row), row[6])
 
 
 def search_users(tx: Tx, prefix: str, limit: int) -> list[User]:
-    """Users whose username starts with `prefix` (ignoring case), by username."""
+    """Active users whose username starts with `prefix` (ignoring case), by username."""
     rows = tx.fetchall(
-        f"SELECT {_COLUMNS} FROM users WHERE username_key LIKE :p {ESCAPE}"
-        " ORDER BY username_key LIMIT :limit",
+        f"SELECT {USER_COLUMNS} FROM {_FROM} WHERE u.username_key LIKE :p {ESCAPE}"
+        " AND u.deactivated_at IS NULL ORDER BY u.username_key LIMIT :limit",
         {"p": prefix_pattern(prefix), "limit": limit},
     )
-    return [_user(r) for r in rows]
+    return [user_from_row(r) for r in rows]
 
 
-def insert_session(
-    tx: Tx,
-    session_id: str,
-    token_hash: str,
-    user_id: str,
-    now_ms: int,
-    user_agent: str | None = None,
-) -> None:
+def list_users(
+    tx: Tx, prefix: str, deactivated: bool | None, after: str | None, limit: int
+) -> list[User]:
+    """Every account (for admins): by username, starting after the username `after`, those
+    starting with `prefix`, only (de)activated ones if `deactivated` is not None."""
+    where = [f"u.username_key LIKE :p {ESCAPE}"]
+    params: dict[str, object] = {"p": prefix_pattern(prefix), "limit": limit}
+    if deactivated is not None:
+        where.append("u.deactivated_at IS NOT NULL" if deactivated else "u.deactivated_at IS NULL")
+    if after is not None:
+        where.append("u.username_key > :after")
+        params["after"] = after.lower()
+    rows = tx.fetchall(
+        f"SELECT {USER_COLUMNS} FROM {_FROM} WHERE {' AND '.join(where)}"
+        " ORDER BY u.username_key LIMIT :limit",
+        params,
+    )
+    return [user_from_row(r) for r in rows]
+
+
+def count_active_admins(tx: Tx) -> int:
+    row = tx.fetchone("SELECT COUNT(*) FROM users WHERE is_admin AND deactivated_at IS NULL")
+    return int(row[0]) if row else 0
+
+
+def set_display_name(tx: Tx, user_id: str, display_name: str) -> None:
     tx.execute(
-        "INSERT INTO auth_tokens (id, token_hash, user_id, created_at, last_used_at, user_agent)"
-        " VALUES (:id, :h, :u, :now, :now, :ua)",
-        {"id": session_id, "h": token_hash, "u": user_id, "now": now_ms, "ua": user_agent},
+        "UPDATE users SET display_name = :d WHERE id = :id", {"d": display_name, "id": user_id}
     )
 
 
-def find_session_by_token(tx: Tx, token_hash: str) -> tuple[str, User] | None:
-    """The session id and user of a token (by its hash), or None."""
-    row = tx.fetchone(
-        "SELECT t.id, u.id, u.username, u.display_name, u.created_at"
-        " FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = :h",
-        {"h": token_hash},
+def set_password_hash(tx: Tx, user_id: str, password_hash: str) -> None:
+    tx.execute(
+        "UPDATE users SET password_hash = :h WHERE id = :id", {"h": password_hash, "id": user_id}
     )
-    return None if row is None else (row[0], _user(row[1:]))
 
 
-def session_exists(tx: Tx, session_id: str) -> bool:
-    return tx.fetchone("SELECT 1 FROM auth_tokens WHERE id = :id", {"id": session_id}) is not None
+def set_admin(tx: Tx, user_id: str, is_admin: bool) -> None:
+    tx.execute("UPDATE users SET is_admin = :a WHERE id = :id", {"a": is_admin, "id": user_id})
 
 
-def delete_session(tx: Tx, session_id: str) -> bool:
-    """End a session; False if there was none."""
-    return tx.execute("DELETE FROM auth_tokens WHERE id = :id", {"id": session_id}) > 0
-
-
-def find_session(tx: Tx, session_id: str) -> User | None:
-    """The user of a session that is still signed in, or None."""
-    row = tx.fetchone(
-        "SELECT u.id, u.username, u.display_name, u.created_at"
-        " FROM auth_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = :id",
-        {"id": session_id},
-    )
-    return None if row is None else _user(row)
+def set_deactivated(tx: Tx, user_id: str, at_ms: int | None) -> None:
+    """Deactivate (at `at_ms`) or, with None, reactivate."""
+    tx.execute("UPDATE users SET deactivated_at = :at WHERE id = :id", {"at": at_ms, "id": user_id})

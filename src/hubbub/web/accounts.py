@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from hubbub import wire
 from hubbub.services.accounts import SEARCH_LIMIT_MAX
 from hubbub.web.auth import CurrentSession, Me, OptionalSession
+from hubbub.web.community_schemas import MePatch, PasswordChange, ResetIn, SessionsOut
 from hubbub.web.deps import Svc
 from hubbub.web.responses import json_response, no_content
 from hubbub.web.schemas import PROBLEMS, AccountIn, SessionIn, SessionOut, UserOut, UsersOut
@@ -28,18 +29,20 @@ def client_address(request: Request) -> str:
     "/accounts",
     status_code=201,
     response_model=SessionOut,
-    responses=PROBLEMS(400, 409, 413, 415, 422, 429),
+    responses=PROBLEMS(400, 403, 409, 413, 415, 422, 429),
 )
 async def create_account(body: AccountIn, svc: Svc, request: Request) -> Response:
-    """Sign up. The new account is a member of the lobby room `general`. The password may not
-    be only spaces, the username, or one of the 30,000 most common passwords
-    (`weak_password`)."""
+    """Sign up. The new account is a member of the lobby room `general`; the first account of a
+    server is its admin. The password may not be only spaces, the username, or one of the
+    30,000 most common passwords (`weak_password`). Depending on HUBBUB_REGISTRATION: 403
+    `invite_required` / `invite_invalid` (invites only) or `registration_closed`."""
     session = await svc.accounts.register(
         body.username,
         body.password,
         body.display_name,
         client_address(request),
         user_agent=request.headers.get("user-agent"),
+        invite_code=body.invite_code,
     )
     return json_response({"user": wire.user(session.user), "token": session.token}, 201)
 
@@ -48,7 +51,7 @@ async def create_account(body: AccountIn, svc: Svc, request: Request) -> Respons
     "/sessions",
     status_code=201,
     response_model=SessionOut,
-    responses=PROBLEMS(400, 401, 413, 415, 422, 429, 503),
+    responses=PROBLEMS(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def create_session(
     body: SessionIn, svc: Svc, request: Request, known: OptionalSession
@@ -96,3 +99,63 @@ async def list_users(
 @router.get("/users/{username}", response_model=UserOut, responses=PROBLEMS(401, 404))
 async def get_user(username: str, me: Me, svc: Svc) -> Response:
     return json_response(wire.user(await svc.accounts.get_user(username)))
+
+
+@router.patch("/me", response_model=UserOut, responses=PROBLEMS(400, 401, 413, 415, 422, 429))
+async def update_me(body: MePatch, me: Me, svc: Svc) -> Response:
+    """Change your display name (1-64, visible characters, no bidi controls). Everyone
+    connected hears of it (`user.updated`)."""
+    return json_response(wire.user(await svc.accounts.update_profile(me, body.display_name)))
+
+
+@router.put(
+    "/me/password",
+    status_code=204,
+    responses=PROBLEMS(400, 401, 403, 413, 415, 422, 429),
+)
+async def change_password(
+    body: PasswordChange, session: CurrentSession, svc: Svc, request: Request
+) -> Response:
+    """Change your password, giving the current one (403 `wrong_password`, limited like
+    sign-ins). Every *other* session of yours ends at once (their streams close); this one
+    stays."""
+    await svc.sessions.change_password(
+        session, body.current_password, body.new_password, client_address(request)
+    )
+    return no_content()
+
+
+@router.get("/me/sessions", response_model=SessionsOut, responses=PROBLEMS(401))
+async def list_my_sessions(session: CurrentSession, svc: Svc) -> Response:
+    """Your signed-in sessions, most recently used first (`last_used_at` is noted at most
+    once a minute). Sessions unused for HUBBUB_SESSION_IDLE_DAYS (30) expire."""
+    sessions = await svc.sessions.list_sessions(session)
+    return json_response({"sessions": [wire.session_info(s) for s in sessions]})
+
+
+@router.delete("/me/sessions/{session_id}", status_code=204, responses=PROBLEMS(401, 404))
+async def revoke_my_session(session_id: str, session: CurrentSession, svc: Svc) -> Response:
+    """End one of your sessions: its token stops working and its streams close, at once."""
+    await svc.sessions.revoke(session, session_id)
+    return no_content()
+
+
+@router.delete("/me/sessions", status_code=204, responses=PROBLEMS(401))
+async def revoke_my_other_sessions(session: CurrentSession, svc: Svc) -> Response:
+    """End every session of yours but this one."""
+    await svc.sessions.revoke_others(session)
+    return no_content()
+
+
+@router.post(
+    "/password-resets/{code}",
+    status_code=204,
+    responses=PROBLEMS(400, 410, 413, 415, 422, 429),
+)
+async def use_password_reset(
+    code: Annotated[str, Path(max_length=128)], body: ResetIn, svc: Svc, request: Request
+) -> Response:
+    """Set a new password with a one-time link from a server admin (24 h). Every session of
+    the account ends. A used or expired link: 410 `reset_expired`."""
+    await svc.accounts.reset_password(code, body.new_password, client_address(request))
+    return no_content()

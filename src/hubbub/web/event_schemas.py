@@ -66,11 +66,16 @@ class MemberJoinedData(BaseModel):
 class MemberLeftData(BaseModel):
     room_id: str
     user: UserOut
+    how: Literal["left", "removed", "banned"] = Field(
+        description="left: by themself; removed or banned: by a moderator (then nothing more "
+        "of the room reaches them)"
+    )
 
 
 class MemberUpdatedData(BaseModel):
     user: UserOut
     role: Role
+    muted: bool
 
 
 class ReadUpdatedData(BaseModel):
@@ -163,6 +168,23 @@ class ReadUpdatedEvent(_Durable):
     data: ReadUpdatedData
 
 
+class RoomCreatedEvent(_Durable):
+    """A public room was made (to every signed-in user: room directories stay live)."""
+
+    type: Literal["room.created"]
+    data: RoomPublicOut
+
+
+class UserUpdatedEvent(BaseModel):
+    """Someone's display name changed (to every signed-in user)."""
+
+    id: str = _ID
+    type: Literal["user.updated"]
+    room_id: None
+    ts: str = _TS
+    data: UserOut
+
+
 class SessionRevokedData(BaseModel):
     session_ids: list[str] = Field(description="The ids of the sessions that ended")
 
@@ -251,6 +273,8 @@ _Frame = Annotated[
     | MemberLeftEvent
     | MemberUpdatedEvent
     | ReadUpdatedEvent
+    | RoomCreatedEvent
+    | UserUpdatedEvent
     | SessionRevokedEvent
     | TypingEvent
     | PresenceEvent

@@ -24,6 +24,7 @@ from hubbub.errors import (
     Invalid,
     NotFound,
     RateLimited,
+    ResetExpired,
     Unauthenticated,
     Unavailable,
 )
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 STATUS: dict[type[DomainError], int] = {
     CursorExpired: 410,
+    ResetExpired: 410,
     Invalid: 422,
     NotFound: 404,
     Forbidden: 403,

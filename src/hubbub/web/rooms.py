@@ -10,6 +10,7 @@ from starlette.responses import Response
 from hubbub import wire
 from hubbub.services.rooms import NAME_MAX, PUBLIC_PAGE, PUBLIC_PAGE_MAX
 from hubbub.web.auth import Me
+from hubbub.web.community_schemas import BanIn, BansOut
 from hubbub.web.deps import Svc
 from hubbub.web.responses import json_response, no_content
 from hubbub.web.schemas import (
@@ -113,7 +114,13 @@ async def put_member(
 ) -> Response:
     """Add a member (201) or change a member's role (200). Owner or admin; only the owner
     grants or removes admin."""
-    member, added = await svc.rooms.put_member(me, room_id, username, body.role if body else None)
+    member, added = await svc.rooms.put_member(
+        me,
+        room_id,
+        username,
+        body.role if body else None,
+        body.muted if body else None,
+    )
     return json_response(wire.member(member), 201 if added else 200)
 
 
@@ -148,3 +155,46 @@ async def open_dm(body: DmIn, me: Me, svc: Svc) -> Response:
     """The direct-message room with `username`: 201 when created, 200 afterwards."""
     room, created = await svc.rooms.open_dm(me, body.username)
     return json_response(wire.room(room), 201 if created else 200)
+
+
+@router.put(
+    "/rooms/{room_id}/bans/{username}",
+    status_code=204,
+    responses=PROBLEMS(400, 401, 403, 404, 413, 415, 422),
+)
+async def ban_member(
+    room_id: str, username: str, me: Me, svc: Svc, body: BanIn | None = None
+) -> Response:
+    """Ban someone from the room: they leave it at once (nothing more of it reaches them),
+    can't join or be added again (403 `banned`), and a private room is hidden from them.
+    Owner, admin, or a server admin in a public room; never someone of equal or higher role,
+    never in a DM."""
+    await svc.moderation.ban(me, room_id, username, body.reason if body else "")
+    return no_content()
+
+
+@router.delete(
+    "/rooms/{room_id}/bans/{username}", status_code=204, responses=PROBLEMS(401, 403, 404)
+)
+async def unban_member(room_id: str, username: str, me: Me, svc: Svc) -> Response:
+    """Lift a ban. Idempotent."""
+    await svc.moderation.unban(me, room_id, username)
+    return no_content()
+
+
+@router.get("/rooms/{room_id}/bans", response_model=BansOut, responses=PROBLEMS(401, 403, 404))
+async def list_bans(room_id: str, me: Me, svc: Svc) -> Response:
+    """Who is banned, why, since when (for those who may ban)."""
+    bans = await svc.moderation.list_bans(me, room_id)
+    return json_response(
+        {
+            "bans": [
+                {
+                    "user": wire.user(b.user),
+                    "reason": b.reason,
+                    "banned_at": wire.rfc3339(b.created_at),
+                }
+                for b in bans
+            ]
+        }
+    )

@@ -74,6 +74,12 @@ class AccountIn(_In):
     )
     password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
     display_name: str | None = _text(DISPLAY_NAME_MAX, optional=True)
+    invite_code: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=NO_NUL_PATTERN,
+        description="Needed when the server signs up by invite only (HUBBUB_REGISTRATION)",
+    )
 
 
 class SessionIn(_In):
@@ -94,6 +100,9 @@ class RoomPatch(_In):
 
 class MemberIn(_In):
     role: Literal["admin", "member"] | None = None
+    muted: bool | None = Field(
+        default=None, description="Mute (reads, can't write) or unmute the member"
+    )
 
 
 class DmIn(_In):
@@ -118,6 +127,7 @@ class UserOut(BaseModel):
     username: str
     display_name: str
     created_at: str
+    is_admin: bool = Field(description="A server admin")
 
 
 class UsersOut(BaseModel):
@@ -188,6 +198,7 @@ class MemberOut(BaseModel):
     user: UserOut
     role: Literal["owner", "admin", "member"]
     joined_at: str
+    muted: bool = Field(description="Reads the room but may not write in it")
 
 
 class MembersOut(BaseModel):

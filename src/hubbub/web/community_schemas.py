@@ -1,0 +1,149 @@
+"""Pydantic models of the account self-service, administration, invite and moderation API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hubbub.services.accounts import DISPLAY_NAME_MAX
+from hubbub.services.fields import NO_NUL_PATTERN, NOT_BLANK_PATTERN, USERNAME_PATTERN
+from hubbub.services.invites import INVITE_HOURS_MAX, INVITE_USES_MAX
+from hubbub.services.moderation import REASON_MAX
+from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN
+from hubbub.web.schemas import RoomOut, UserOut
+
+__all__ = [
+    "AdminRoomsOut",
+    "AdminUserCreate",
+    "AdminUserCreatedOut",
+    "AdminUserOut",
+    "AdminUserPatch",
+    "AdminUsersOut",
+    "AuditEntryOut",
+    "AuditOut",
+    "BanIn",
+    "BanOut",
+    "BansOut",
+    "InviteIn",
+    "InviteOut",
+    "InvitesOut",
+    "MePatch",
+    "PasswordChange",
+    "ResetIn",
+    "ResetLinkOut",
+    "SessionInfoOut",
+    "SessionsOut",
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class MePatch(_In):
+    display_name: str | None = Field(
+        default=None, min_length=1, max_length=DISPLAY_NAME_MAX, pattern=NOT_BLANK_PATTERN
+    )
+
+
+class PasswordChange(_In):
+    current_password: str = Field(max_length=PASSWORD_MAX)
+    new_password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+
+
+class ResetIn(_In):
+    new_password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+
+
+class SessionInfoOut(BaseModel):
+    id: str
+    created_at: str
+    last_used_at: str
+    user_agent: str | None
+    current: bool = Field(description="The session of this request")
+
+
+class SessionsOut(BaseModel):
+    sessions: list[SessionInfoOut]
+
+
+class AdminUserOut(UserOut):
+    deactivated: bool
+
+
+class AdminUsersOut(BaseModel):
+    users: list[AdminUserOut]
+    next_cursor: str | None
+
+
+class AdminUserPatch(_In):
+    admin: bool | None = None
+    deactivated: bool | None = None
+
+
+class AdminUserCreate(_In):
+    username: str = Field(pattern=USERNAME_PATTERN)
+    display_name: str | None = Field(
+        default=None, min_length=1, max_length=DISPLAY_NAME_MAX, pattern=NOT_BLANK_PATTERN
+    )
+
+
+class ResetLinkOut(BaseModel):
+    code: str
+    url: str = Field(description="Open it to set a new password (once, before expires_at)")
+    expires_at: str
+
+
+class AdminUserCreatedOut(BaseModel):
+    user: AdminUserOut
+    reset: ResetLinkOut = Field(description="The link that sets the new account's password")
+
+
+class AdminRoomsOut(BaseModel):
+    rooms: list[RoomOut]
+    next_cursor: str | None
+
+
+class AuditEntryOut(BaseModel):
+    id: str
+    at: str
+    actor: str | None = Field(description="The actor's username; null: the command line")
+    action: str
+    target: str
+    reason: str
+
+
+class AuditOut(BaseModel):
+    entries: list[AuditEntryOut]
+    next_before: str | None = Field(description="Pass as `before` for older entries")
+
+
+class InviteIn(_In):
+    max_uses: int = Field(default=1, ge=1, le=INVITE_USES_MAX)
+    expires_in_hours: int = Field(default=168, ge=1, le=INVITE_HOURS_MAX)
+
+
+class InviteOut(BaseModel):
+    code: str
+    url: str
+    max_uses: int
+    uses: int
+    expires_at: str
+    revoked: bool
+
+
+class InvitesOut(BaseModel):
+    invites: list[InviteOut]
+
+
+class BanIn(_In):
+    reason: str = Field(default="", max_length=REASON_MAX, pattern=NO_NUL_PATTERN)
+
+
+class BanOut(BaseModel):
+    user: UserOut
+    reason: str
+    banned_at: str
+
+
+class BansOut(BaseModel):
+    bans: list[BanOut]
