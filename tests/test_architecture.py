@@ -4,6 +4,7 @@ pyproject.toml and run in `make lint`)."""
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "hubbub"
@@ -52,4 +53,36 @@ def test_time_is_read_through_the_clock() -> None:
                 and (node.value.id, node.attr) in banned
             ):
                 offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_no_merge_conflict_markers_are_committed() -> None:
+    """A merge left `<<<<<<< HEAD` in CHANGELOG.md once; git's markers never belong in a file."""
+    root = SRC.parents[1]
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True
+    ).stdout.split(b"\0")
+    offenders = []
+    for name in filter(None, listed):
+        path = root / name.decode()
+        if not path.is_file() or path.suffix not in {
+            ".py",
+            ".md",
+            ".js",
+            ".ts",
+            ".html",
+            ".css",
+            ".json",
+            ".toml",
+            ".yml",
+            ".yaml",
+            ".sql",
+            ".cfg",
+            ".txt",
+            "",
+        }:
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if line.startswith(("<<<<<<< ", ">>>>>>> ")) or line == "=======":
+                offenders.append(f"{name.decode()}:{number}")
     assert offenders == []

@@ -60,7 +60,7 @@ from hubbub.web.observability import Observability
 from hubbub.web.openapi import install_openapi, operation_id
 from hubbub.web.problems import install_error_handlers
 
-__all__ = ["create_app", "open_store"]
+__all__ = ["command_services", "create_app", "open_store"]
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +152,24 @@ def build_services(
         moderation=ModerationService(uow),
         audit=AuditService(uow),
     )
+
+
+@asynccontextmanager
+async def command_services(
+    settings: Settings, clock: Clock | None = None
+) -> AsyncIterator[Services]:
+    """The services, for a command-line tool (`hubbub admin ...`): the database, migrated,
+    and no live subscribers. Events the commands commit reach running servers through the log
+    (their hubs read it every event_poll_seconds)."""
+    the_clock = clock or SystemClock()
+    store = await open_store(settings, the_clock)
+    try:
+        await migrate_when_reachable(store, settings.database_wait_seconds)
+        bus = MemoryBus()
+        uow = UnitOfWork(store, the_clock, bus)
+        yield build_services(store, settings, bus, uow, RateLimits(None, None))
+    finally:
+        await store.close()
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:

@@ -139,6 +139,21 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    registration: Annotated[
+        str | None,
+        typer.Option(
+            help="open | invite | closed: who may sign up  (env HUBBUB_REGISTRATION; default open)",
+            show_default=False,
+        ),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The server's public address, for invite and reset links  "
+            "(env HUBBUB_PUBLIC_URL; default http://host:port)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Apply migrations and run the server until Ctrl-C or SIGTERM."""
     from hubbub import serving
@@ -158,6 +173,8 @@ def serve(
         rate_limits=rate_limits,
         max_connections=max_connections,
         trusted_proxies=trusted_proxies,
+        registration=registration,
+        public_url=public_url,
     )
     configure_logging(settings.log_format, settings.log_level)
     url = settings.database_url
@@ -240,6 +257,79 @@ def copy_data(
     for table, count in counts.items():
         typer.echo(f"{table:>18}: {count} rows")
     typer.echo("copied and verified")
+
+
+admin = typer.Typer(help="Server administration from the command line (on the database).")
+app.add_typer(admin, name="admin")
+
+PublicUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="The address people reach the server at, for the links printed "
+        "(env HUBBUB_PUBLIC_URL)",
+        show_default=False,
+    ),
+]
+
+
+def _admin_run(settings: Settings, job: Any) -> Any:
+    """Run `job(services)` against the database; a domain error is printed, exit code 1."""
+    from hubbub.app import command_services
+    from hubbub.errors import DomainError
+
+    async def run() -> Any:
+        async with command_services(settings) as services:
+            return await job(services)
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        typer.echo(f"{exc.code}: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@admin.command("promote")
+def admin_promote(username: str, database_url: DatabaseUrl = None) -> None:
+    """Make USERNAME a server admin."""
+    settings = _settings(database_url=database_url)
+    _admin_run(settings, lambda svc: svc.admin.update_user(None, username, admin=True))
+    typer.echo(f"{username} is a server admin")
+
+
+@admin.command("demote")
+def admin_demote(username: str, database_url: DatabaseUrl = None) -> None:
+    """Make USERNAME an ordinary account (the last active admin stays)."""
+    settings = _settings(database_url=database_url)
+    _admin_run(settings, lambda svc: svc.admin.update_user(None, username, admin=False))
+    typer.echo(f"{username} is no longer a server admin")
+
+
+@admin.command("create-user")
+def admin_create_user(
+    username: str,
+    display_name: Annotated[str | None, typer.Option(help="Defaults to the username")] = None,
+    database_url: DatabaseUrl = None,
+    public_url: PublicUrl = None,
+) -> None:
+    """Make an account and print the one-time link (24 h) that sets its password."""
+    settings = _settings(database_url=database_url, public_url=public_url)
+    _, link = _admin_run(settings, lambda svc: svc.admin.create_user(None, username, display_name))
+    typer.echo(f"created {username}; set its password within 24 hours at:\n{link.url}")
+
+
+@admin.command("create-invite")
+def admin_create_invite(
+    uses: Annotated[int, typer.Option(help="How many people may sign up with it")] = 1,
+    hours: Annotated[int, typer.Option(help="Hours until it expires")] = 168,
+    database_url: DatabaseUrl = None,
+    public_url: PublicUrl = None,
+) -> None:
+    """Make an invite and print its link."""
+    from hubbub.services.invites import invite_url
+
+    settings = _settings(database_url=database_url, public_url=public_url)
+    invite = _admin_run(settings, lambda svc: svc.invites.create(None, uses, hours))
+    typer.echo(invite_url(settings, invite.code))
 
 
 def main() -> None:
