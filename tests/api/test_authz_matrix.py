@@ -1,8 +1,11 @@
 """Who may do what to a room: every mutating room endpoint x every role x both visibilities.
 
-The cast: alice owns the room, bob is an admin, carol a member, dave a signed-in stranger.
-erin is outside the room (the one to add); frank is a second plain member (the one to promote
-or remove), so no cell is about acting on yourself.
+The cast: alice owns the room (she is also the server's first account, so a server admin, but
+her say in her own room is the owner's), bob is a room admin, carol a member, mia a muted
+member, dave a signed-in stranger, root a server admin who is not in the room, and gus a
+member whose account was deactivated. erin is outside the room (the one to add); frank is a
+second plain member (the one to promote, mute, ban or remove, and whose message is deleted);
+hank is banned (the one to unban). So no cell is about acting on yourself.
 """
 
 from __future__ import annotations
@@ -18,49 +21,84 @@ from tests.api.conftest import API, Account, assert_problem, sign_up
 
 pytestmark = pytest.mark.anyio
 
-Action = Callable[[Account, str], Awaitable[httpx.Response]]
+
+@dataclass
+class Cast:
+    room_id: str
+    message_id: str  # frank's message in the room
+    by_role: dict[str, Account]
+
+
+Action = Callable[[Account, Cast], Awaitable[httpx.Response]]
 Expected = tuple[int, str | None]
 
-ACTORS = ("stranger", "member", "admin", "owner")
+ACTORS = ("stranger", "member", "muted", "admin", "owner", "server_admin", "deactivated")
 
 ACTIONS: dict[str, Action] = {
-    "patch_room": lambda a, room: a.patch(f"/rooms/{room}", {"topic": "changed"}),
-    "add_member": lambda a, room: a.put(f"/rooms/{room}/members/erin"),
-    "make_admin": lambda a, room: a.put(f"/rooms/{room}/members/frank", {"role": "admin"}),
-    "remove_member": lambda a, room: a.delete(f"/rooms/{room}/members/frank"),
-    "join": lambda a, room: a.post(f"/rooms/{room}/join"),
-    "leave": lambda a, room: a.post(f"/rooms/{room}/leave"),
-    "send_message": lambda a, room: a.post(f"/rooms/{room}/messages", {"text": "hello"}),
-    "mark_read": lambda a, room: a.put(f"/rooms/{room}/read", {"seq": 0}),
+    "patch_room": lambda a, c: a.patch(f"/rooms/{c.room_id}", {"topic": "changed"}),
+    "add_member": lambda a, c: a.put(f"/rooms/{c.room_id}/members/erin"),
+    "make_admin": lambda a, c: a.put(f"/rooms/{c.room_id}/members/frank", {"role": "admin"}),
+    "mute": lambda a, c: a.put(f"/rooms/{c.room_id}/members/frank", {"muted": True}),
+    "remove_member": lambda a, c: a.delete(f"/rooms/{c.room_id}/members/frank"),
+    "ban": lambda a, c: a.put(f"/rooms/{c.room_id}/bans/frank", {"reason": "spam"}),
+    "unban": lambda a, c: a.delete(f"/rooms/{c.room_id}/bans/hank"),
+    "list_bans": lambda a, c: a.get(f"/rooms/{c.room_id}/bans"),
+    "delete_message": lambda a, c: a.delete(f"/messages/{c.message_id}"),
+    "join": lambda a, c: a.post(f"/rooms/{c.room_id}/join"),
+    "leave": lambda a, c: a.post(f"/rooms/{c.room_id}/leave"),
+    "send_message": lambda a, c: a.post(f"/rooms/{c.room_id}/messages", {"text": "hello"}),
+    "react": lambda a, c: a.put(f"/messages/{c.message_id}/reactions/%F0%9F%91%8D"),
+    "typing": lambda a, c: a.post(f"/rooms/{c.room_id}/typing"),
+    "mark_read": lambda a, c: a.put(f"/rooms/{c.room_id}/read", {"seq": 0}),
 }
 
-OK, CREATED, DONE = (200, None), (201, None), (204, None)
-NOT_A_MEMBER = (403, "not_a_member")
-NOT_ALLOWED = (403, "not_allowed")
-HIDDEN = (404, "room_not_found")
+# Short names keep the table readable.
+OK, NEW, DONE = (200, None), (201, None), (204, None)
+NAM = (403, "not_a_member")
+NAL = (403, "not_allowed")
+MUT = (403, "muted")
+NAU = (403, "not_author")
+HID = (404, "room_not_found")
+MHID = (404, "message_not_found")
+GONE = (401, "unauthenticated")  # a deactivated account's sessions are revoked
 
 # fmt: off
-MATRIX: dict[str, dict[str, tuple[Expected, Expected, Expected, Expected]]] = {
-    #                  stranger      member       admin    owner
+MATRIX: dict[str, dict[str, tuple[Expected, ...]]] = {
+    #                   stranger member muted admin owner server_admin deactivated
     "public": {
-        "patch_room":    (NOT_A_MEMBER, NOT_ALLOWED, OK,      OK),
-        "add_member":    (NOT_A_MEMBER, NOT_ALLOWED, CREATED, CREATED),
-        "make_admin":    (NOT_A_MEMBER, NOT_ALLOWED, NOT_ALLOWED, OK),
-        "remove_member": (NOT_A_MEMBER, NOT_ALLOWED, DONE,    DONE),
-        "join":          (DONE,         DONE,        DONE,    DONE),
-        "leave":         (DONE,         DONE,        DONE,    DONE),
-        "send_message":  (NOT_A_MEMBER, CREATED,     CREATED, CREATED),
-        "mark_read":     (NOT_A_MEMBER, DONE,        DONE,    DONE),
+        "patch_room":     (NAM,  NAL,  NAL,  OK,   OK,   OK,   GONE),
+        "add_member":     (NAM,  NAL,  NAL,  NEW,  NEW,  NEW,  GONE),
+        "make_admin":     (NAM,  NAL,  NAL,  NAL,  OK,   OK,   GONE),
+        "mute":           (NAM,  NAL,  NAL,  OK,   OK,   OK,   GONE),
+        "remove_member":  (NAM,  NAL,  NAL,  DONE, DONE, DONE, GONE),
+        "ban":            (NAM,  NAL,  NAL,  DONE, DONE, DONE, GONE),
+        "unban":          (NAM,  NAL,  NAL,  DONE, DONE, DONE, GONE),
+        "list_bans":      (NAM,  NAL,  NAL,  OK,   OK,   OK,   GONE),
+        "delete_message": (NAU,  NAU,  NAU,  DONE, DONE, DONE, GONE),
+        "join":           (DONE, DONE, DONE, DONE, DONE, DONE, GONE),
+        "leave":          (DONE, DONE, DONE, DONE, DONE, DONE, GONE),
+        "send_message":   (NAM,  NEW,  MUT,  NEW,  NEW,  NAM,  GONE),
+        "react":          (NAM,  DONE, MUT,  DONE, DONE, NAM,  GONE),
+        "typing":         (NAM,  DONE, MUT,  DONE, DONE, NAM,  GONE),
+        "mark_read":      (NAM,  DONE, DONE, DONE, DONE, NAM,  GONE),
     },
+    # A private room is its members' business: a server admin outside it can't even see it.
     "private": {
-        "patch_room":    (HIDDEN,       NOT_ALLOWED, OK,      OK),
-        "add_member":    (HIDDEN,       NOT_ALLOWED, CREATED, CREATED),
-        "make_admin":    (HIDDEN,       NOT_ALLOWED, NOT_ALLOWED, OK),
-        "remove_member": (HIDDEN,       NOT_ALLOWED, DONE,    DONE),
-        "join":          (HIDDEN,       DONE,        DONE,    DONE),
-        "leave":         (HIDDEN,       DONE,        DONE,    DONE),
-        "send_message":  (HIDDEN,       CREATED,     CREATED, CREATED),
-        "mark_read":     (HIDDEN,       DONE,        DONE,    DONE),
+        "patch_room":     (HID,  NAL,  NAL,  OK,   OK,   HID,  GONE),
+        "add_member":     (HID,  NAL,  NAL,  NEW,  NEW,  HID,  GONE),
+        "make_admin":     (HID,  NAL,  NAL,  NAL,  OK,   HID,  GONE),
+        "mute":           (HID,  NAL,  NAL,  OK,   OK,   HID,  GONE),
+        "remove_member":  (HID,  NAL,  NAL,  DONE, DONE, HID,  GONE),
+        "ban":            (HID,  NAL,  NAL,  DONE, DONE, HID,  GONE),
+        "unban":          (HID,  NAL,  NAL,  DONE, DONE, HID,  GONE),
+        "list_bans":      (HID,  NAL,  NAL,  OK,   OK,   HID,  GONE),
+        "delete_message": (MHID, NAU,  NAU,  DONE, DONE, MHID, GONE),
+        "join":           (HID,  DONE, DONE, DONE, DONE, HID,  GONE),
+        "leave":          (HID,  DONE, DONE, DONE, DONE, HID,  GONE),
+        "send_message":   (HID,  NEW,  MUT,  NEW,  NEW,  HID,  GONE),
+        "react":          (MHID, DONE, MUT,  DONE, DONE, MHID, GONE),
+        "typing":         (HID,  DONE, MUT,  DONE, DONE, HID,  GONE),
+        "mark_read":      (HID,  DONE, DONE, DONE, DONE, HID,  GONE),
     },
 }
 # fmt: on
@@ -73,30 +111,49 @@ CELLS = [
 ]
 
 
-@dataclass
-class Cast:
-    room_id: str
-    by_role: dict[str, Account]
-
-
 async def build_room(
     visibility: str, alice: Account, bob: Account, carol: Account, dave: Account
 ) -> Cast:
-    await sign_up(alice.client, "erin")
-    await sign_up(alice.client, "frank")
+    """alice signed up first, so she is the server admin who promotes root and deactivates gus."""
+    assert alice.user["is_admin"] is True
+    client = alice.client
+    others = {name: await sign_up(client, name) for name in ("erin", "frank", "mia", "gus")}
+    others["hank"] = await sign_up(client, "hank")
+    root = await sign_up(client, "root")
+    assert (await alice.patch("/admin/users/root", {"admin": True})).status_code == 200
     room = await alice.create_room("matrix", visibility)
+    room_id = room["id"]
     for name, role in (("bob", "admin"), ("carol", "member"), ("frank", "member")):
-        r = await alice.put(f"/rooms/{room['id']}/members/{name}", {"role": role})
+        r = await alice.put(f"/rooms/{room_id}/members/{name}", {"role": role})
         assert r.status_code == 201, r.text
-    return Cast(room["id"], {"owner": alice, "admin": bob, "member": carol, "stranger": dave})
+    for name, body in (("mia", {"muted": True}), ("gus", {}), ("hank", {})):
+        r = await alice.put(f"/rooms/{room_id}/members/{name}", body)
+        assert r.status_code == 201, r.text
+    assert (await alice.put(f"/rooms/{room_id}/bans/hank")).status_code == 204
+    message = await others["frank"].send(room_id, "frank was here")
+    assert (await alice.patch("/admin/users/gus", {"deactivated": True})).status_code == 200
+    by_role = {
+        "owner": alice,
+        "admin": bob,
+        "member": carol,
+        "muted": others["mia"],
+        "stranger": dave,
+        "server_admin": root,
+        "deactivated": others["gus"],
+    }
+    return Cast(room_id, str(message["id"]), by_role)
 
 
-async def snapshot(owner: Account, room_id: str) -> tuple[Any, Any]:
-    """The room and its members as the owner sees them."""
-    room = await owner.get(f"/rooms/{room_id}")
-    members = await owner.get(f"/rooms/{room_id}/members")
-    assert room.status_code == members.status_code == 200
-    return room.json(), members.json()
+async def snapshot(owner: Account, room_id: str) -> list[Any]:
+    """The room, its members, bans and messages as the owner sees them."""
+    answers = [
+        await owner.get(f"/rooms/{room_id}"),
+        await owner.get(f"/rooms/{room_id}/members"),
+        await owner.get(f"/rooms/{room_id}/bans"),
+        await owner.get(f"/rooms/{room_id}/messages"),
+    ]
+    assert [r.status_code for r in answers] == [200] * 4, [r.text for r in answers]
+    return [r.json() for r in answers]
 
 
 @pytest.mark.parametrize(("visibility", "action", "actor", "expected"), CELLS)
@@ -112,7 +169,7 @@ async def test_room_authorization_matrix(
 ) -> None:
     cast = await build_room(visibility, alice, bob, carol, dave)
     before = await snapshot(alice, cast.room_id)
-    r = await ACTIONS[action](cast.by_role[actor], cast.room_id)
+    r = await ACTIONS[action](cast.by_role[actor], cast)
     status, code = expected
     if code is None:
         assert r.status_code == status, r.text
