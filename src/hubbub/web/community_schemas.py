@@ -9,7 +9,7 @@ from hubbub.services.fields import NO_NUL_PATTERN, NOT_BLANK_PATTERN, USERNAME_P
 from hubbub.services.invites import INVITE_HOURS_MAX, INVITE_USES_MAX
 from hubbub.services.moderation import REASON_MAX
 from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN
-from hubbub.web.schemas import RoomOut, UserOut
+from hubbub.web.schemas import JsonInt, RoomOut, UserOut
 
 __all__ = [
     "AdminRoomsOut",
@@ -118,8 +118,8 @@ class AuditOut(BaseModel):
 
 
 class InviteIn(_In):
-    max_uses: int = Field(default=1, ge=1, le=INVITE_USES_MAX)
-    expires_in_hours: int = Field(default=168, ge=1, le=INVITE_HOURS_MAX)
+    max_uses: JsonInt = Field(default=1, ge=1, le=INVITE_USES_MAX)
+    expires_in_hours: JsonInt = Field(default=168, ge=1, le=INVITE_HOURS_MAX)
 
 
 class InviteOut(BaseModel):

@@ -16,6 +16,7 @@ from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN
 from hubbub.services.rooms import NAME_MAX, TOPIC_MAX
 
 __all__ = [
+    "JsonInt",
     "PROBLEMS",
     "AccountIn",
     "DmIn",
@@ -46,6 +47,10 @@ class _In(BaseModel):
 def _integral(value: Any) -> Any:
     """JSON Schema counts 3.0 as an integer; accept it as 3 (but not 3.5, nor "3")."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+"""An integer field as JSON Schema means it: 3 and 3.0, not 3.5 or "3"."""
 
 
 def _text(max_len: int, *, min_len: int = 1, blank_ok: bool = False, optional: bool = False) -> Any:
@@ -119,7 +124,7 @@ class MessagePatch(_In):
 
 
 class ReadIn(_In):
-    seq: Annotated[int, BeforeValidator(_integral)] = Field(ge=0)
+    seq: JsonInt = Field(ge=0)
 
 
 class UserOut(BaseModel):
