@@ -16,10 +16,10 @@ from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN
 from hubbub.services.rooms import NAME_MAX, TOPIC_MAX
 
 __all__ = [
-    "JsonInt",
     "PROBLEMS",
     "AccountIn",
     "DmIn",
+    "JsonInt",
     "MemberIn",
     "MemberOut",
     "MembersOut",
