@@ -156,6 +156,7 @@ async def snapshot(owner: Account, room_id: str) -> list[Any]:
     return [r.json() for r in answers]
 
 
+@pytest.mark.slow  # 420 cells with a fresh cast each: a minute per engine, so not `make check`
 @pytest.mark.parametrize(("visibility", "action", "actor", "expected"), CELLS)
 async def test_room_authorization_matrix(
     alice: Account,
