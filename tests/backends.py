@@ -140,7 +140,7 @@ class Databases:
         when an app starts on it)."""
         with psycopg.connect(self.shared, autocommit=True) as conn:
             conn.execute(f"TRUNCATE {self._tables} CASCADE")
-            conn.execute("UPDATE event_counter SET pos = 0")
+            conn.execute("UPDATE event_counter SET pos = 0, floor = 0")
         return self.shared
 
     def url_of(self, name: str) -> str:

@@ -32,6 +32,12 @@ def test_empty_env_value_means_unset() -> None:
         ({"HUBBUB_LOG_LEVEL": "loud"}, "log_level"),
         ({"HUBBUB_SQLITE_SYNCHRONOUS": "OFF"}, "sqlite_synchronous"),
         ({"HUBBUB_MAX_BODY_BYTES": "0"}, "max_body_bytes"),
+        ({"HUBBUB_MESSAGE_RETENTION": "30 days"}, "message_retention"),
+        ({"HUBBUB_EVENT_RETENTION": "0d"}, "event_retention"),
+        ({"HUBBUB_EVENT_RETENTION": "off"}, "event_retention"),
+        ({"HUBBUB_RETENTION_SWEEP_INTERVAL": "1w"}, "retention_sweep_interval"),
+        ({"HUBBUB_RETENTION_SWEEP_INTERVAL": "\uff11h"}, "retention_sweep_interval"),
+        ({"HUBBUB_REDACT_FLUSH_SECONDS": "0"}, "redact_flush_seconds"),
     ],
 )
 def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:
@@ -42,3 +48,19 @@ def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:
 def test_sqlite_path() -> None:
     assert str(Settings(database_url="sqlite:////tmp/x/y.db").sqlite_path) == "/tmp/x/y.db"
     assert Settings(database_url="postgresql://u@h/db").sqlite_path is None
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90.0), ("45m", 2700.0), ("12h", 43200.0), ("30d", 2592000.0)]
+)
+def test_durations(text: str, seconds: float) -> None:
+    s = Settings.load({}, {"HUBBUB_MESSAGE_RETENTION": text, "HUBBUB_EVENT_RETENTION": text})
+    assert s.message_retention_seconds == seconds
+    assert s.event_retention_seconds == seconds
+
+
+def test_message_retention_is_off_by_default_and_events_keep_30_days() -> None:
+    s = Settings()
+    assert s.message_retention_seconds is None
+    assert s.event_retention_seconds == 30 * 86400
+    assert s.retention_sweep_seconds == 3600

@@ -36,6 +36,7 @@ from hubbub.services.messages import MessageService
 from hubbub.services.moderation import ModerationService
 from hubbub.services.passwords import Passwords
 from hubbub.services.ratelimits import RateLimits, parse_overrides
+from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
 from hubbub.services.sessions import SessionService
 from hubbub.services.unit import UnitOfWork
@@ -151,6 +152,7 @@ def build_services(
         admin=AdminService(uow, settings),
         moderation=ModerationService(uow),
         audit=AuditService(uow),
+        retention=RetentionService(uow, settings),
     )
 
 
@@ -216,15 +218,32 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 await services.sessions.purge_expired_tickets()
                 await services.sessions.sweep_idle()
 
-            upkeep = asyncio.create_task(_every(the_clock, 3600, upkeep_once), name="hubbub-upkeep")
+            async def retention_once() -> None:
+                swept = await services.retention.sweep()
+                metrics.observe_retention(swept.messages, swept.events, the_clock.now_ms())
+
+            tasks = [
+                asyncio.create_task(_every(the_clock, 3600, upkeep_once), name="hubbub-upkeep"),
+                asyncio.create_task(
+                    _every(the_clock, settings.retention_sweep_seconds, retention_once),
+                    name="hubbub-retention",
+                ),
+                # Deleted text leaves the database files within redact_flush_seconds.
+                asyncio.create_task(
+                    _every(the_clock, settings.redact_flush_seconds / 2, store.flush),
+                    name="hubbub-flush",
+                ),
+            ]
             try:
                 await metrics.start(settings.host, settings.metrics_port)
                 yield
             finally:
                 await metrics.stop()
-                upkeep.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await upkeep
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 await bus.close()
                 await hub.close()
         finally:

@@ -97,6 +97,7 @@ def room_to(r: Room) -> dict[str, Any]:
         "created_at": r.created_at,
         "member_count": r.member_count,
         "last_seq": r.last_seq,
+        "retention_days": r.retention_days,
     }
 
 
@@ -110,4 +111,5 @@ def room_from(d: dict[str, Any]) -> Room:
         created_at=int(d["created_at"]),
         member_count=int(d["member_count"]),
         last_seq=int(d["last_seq"]),
+        retention_days=d.get("retention_days"),  # added in 0.2 (optional: no new version)
     )

@@ -71,6 +71,16 @@ class Settings:
     # The address people reach this server at, for the links it makes (invites, password
     # resets): e.g. https://chat.example.com. Default: http://<host>:<port>.
     public_url: str = ""
+    # Retention (durations like 90s, 45m, 12h, 30d). Messages older than message_retention
+    # are erased for good, in every room without its own retention_days ("off": kept).
+    message_retention: str = "off"
+    # The event log (what lets clients resume) keeps this long; an older cursor is reset.
+    event_retention: str = "30d"
+    # How often the retention sweep runs (each node; the sweep is idempotent).
+    retention_sweep_interval: str = "1h"
+    # SQLite: deleted text leaves the database files (the write-ahead log is checkpointed and
+    # truncated, freed pages are zeroed) within this many seconds.
+    redact_flush_seconds: float = 60.0
     graceful_shutdown_seconds: int = 2
     # On start, how long to wait for an unreachable database before giving up.
     database_wait_seconds: float = 30.0
@@ -160,6 +170,27 @@ class Settings:
         if self.body_min_bytes_per_second < 0:
             raise ConfigError("body_min_bytes_per_second must be 0 (off) or more")
         _proxy_entries(self.trusted_proxies)
+        if self.message_retention != "off":
+            _duration("message_retention", self.message_retention)
+        for name in ("event_retention", "retention_sweep_interval"):
+            _duration(name, getattr(self, name))
+        if not self.redact_flush_seconds > 0:
+            raise ConfigError("redact_flush_seconds must be more than 0")
+
+    @property
+    def message_retention_seconds(self) -> float | None:
+        """message_retention in seconds; None when off."""
+        if self.message_retention == "off":
+            return None
+        return _duration("message_retention", self.message_retention)
+
+    @property
+    def event_retention_seconds(self) -> float:
+        return _duration("event_retention", self.event_retention)
+
+    @property
+    def retention_sweep_seconds(self) -> float:
+        return _duration("retention_sweep_interval", self.retention_sweep_interval)
 
     @property
     def base_url(self) -> str:
@@ -269,3 +300,15 @@ def _parse(name: str, env_name: str, raw: str) -> Any:
         return convert(raw)
     except ValueError:
         raise ConfigError(f"{env_name}={raw!r} is not a valid {kind.__name__}") from None
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(name: str, text: str) -> float:
+    """'90s', '45m', '12h', '30d' -> seconds (more than 0)."""
+    value = text.strip()
+    number, unit = value[:-1], value[-1:]
+    if unit not in _UNITS or not number.isascii() or not number.isdigit() or int(number) < 1:
+        raise ConfigError(f"{name} must be a duration like 90s, 45m, 12h or 30d (got {text!r})")
+    return float(int(number) * _UNITS[unit])

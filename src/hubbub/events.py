@@ -76,6 +76,12 @@ class _Kind:
         """Delivered to every signed-in user, whatever rooms they are in."""
         return False
 
+    @property
+    def about_message(self) -> str | None:
+        """The message the event is about (stored indexed, so deleting or editing a message
+        rewrites exactly its own earlier events)."""
+        return None
+
 
 # -- durable events ---------------------------------------------------------------------------
 
@@ -89,6 +95,10 @@ class MessageCreated(_Kind):
     def room_id(self) -> str:
         return self.message.room_id
 
+    @property
+    def about_message(self) -> str:
+        return self.message.id
+
 
 @dataclass(frozen=True, slots=True)
 class MessageUpdated(_Kind):
@@ -99,6 +109,10 @@ class MessageUpdated(_Kind):
     text: str
     edited_at: int
 
+    @property
+    def about_message(self) -> str:
+        return self.id
+
 
 @dataclass(frozen=True, slots=True)
 class MessageDeleted(_Kind):
@@ -106,6 +120,10 @@ class MessageDeleted(_Kind):
     id: str
     room_id: str
     seq: int
+
+    @property
+    def about_message(self) -> str:
+        return self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +136,10 @@ class ReactionAdded(_Kind):
     user_id: str
     username: str
 
+    @property
+    def about_message(self) -> str:
+        return self.message_id
+
 
 @dataclass(frozen=True, slots=True)
 class ReactionRemoved(_Kind):
@@ -128,6 +150,10 @@ class ReactionRemoved(_Kind):
     emoji: str
     user_id: str
     username: str
+
+    @property
+    def about_message(self) -> str:
+        return self.message_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,6 +158,18 @@ class Metrics:
             buckets=FAST_BUCKETS,
             registry=registry,
         )
+        self.retention_erased = Counter(
+            "hubbub_retention_erased",
+            "Rows the retention sweep removed: messages past their room's window, events past "
+            "HUBBUB_EVENT_RETENTION",
+            ["kind"],
+            registry=registry,
+        )
+        self.retention_last_run = Gauge(
+            "hubbub_retention_last_run_timestamp_seconds",
+            "When this node's retention sweep last finished",
+            registry=registry,
+        )
         self.transports = {name: TransportMetrics(self, name) for name in TRANSPORTS}
         self._state = _StateCollector(self)
         registry.register(self._state)
@@ -178,6 +190,11 @@ class Metrics:
         message.created events it publishes: no extra query)."""
         self._state.bus = bus
         return TimedBus(bus, self)
+
+    def observe_retention(self, messages: int, events: int, now_ms: int) -> None:
+        self.retention_erased.labels("messages").inc(messages)
+        self.retention_erased.labels("events").inc(events)
+        self.retention_last_run.set(now_ms / 1000)
 
     def watch_hub(self, hub: Hub) -> None:
         hub.lag_observer = self.delivery_lag.observe
@@ -288,6 +305,9 @@ class TimedEngine:
 
     async def ping(self) -> None:
         await self.inner.ping()
+
+    async def flush(self) -> None:
+        await self.inner.flush()
 
     async def close(self) -> None:
         await self.inner.close()

@@ -85,6 +85,8 @@ class Room:
     created_at: int
     member_count: int
     last_seq: int
+    # Days its messages are kept; None: the server's default (message_retention).
+    retention_days: int | None = None
     # Only for a member viewing the room; None otherwise.
     my_role: Role | None = None
     last_read_seq: int | None = None
@@ -103,6 +105,7 @@ class RoomAccess:
     last_read_seq: int | None
     muted: bool = False  # the viewer may read but not write
     banned: bool = False  # the viewer may not join or be added
+    pruned_seq: int = 0  # retention removed every message up to this seq
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,7 @@ def room(r: Room) -> dict[str, Any]:
         "created_at": rfc3339(r.created_at),
         "member_count": r.member_count,
         "last_seq": r.last_seq,
+        "retention_days": r.retention_days,
     }
     if r.my_role is not None:
         body["my_role"] = r.my_role

@@ -32,9 +32,27 @@ async def test_retry_replays_original_answer_and_creates_nothing(alice: Account)
     assert again.status_code == 201
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
-    await alice.patch(f"/messages/{first.json()['id']}", {"text": "edited since"})
-    third = await send_keyed(alice, "general", "once", "k-1")
-    assert third.content == first.content  # the original body, not the current state
+    assert (await alice.get("/rooms/general")).json()["last_seq"] == 1
+
+
+async def test_a_replay_after_an_edit_or_a_delete_never_shows_the_old_text(alice: Account) -> None:
+    """Redaction: the stored answer follows the message (docs/architecture.md)."""
+    first = await send_keyed(alice, "general", "my password is hunter2", "k-1")
+    message_id = first.json()["id"]
+    await alice.patch(f"/messages/{message_id}", {"text": "edited since"})
+    after_edit = await send_keyed(alice, "general", "my password is hunter2", "k-1")
+    assert after_edit.status_code == 201
+    assert after_edit.headers["idempotent-replayed"] == "true"
+    assert after_edit.json()["id"] == message_id
+    assert after_edit.json()["text"] == "edited since"
+    assert "hunter2" not in after_edit.text
+    assert (await alice.delete(f"/messages/{message_id}")).status_code == 204
+    after_delete = await send_keyed(alice, "general", "my password is hunter2", "k-1")
+    assert after_delete.status_code == 201
+    body = after_delete.json()
+    assert (body["id"], body["deleted"], body["text"]) == (message_id, True, "")
+    assert "hunter2" not in after_delete.text
+    assert "edited since" not in after_delete.text
     assert (await alice.get("/rooms/general")).json()["last_seq"] == 1
 
 

@@ -23,6 +23,7 @@ ROOM_FIELDS = {
     "created_at",
     "member_count",
     "last_seq",
+    "retention_days",
 }
 MEMBER_FIELDS = {"my_role", "last_read_seq", "unread_count"}
 

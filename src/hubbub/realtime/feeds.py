@@ -3,20 +3,19 @@ each durable event once, in position order. Every transport reads one (web/strea
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from hubbub.errors import CursorExpired, Unauthenticated
-from hubbub.events import SessionsRevoked
+from hubbub.events import Event, SessionsRevoked
 from hubbub.models import User
 from hubbub.realtime.cursors import cursor, parse_cursor
 from hubbub.realtime.frames import Frame, event_frame, hello_frame
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.subscriptions import SessionEnded, Subscription
 from hubbub.store import Store, Tx
-from hubbub.store.events import head, list_for_user
+from hubbub.store.events import bounds, head, list_for_user
 from hubbub.store.rooms import list_room_ids_of
 from hubbub.store.sessions import session_exists
 
@@ -61,10 +60,17 @@ class Feed:
 
     async def _catch_up_page(self) -> list[Frame]:
         after = self.sub.last_pos
-        read = functools.partial(
-            list_for_user, user_id=self.sub.user.id, after=after, limit=CATCH_UP_PAGE
-        )
-        events, upto = await self._feeds.store.read(read)
+        user_id = self.sub.user.id
+
+        def read(tx: Tx) -> tuple[list[Event], int] | None:
+            if after < bounds(tx)[0]:
+                return None  # retention pruned events this feed has not delivered yet
+            return list_for_user(tx, user_id=user_id, after=after, limit=CATCH_UP_PAGE)
+
+        page = await self._feeds.store.read(read)
+        if page is None:
+            raise CursorExpired("The events after this cursor were pruned: fetch state again")
+        events, upto = page
         hub = self._feeds.hub
         for event in events:
             body = event.body
@@ -109,15 +115,17 @@ class Feeds:
         needs_rooms = self.hub.register(sub)
         try:
 
-            def load(tx: Tx) -> tuple[list[str] | None, int, bool]:
+            def load(tx: Tx) -> tuple[list[str] | None, tuple[int, int], bool]:
                 rooms = list_room_ids_of(tx, me.id) if needs_rooms else None
-                return rooms, head(tx), session_exists(tx, session_id)
+                return rooms, bounds(tx), session_exists(tx, session_id)
 
-            rooms, now, signed_in = await self.store.read(load)
+            rooms, (floor, now), signed_in = await self.store.read(load)
             if not signed_in:
                 raise Unauthenticated("The token is invalid or signed out")
             if start is not None and start > now:
                 raise CursorExpired("This cursor is ahead of the server: fetch state again")
+            if start is not None and start < floor:
+                raise CursorExpired("This cursor is older than the kept events: fetch state again")
             if rooms is not None:
                 self.hub.set_rooms(me, rooms, now)
             yield Feed(self, sub, now if start is None else start)

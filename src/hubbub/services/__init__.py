@@ -15,6 +15,7 @@ from hubbub.services.health import HealthService
 from hubbub.services.invites import InviteService
 from hubbub.services.messages import MessageService
 from hubbub.services.moderation import ModerationService
+from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
 from hubbub.services.sessions import SessionService
 
@@ -34,3 +35,4 @@ class Services:
     admin: AdminService
     moderation: ModerationService
     audit: AuditService
+    retention: RetentionService

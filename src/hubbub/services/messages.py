@@ -32,6 +32,7 @@ from hubbub.services.activity import ActivityService
 from hubbub.services.audit import record
 from hubbub.services.fields import check_text
 from hubbub.services.ratelimits import RateLimits
+from hubbub.services.redaction import redact_deleted, redact_edited
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
 from hubbub.store import idempotency as idem_q
@@ -102,7 +103,7 @@ class MessageService:
             if idempotency_key is not None:
                 stored = idem_q.find_answer(tx, me.id, idempotency_key, now - IDEMPOTENCY_TTL_MS)
                 if stored is not None:
-                    if stored.request_hash != request_hash:
+                    if stored.request_hash not in (request_hash, idem_q.REDACTED):
                         raise IdempotencyKeyReused(
                             "This Idempotency-Key was used for a different request"
                         )
@@ -156,15 +157,17 @@ class MessageService:
         def fn(tx: Tx) -> HistoryPage:
             room = room_access(tx, room_id, me.id)
             top = room.last_seq if before is None else min(before - 1, room.last_seq)
+            # Retention erased every seq up to pruned_seq; the rest all exist (deleted ones
+            # as tombstones), so pages are exact ranges and "more" is arithmetic.
+            oldest = room.pruned_seq + 1
             if after is not None:
-                lo, hi = after + 1, min(top, after + limit)
+                lo, hi = max(after + 1, oldest), min(top, max(after, oldest - 1) + limit)
             else:
-                lo, hi = max(1, top - limit + 1), top
+                lo, hi = max(oldest, top - limit + 1), top
             messages = messages_q.list_seq_range(tx, room_id, lo, hi, me.id)
-            # Seqs 1..last_seq all exist (deleted ones as tombstones), so "more" is arithmetic.
             return HistoryPage(
                 messages,
-                has_more_before=min(lo - 1, room.last_seq) >= 1,
+                has_more_before=min(lo - 1, room.last_seq) >= oldest,
                 has_more_after=max(hi, 0) < room.last_seq,
             )
 
@@ -189,6 +192,7 @@ class MessageService:
             found = messages_q.find_message(tx, message_id, me.id)
             assert found is not None
             assert found.edited_at is not None
+            redact_edited(tx, found)
             outbox.add(
                 MessageUpdated(found.id, found.room_id, found.seq, found.text, found.edited_at)
             )
@@ -210,6 +214,7 @@ class MessageService:
             if message.deleted:
                 return
             messages_q.mark_deleted(tx, message_id)
+            redact_deleted(tx, message)
             if moderated:
                 record(tx, outbox, me, "message.delete", f"{message.room_id}/{message.seq}")
             outbox.add(MessageDeletedEvent(message.id, message.room_id, message.seq))

@@ -7,6 +7,7 @@ unit of work's outbox: they commit with the change and are published after the c
 from __future__ import annotations
 
 import base64
+import enum
 from dataclasses import dataclass
 
 import orjson
@@ -51,8 +52,11 @@ from hubbub.store import users as users_q
 
 __all__ = [
     "ASSIGNABLE_ROLES",
+    "KEEP",
     "NAME_MAX",
+    "RETENTION_DAYS_MAX",
     "TOPIC_MAX",
+    "Keep",
     "RoomService",
     "announce_join",
     "parse_room_cursor",
@@ -62,6 +66,16 @@ __all__ = [
 ]
 
 NAME_MAX, TOPIC_MAX = 80, 250
+RETENTION_DAYS_MAX = 36500
+
+
+class Keep(enum.Enum):
+    """A setting left as it is (absent from the request, as opposed to null)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
 PUBLIC_PAGE, PUBLIC_PAGE_MAX = 50, 200
 ASSIGNABLE_ROLES: frozenset[Role] = frozenset({"admin", "member"})
 
@@ -122,17 +136,32 @@ class RoomService:
     async def get(self, me: User, room_id: str) -> Room:
         return await self.uow.read(lambda tx: visible_room(tx, room_id, me.id))
 
-    async def update(self, me: User, room_id: str, name: str | None, topic: str | None) -> Room:
-        """Rename or re-topic a room: owner or admin only; never a DM."""
+    async def update(
+        self,
+        me: User,
+        room_id: str,
+        name: str | None,
+        topic: str | None,
+        retention_days: int | Keep | None = KEEP,
+    ) -> Room:
+        """Rename or re-topic a room, or set how many days its messages are kept (None: the
+        server's default): owner or admin only; never a DM."""
         if name is not None:
             check_name("name", name, 1, NAME_MAX)
         check_optional_text("topic", topic, 0, TOPIC_MAX, allow_blank=True)
+        if isinstance(retention_days, int) and not 1 <= retention_days <= RETENTION_DAYS_MAX:
+            raise Invalid(
+                f"retention_days must be 1..{RETENTION_DAYS_MAX} or null", field="retention_days"
+            )
 
         def fn(tx: Tx, outbox: Outbox) -> Room:
             room = require_manager(tx, room_id, me)
             if room.kind == "dm":
                 raise NotAllowed("A direct message has no name or topic to change")
             rooms_q.update_room(tx, room_id, name, topic)
+            if retention_days is not KEEP:
+                rooms_q.set_retention(tx, room_id, retention_days)
+                record(tx, outbox, me, "room.retention", room_id, str(retention_days))
             updated = visible_room(tx, room_id, me.id)
             outbox.add(RoomUpdated(public_room(updated)))
             return updated

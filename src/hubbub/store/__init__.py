@@ -80,5 +80,9 @@ class Store:
         done = await self.engine.read(applied_versions)
         return [m.version for m in load_migrations() if m.version not in done]
 
+    async def flush(self) -> None:
+        """See Engine.flush: deleted data leaves the files (docs/architecture.md)."""
+        await self.engine.flush()
+
     async def close(self) -> None:
         await self.engine.close()

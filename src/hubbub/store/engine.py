@@ -53,4 +53,9 @@ class Engine(Protocol):
         """Raise if the database cannot answer a trivial query."""
         ...
 
+    async def flush(self) -> None:
+        """Make deleted data unrecoverable from the database's files where the engine can
+        (SQLite: checkpoint and truncate the write-ahead log); a no-op elsewhere."""
+        ...
+
     async def close(self) -> None: ...

@@ -14,7 +14,16 @@ import orjson
 from hubbub.events import DurableEvent, Event, MemberJoined, MemberLeft, decode_durable, encode
 from hubbub.store.engine import Row, Tx
 
-__all__ = ["append_events", "head", "list_after", "list_for_user"]
+__all__ = [
+    "append_events",
+    "bounds",
+    "head",
+    "list_after",
+    "list_for_user",
+    "message_events",
+    "prune_before",
+    "replace_event",
+]
 
 _COLUMNS = "pos, type, ts, data"
 # The events that change who receives a room's events.
@@ -39,8 +48,9 @@ def append_events(tx: Tx, bodies: list[DurableEvent], now_ms: int) -> list[Event
     for offset, body in enumerate(bodies):
         event = Event(pos=first + offset, ts=now_ms, body=body)
         tx.execute(
-            "INSERT INTO events (pos, type, room_id, ts, subject, private, everyone, data)"
-            " VALUES (:pos, :type, :room, :ts, :subject, :private, :everyone, :data)",
+            "INSERT INTO events"
+            " (pos, type, room_id, ts, subject, private, everyone, message_id, data) VALUES"
+            " (:pos, :type, :room, :ts, :subject, :private, :everyone, :message, :data)",
             {
                 "pos": event.pos,
                 "type": body.TYPE,
@@ -49,6 +59,7 @@ def append_events(tx: Tx, bodies: list[DurableEvent], now_ms: int) -> list[Event
                 "subject": body.subject,
                 "private": body.private,
                 "everyone": body.everyone,
+                "message": body.about_message,
                 "data": orjson.dumps(encode(body)).decode(),
             },
         )
@@ -60,6 +71,55 @@ def head(tx: Tx) -> int:
     """The newest committed position (0 before any event)."""
     row = tx.fetchone("SELECT pos FROM event_counter WHERE id = 1")
     return int(row[0]) if row else 0
+
+
+def bounds(tx: Tx) -> tuple[int, int]:
+    """(floor, head): every position up to `floor` was pruned; `head` is the newest. A reader
+    after a position below the floor would miss events: it must start again."""
+    row = tx.fetchone("SELECT floor, pos FROM event_counter WHERE id = 1")
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def message_events(tx: Tx, message_id: str) -> list[Event]:
+    """Every stored event about one message, oldest first (an index lookup)."""
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS} FROM events WHERE message_id = :m ORDER BY pos", {"m": message_id}
+    )
+    return [_event(r) for r in rows]
+
+
+def replace_event(tx: Tx, pos: int, body: DurableEvent) -> None:
+    """Rewrite the event at `pos` in place (redaction): same position, new type and payload.
+    The delivery columns are kept: a redacted event reaches whom the original reached."""
+    tx.execute(
+        "UPDATE events SET type = :type, data = :data WHERE pos = :pos",
+        {"type": body.TYPE, "data": orjson.dumps(encode(body)).decode(), "pos": pos},
+    )
+
+
+def prune_before(tx: Tx, before_ms: int, batch: int) -> int:
+    """Delete up to `batch` of the oldest events stamped before `before_ms`, and raise the
+    floor over them; return how many went. Positions above the floor are all stored (the log
+    is gapless), so the oldest rows are the lowest positions. Idempotent: nodes may race."""
+    floor = bounds(tx)[0]
+    rows = tx.fetchall(
+        "SELECT pos, ts FROM events WHERE pos > :floor ORDER BY pos LIMIT :n",
+        {"floor": floor, "n": batch},
+    )
+    upto = floor
+    for pos, ts in rows:
+        if int(ts) >= before_ms:
+            break
+        upto = int(pos)
+    if upto == floor:
+        return 0
+    gone = tx.execute(
+        "DELETE FROM events WHERE pos > :floor AND pos <= :upto", {"floor": floor, "upto": upto}
+    )
+    tx.execute(
+        "UPDATE event_counter SET floor = :upto WHERE id = 1 AND floor < :upto", {"upto": upto}
+    )
+    return gone
 
 
 def list_after(tx: Tx, after: int, limit: int) -> list[Event]:

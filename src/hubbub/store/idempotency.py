@@ -14,9 +14,19 @@ from hubbub import codec
 from hubbub.models import Message
 from hubbub.store.engine import Tx
 
-__all__ = ["StoredAnswer", "find_answer", "purge_answers", "save_answer"]
+__all__ = [
+    "REDACTED",
+    "StoredAnswer",
+    "delete_answers_for",
+    "find_answer",
+    "purge_answers",
+    "rewrite_answers_for",
+    "save_answer",
+]
 
 _VERSION = 1
+REDACTED = "redacted"
+"""The request hash of an answer whose message was edited or deleted since."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +54,37 @@ def save_answer(tx: Tx, user_id: str, key: str, answer: StoredAnswer, now_ms: in
     """Record the answer (replacing an expired one for the same key)."""
     body = orjson.dumps({"v": _VERSION, "message": codec.message_to(answer.message)}).decode()
     tx.execute(
-        "INSERT INTO idempotency_keys (user_id, key, request_hash, body, created_at)"
-        " VALUES (:u, :k, :h, :b, :now)"
+        "INSERT INTO idempotency_keys (user_id, key, request_hash, body, message_id, created_at)"
+        " VALUES (:u, :k, :h, :b, :m, :now)"
         " ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash,"
-        " body = excluded.body, created_at = excluded.created_at",
-        {"u": user_id, "k": key, "h": answer.request_hash, "b": body, "now": now_ms},
+        " body = excluded.body, message_id = excluded.message_id,"
+        " created_at = excluded.created_at",
+        {
+            "u": user_id,
+            "k": key,
+            "h": answer.request_hash,
+            "b": body,
+            "m": answer.message.id,
+            "now": now_ms,
+        },
     )
+
+
+def rewrite_answers_for(tx: Tx, message: Message) -> int:
+    """Replace the stored answers about `message` with its current form (redaction: after an
+    edit or a delete, a replay must not bring the old text back). The request's hash goes
+    too (it is a hash of the old text): a retry with that key then gets the current form,
+    whatever its body (REDACTED)."""
+    body = orjson.dumps({"v": _VERSION, "message": codec.message_to(message)}).decode()
+    return tx.execute(
+        "UPDATE idempotency_keys SET body = :b, request_hash = :h WHERE message_id = :m",
+        {"b": body, "h": REDACTED, "m": message.id},
+    )
+
+
+def delete_answers_for(tx: Tx, message_id: str) -> int:
+    """Forget the stored answers about a message that no longer exists (retention)."""
+    return tx.execute("DELETE FROM idempotency_keys WHERE message_id = :m", {"m": message_id})
 
 
 def purge_answers(tx: Tx, older_than_ms: int) -> int:

@@ -11,8 +11,10 @@ from hubbub.store.engine import Row, Tx
 
 __all__ = [
     "NewMessage",
+    "erase_through",
     "find_message",
     "insert_message",
+    "list_expired",
     "list_latest_plain",
     "list_posters",
     "list_seq_range",
@@ -188,3 +190,32 @@ def list_latest_plain(tx: Tx, room_id: str, limit: int) -> list[tuple[int, str, 
         {"room": room_id, "limit": limit},
     )
     return [(int(r[0]), str(r[1]), str(r[2])) for r in reversed(rows)]
+
+
+def list_expired(tx: Tx, room_id: str, after_seq: int, before_ms: int, limit: int) -> list[Message]:
+    """The room's oldest messages (seq > after_seq) created before `before_ms`, by seq, at
+    most `limit`. Times never go back within a room, so these are a run of seqs."""
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS} FROM {_FROM} WHERE m.room_id = :room AND m.seq > :after"
+        " AND m.created_at < :before ORDER BY m.seq LIMIT :limit",
+        {"room": room_id, "after": after_seq, "before": before_ms, "limit": limit},
+    )
+    return [_message(r) for r in rows]
+
+
+def erase_through(tx: Tx, room_id: str, after_seq: int, upto_seq: int) -> int:
+    """Remove the room's messages with after_seq < seq <= upto_seq for good (with their
+    reactions) and note that history now starts after upto_seq; return how many went."""
+    params = {"room": room_id, "after": after_seq, "upto": upto_seq}
+    tx.execute(
+        "DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages"
+        " WHERE room_id = :room AND seq > :after AND seq <= :upto)",
+        params,
+    )
+    gone = tx.execute(
+        "DELETE FROM messages WHERE room_id = :room AND seq > :after AND seq <= :upto", params
+    )
+    tx.execute(
+        "UPDATE rooms SET pruned_seq = :upto WHERE id = :room AND pruned_seq < :upto", params
+    )
+    return gone

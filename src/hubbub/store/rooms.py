@@ -19,11 +19,14 @@ __all__ = [
     "list_all_rooms",
     "list_members",
     "list_public_rooms",
+    "list_retention",
     "list_room_ids_of",
     "list_rooms_of",
     "list_sharing_a_room",
+    "pruned_seq",
     "set_muted",
     "set_read",
+    "set_retention",
     "update_room",
     "upsert_member",
 ]
@@ -31,7 +34,7 @@ __all__ = [
 # Room columns plus member_count; the viewer's fields are added by the caller when they apply.
 _COLUMNS = (
     "r.id, r.name, r.topic, r.visibility, r.kind, r.created_at, r.last_seq,"
-    " (SELECT COUNT(*) FROM members c WHERE c.room_id = r.id)"
+    " (SELECT COUNT(*) FROM members c WHERE c.room_id = r.id), r.retention_days"
 )
 # The viewer's membership and unread count, as extra columns (NULL for a non-member).
 _MINE = (
@@ -44,7 +47,7 @@ _JOIN_MINE = " LEFT JOIN members me ON me.room_id = r.id AND me.user_id = :me"
 
 
 def _room(row: Row) -> Room:
-    role = row[8] if len(row) > 8 else None
+    role = row[9] if len(row) > 9 else None
     return Room(
         id=row[0],
         name=row[1],
@@ -54,9 +57,10 @@ def _room(row: Row) -> Room:
         created_at=int(row[5]),
         last_seq=int(row[6]),
         member_count=int(row[7]),
+        retention_days=None if row[8] is None else int(row[8]),
         my_role=role,
-        last_read_seq=None if role is None else int(row[9]),
-        unread_count=None if role is None else int(row[10]),
+        last_read_seq=None if role is None else int(row[10]),
+        unread_count=None if role is None else int(row[11]),
     )
 
 
@@ -94,7 +98,7 @@ def find_access(tx: Tx, room_id: str, me: str) -> RoomAccess | None:
     one indexed lookup, for access checks on hot paths (no member or unread counts)."""
     row = tx.fetchone(
         "SELECT r.id, r.visibility, r.kind, r.last_seq, me.role, me.last_read_seq, me.muted,"
-        " b.user_id"
+        " b.user_id, r.pruned_seq"
         f" FROM rooms r{_JOIN_MINE}"
         " LEFT JOIN bans b ON b.room_id = r.id AND b.user_id = :me WHERE r.id = :id",
         {"id": room_id, "me": me},
@@ -110,6 +114,7 @@ def find_access(tx: Tx, room_id: str, me: str) -> RoomAccess | None:
         last_read_seq=None if row[5] is None else int(row[5]),
         muted=bool(row[6]),
         banned=row[7] is not None,
+        pruned_seq=int(row[8]),
     )
 
 
@@ -157,6 +162,26 @@ def update_room(tx: Tx, room_id: str, name: str | None, topic: str | None) -> No
         tx.execute("UPDATE rooms SET name = :v WHERE id = :id", {"v": name, "id": room_id})
     if topic is not None:
         tx.execute("UPDATE rooms SET topic = :v WHERE id = :id", {"v": topic, "id": room_id})
+
+
+def list_retention(tx: Tx, *, with_default: bool) -> list[tuple[str, int | None]]:
+    """(room id, retention_days) of the rooms whose messages expire: those with their own
+    retention_days, and with `with_default` (the server has a retention) every room."""
+    rows = tx.fetchall(
+        "SELECT id, retention_days FROM rooms"
+        + ("" if with_default else " WHERE retention_days IS NOT NULL")
+    )
+    return [(r[0], None if r[1] is None else int(r[1])) for r in rows]
+
+
+def pruned_seq(tx: Tx, room_id: str) -> int | None:
+    """The highest seq retention erased in the room (None: no such room)."""
+    row = tx.fetchone("SELECT pruned_seq FROM rooms WHERE id = :id", {"id": room_id})
+    return None if row is None else int(row[0])
+
+
+def set_retention(tx: Tx, room_id: str, days: int | None) -> None:
+    tx.execute("UPDATE rooms SET retention_days = :d WHERE id = :id", {"d": days, "id": room_id})
 
 
 def find_member_role(tx: Tx, room_id: str, user_id: str) -> Role | None:

@@ -7,8 +7,10 @@ lock, so even several processes on one file write one at a time (in commit order
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,6 +22,7 @@ from hubbub.store.threaded import ThreadedEngine
 __all__ = ["SQLiteEngine"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -73,6 +76,8 @@ def _connect(path: Path, synchronous: str, *, readonly: bool) -> sqlite3.Connect
     conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
+    # Deleted and overwritten content is zeroed, not left in free space (redaction).
+    conn.execute("PRAGMA secure_delete = ON")
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {synchronous}")
@@ -111,6 +116,26 @@ class SQLiteEngine(ThreadedEngine):
             return cls(path, synchronous=synchronous, batch_max=batch_max, readers=readers)
 
         return await asyncio.to_thread(make)
+
+    async def flush(self) -> None:
+        """Checkpoint the write-ahead log into the database and truncate it to nothing, so
+        the old versions of rewritten pages (a deleted message's text) leave the `-wal` file;
+        secure_delete has zeroed them in the main file. Retries while readers hold old
+        snapshots (busy), up to the busy timeout."""
+
+        def checkpoint() -> None:
+            conn = _connect(self.path, self._synchronous, readonly=False)
+            try:
+                for _ in range(20):
+                    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                    if not busy:
+                        return
+                    time.sleep(0.05)
+                log.warning("the SQLite checkpoint stayed busy; deleted text may stay in the WAL")
+            finally:
+                conn.close()
+
+        await asyncio.to_thread(checkpoint)
 
     def _release(self) -> None:
         with self._reader_lock:

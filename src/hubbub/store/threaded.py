@@ -50,6 +50,9 @@ class ThreadedEngine:
     async def ping(self) -> None:
         await self.read(lambda tx: tx.fetchone("SELECT 1"))
 
+    async def flush(self) -> None:
+        return None
+
     async def close(self) -> None:
         if self._closed:
             return

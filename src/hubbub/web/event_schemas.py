@@ -32,6 +32,7 @@ class RoomPublicOut(BaseModel):
     created_at: str
     member_count: int
     last_seq: int
+    retention_days: int | None
 
 
 class MessageUpdatedData(BaseModel):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from hubbub import wire
-from hubbub.services.rooms import NAME_MAX, PUBLIC_PAGE, PUBLIC_PAGE_MAX
+from hubbub.services.rooms import KEEP, NAME_MAX, PUBLIC_PAGE, PUBLIC_PAGE_MAX
 from hubbub.web.auth import Me
 from hubbub.web.community_schemas import BanIn, BansOut
 from hubbub.web.deps import Svc
@@ -76,8 +76,10 @@ async def get_room(room_id: str, me: Me, svc: Svc) -> Response:
     responses=PROBLEMS(400, 401, 403, 404, 413, 415, 422),
 )
 async def update_room(room_id: str, body: RoomPatch, me: Me, svc: Svc) -> Response:
-    """Change name and/or topic: owner or admin."""
-    return json_response(wire.room(await svc.rooms.update(me, room_id, body.name, body.topic)))
+    """Change the name, topic or retention: owner or admin."""
+    retention = body.retention_days if "retention_days" in body.model_fields_set else KEEP
+    room = await svc.rooms.update(me, room_id, body.name, body.topic, retention)
+    return json_response(wire.room(room))
 
 
 @router.post("/rooms/{room_id}/join", status_code=204, responses=PROBLEMS(401, 404))

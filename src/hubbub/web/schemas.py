@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from hubbub.services.accounts import DISPLAY_NAME_MAX
 from hubbub.services.fields import NO_NUL_PATTERN, NOT_BLANK_PATTERN, USERNAME_PATTERN
 from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN
-from hubbub.services.rooms import NAME_MAX, TOPIC_MAX
+from hubbub.services.rooms import NAME_MAX, RETENTION_DAYS_MAX, TOPIC_MAX
 
 __all__ = [
     "PROBLEMS",
@@ -101,6 +101,12 @@ class RoomIn(_In):
 class RoomPatch(_In):
     name: str | None = _text(NAME_MAX, optional=True)
     topic: str | None = _text(TOPIC_MAX, min_len=0, blank_ok=True, optional=True)
+    retention_days: JsonInt | None = Field(
+        default=None,
+        ge=1,
+        le=RETENTION_DAYS_MAX,
+        description="erase messages older than this many days; null: the server's default",
+    )
 
 
 class MemberIn(_In):
@@ -185,6 +191,10 @@ class RoomOut(BaseModel):
     created_at: str
     member_count: int
     last_seq: int
+    retention_days: int | None = Field(
+        description="days its messages are kept before they are erased; null: the server's"
+        " default (HUBBUB_MESSAGE_RETENTION)",
+    )
     my_role: Literal["owner", "admin", "member"] | None = Field(
         default=None, description="only for members"
     )

@@ -1,0 +1,69 @@
+"""Redaction: when a message is deleted, edited or pruned, every stored copy of its old content
+goes in the same transaction (the rule in docs/architecture.md, "Deleted means deleted").
+
+The copies today: the `messages` row and its reactions (the store's own delete), the event
+log (each earlier event of the message, found by its indexed `message_id`, is rewritten in
+place at its position) and stored idempotent answers. A feature that keeps another copy of
+message text adds its redactor here, and tests/test_redaction.py finds the text if it does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hubbub.events import (
+    DurableEvent,
+    MessageCreated,
+    MessageDeleted,
+    MessageUpdated,
+)
+from hubbub.models import Message
+from hubbub.store import Tx
+from hubbub.store import events as events_q
+from hubbub.store import idempotency as idem_q
+
+__all__ = ["redact_deleted", "redact_edited", "redact_pruned", "tombstone"]
+
+
+def tombstone(message: Message) -> Message:
+    """A deleted message as everyone sees it: its place (id, seq, author, time), no content."""
+    return replace(message, text="", deleted=True, reactions=())
+
+
+def redact_deleted(tx: Tx, message: Message) -> None:
+    """After `message` is tombstoned: its earlier events become the tombstone's creation and,
+    for edits and reactions, `message.deleted` (a client replaying them ends where the
+    `message.deleted` that follows leaves it, and learns nothing of what was there), and
+    stored answers become the tombstone."""
+    dead = tombstone(message)
+    gone = MessageDeleted(message.id, message.room_id, message.seq)
+    for event in events_q.message_events(tx, message.id):
+        body: DurableEvent
+        if isinstance(event.body, MessageCreated):
+            body = MessageCreated(tombstone(event.body.message))
+        elif isinstance(event.body, MessageDeleted):
+            continue
+        else:
+            body = gone
+        events_q.replace_event(tx, event.pos, body)
+    idem_q.rewrite_answers_for(tx, dead)
+
+
+def redact_edited(tx: Tx, message: Message) -> None:
+    """After `message`'s text was replaced: its earlier events carry the new text (so the old
+    one is nowhere), and so do stored answers."""
+    assert message.edited_at is not None
+    for event in events_q.message_events(tx, message.id):
+        body = event.body
+        if isinstance(body, MessageCreated):
+            created = replace(body.message, text=message.text, edited_at=message.edited_at)
+            events_q.replace_event(tx, event.pos, MessageCreated(created))
+        elif isinstance(body, MessageUpdated) and body.text != message.text:
+            events_q.replace_event(tx, event.pos, replace(body, text=message.text))
+    idem_q.rewrite_answers_for(tx, replace(message, reactions=()))
+
+
+def redact_pruned(tx: Tx, message: Message) -> None:
+    """Before retention removes `message` for good: as a delete, and its stored answers go."""
+    redact_deleted(tx, message)
+    idem_q.delete_answers_for(tx, message.id)
