@@ -30,6 +30,7 @@ from hubbub.services.activity import ActivityService
 from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
 from hubbub.services.classic import ClassicService
+from hubbub.services.erasure import ErasureService
 from hubbub.services.health import HealthService
 from hubbub.services.invites import InviteService
 from hubbub.services.messages import MessageService
@@ -153,6 +154,7 @@ def build_services(
         moderation=ModerationService(uow),
         audit=AuditService(uow),
         retention=RetentionService(uow, settings),
+        erasure=ErasureService(uow, passwords, limits),
     )
 
 
@@ -219,6 +221,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 await services.sessions.sweep_idle()
 
             async def retention_once() -> None:
+                await services.erasure.continue_erasures()  # any a crash interrupted
                 swept = await services.retention.sweep()
                 metrics.observe_retention(swept.messages, swept.events, the_clock.now_ms())
 

@@ -140,6 +140,10 @@ class ReactionAdded(_Kind):
     def about_message(self) -> str:
         return self.message_id
 
+    @property
+    def subject(self) -> str | None:
+        return self.user_id
+
 
 @dataclass(frozen=True, slots=True)
 class ReactionRemoved(_Kind):
@@ -154,6 +158,10 @@ class ReactionRemoved(_Kind):
     @property
     def about_message(self) -> str:
         return self.message_id
+
+    @property
+    def subject(self) -> str | None:
+        return self.user_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +270,10 @@ class UserUpdated(_Kind):
     @property
     def room_id(self) -> None:
         return None
+
+    @property
+    def subject(self) -> str | None:
+        return self.user.id
 
     @property
     def everyone(self) -> bool:

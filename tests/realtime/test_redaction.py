@@ -3,11 +3,20 @@ events only in their redacted forms (docs/architecture.md, "Deleted means delete
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 import pytest
 
-from tests.realtime.conftest import TRANSPORTS, Chat, Transport, collect
+from tests.realtime.conftest import (
+    API,
+    PASSWORD,
+    TRANSPORTS,
+    Chat,
+    Transport,
+    collect,
+    read_until_closed,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -35,3 +44,21 @@ async def test_a_resume_from_before_a_deleted_message_shows_no_trace_of_its_text
     for event in events:
         assert "hunter2" not in str(event)
         assert "swordfish" not in str(event)
+
+
+async def test_deleting_an_account_closes_its_streams_within_a_second(chat: Chat) -> None:
+    await chat.sign_up("keeper")  # if the server is new, keeper is its admin, not alice
+    alice = await chat.sign_up("alice")
+    async with chat.ws(alice) as ws, chat.sse(alice) as sse:
+        started = time.monotonic()
+        r = await alice.http.request(
+            "DELETE", f"{API}/me", json={"password": PASSWORD}, headers=alice.headers
+        )
+        assert r.status_code == 204, r.text
+        _, ws_end = await read_until_closed(ws, within=2)
+        sse_events, _ = await read_until_closed(sse, within=2)
+        elapsed = time.monotonic() - started
+    assert ws_end.code == 4401
+    assert [e["type"] for e in sse_events][-1:] == ["session_ended"]
+    assert elapsed < 2
+    assert (await alice.get("/me")).status_code == 401

@@ -11,6 +11,7 @@ from hubbub.services.activity import ActivityService
 from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
 from hubbub.services.classic import ClassicService
+from hubbub.services.erasure import ErasureService
 from hubbub.services.health import HealthService
 from hubbub.services.invites import InviteService
 from hubbub.services.messages import MessageService
@@ -36,3 +37,4 @@ class Services:
     moderation: ModerationService
     audit: AuditService
     retention: RetentionService
+    erasure: ErasureService

@@ -23,6 +23,7 @@ __all__ = [
     "message_events",
     "prune_before",
     "replace_event",
+    "subject_events",
 ]
 
 _COLUMNS = "pos, type, ts, data"
@@ -84,6 +85,17 @@ def message_events(tx: Tx, message_id: str) -> list[Event]:
     """Every stored event about one message, oldest first (an index lookup)."""
     rows = tx.fetchall(
         f"SELECT {_COLUMNS} FROM events WHERE message_id = :m ORDER BY pos", {"m": message_id}
+    )
+    return [_event(r) for r in rows]
+
+
+def subject_events(tx: Tx, user_id: str, after: int, limit: int) -> list[Event]:
+    """Events about one user (their membership, reactions, profile, reads), after position
+    `after`, oldest first (the subject index)."""
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS} FROM events WHERE subject = :u AND pos > :after ORDER BY pos"
+        " LIMIT :limit",
+        {"u": user_id, "after": after, "limit": limit},
     )
     return [_event(r) for r in rows]
 

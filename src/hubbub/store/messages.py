@@ -15,6 +15,7 @@ __all__ = [
     "find_message",
     "insert_message",
     "list_expired",
+    "list_ids_by_author",
     "list_latest_plain",
     "list_posters",
     "list_seq_range",
@@ -190,6 +191,15 @@ def list_latest_plain(tx: Tx, room_id: str, limit: int) -> list[tuple[int, str, 
         {"room": room_id, "limit": limit},
     )
     return [(int(r[0]), str(r[1]), str(r[2])) for r in reversed(rows)]
+
+
+def list_ids_by_author(tx: Tx, user_id: str, after_id: str, limit: int) -> list[str]:
+    """Ids of the messages `user_id` wrote, after `after_id` in id order, at most `limit`."""
+    rows = tx.fetchall(
+        "SELECT id FROM messages WHERE author_id = :u AND id > :after ORDER BY id LIMIT :limit",
+        {"u": user_id, "after": after_id, "limit": limit},
+    )
+    return [r[0] for r in rows]
 
 
 def list_expired(tx: Tx, room_id: str, after_seq: int, before_ms: int, limit: int) -> list[Message]:

@@ -18,6 +18,7 @@ __all__ = [
     "insert_room",
     "list_all_rooms",
     "list_members",
+    "list_memberships",
     "list_public_rooms",
     "list_retention",
     "list_room_ids_of",
@@ -162,6 +163,16 @@ def update_room(tx: Tx, room_id: str, name: str | None, topic: str | None) -> No
         tx.execute("UPDATE rooms SET name = :v WHERE id = :id", {"v": name, "id": room_id})
     if topic is not None:
         tx.execute("UPDATE rooms SET topic = :v WHERE id = :id", {"v": topic, "id": room_id})
+
+
+def list_memberships(tx: Tx, user_id: str) -> list[tuple[str, Role, str]]:
+    """(room id, role, kind) of every room `user_id` is in."""
+    rows = tx.fetchall(
+        "SELECT m.room_id, m.role, r.kind FROM members m JOIN rooms r ON r.id = m.room_id"
+        " WHERE m.user_id = :u ORDER BY m.room_id",
+        {"u": user_id},
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def list_retention(tx: Tx, *, with_default: bool) -> list[tuple[str, int | None]]:

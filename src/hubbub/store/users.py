@@ -15,6 +15,7 @@ __all__ = [
     "has_users",
     "insert_user",
     "list_users",
+    "mark_deleted",
     "search_users",
     "set_admin",
     "set_deactivated",
@@ -66,7 +67,7 @@ def has_users(tx: Tx) -> bool:
 
 def find_user_by_username(tx: Tx, username: str) -> User | None:
     row = tx.fetchone(
-        f"SELECT {USER_COLUMNS} FROM {_FROM} WHERE u.username_key = :key",
+        f"SELECT {USER_COLUMNS} FROM {_FROM} WHERE u.username_key = :key AND u.deleted_at IS NULL",
         {"key": username.lower()},
     )
     return None if row is None else user_from_row(row)
@@ -80,7 +81,8 @@ def find_user_by_id(tx: Tx, user_id: str) -> User | None:
 def find_credentials(tx: Tx, username: str) -> tuple[User, str] | None:
     """The user and their password hash, for signing in."""
     row = tx.fetchone(
-        f"SELECT {USER_COLUMNS}, u.password_hash FROM {_FROM} WHERE u.username_key = :key",
+        f"SELECT {USER_COLUMNS}, u.password_hash FROM {_FROM} WHERE u.username_key = :key"
+        " AND u.deleted_at IS NULL",
         {"key": username.lower()},
     )
     return None if row is None else (user_from_row(row), row[6])
@@ -101,7 +103,7 @@ def list_users(
 ) -> list[User]:
     """Every account (for admins): by username, starting after the username `after`, those
     starting with `prefix`, only (de)activated ones if `deactivated` is not None."""
-    where = [f"u.username_key LIKE :p {ESCAPE}"]
+    where = [f"u.username_key LIKE :p {ESCAPE}", "u.deleted_at IS NULL"]
     params: dict[str, object] = {"p": prefix_pattern(prefix), "limit": limit}
     if deactivated is not None:
         where.append("u.deactivated_at IS NOT NULL" if deactivated else "u.deactivated_at IS NULL")
@@ -135,6 +137,18 @@ def set_password_hash(tx: Tx, user_id: str, password_hash: str) -> None:
 
 def set_admin(tx: Tx, user_id: str, is_admin: bool) -> None:
     tx.execute("UPDATE users SET is_admin = :a WHERE id = :id", {"a": is_admin, "id": user_id})
+
+
+def mark_deleted(tx: Tx, user_id: str, username: str, display_name: str, now_ms: int) -> None:
+    """Strip an account of everything personal: its username becomes `username` (a
+    placeholder), its display name `display_name`; no password, no admin, deactivated. Its
+    username_key stays, so the old username remains reserved."""
+    tx.execute(
+        "UPDATE users SET username = :name, display_name = :display, password_hash = '!',"
+        " is_admin = FALSE, deactivated_at = COALESCE(deactivated_at, :now), deleted_at = :now"
+        " WHERE id = :id",
+        {"name": username, "display": display_name, "now": now_ms, "id": user_id},
+    )
 
 
 def set_deactivated(tx: Tx, user_id: str, at_ms: int | None) -> None:

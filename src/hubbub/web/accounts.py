@@ -10,7 +10,13 @@ from starlette.responses import Response
 from hubbub import wire
 from hubbub.services.accounts import SEARCH_LIMIT_MAX
 from hubbub.web.auth import CurrentSession, Me, OptionalSession
-from hubbub.web.community_schemas import MePatch, PasswordChange, ResetIn, SessionsOut
+from hubbub.web.community_schemas import (
+    AccountDeletion,
+    MePatch,
+    PasswordChange,
+    ResetIn,
+    SessionsOut,
+)
 from hubbub.web.deps import Svc
 from hubbub.web.responses import json_response, no_content
 from hubbub.web.schemas import PROBLEMS, AccountIn, SessionIn, SessionOut, UserOut, UsersOut
@@ -121,6 +127,21 @@ async def change_password(
     stays."""
     await svc.sessions.change_password(
         session, body.current_password, body.new_password, client_address(request)
+    )
+    return no_content()
+
+
+@router.delete("/me", status_code=204, responses=PROBLEMS(400, 401, 403, 409, 413, 415, 422, 429))
+async def delete_my_account(
+    body: AccountDeletion, session: CurrentSession, svc: Svc, request: Request
+) -> Response:
+    """Delete your account, giving its password (403 `wrong_password`, limited like
+    sign-ins). At once: every session ends (streams close), your display name, password and
+    rooms go (DMs stay, with "Deleted user"), and your username stays reserved. Your messages
+    stay, attributed to "Deleted user", or with `erase_messages` are erased as deletes are.
+    409 `last_admin` if you are the server's last active admin."""
+    await svc.erasure.delete_me(
+        session, body.password, body.erase_messages, client_address(request)
     )
     return no_content()
 

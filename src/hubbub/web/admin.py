@@ -22,7 +22,7 @@ from hubbub.web.community_schemas import (
     ResetLinkOut,
 )
 from hubbub.web.deps import Svc
-from hubbub.web.responses import json_response
+from hubbub.web.responses import json_response, no_content
 from hubbub.web.schemas import PROBLEMS
 
 __all__ = ["router"]
@@ -74,6 +74,22 @@ async def admin_update_user(username: Username, body: AdminUserPatch, me: Me, sv
     `account_deactivated`; messages stay. The last active admin stays: 409 `last_admin`."""
     user = await svc.admin.update_user(me, username, admin=body.admin, deactivated=body.deactivated)
     return json_response(wire.admin_user(user))
+
+
+@router.delete("/users/{username}", status_code=204, responses=PROBLEMS(401, 403, 404, 409, 422))
+async def admin_delete_user(
+    username: Username,
+    me: Me,
+    svc: Svc,
+    erase_messages: Annotated[
+        bool, Query(description="also erase every message the account wrote")
+    ] = False,
+) -> Response:
+    """Delete an account, as `DELETE /api/v1/me` does: sessions end at once, personal data
+    goes, the username stays reserved; messages stay as "Deleted user" unless
+    `erase_messages`. 409 `last_admin` for the last active admin."""
+    await svc.erasure.delete_user(me, username, erase_messages)
+    return no_content()
 
 
 @router.post(

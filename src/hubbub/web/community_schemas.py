@@ -12,6 +12,7 @@ from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN
 from hubbub.web.schemas import JsonInt, RoomOut, UserOut
 
 __all__ = [
+    "AccountDeletion",
     "AdminRoomsOut",
     "AdminUserCreate",
     "AdminUserCreatedOut",
@@ -48,6 +49,15 @@ class MePatch(_In):
 class PasswordChange(_In):
     current_password: str = Field(max_length=PASSWORD_MAX)
     new_password: str = Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)
+
+
+class AccountDeletion(_In):
+    password: str = Field(max_length=PASSWORD_MAX)
+    erase_messages: bool = Field(
+        default=False,
+        description="also erase every message you wrote, as deletes do (default: they stay, "
+        'attributed to "Deleted user")',
+    )
 
 
 class ResetIn(_In):
