@@ -579,6 +579,22 @@ async def test_server_admin_ranks_above_the_owner_in_a_public_room(
     assert await roles(bob, room) == {"bob": "owner"}
 
 
+@pytest.mark.parametrize("in_room", [False, True])
+async def test_owner_and_room_admins_cannot_act_on_a_server_admin_in_a_public_room(
+    store: Store, admin: Account, alice: Account, bob: Account, in_room: bool
+) -> None:
+    room = await room_with(alice, "public", bob="admin")
+    if in_room:
+        await ok(await admin.post(f"/rooms/{room}/join"))
+    before = await state(store, alice, room)
+    for actor in (alice, bob):
+        assert_problem(await ban(actor, room, "root"), 403, "not_allowed")
+        if in_room:
+            assert_problem(await mute(actor, room, "root"), 403, "not_allowed")
+            assert_problem(await actor.delete(f"/rooms/{room}/members/root"), 403, "not_allowed")
+    assert await state(store, alice, room) == before
+
+
 async def test_server_admin_runs_the_lobby(
     store: Store, client: httpx.AsyncClient, admin: Account, alice: Account, bob: Account
 ) -> None:

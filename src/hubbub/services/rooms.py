@@ -220,7 +220,7 @@ class RoomService:
                 raise NotAllowed("Only the owner can grant or remove admin")
             was_muted = current.muted if current else False
             new_muted = was_muted if muted is None else muted
-            if new_muted != was_muted and mine <= rank(room, current_role):
+            if new_muted != was_muted and mine <= rank(room, current_role, target):
                 raise NotAllowed("You cannot mute or unmute a member of equal or higher role")
             added = rooms_q.upsert_member(
                 tx, room_id, target.id, new_role, outbox.now_ms, start_read_seq=room.last_seq
