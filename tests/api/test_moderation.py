@@ -719,6 +719,21 @@ async def test_last_owner_leaving_hands_over_and_the_heir_leaving_hands_over_aga
     assert await roles(bob, room) == {"bob": "owner", "dave": "member"}
 
 
+async def test_a_muted_heir_is_announced_as_muted(
+    store: Store, alice: Account, bob: Account, carol: Account
+) -> None:
+    room = await room_with(alice, "private", bob="member", carol="member")
+    await ok(await mute(alice, room, "bob"), 200)
+    await ok(await alice.post(f"/rooms/{room}/leave"))
+    listed = await members(carol, room)
+    assert (listed["bob"]["role"], listed["bob"]["muted"]) == ("owner", True)
+    handover = [
+        f["data"] for f in await stored_frames(store, "member.updated") if f["room_id"] == room
+    ]
+    assert (handover[-1]["user"]["username"], handover[-1]["role"]) == ("bob", "owner")
+    assert handover[-1]["muted"] is listed["bob"]["muted"], "the event must say what the list says"
+
+
 # -- the audit log -----------------------------------------------------------------------------
 
 

@@ -382,6 +382,6 @@ def remove_member(
         heir = rooms_q.find_successor(tx, room_id)
         if heir is not None:
             rooms_q.upsert_member(tx, room_id, heir[0], "owner", 0)
-            heir_user = users_q.find_user_by_id(tx, heir[0])
-            assert heir_user is not None
-            outbox.add(MemberUpdated(room_id, heir_user, "owner"))
+            heir_member = rooms_q.find_member(tx, room_id, heir[0])
+            assert heir_member is not None
+            outbox.add(MemberUpdated(room_id, heir_member.user, "owner", heir_member.muted))
