@@ -17,13 +17,15 @@ import anyio
 import httpx
 import orjson
 import pytest
+from asgi_lifespan import LifespanManager
 
-from hubbub.app import open_store
+from hubbub.app import create_app, open_store
 from hubbub.config import Settings
 from hubbub.realtime.frames import event_frame
 from hubbub.store import Store
 from hubbub.store.events import list_after
 from tests.api.conftest import Account, assert_problem, sign_up
+from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -774,3 +776,37 @@ async def test_moderation_is_in_the_audit_log(
 
 async def test_only_server_admins_read_the_audit_log(admin: Account, alice: Account) -> None:
     assert_problem(await alice.get("/admin/audit"), 403, "not_allowed")
+
+
+async def test_audit_log_is_newest_first_and_pages_without_gaps(
+    settings: Settings, clock: FakeClock
+) -> None:
+    # One action per millisecond for 64 ms: every order the ids' time part can take shows.
+    app = create_app(settings, clock=clock)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hubbub.test") as c:
+            admin = await sign_up(c, "root")
+            alice = await sign_up(c, "alice")
+            assert alice.user["is_admin"] is False
+            done = []
+            for i in range(64):
+                clock.advance_ms(1)
+                await ok(await mute(admin, "general", "alice", muted=i % 2 == 0), 200)
+                done.append("room.mute" if i % 2 == 0 else "room.unmute")
+            entries = await audit(admin)
+            assert [e["action"] for e in entries] == done[::-1]
+            ats = [e["at"] for e in entries]
+            assert ats == sorted(ats, reverse=True)
+            paged: list[dict[str, Any]] = []
+            before: str | None = None
+            while True:
+                params: dict[str, Any] = {"limit": 7}
+                if before is not None:
+                    params["before"] = before
+                page = (await ok(await admin.get("/admin/audit", params=params), 200)).json()
+                paged += page["entries"]
+                before = page["next_before"]
+                if before is None:
+                    break
+            assert paged == entries
