@@ -9,6 +9,7 @@ the room, its members, its bans, its messages and the event log are as before.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +25,7 @@ from hubbub.config import Settings
 from hubbub.realtime.frames import event_frame
 from hubbub.store import Store
 from hubbub.store.events import list_after
-from tests.api.conftest import Account, assert_problem, sign_up
+from tests.api.conftest import API, Account, assert_problem, sign_up
 from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -333,7 +334,7 @@ async def test_ban_takes_the_member_out_and_keeps_them_out_of_a_public_room(
     store: Store, alice: Account, bob: Account
 ) -> None:
     room = await room_with(alice, "public", bob="member")
-    await bob.send(room, "spam")
+    spam = await bob.send(room, "spam")
     r = await ban(alice, room, "bob", "spam")
     assert r.status_code == 204, r.text
     assert r.content == b""
@@ -351,6 +352,11 @@ async def test_ban_takes_the_member_out_and_keeps_them_out_of_a_public_room(
     assert_problem(await alice.put(f"/rooms/{room}/members/bob"), 403, "banned")
     assert_problem(await alice.put(f"/rooms/{room}/members/bob", {"role": "admin"}), 403, "banned")
     assert_problem(await bob.post(f"/rooms/{room}/messages", {"text": "x"}), 403, "not_a_member")
+    assert_problem(await bob.patch(f"/messages/{spam['id']}", {"text": "x"}), 403, "not_a_member")
+    r = await bob.put(f"/messages/{spam['id']}/reactions/{THUMBS}")
+    assert_problem(r, 403, "not_a_member")
+    assert_problem(await bob.post(f"/rooms/{room}/typing"), 403, "not_a_member")
+    assert_problem(await bob.put(f"/rooms/{room}/read", {"seq": 1}), 403, "not_a_member")
     assert await state(store, alice, room) == before
 
 
@@ -449,16 +455,26 @@ async def test_reason_of_500_characters_is_accepted(alice: Account, bob: Account
     assert [len(b["reason"]) for b in await bans(alice, room)] == [500]
 
 
-@pytest.mark.parametrize("reason", ["r" * 501, "é" * 501, 7])
+@pytest.mark.parametrize(
+    "reason",
+    ["r" * 501, "é" * 501, "😀" * 501, 7, None, "nul \x00 inside", "lone \ud800 surrogate"],
+    ids=["501", "501-accented", "501-astral", "number", "null", "nul", "surrogate"],
+)
 async def test_invalid_reason_is_422_and_bans_nobody(
     store: Store, alice: Account, bob: Account, reason: Any
 ) -> None:
     room = await room_with(alice, "public", bob="member")
     before = await state(store, alice, room)
-    r = await alice.put(f"/rooms/{room}/bans/bob", {"reason": reason})
+    # Encoded here, escaping non-ASCII: a lone surrogate can only travel as a JSON escape.
+    r = await alice.client.put(
+        f"{API}/rooms/{room}/bans/bob",
+        content=json.dumps({"reason": reason}).encode(),
+        headers={**alice.headers, "Content-Type": "application/json"},
+    )
     body = assert_problem(r, 422, "invalid")
-    named = {body.get("field")} | {e["field"] for e in body.get("errors") or []}
-    assert any(str(n).endswith("reason") for n in named), body
+    if not (isinstance(reason, str) and "\ud800" in reason):  # refused as a body, not a field
+        named = {body.get("field")} | {e["field"] for e in body.get("errors") or []}
+        assert any(str(n).endswith("reason") for n in named), body
     assert await state(store, alice, room) == before
 
 
