@@ -695,9 +695,11 @@ async def test_server_admin_cannot_ban_in_a_dm_of_others(
     store: Store, admin: Account, alice: Account, bob: Account
 ) -> None:
     dm = (await ok(await alice.post("/dms", {"username": "bob"}), 201)).json()["id"]
+    message = await bob.send(dm, "between us")
     before = await state_of_dm(store, alice, dm)
     assert_problem(await ban(admin, dm, "bob"), 404, "room_not_found")
     assert_problem(await mute(admin, dm, "bob"), 404, "room_not_found")
+    assert_problem(await admin.delete(f"/messages/{message['id']}"), 404, "message_not_found")
     assert await state_of_dm(store, alice, dm) == before
 
 
