@@ -271,17 +271,15 @@ async def test_owner_mutes_a_room_admin(alice: Account, bob: Account) -> None:
     assert_problem(await bob.post(f"/rooms/{room}/messages", {"text": "x"}), 403, "muted")
 
 
-@pytest.mark.parametrize(
-    ("actor", "target"),
-    [
-        ("carol", "dave"),  # a member, another member
-        ("bob", "alice"),  # a room admin, the owner
-        ("bob", "erin"),  # a room admin, another room admin
-        ("bob", "bob"),  # a room admin, themself
-        ("carol", "carol"),  # a member, themself (a mute is not self-service)
-    ],
-)
-@pytest.mark.parametrize("muted", [True, False])
+EQUAL_OR_HIGHER = [
+    ("carol", "dave"),  # a member, another member
+    ("bob", "alice"),  # a room admin, the owner
+    ("bob", "erin"),  # a room admin, another room admin
+    ("bob", "bob"),  # a room admin, themself
+    ("carol", "carol"),  # a member, themself (a mute is not self-service)
+]
+
+
 async def test_nobody_mutes_or_unmutes_an_equal_or_higher_role(
     store: Store,
     client: httpx.AsyncClient,
@@ -290,20 +288,21 @@ async def test_nobody_mutes_or_unmutes_an_equal_or_higher_role(
     bob: Account,
     carol: Account,
     dave: Account,
-    actor: str,
-    target: str,
-    muted: bool,
 ) -> None:
     erin = await sign_up(client, "erin")
     room = await room_with(
         alice, "public", bob="admin", carol="member", dave="member", erin="admin"
     )
-    if not muted:  # to unmute, the target is muted first: by the server admin, who outranks all
-        await ok(await mute(admin, room, target), 200)
     cast = {"alice": alice, "bob": bob, "carol": carol, "dave": dave, "erin": erin}
-    before = await state(store, alice, room)
-    assert_problem(await mute(cast[actor], room, target, muted), 403, "not_allowed")
-    assert await state(store, alice, room) == before
+    for muted in (True, False):
+        if not muted:  # to be unmuted, the targets are muted: by the server admin, above all
+            for target in {t for _, t in EQUAL_OR_HIGHER}:
+                await ok(await mute(admin, room, target), 200)
+        before = await state(store, alice, room)
+        for actor, target in EQUAL_OR_HIGHER:
+            r = await mute(cast[actor], room, target, muted)
+            assert_problem(r, 403, "not_allowed")
+            assert await state(store, alice, room) == before, (actor, target, muted)
 
 
 async def test_stranger_cannot_mute(
@@ -455,27 +454,27 @@ async def test_reason_of_500_characters_is_accepted(alice: Account, bob: Account
     assert [len(b["reason"]) for b in await bans(alice, room)] == [500]
 
 
-@pytest.mark.parametrize(
-    "reason",
-    ["r" * 501, "é" * 501, "😀" * 501, 7, None, "nul \x00 inside", "lone \ud800 surrogate"],
-    ids=["501", "501-accented", "501-astral", "number", "null", "nul", "surrogate"],
-)
+INVALID_REASONS = ["r" * 501, "é" * 501, "😀" * 501, 7, None, "nul \x00 inside"]
+LONE_SURROGATE = "lone \ud800 surrogate"
+
+
 async def test_invalid_reason_is_422_and_bans_nobody(
-    store: Store, alice: Account, bob: Account, reason: Any
+    store: Store, alice: Account, bob: Account
 ) -> None:
     room = await room_with(alice, "public", bob="member")
     before = await state(store, alice, room)
-    # Encoded here, escaping non-ASCII: a lone surrogate can only travel as a JSON escape.
-    r = await alice.client.put(
-        f"{API}/rooms/{room}/bans/bob",
-        content=json.dumps({"reason": reason}).encode(),
-        headers={**alice.headers, "Content-Type": "application/json"},
-    )
-    body = assert_problem(r, 422, "invalid")
-    if not (isinstance(reason, str) and "\ud800" in reason):  # refused as a body, not a field
-        named = {body.get("field")} | {e["field"] for e in body.get("errors") or []}
-        assert any(str(n).endswith("reason") for n in named), body
-    assert await state(store, alice, room) == before
+    for reason in [*INVALID_REASONS, LONE_SURROGATE]:
+        # Encoded here, escaping non-ASCII: a lone surrogate can only travel as a JSON escape.
+        r = await alice.client.put(
+            f"{API}/rooms/{room}/bans/bob",
+            content=json.dumps({"reason": reason}).encode(),
+            headers={**alice.headers, "Content-Type": "application/json"},
+        )
+        body = assert_problem(r, 422, "invalid")
+        if reason != LONE_SURROGATE:  # that one is refused as a body, not as a field
+            named = {body.get("field")} | {e["field"] for e in body.get("errors") or []}
+            assert any(str(n).endswith("reason") for n in named), body
+        assert await state(store, alice, room) == before, reason
 
 
 async def test_ban_unknown_user_is_404(store: Store, alice: Account) -> None:
@@ -799,7 +798,8 @@ async def test_only_server_admins_read_the_audit_log(admin: Account, alice: Acco
 async def test_audit_log_is_newest_first_and_pages_without_gaps(
     settings: Settings, clock: FakeClock
 ) -> None:
-    # One action per millisecond for 64 ms: every order the ids' time part can take shows.
+    # One action per millisecond for 20 ms: ids made within a few milliseconds of each other
+    # are where an id's time part can sort out of order.
     app = create_app(settings, clock=clock)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
@@ -808,7 +808,7 @@ async def test_audit_log_is_newest_first_and_pages_without_gaps(
             alice = await sign_up(c, "alice")
             assert alice.user["is_admin"] is False
             done = []
-            for i in range(64):
+            for i in range(20):
                 clock.advance_ms(1)
                 await ok(await mute(admin, "general", "alice", muted=i % 2 == 0), 200)
                 done.append("room.mute" if i % 2 == 0 else "room.unmute")
