@@ -249,7 +249,7 @@ class RoomService:
                 raise NotAllowed("Only the owner can grant or remove admin")
             was_muted = current.muted if current else False
             new_muted = was_muted if muted is None else muted
-            if new_muted != was_muted and mine <= rank(room, current_role):
+            if new_muted != was_muted and mine <= rank(room, current_role, target):
                 raise NotAllowed("You cannot mute or unmute a member of equal or higher role")
             added = rooms_q.upsert_member(
                 tx, room_id, target.id, new_role, outbox.now_ms, start_read_seq=room.last_seq
@@ -411,6 +411,6 @@ def remove_member(
         heir = rooms_q.find_successor(tx, room_id)
         if heir is not None:
             rooms_q.upsert_member(tx, room_id, heir[0], "owner", 0)
-            heir_user = users_q.find_user_by_id(tx, heir[0])
-            assert heir_user is not None
-            outbox.add(MemberUpdated(room_id, heir_user, "owner"))
+            heir_member = rooms_q.find_member(tx, room_id, heir[0])
+            assert heir_member is not None
+            outbox.add(MemberUpdated(room_id, heir_member.user, "owner", heir_member.muted))
