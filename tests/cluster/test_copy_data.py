@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
+from hubbub.store.copy import PER_DATABASE, TABLES
 from tests.backends import Databases
 from tests.server_process import ServerProcess
 
@@ -47,6 +49,17 @@ def test_copy_data_from_sqlite_to_postgres_keeps_everything(
         httpx.delete(f"{old.url}{API}/messages/{sent[1]['id']}", headers=alice)
         httpx.put(f"{old.url}{API}/rooms/{room['id']}/read", headers=bob, json={"seq": 3})
         httpx.post(f"{old.url}/message", json={"user": "superman", "text": "classic"})
+        # Rows of the later tables: a ban (and its audit entry), an invite, a mute.
+        other = httpx.post(
+            f"{old.url}{API}/rooms", headers=alice, json={"name": "club", "visibility": "public"}
+        ).json()
+        assert (
+            httpx.put(
+                f"{old.url}{API}/rooms/{other['id']}/bans/bob", headers=alice, json={"reason": "x"}
+            ).status_code
+            == 204
+        )
+        invite = httpx.post(f"{old.url}{API}/invites", headers=alice, json={}).json()
         before = httpx.get(f"{old.url}{API}/rooms/{room['id']}/messages", headers=bob).json()
         old_room = httpx.get(f"{old.url}{API}/rooms/{room['id']}", headers=bob).json()
 
@@ -96,7 +109,7 @@ def test_copy_data_from_sqlite_to_postgres_keeps_everything(
                 for e in resumed.json()["events"]
                 if e["type"] == "message.created"
             ]
-            assert texts == ["m0", "m1", "m2", "m3", "m4", "keyed", "classic"]
+            assert texts == ["m0", "", "m2", "m3", "m4", "keyed", "classic"]  # m1: deleted
             nxt = httpx.post(
                 f"{new.url}{API}/rooms/{room['id']}/messages",
                 headers=alice,
@@ -104,5 +117,20 @@ def test_copy_data_from_sqlite_to_postgres_keeps_everything(
             ).json()
             assert nxt["seq"] == 7
             assert httpx.get(f"{new.url}/users").json() == {"users": ["superman"]}
+            bans = httpx.get(f"{new.url}{API}/rooms/{other['id']}/bans", headers=alice).json()
+            assert [b["user"]["username"] for b in bans["bans"]] == ["bob"]
+            invites = httpx.get(f"{new.url}{API}/invites", headers=alice).json()["invites"]
+            assert [i["code"] for i in invites] == [invite["code"]]
+            audit = httpx.get(f"{new.url}{API}/admin/audit", headers=alice).json()["entries"]
+            assert "room.ban" in [e["action"] for e in audit]
     finally:
         pg_databases.drop(pg_url)
+
+
+def test_copy_data_knows_every_table_of_the_schema(tmp_path: Path) -> None:
+    """A table added by a migration but not to copy.TABLES would be silently left behind."""
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    subprocess.run([sys.executable, "-m", "hubbub", "migrate", "--database-url", url], check=True)
+    with sqlite3.connect(tmp_path / "h.db") as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert {r[0] for r in rows} == {t for t, _ in TABLES} | PER_DATABASE

@@ -2,8 +2,8 @@
 
 Ranks order who may act on whom: member < admin < owner, and above them a server admin in a
 public room or the lobby (server admins moderate those; a private room or DM is its members'
-business alone). Moderation (removing, banning, muting, deleting others' messages, changing
-roles) needs a rank above the target's.
+business alone). Removing, banning, muting and changing roles need a rank above the target's;
+deleting another's message needs the admin rank (any admin may delete any message).
 """
 
 from __future__ import annotations

@@ -404,13 +404,15 @@ def remove_member(
     tx: Tx, outbox: Outbox, room_id: str, user: User, role: Role, how: LeftHow
 ) -> None:
     """Take `user` out of the room (inside a write); if they owned it, hand it on to the
-    admin who joined first, else the member who joined first (rooms_q.find_successor)."""
+    admin who joined first, else the member who joined first (rooms_q.find_successor). An
+    heir who was muted is unmuted: nobody in a private room could lift it from an owner."""
     rooms_q.delete_member(tx, room_id, user.id)
     outbox.add(MemberLeft(room_id, user, how))
     if role == "owner":
         heir = rooms_q.find_successor(tx, room_id)
         if heir is not None:
             rooms_q.upsert_member(tx, room_id, heir[0], "owner", 0)
+            rooms_q.set_muted(tx, room_id, heir[0], False)
             heir_member = rooms_q.find_member(tx, room_id, heir[0])
             assert heir_member is not None
             outbox.add(MemberUpdated(room_id, heir_member.user, "owner", heir_member.muted))

@@ -1,7 +1,8 @@
 """Copy a whole deployment from one database to another (e.g. SQLite to PostgreSQL).
 
-Everything moves: accounts, tokens, rooms, members and read markers, messages with their
-seqs, reactions, idempotency keys, the event log and its counter, and the deployment id (so
+Everything moves: every table of the schema (accounts, sessions, rooms, members and read
+markers, messages with their seqs, reactions, idempotency keys, the event log and its counter,
+bans, invites, the audit log, pending erasures and exports), and the deployment id (so
 clients' cursors stay valid). The destination is migrated first and must hold no data.
 """
 
@@ -13,12 +14,15 @@ from typing import Any
 
 from hubbub.store import Store, Tx
 
-__all__ = ["CopyError", "copy_database"]
+__all__ = ["PER_DATABASE", "TABLES", "CopyError", "copy_database"]
 
-# Parents before children (foreign keys); each with the key that orders it for paging.
+# Parents before children (foreign keys); each with the key that orders it for paging. Every
+# table of the schema but the per-database ones (schema_migrations, meta, event_counter) is
+# here: tests/cluster/test_copy_data.py checks that against a migrated database.
 TABLES: list[tuple[str, str]] = [
     ("users", "id"),
     ("auth_tokens", "token_hash"),
+    ("stream_tickets", "ticket_hash"),
     ("rooms", "id"),
     ("members", "room_id, user_id"),
     ("messages", "id"),
@@ -26,8 +30,15 @@ TABLES: list[tuple[str, str]] = [
     ("posters", "room_id, name"),
     ("idempotency_keys", "user_id, key"),
     ("events", "pos"),
+    ("bans", "room_id, user_id"),
+    ("invites", "code"),
+    ("password_resets", "code_hash"),
+    ("audit_log", "id"),
+    ("erasures", "user_id"),
+    ("exports", "user_id"),
+    ("export_chunks", "user_id, n"),
 ]
-BOOLEANS = {("messages", "deleted"), ("events", "private")}
+PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
 CHUNK = 2000
 
 
@@ -74,10 +85,24 @@ async def copy_database(
     return counts
 
 
+def _booleans(tx: Tx, table: str) -> set[str]:
+    """The table's boolean columns, where the engine has a boolean type (PostgreSQL): SQLite
+    stores them as 0/1, which PostgreSQL does not take for a boolean."""
+    if tx.dialect == "sqlite":
+        return set()
+    rows = tx.fetchall(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = :t"
+        " AND table_schema = current_schema() AND data_type = 'boolean'",
+        {"t": table},
+    )
+    return {row[0] for row in rows}
+
+
 async def _copy_table(
     source: Store, dest: Store, table: str, order: str, progress: Callable[[str, int], None] | None
 ) -> int:
     columns = await source.read(lambda tx: _columns(tx, table))
+    booleans = await dest.read(lambda tx: _booleans(tx, table))
     names = ", ".join(columns)
     insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join(f':{c}' for c in columns)})"
     select = f"SELECT {names} FROM {table} ORDER BY {order} LIMIT :n OFFSET :o"
@@ -94,26 +119,32 @@ async def _copy_table(
         rows = await source.read(partial(page, offset=copied))
         if not rows:
             return copied
-        await dest.write(partial(write, batch=[_params(table, columns, row) for row in rows]))
+        batch = [_params(columns, booleans, row) for row in rows]
+        await dest.write(partial(write, batch=batch))
         copied += len(rows)
         if progress is not None:
             progress(table, copied)
 
 
 async def _copy_counters(source: Store, dest: Store) -> None:
-    pos = await source.read(lambda tx: tx.fetchone("SELECT pos FROM event_counter WHERE id = 1"))
+    row = await source.read(
+        lambda tx: tx.fetchone("SELECT pos, floor FROM event_counter WHERE id = 1")
+    )
     deployment = await source.deployment_id()
 
     def write(tx: Tx) -> None:
-        tx.execute("UPDATE event_counter SET pos = :p WHERE id = 1", {"p": pos[0] if pos else 0})
+        tx.execute(
+            "UPDATE event_counter SET pos = :p, floor = :f WHERE id = 1",
+            {"p": row[0] if row else 0, "f": row[1] if row else 0},
+        )
         tx.execute("UPDATE meta SET value = :v WHERE key = 'deployment_id'", {"v": deployment})
 
     await dest.write(write)
 
 
-def _params(table: str, columns: list[str], row: Any) -> dict[str, Any]:
+def _params(columns: list[str], booleans: set[str], row: Any) -> dict[str, Any]:
     params = dict(zip(columns, row, strict=True))
-    for column in columns:
-        if (table, column) in BOOLEANS and params[column] is not None:
+    for column in booleans:
+        if params[column] is not None:
             params[column] = bool(params[column])
     return params
