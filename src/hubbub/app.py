@@ -31,6 +31,7 @@ from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
 from hubbub.services.classic import ClassicService
 from hubbub.services.erasure import ErasureService
+from hubbub.services.exports import ExportService, Wakeup
 from hubbub.services.health import HealthService
 from hubbub.services.invites import InviteService
 from hubbub.services.messages import MessageService
@@ -49,6 +50,7 @@ from hubbub.web import (
     admin,
     client,
     docs_ui,
+    exports,
     health,
     invites,
     messages,
@@ -65,6 +67,7 @@ from hubbub.web.problems import install_error_handlers
 __all__ = ["command_services", "create_app", "open_store"]
 
 log = logging.getLogger(__name__)
+EXPORT_POLL_SECONDS = 60.0
 
 
 async def open_engine(settings: Settings) -> Engine:
@@ -104,6 +107,20 @@ async def _every(clock: Clock, seconds: float, job: Callable[[], Awaitable[objec
             await job()
         except Exception:
             log.exception("periodic job failed")
+
+
+async def _export_worker(services: Services) -> None:
+    """Build data exports: at once when this node was asked for one, and every minute in case
+    another node was (or one was abandoned)."""
+    wakeup = services.exports.wakeup
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wakeup.event.wait(), EXPORT_POLL_SECONDS)
+        wakeup.event.clear()
+        try:
+            await services.exports.build_pending()
+        except Exception:
+            log.exception("building a data export failed")
 
 
 def open_bus(settings: Settings, clock: Clock) -> Bus:
@@ -155,6 +172,7 @@ def build_services(
         audit=AuditService(uow),
         retention=RetentionService(uow, settings),
         erasure=ErasureService(uow, passwords, limits),
+        exports=ExportService(uow, limits, Wakeup()),
     )
 
 
@@ -222,6 +240,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 
             async def retention_once() -> None:
                 await services.erasure.continue_erasures()  # any a crash interrupted
+                await services.exports.purge_expired()
                 swept = await services.retention.sweep()
                 metrics.observe_retention(swept.messages, swept.events, the_clock.now_ms())
 
@@ -231,6 +250,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                     _every(the_clock, settings.retention_sweep_seconds, retention_once),
                     name="hubbub-retention",
                 ),
+                asyncio.create_task(_export_worker(services), name="hubbub-exports"),
                 # Deleted text leaves the database files within redact_flush_seconds.
                 asyncio.create_task(
                     _every(the_clock, settings.redact_flush_seconds / 2, store.flush),
@@ -277,6 +297,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         stream.router,
         invites.router,
         admin.router,
+        exports.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "Conflict",
     "DomainError",
+    "ExportNotFound",
     "Forbidden",
     "Invalid",
     "NotFound",
@@ -125,6 +126,11 @@ class RegistrationClosed(Forbidden):
 class InviteNotFound(NotFound):
     code = "invite_not_found"
     title = "Invite not found"
+
+
+class ExportNotFound(NotFound):
+    code = "export_not_found"
+    title = "No export"
 
 
 class ResetExpired(DomainError):

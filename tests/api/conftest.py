@@ -29,7 +29,9 @@ class Account:
         return {"Authorization": f"Bearer {self.token}"}
 
     async def get(self, path: str, **kw: Any) -> httpx.Response:
-        return await self.client.get(API + path, headers=self.headers, **kw)
+        return await self.client.get(
+            API + path, headers={**self.headers, **kw.pop("headers", {})}, **kw
+        )
 
     async def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
         return await self.client.post(

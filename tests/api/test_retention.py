@@ -278,3 +278,25 @@ async def test_a_quiet_server_prunes_its_whole_log_and_the_head_cursor_still_res
     await alice.send("general", "and again")
     r = await alice.get("/events", params={"since": head, "timeout": 0})
     assert [e["data"]["text"] for e in r.json()["events"]] == ["and again"]
+
+
+async def test_an_export_expires_after_seven_days_and_its_chunks_go(server: Server) -> None:
+    alice = await sign_up(server.client, "alice")
+    await alice.send("general", "exported text")
+    assert (await alice.post("/me/export")).status_code == 202
+    with anyio.fail_after(30):
+        while (await alice.get("/me/export")).status_code == 202:  # noqa: ASYNC110
+            await anyio.sleep(0.05)
+    assert (await alice.get("/me/export")).status_code == 200
+    server.clock.advance(7 * DAY - 60)
+    assert (await alice.get("/me/export")).status_code == 200
+    server.clock.advance(120)
+    assert_problem(await alice.get("/me/export"), 404, "export_not_found")
+    assert await server.services.exports.purge_expired() == 1
+    store = await open_store(server.settings)
+    try:
+        row = await store.read(lambda tx: tx.fetchone("SELECT COUNT(*) FROM export_chunks"))
+    finally:
+        await store.close()
+    assert row is not None
+    assert row[0] == 0

@@ -12,6 +12,7 @@ from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
 from hubbub.services.classic import ClassicService
 from hubbub.services.erasure import ErasureService
+from hubbub.services.exports import ExportService
 from hubbub.services.health import HealthService
 from hubbub.services.invites import InviteService
 from hubbub.services.messages import MessageService
@@ -38,3 +39,4 @@ class Services:
     audit: AuditService
     retention: RetentionService
     erasure: ErasureService
+    exports: ExportService

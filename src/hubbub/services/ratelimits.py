@@ -44,6 +44,7 @@ DEFAULT_LIMITS: dict[str, tuple[str, str]] = {
     "invites": ("50/day", "invites made per account"),
     "profile": ("20/hour", "profile changes (display name) per account"),
     "password_resets": ("20/hour", "password-reset links used per client address"),
+    "exports": ("5/day", "data exports asked for per account"),
     "typing": ("1/2seconds", "typing notifications per account and room (extras dropped)"),
     "stream_frames": ("30/second", "frames a client sends per WebSocket (extras dropped)"),
 }

@@ -3,8 +3,9 @@ goes in the same transaction (the rule in docs/architecture.md, "Deleted means d
 
 The copies today: the `messages` row and its reactions (the store's own delete), the event
 log (each earlier event of the message, found by its indexed `message_id`, is rewritten in
-place at its position) and stored idempotent answers. A feature that keeps another copy of
-message text adds its redactor here, and tests/test_redaction.py finds the text if it does not.
+place at its position), stored idempotent answers, and the author's data export (discarded).
+A feature that keeps another copy of message text adds its redactor here, and
+tests/api/test_redaction.py finds the text if it does not.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from hubbub.events import (
 from hubbub.models import Message
 from hubbub.store import Tx
 from hubbub.store import events as events_q
+from hubbub.store import exports as exports_q
 from hubbub.store import idempotency as idem_q
 
 __all__ = ["redact_deleted", "redact_edited", "redact_pruned", "tombstone"]
@@ -47,6 +49,7 @@ def redact_deleted(tx: Tx, message: Message) -> None:
             body = gone
         events_q.replace_event(tx, event.pos, body)
     idem_q.rewrite_answers_for(tx, dead)
+    _discard_export(tx, message)
 
 
 def redact_edited(tx: Tx, message: Message) -> None:
@@ -61,9 +64,16 @@ def redact_edited(tx: Tx, message: Message) -> None:
         elif isinstance(body, MessageUpdated) and body.text != message.text:
             events_q.replace_event(tx, event.pos, replace(body, text=message.text))
     idem_q.rewrite_answers_for(tx, replace(message, reactions=()))
+    _discard_export(tx, message)
 
 
 def redact_pruned(tx: Tx, message: Message) -> None:
     """Before retention removes `message` for good: as a delete, and its stored answers go."""
     redact_deleted(tx, message)
     idem_q.delete_answers_for(tx, message.id)
+
+
+def _discard_export(tx: Tx, message: Message) -> None:
+    """The author's data export holds the old text: it goes (they can ask for a new one)."""
+    if message.author.id is not None:
+        exports_q.discard(tx, message.author.id)

@@ -14,6 +14,7 @@ __all__ = [
     "erase_through",
     "find_message",
     "insert_message",
+    "list_by_author",
     "list_expired",
     "list_ids_by_author",
     "list_latest_plain",
@@ -200,6 +201,18 @@ def list_ids_by_author(tx: Tx, user_id: str, after_id: str, limit: int) -> list[
         {"u": user_id, "after": after_id, "limit": limit},
     )
     return [r[0] for r in rows]
+
+
+def list_by_author(tx: Tx, user_id: str, after_id: str, limit: int) -> list[tuple[Message, str]]:
+    """The live messages `user_id` wrote, with their room's name, after `after_id` in id
+    order, at most `limit` (for their data export)."""
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS}, r.name FROM {_FROM} JOIN rooms r ON r.id = m.room_id"
+        " WHERE m.author_id = :u AND m.id > :after AND m.deleted = FALSE"
+        " ORDER BY m.id LIMIT :limit",
+        {"u": user_id, "after": after_id, "limit": limit},
+    )
+    return [(_message(r), str(r[12])) for r in rows]
 
 
 def list_expired(tx: Tx, room_id: str, after_seq: int, before_ms: int, limit: int) -> list[Message]:

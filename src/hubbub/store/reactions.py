@@ -6,7 +6,13 @@ from dataclasses import dataclass
 
 from hubbub.store.engine import Tx
 
-__all__ = ["ReactionCounts", "add_reaction", "count_reactions", "remove_reaction"]
+__all__ = [
+    "ReactionCounts",
+    "add_reaction",
+    "count_reactions",
+    "list_by_user",
+    "remove_reaction",
+]
 
 
 def add_reaction(tx: Tx, message_id: str, user_id: str, emoji: str, now_ms: int) -> bool:
@@ -51,3 +57,18 @@ def count_reactions(tx: Tx, message_id: str, user_id: str, emoji: str) -> Reacti
     )
     assert row is not None
     return ReactionCounts(int(row[0]), int(row[1]), int(row[2]) > 0, int(row[3]) > 0)
+
+
+def list_by_user(
+    tx: Tx, user_id: str, after: tuple[str, str], limit: int
+) -> list[tuple[str, str, str, int]]:
+    """(message id, room id, emoji, created_at) of `user_id`'s reactions after the
+    (message id, emoji) `after`, in that order, at most `limit` (for their data export)."""
+    rows = tx.fetchall(
+        "SELECT x.message_id, m.room_id, x.emoji, x.created_at FROM reactions x"
+        " JOIN messages m ON m.id = x.message_id WHERE x.user_id = :u"
+        " AND (x.message_id > :m OR (x.message_id = :m AND x.emoji > :e))"
+        " ORDER BY x.message_id, x.emoji LIMIT :limit",
+        {"u": user_id, "m": after[0], "e": after[1], "limit": limit},
+    )
+    return [(r[0], r[1], r[2], int(r[3])) for r in rows]
