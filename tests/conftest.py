@@ -32,6 +32,7 @@ _BY_MODULE = {
     "test_generated_client": ("slow",),  # a server process and the client generator
     "test_multiprocess_sqlite": ("slow",),
     "test_server_limits": ("slow",),
+    "test_backup": ("slow",),  # server processes under write load
 }
 _BY_FIXTURE = {
     "pg_server": "postgres",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -218,6 +219,80 @@ def new_deployment_id(database_url: DatabaseUrl = None) -> None:
             await store.close()
 
     typer.echo(f"new deployment id: {asyncio.run(run())}")
+
+
+PG_BACKUP_RECIPE = """\
+PostgreSQL: back up with pg_dump, while the servers run:
+  pg_dump --format=custom --file=hubbub.dump "$HUBBUB_DATABASE_URL"
+restore into an empty database, with the servers stopped:
+  pg_restore --no-owner --dbname="$HUBBUB_DATABASE_URL" hubbub.dump
+  hubbub new-deployment-id --database-url "$HUBBUB_DATABASE_URL"
+(docs/deploy.md, "Backups")"""
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The file to write (must not exist)")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Copy the SQLite database to PATH while the server runs (a consistent snapshot), and
+    check the copy. For PostgreSQL, prints the pg_dump recipe."""
+    from hubbub.store.backup import BackupError, backup_sqlite
+
+    settings = _settings(database_url=database_url)
+    if settings.sqlite_path is None:
+        typer.echo(PG_BACKUP_RECIPE, err=True)
+        raise typer.Exit(2)
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        percent = 100 * done // total if total else 100
+        if percent != shown[0]:
+            shown[0] = percent
+            typer.echo(f"\rbackup: {percent:3d}% of {total / 1e6:.1f} MB", nl=False, err=True)
+
+    try:
+        size = backup_sqlite(settings.sqlite_path, path, progress)
+    except BackupError as exc:
+        typer.echo(f"\nbackup: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo("", err=True)
+    typer.echo(f"backed up {size} bytes to {path} (integrity check: ok)")
+
+
+@app.command()
+def restore(
+    path: Annotated[Path, typer.Argument(help="A file made by `hubbub backup`")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Replace the SQLite database with a backup, with every server stopped; the deployment
+    gets a new id, so clients start over instead of resuming into a rewound log."""
+    from hubbub.app import open_store
+    from hubbub.store.backup import BackupError, exclusive, replace_database
+
+    settings = _settings(database_url=database_url)
+    if settings.sqlite_path is None:
+        typer.echo(PG_BACKUP_RECIPE, err=True)
+        raise typer.Exit(2)
+    database = settings.sqlite_path
+
+    async def renew() -> tuple[list[int], str]:
+        store = await open_store(settings)
+        try:
+            return await store.migrate(), await store.rotate_deployment_id()
+        finally:
+            await store.close()
+
+    try:
+        with exclusive(database):
+            replace_database(path, database)
+    except BackupError as exc:
+        typer.echo(f"restore: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    applied, deployment = asyncio.run(renew())
+    if applied:
+        typer.echo(f"applied migrations: {applied}")
+    typer.echo(f"restored {path} to {database}; new deployment id: {deployment}")
 
 
 @app.command("copy-data")

@@ -229,6 +229,10 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("POST", "/admin/users/{username}/password-reset", None),
     ("GET", "/admin/rooms", None),
     ("GET", "/admin/audit", None),
+    ("DELETE", "/admin/users/{username}", None),
+    ("DELETE", "/me", {"password": "correct horse"}),
+    ("POST", "/me/export", None),
+    ("GET", "/me/export", None),
 ]
 PUBLIC_ROUTES = {
     ("POST", "/accounts"),

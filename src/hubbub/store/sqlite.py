@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from hubbub.errors import Unavailable
+from hubbub.store.backup import shared_lock
 from hubbub.store.batching import BatchWriter
 from hubbub.store.engine import Params, Row, TxFn
 from hubbub.store.threaded import ThreadedEngine
@@ -94,6 +96,8 @@ class SQLiteEngine(ThreadedEngine):
     ) -> None:
         self.path = path
         self._synchronous = synchronous
+        # Held while open: `hubbub restore` refuses to replace a database in use.
+        self._lock_fd: int | None = shared_lock(path)
         writer = BatchWriter(
             "hubbub-sqlite-writer",
             lambda: _WriterSession(_connect(path, synchronous, readonly=False)),
@@ -141,6 +145,9 @@ class SQLiteEngine(ThreadedEngine):
         with self._reader_lock:
             for conn in self._reader_conns:
                 conn.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _run_read(self, fn: TxFn[T]) -> T:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
