@@ -232,7 +232,9 @@ async def test_a_weak_new_password_is_422_and_changes_nothing(
 ) -> None:
     alice = await sign_up(client, "alice123")
     phone = await another_session(alice)
-    assert_problem(await change_password(alice, new=new), status, code)
+    body = assert_problem(await change_password(alice, new=new), status, code)
+    named = {body.get("field")} | {e["field"] for e in body.get("errors") or []}
+    assert "new_password" in named, body  # the body's field, not "password"
     assert await works(phone)
     assert (await sign_in(client, "alice123", PASSWORD)).status_code == 201
     assert_problem(await sign_in(client, "alice123", new), 401, "invalid_credentials")
