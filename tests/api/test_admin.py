@@ -5,7 +5,7 @@ room, and the audit log. Every refusal is checked to change nothing."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import httpx
@@ -553,6 +553,76 @@ async def test_the_rooms_list_pages_by_name(alice: Account) -> None:
 
 
 # -- the audit log ------------------------------------------------------------------------------
+
+
+async def test_the_audit_log_records_who_did_what_to_whom_newest_first(
+    clocked: Node, clock: FakeClock
+) -> None:
+    alice = await sign_up(clocked.client, "alice")
+    await sign_up(clocked.client, "bob")
+    await sign_up(clocked.client, "carol")
+    room = await alice.create_room("lounge")
+    dave = await sign_up(clocked.client, "dave")
+    assert (await dave.post(f"/rooms/{room['id']}/join")).status_code == 204
+    steps: list[tuple[str, str, str]] = []
+
+    async def step(
+        response: Awaitable[httpx.Response], action: str, target: str, reason: str = ""
+    ) -> None:
+        r = await response
+        assert r.status_code in (200, 201, 204), r.text
+        steps.append((action, target, reason))
+        clock.advance_ms(1)
+
+    await step(patch_user(alice, "bob", admin=True), "admin.promote", "bob")
+    await step(patch_user(alice, "carol", deactivated=True), "user.deactivate", "carol")
+    await step(patch_user(alice, "carol", deactivated=False), "user.reactivate", "carol")
+    await step(alice.post("/admin/users/carol/password-reset"), "user.password_reset", "carol")
+    await step(alice.post("/admin/users", {"username": "erin"}), "user.create", "erin")
+    await step(
+        alice.put(f"/rooms/{room['id']}/bans/dave", {"reason": "spam"}),
+        "room.ban",
+        f"{room['id']}/dave",
+        "spam",
+    )
+    await step(patch_user(alice, "bob", admin=False), "admin.demote", "bob")
+    entries = await audit(alice)
+    assert [(e["action"], e["target"], e["reason"]) for e in entries] == steps[::-1]
+    for e in entries:
+        assert set(e) == {"id", "at", "actor", "action", "target", "reason"}
+        assert e["actor"] == "alice"
+    assert [e["at"] for e in entries] == [rfc3339(START_MS + i) for i in range(6, -1, -1)]
+    # What members do to themselves is not an admin action.
+    assert (await alice.patch("/me", {"display_name": "Alice"})).status_code == 200
+    assert len(await audit(alice)) == len(steps)
+
+
+async def test_the_audit_log_pages_with_before_and_limit(clocked: Node, clock: FakeClock) -> None:
+    alice = await sign_up(clocked.client, "alice")
+    await sign_up(clocked.client, "bob")
+    for _ in range(4):
+        for admin in (True, False):
+            assert (await patch_user(alice, "bob", admin=admin)).status_code == 200
+            clock.advance_ms(1)
+    everything = await audit(alice, limit=200)
+    assert len(everything) == 8
+    assert [e["action"] for e in everything] == ["admin.demote", "admin.promote"] * 4
+    for limit in (1, 3, 8):
+        seen: list[str] = []
+        before = None
+        for _ in range(10):
+            params: dict[str, Any] = {"limit": limit}
+            if before is not None:
+                params["before"] = before
+            page = (await alice.get("/admin/audit", params=params)).json()
+            assert set(page) == {"entries", "next_before"}
+            seen += [e["id"] for e in page["entries"]]
+            before = page["next_before"]
+            if before is None:
+                break
+        assert seen == [e["id"] for e in everything], limit
+    for params in ({"limit": 0}, {"limit": 201}, {"before": "b" * 65}):
+        assert_problem(await alice.get("/admin/audit", params=params), 422, "invalid")
 
 
 async def test_entries_written_in_one_request_share_its_time(alice: Account, bob: Account) -> None:
