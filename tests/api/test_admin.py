@@ -265,6 +265,9 @@ async def test_usernames_in_admin_paths_match_ignoring_case(alice: Account, bob:
     assert r.status_code == 200, r.text
     assert r.json()["username"] == "bob"
     assert (await bob.get("/me")).json()["is_admin"] is True
+    assert (await alice.post("/admin/users/Bob/password-reset")).status_code == 201
+    # The audit log names the account as it is spelled, however the path spelled it.
+    assert [e["target"] for e in await audit(alice)] == ["bob", "bob"]
 
 
 async def test_an_unknown_username_is_404(alice: Account) -> None:

@@ -93,15 +93,17 @@ class AdminService:
                 raise LastAdmin("This is the last active server admin: promote someone first")
             if admin is not None and admin != target.is_admin:
                 users_q.set_admin(tx, target.id, admin)
-                record(tx, outbox, me, "admin.promote" if admin else "admin.demote", username)
+                record(
+                    tx, outbox, me, "admin.promote" if admin else "admin.demote", target.username
+                )
             if deactivated is not None and deactivated != target.deactivated:
                 if deactivated:
                     users_q.set_deactivated(tx, target.id, outbox.now_ms)
                     end_sessions(tx, outbox, target.id)
-                    record(tx, outbox, me, "user.deactivate", username)
+                    record(tx, outbox, me, "user.deactivate", target.username)
                 else:
                     users_q.set_deactivated(tx, target.id, None)
-                    record(tx, outbox, me, "user.reactivate", username)
+                    record(tx, outbox, me, "user.reactivate", target.username)
             updated = users_q.find_user_by_id(tx, target.id)
             assert updated is not None
             return updated
@@ -141,7 +143,7 @@ class AdminService:
 
         def fn(tx: Tx, outbox: Outbox) -> ResetLink:
             target = _user(tx, username)
-            record(tx, outbox, me, "user.password_reset", username)
+            record(tx, outbox, me, "user.password_reset", target.username)
             return self._reset_link(tx, outbox, target, code)
 
         return await self.uow.write(fn)
