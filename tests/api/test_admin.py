@@ -83,6 +83,21 @@ async def test_the_first_account_is_a_server_admin_and_the_next_are_not(
     assert (await alice.get("/admin/users")).status_code == 200
 
 
+async def test_the_first_account_made_by_the_command_line_is_an_admin(settings: Settings) -> None:
+    """`hubbub admin create-user` on a fresh server (how a closed one gets its first
+    account) makes its admin, as signing up would; the next one it makes is not."""
+    async with running(dataclasses.replace(settings, registration="closed")) as node:
+        first, link = await node.services.admin.create_user(None, "root")
+        second, _ = await node.services.admin.create_user(None, "helper")
+        assert (first.is_admin, second.is_admin) == (True, False)
+        assert (await use_reset(node.client, link.code, NEW_PASSWORD)).status_code == 204
+        signed_in = await sign_in(node.client, "root", NEW_PASSWORD)
+        assert signed_in.status_code == 201, signed_in.text
+        assert signed_in.json()["user"]["is_admin"] is True
+        root = Account("root", signed_in.json()["token"], signed_in.json()["user"], node.client)
+        assert (await root.get("/admin/users")).status_code == 200
+
+
 NON_ADMIN_REQUESTS: list[tuple[str, str, Any]] = [
     ("GET", "/admin/users", None),
     ("GET", "/admin/users?deactivated=true", None),

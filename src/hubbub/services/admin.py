@@ -114,7 +114,8 @@ class AdminService:
         self, me: User | None, username: str, display_name: str | None = None
     ) -> tuple[User, ResetLink]:
         """An account with no password yet, and the one-time link that sets it (whatever
-        HUBBUB_REGISTRATION says)."""
+        HUBBUB_REGISTRATION says). As with signing up, the first account of a deployment is a
+        server admin."""
         self._require_admin(me)
         check_username(username)
         if display_name is not None:
@@ -123,7 +124,13 @@ class AdminService:
 
         def fn(tx: Tx, outbox: Outbox) -> tuple[User, ResetLink]:
             now = outbox.now_ms
-            user = User(new_id("u", now), username, display_name or username, now)
+            user = User(
+                new_id("u", now),
+                username,
+                display_name or username,
+                now,
+                is_admin=not users_q.has_users(tx),  # the first account runs the server
+            )
             if not users_q.insert_user(tx, user, NO_PASSWORD):
                 raise UsernameTaken(f"The username {username!r} is taken")
             lobby = rooms_q.find_access(tx, LOBBY_ROOM_ID, user.id)
