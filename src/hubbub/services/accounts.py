@@ -139,7 +139,7 @@ class AccountService:
         )
         if user is None:
             raise ResetExpired("This reset link is used or expired: ask an admin for a new one")
-        check_password(new_password, user.username)
+        check_password(new_password, user.username, field="new_password")
         new_hash = await self.passwords.hash(new_password)
 
         def fn(tx: Tx, outbox: Outbox) -> bool:

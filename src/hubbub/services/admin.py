@@ -93,15 +93,17 @@ class AdminService:
                 raise LastAdmin("This is the last active server admin: promote someone first")
             if admin is not None and admin != target.is_admin:
                 users_q.set_admin(tx, target.id, admin)
-                record(tx, outbox, me, "admin.promote" if admin else "admin.demote", username)
+                record(
+                    tx, outbox, me, "admin.promote" if admin else "admin.demote", target.username
+                )
             if deactivated is not None and deactivated != target.deactivated:
                 if deactivated:
                     users_q.set_deactivated(tx, target.id, outbox.now_ms)
                     end_sessions(tx, outbox, target.id)
-                    record(tx, outbox, me, "user.deactivate", username)
+                    record(tx, outbox, me, "user.deactivate", target.username)
                 else:
                     users_q.set_deactivated(tx, target.id, None)
-                    record(tx, outbox, me, "user.reactivate", username)
+                    record(tx, outbox, me, "user.reactivate", target.username)
             updated = users_q.find_user_by_id(tx, target.id)
             assert updated is not None
             return updated
@@ -112,7 +114,8 @@ class AdminService:
         self, me: User | None, username: str, display_name: str | None = None
     ) -> tuple[User, ResetLink]:
         """An account with no password yet, and the one-time link that sets it (whatever
-        HUBBUB_REGISTRATION says)."""
+        HUBBUB_REGISTRATION says). As with signing up, the first account of a deployment is a
+        server admin."""
         self._require_admin(me)
         check_username(username)
         if display_name is not None:
@@ -121,7 +124,13 @@ class AdminService:
 
         def fn(tx: Tx, outbox: Outbox) -> tuple[User, ResetLink]:
             now = outbox.now_ms
-            user = User(new_id("u", now), username, display_name or username, now)
+            user = User(
+                new_id("u", now),
+                username,
+                display_name or username,
+                now,
+                is_admin=not users_q.has_users(tx),  # the first account runs the server
+            )
             if not users_q.insert_user(tx, user, NO_PASSWORD):
                 raise UsernameTaken(f"The username {username!r} is taken")
             lobby = rooms_q.find_access(tx, LOBBY_ROOM_ID, user.id)
@@ -141,7 +150,7 @@ class AdminService:
 
         def fn(tx: Tx, outbox: Outbox) -> ResetLink:
             target = _user(tx, username)
-            record(tx, outbox, me, "user.password_reset", username)
+            record(tx, outbox, me, "user.password_reset", target.username)
             return self._reset_link(tx, outbox, target, code)
 
         return await self.uow.write(fn)

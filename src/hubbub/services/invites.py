@@ -15,7 +15,13 @@ from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
 from hubbub.store import invites as invites_q
 
-__all__ = ["INVITE_HOURS_MAX", "INVITE_USES_MAX", "InviteService", "invite_url"]
+__all__ = [
+    "INVITE_HOURS_DEFAULT",
+    "INVITE_HOURS_MAX",
+    "INVITE_USES_MAX",
+    "InviteService",
+    "invite_url",
+]
 
 INVITE_USES_MAX = 1000
 INVITE_HOURS_MAX = 720

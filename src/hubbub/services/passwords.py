@@ -31,17 +31,18 @@ def _common() -> frozenset[str]:
     return frozenset(p.casefold() for p in FREQUENCY_LISTS["passwords"] if len(p) >= PASSWORD_MIN)
 
 
-def check_password(password: str, username: str) -> str:
-    """Return `password` if it may be used by `username`; WeakPassword (422) if it is only
-    whitespace, the username (any case), or one of the most common passwords."""
+def check_password(password: str, username: str, field: str = "password") -> str:
+    """Return `password` if it may be used by `username`; WeakPassword (422, naming `field`,
+    the body field it came in) if it is only whitespace, the username (any case), or one of
+    the most common passwords."""
     folded = password.casefold()
     if is_blank(password):
-        raise WeakPassword("The password must not be only spaces", field="password")
+        raise WeakPassword("The password must not be only spaces", field=field)
     if folded == username.casefold() or folded.strip() == username.casefold():
-        raise WeakPassword("The password must not be the username", field="password")
+        raise WeakPassword("The password must not be the username", field=field)
     if folded in _common():
         raise WeakPassword(
-            "This password is one of the most common ones: choose another", field="password"
+            "This password is one of the most common ones: choose another", field=field
         )
     return password
 

@@ -186,7 +186,7 @@ class SessionService:
         sign-ins); every *other* session ends at once. Returns the ids ended."""
         user = session.user
         check_text("new_password", new, PASSWORD_MIN, PASSWORD_MAX, allow_blank=True)
-        check_password(new, user.username)
+        check_password(new, user.username, field="new_password")
         await self.limits.check("sign_in_account", user.username.casefold())
         found = await self.uow.read(lambda tx: users_q.find_credentials(tx, user.username))
         if found is None or not await self.passwords.verify(found[1], current):

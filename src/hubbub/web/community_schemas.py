@@ -128,8 +128,13 @@ class AuditOut(BaseModel):
 
 
 class InviteIn(_In):
-    max_uses: JsonInt = Field(default=1, ge=1, le=INVITE_USES_MAX)
-    expires_in_hours: JsonInt = Field(default=168, ge=1, le=INVITE_HOURS_MAX)
+    # Optional, so null means the same as leaving the field out (docs/api.md, Conventions).
+    max_uses: JsonInt | None = Field(
+        default=None, ge=1, le=INVITE_USES_MAX, description="How many sign-ups (default 1)"
+    )
+    expires_in_hours: JsonInt | None = Field(
+        default=None, ge=1, le=INVITE_HOURS_MAX, description="Hours until it expires (default 168)"
+    )
 
 
 class InviteOut(BaseModel):

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from hubbub import wire
 from hubbub.config import Settings
 from hubbub.models import Invite
-from hubbub.services.invites import invite_url
+from hubbub.services.invites import INVITE_HOURS_DEFAULT, invite_url
 from hubbub.web.auth import Me
 from hubbub.web.community_schemas import InviteIn, InviteOut, InvitesOut
 from hubbub.web.deps import Svc
@@ -48,7 +48,11 @@ async def create_invite(
     """A link that lets `max_uses` people (1-1000, default 1) sign up within
     `expires_in_hours` (1-720, default 168)."""
     body = body or InviteIn()
-    invite = await svc.invites.create(me, body.max_uses, body.expires_in_hours)
+    invite = await svc.invites.create(
+        me,
+        1 if body.max_uses is None else body.max_uses,
+        INVITE_HOURS_DEFAULT if body.expires_in_hours is None else body.expires_in_hours,
+    )
     return json_response(_invite(request.app.state.settings, invite), 201)
 
 
