@@ -43,10 +43,15 @@ def record(
 class AuditService:
     uow: UnitOfWork
 
-    async def entries(self, me: User, before: str | None, limit: int) -> list[AuditEntry]:
-        """Entries newest first (server admins only), older than the entry `before`."""
+    async def entries(
+        self, me: User, before: str | None, limit: int
+    ) -> tuple[list[AuditEntry], str | None]:
+        """Entries newest first (server admins only), older than the entry `before`, and the
+        `before` of the next page (None on the last)."""
         if not me.is_admin:
             raise AdminsOnly("Only server admins can read the audit log")
         if not 1 <= limit <= AUDIT_LIMIT_MAX:
             raise Invalid(f"limit must be 1..{AUDIT_LIMIT_MAX}", field="limit")
-        return await self.uow.read(lambda tx: audit_q.list_entries(tx, before, limit))
+        found = await self.uow.read(lambda tx: audit_q.list_entries(tx, before, limit + 1))
+        page = found[:limit]
+        return page, (page[-1].id if len(found) > limit else None)

@@ -153,11 +153,14 @@ class SessionService:
         return Session(session_id, user, token)
 
     async def list_sessions(self, session: Session) -> list[SessionInfo]:
-        """The user's sessions, most recently used first; `current` marks this one."""
+        """The user's live sessions, most recently used first; `current` marks this one.
+        Expired ones (idle too long) are left out before the upkeep removes them."""
         rows = await self.uow.read(lambda tx: sessions_q.list_sessions(tx, session.user.id))
+        cutoff = self.uow.clock.now_ms() - self._idle_ms
         return [
             SessionInfo(r.id, r.created_at, r.last_used_at, r.user_agent, r.id == session.id)
             for r in rows
+            if r.last_used_at >= cutoff or r.id == session.id
         ]
 
     async def revoke(self, session: Session, session_id: str) -> None:

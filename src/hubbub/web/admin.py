@@ -123,7 +123,7 @@ async def admin_audit(
     limit: Annotated[int, Query(ge=1, le=AUDIT_LIMIT_MAX)] = 50,
 ) -> Response:
     """Admin and moderation actions, newest first: who, what, to whom, when, why."""
-    entries = await svc.audit.entries(me, before, limit)
+    entries, next_before = await svc.audit.entries(me, before, limit)
     return json_response(
         {
             "entries": [
@@ -137,6 +137,6 @@ async def admin_audit(
                 }
                 for e in entries
             ],
-            "next_before": entries[-1].id if len(entries) == limit else None,
+            "next_before": next_before,
         }
     )

@@ -151,7 +151,8 @@ class InvitesOut(BaseModel):
 
 
 class BanIn(_In):
-    reason: str = Field(default="", max_length=REASON_MAX, pattern=NO_NUL_PATTERN)
+    # Optional, so null means the same as leaving it out (no reason).
+    reason: str | None = Field(default=None, max_length=REASON_MAX, pattern=NO_NUL_PATTERN)
 
 
 class BanOut(BaseModel):

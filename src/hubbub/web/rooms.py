@@ -171,7 +171,7 @@ async def ban_member(
     can't join or be added again (403 `banned`), and a private room is hidden from them.
     Owner, admin, or a server admin in a public room; never someone of equal or higher role,
     never in a DM."""
-    await svc.moderation.ban(me, room_id, username, body.reason if body else "")
+    await svc.moderation.ban(me, room_id, username, (body.reason or "") if body else "")
     return no_content()
 
 
