@@ -165,6 +165,12 @@ export class Outbox extends EventTarget {
         e.state = "failed";
         e.echoed = false;
         e.error = err instanceof ApiError ? err.message : "Could not send";
+        // Muted while we did not know it (it happened before this page loaded, or the
+        // event is still on its way): from now on the composer says so.
+        if (err instanceof ApiError && err.code === "muted") {
+          e.error = "You are muted in this room";
+          this.store.noteMuted(roomId);
+        }
       }
     } finally {
       this.busy.delete(roomId);

@@ -5,6 +5,13 @@
 // gapless per-room `seq`; a room's unread count only grows for a seq above its `last_seq`; read
 // markers and edits only move forward. Reaction events are deltas, so one that may already be in
 // a snapshot is not applied but triggers a refetch of that message (see `_reaction`).
+//
+// Beyond rooms and messages it holds what the people around me look like now (display names
+// change: user.updated), the public rooms I can join (room.created adds them live), whether I
+// am muted in a room, the notice to show when I was removed or banned from one, and the lists
+// the settings screens show (my sessions, a room's bans).
+
+import { isPublicRoom } from "./roles.js";
 
 const AMBIGUITY_MS = 2000; // an event's ts vs a snapshot's Date header (1 s resolution)
 
@@ -15,6 +22,8 @@ const AMBIGUITY_MS = 2000; // an event's ts vs a snapshot's Date header (1 s res
  * @property {string} id
  * @property {string} username
  * @property {string} display_name
+ * @property {string} [created_at]
+ * @property {boolean} [is_admin]  a server admin
  */
 
 /**
@@ -73,6 +82,32 @@ const AMBIGUITY_MS = 2000; // an event's ts vs a snapshot's Date header (1 s res
  * @property {User} user
  * @property {"owner" | "admin" | "member"} role
  * @property {string} joined_at
+ * @property {boolean} [muted]  reads the room but may not write in it
+ */
+
+/**
+ * @typedef {object} Ban
+ * @property {User} user
+ * @property {string} reason
+ * @property {string} banned_at
+ */
+
+/**
+ * One of my signed-in sessions (GET /me/sessions).
+ * @typedef {object} SessionInfo
+ * @property {string} id
+ * @property {string} created_at
+ * @property {string} last_used_at
+ * @property {string | null} user_agent
+ * @property {boolean} current  this page's
+ */
+
+/**
+ * Something that happened to me that the page must say (not just show by its absence).
+ * @typedef {object} Notice
+ * @property {"removed" | "banned"} kind
+ * @property {string} roomId
+ * @property {string} text
  */
 
 /**
@@ -92,6 +127,19 @@ const AMBIGUITY_MS = 2000; // an event's ts vs a snapshot's Date header (1 s res
  * @property {(roomId: string) => void} refetchRoom
  * @property {(messageId: string) => void} refetchMessage
  * @property {(roomId: string) => void} fillGaps
+ */
+
+/**
+ * What a batch of events changed, to notify each kind once.
+ * @typedef {object} Touched
+ * @property {boolean} rooms
+ * @property {Set<string>} timelines
+ * @property {boolean} typing
+ * @property {boolean} presence
+ * @property {boolean} me
+ * @property {Set<string>} rosters  rooms whose member list (as held) changed
+ * @property {Set<string>} bans  rooms whose ban list (as held) changed
+ * @property {boolean} notice
  */
 
 export class Timeline {
@@ -160,12 +208,21 @@ export class Store extends EventTarget {
     this.replyCache = new Map();
     /** @type {Map<string, Member[]>} room -> its members, as last fetched (the members panel) */
     this.members = new Map();
+    /** @type {Set<string>} rooms I am muted in (as the server last said) */
+    this.mutedIn = new Set();
+    /** @type {Map<string, Ban[]>} room -> its bans, as last fetched (room settings) */
+    this.bans = new Map();
+    /** @type {SessionInfo[] | null} my sessions, as last fetched (account settings) */
+    this.sessions = null;
+    /** @type {Notice | null} the latest thing to tell me, until dismissed */
+    this.notice = null;
   }
 
   /**
    * "members": a room's membership changed (fetch it again); "roster": a fetched member list
-   * arrived (setMembers).
-   * @param {"rooms" | "timeline" | "typing" | "presence" | "members" | "roster"} kind
+   * arrived (setMembers) or changed; "me": my own account changed; "notice": see `notice`.
+   * @param {"rooms" | "timeline" | "typing" | "presence" | "members" | "roster" | "me" | "bans"
+   *   | "sessions" | "notice"} kind
    * @param {{roomId: string}} [detail]
    */
   emit(kind, detail) {
@@ -182,6 +239,7 @@ export class Store extends EventTarget {
       this.mergeRoom(room);
     }
     for (const id of [...this.rooms.keys()]) if (!seen.has(id)) this.rooms.delete(id);
+    for (const id of [...this.mutedIn]) if (!seen.has(id)) this.mutedIn.delete(id);
     this.emit("rooms");
   }
 
@@ -211,7 +269,77 @@ export class Store extends EventTarget {
    */
   setMembers(roomId, members) {
     this.members.set(roomId, members);
+    const mine = this.me && members.find((m) => m.user.id === this.me?.id);
+    const mutedBefore = this.mutedIn.has(roomId);
+    if (mine) this._setMuted(roomId, !!mine.muted);
     this.emit("roster", { roomId });
+    if (this.mutedIn.has(roomId) !== mutedBefore) this.emit("rooms");
+  }
+
+  /**
+   * A room's bans as fetched.
+   * @param {string} roomId
+   * @param {Ban[]} bans
+   */
+  setBans(roomId, bans) {
+    this.bans.set(roomId, bans);
+    this.emit("bans", { roomId });
+  }
+
+  /** @param {SessionInfo[]} sessions */
+  setSessions(sessions) {
+    this.sessions = sessions;
+    this.emit("sessions");
+  }
+
+  /**
+   * One of my sessions was signed out (by me, from this page).
+   * @param {string} id
+   */
+  dropSession(id) {
+    if (!this.sessions) return;
+    this.sessions = this.sessions.filter((s) => s.id !== id);
+    this.emit("sessions");
+  }
+
+  /**
+   * My own account as the API answered (a new display name, say).
+   * @param {User} user
+   */
+  setMe(user) {
+    if (!this.me) this.me = user;
+    else Object.assign(this.me, user); // the session holds the same object
+    this.emit("me");
+  }
+
+  /**
+   * The server refused a write with 403 `muted`: I am muted there, whatever we thought.
+   * @param {string} roomId
+   */
+  noteMuted(roomId) {
+    if (this.mutedIn.has(roomId)) return;
+    this._setMuted(roomId, true);
+    this.emit("rooms");
+  }
+
+  /** @param {string} roomId */
+  isMuted(roomId) {
+    return this.mutedIn.has(roomId);
+  }
+
+  dismissNotice() {
+    if (!this.notice) return;
+    this.notice = null;
+    this.emit("notice");
+  }
+
+  /**
+   * @param {string} roomId
+   * @param {boolean} muted
+   */
+  _setMuted(roomId, muted) {
+    if (muted) this.mutedIn.add(roomId);
+    else this.mutedIn.delete(roomId);
   }
 
   /** @param {Room[]} list */
@@ -296,8 +424,17 @@ export class Store extends EventTarget {
    * @param {StreamEvent[]} events
    */
   applyEvents(events) {
-    /** @type {{rooms: boolean, timelines: Set<string>, typing: boolean, presence: boolean}} */
-    const touched = { rooms: false, timelines: new Set(), typing: false, presence: false };
+    /** @type {Touched} */
+    const touched = {
+      rooms: false,
+      timelines: new Set(),
+      typing: false,
+      presence: false,
+      me: false,
+      rosters: new Set(),
+      bans: new Set(),
+      notice: false,
+    };
     /** @type {Set<string>} */
     const members = new Set();
     for (const ev of events) {
@@ -332,11 +469,18 @@ export class Store extends EventTarget {
         case "member.left":
         case "member.updated": {
           const roomId = /** @type {string} */ (ev.room_id); // member events name their room
-          this._membership(ev.type, roomId, d);
+          if (this._membership(ev.type, roomId, d)) touched.notice = true;
           members.add(roomId);
           touched.rooms = true;
           break;
         }
+        case "room.created":
+          this._roomCreated(d);
+          touched.rooms = true;
+          break;
+        case "user.updated":
+          this._userUpdated(d, touched);
+          break;
         case "read.updated":
           this._read(d);
           touched.rooms = true;
@@ -358,11 +502,15 @@ export class Store extends EventTarget {
           break; // unknown types are for newer clients
       }
     }
+    if (touched.me) this.emit("me");
     if (touched.rooms) this.emit("rooms");
     for (const roomId of touched.timelines) this.emit("timeline", { roomId });
     if (touched.typing) this.emit("typing");
     if (touched.presence) this.emit("presence");
+    for (const roomId of touched.rosters) this.emit("roster", { roomId });
+    for (const roomId of touched.bans) this.emit("bans", { roomId });
     for (const roomId of members) this.emit("members", { roomId });
+    if (touched.notice) this.emit("notice");
   }
 
   /** @param {Message} m */
@@ -463,9 +611,11 @@ export class Store extends EventTarget {
   }
 
   /**
+   * A membership event; returns true if it set a notice for me.
    * @param {string} type
    * @param {string} roomId
-   * @param {{user?: User, role?: Room["my_role"], room?: Room}} d
+   * @param {{user?: User, role?: Room["my_role"], room?: Room, muted?: boolean,
+   *   how?: "left" | "removed" | "banned"}} d
    */
   _membership(type, roomId, d) {
     const user = d.user || /** @type {Partial<User>} */ ({});
@@ -481,17 +631,109 @@ export class Store extends EventTarget {
         });
       }
       this.publicRooms = this.publicRooms.filter((r) => r.id !== roomId);
+      this.mutedIn.delete(roomId);
       this.hooks.refetchRoom(roomId); // exact read marker and unread count
     } else if (type === "member.left" && isMe) {
-      this.rooms.delete(roomId);
-      this.timelines.delete(roomId);
-      this.typing.delete(roomId);
-      this.members.delete(roomId);
+      return this._left(roomId, d.how || "left");
     } else if (type === "member.updated" && isMe) {
       const room = this.rooms.get(roomId);
       if (room) room.my_role = d.role;
+      if (room && typeof d.muted === "boolean") this._setMuted(roomId, d.muted);
     } else if (this.rooms.has(roomId)) {
       this.hooks.refetchRoom(roomId); // member_count
+    }
+    return false;
+  }
+
+  /**
+   * I am out of a room: I left (here or on another device), or was removed or banned. A room
+   * I was taken out of says so (a notice), rather than just vanishing from the list; a public
+   * room I may join again goes back among the public rooms. Returns true if it set a notice.
+   * @param {string} roomId
+   * @param {"left" | "removed" | "banned"} how
+   */
+  _left(roomId, how) {
+    const room = this.rooms.get(roomId);
+    this.rooms.delete(roomId);
+    this.timelines.delete(roomId);
+    this.typing.delete(roomId);
+    this.members.delete(roomId);
+    this.bans.delete(roomId);
+    this.mutedIn.delete(roomId);
+    if (!room) return false; // already gone: told once is enough
+    if (isPublicRoom(room) && how !== "banned" && !this.publicRooms.some((r) => r.id === roomId)) {
+      const pub = { ...room, member_count: Math.max(0, room.member_count - 1) };
+      delete pub.my_role; // as the API lists public rooms: without my fields
+      this.publicRooms.push({ ...pub, last_read_seq: 0, unread_count: 0 });
+    }
+    if (how === "left") return false;
+    const name = room.kind === "dm" ? room.name : `#${room.name}`;
+    this.notice = {
+      kind: how,
+      roomId,
+      text: how === "banned" ? `You were banned from ${name}.` : `You were removed from ${name}.`,
+    };
+    return true;
+  }
+
+  /**
+   * A public room was made: one more to join (mine, if I made it, comes by member.joined).
+   * @param {Room} room
+   */
+  _roomCreated(room) {
+    if (!room || !room.id || !isPublicRoom(room) || this.rooms.has(room.id)) return;
+    if (this.publicRooms.some((r) => r.id === room.id)) return;
+    this.publicRooms.push({ ...room, last_read_seq: 0, unread_count: 0 });
+  }
+
+  /**
+   * Someone changed their display name: everywhere the page shows them, from now on. (Message
+   * authors are people, not names frozen at send time: the API shows their current name too.)
+   * @param {User} user
+   * @param {Touched} touched
+   */
+  _userUpdated(user, touched) {
+    if (!user || !user.id) return;
+    if (this.me && user.id === this.me.id) {
+      Object.assign(this.me, user);
+      touched.me = true;
+    }
+    /** @param {User | Author} person */
+    const renamed = (person) => !!person && person.id === user.id && person.display_name !== user.display_name;
+    for (const [roomId, members] of this.members) {
+      for (const m of members) {
+        if (renamed(m.user)) {
+          m.user = { ...m.user, display_name: user.display_name };
+          touched.rosters.add(roomId);
+        }
+      }
+    }
+    for (const [roomId, bans] of this.bans) {
+      for (const b of bans) {
+        if (renamed(b.user)) {
+          b.user = { ...b.user, display_name: user.display_name };
+          touched.bans.add(roomId);
+        }
+      }
+    }
+    for (const t of this.timelines.values()) {
+      let changed = false;
+      for (const m of t.bySeq.values()) {
+        if (renamed(m.author)) {
+          m.author = { ...m.author, display_name: user.display_name };
+          changed = true;
+        }
+      }
+      if (changed) {
+        t.version++;
+        touched.timelines.add(t.roomId);
+      }
+    }
+    for (const m of this.replyCache.values()) {
+      if (renamed(m.author)) {
+        m.author = { ...m.author, display_name: user.display_name };
+        touched.timelines.add(m.room_id);
+      }
     }
   }
 
