@@ -1,7 +1,10 @@
 // The signed-in client: loads state from the API, keeps it live from the stream, and carries out
 // what the person does. Views read `client.store` and listen to its events.
 
+import { Account } from "./account.js";
+import { Admin } from "./admin.js";
 import { Api, ApiError, seg } from "./api.js";
+import { Moderation } from "./moderation.js";
 import { Outbox } from "./outbox.js";
 import { Store } from "./store.js";
 import { Stream } from "./stream.js";
@@ -10,6 +13,10 @@ const PAGE = 50;
 const FILL_PAGE = 200;
 const TYPING_EVERY_MS = 3000;
 const READ_DEBOUNCE_MS = 400;
+// Rooms up to this size have their member list fetched when opened: it says whether I am muted
+// there (the room body does not). In bigger rooms a mute shows when its event arrives, or when
+// a send is refused with 403 `muted`.
+const MEMBERS_ON_OPEN_MAX = 200;
 
 /**
  * @typedef {import("./store.js").Message} Message
@@ -52,6 +59,13 @@ export class Client extends EventTarget {
     });
     this.store.me = session.user;
     this.outbox = new Outbox({ api: this.api, store: this.store });
+    this.account = new Account({ api: this.api, store: this.store });
+    this.moderation = new Moderation({
+      api: this.api,
+      store: this.store,
+      members: (roomId) => this.members(roomId),
+    });
+    this.admin = new Admin(this.api);
     this.stream = new Stream({
       api: this.api,
       onEvents: (events) => this._onEvents(events),
@@ -64,8 +78,9 @@ export class Client extends EventTarget {
   /** Load everything, then go live from the cursor taken *before* loading (nothing is missed). */
   async start() {
     const me = await this.api.get("/me");
-    this.store.me = me;
     this.session.user = me;
+    this.store.me = me;
+    this.store.emit("me");
     const cursor = await this.headCursor();
     await Promise.all([this.loadRooms(), this.loadPublicRooms()]);
     this.stream.start(cursor);
@@ -220,6 +235,9 @@ export class Client extends EventTarget {
     const t = this.store.timeline(roomId);
     if (t.loaded) return;
     const room = this.store.rooms.get(roomId);
+    if (room && room.kind !== "dm" && room.member_count <= MEMBERS_ON_OPEN_MAX && !this.store.members.has(roomId)) {
+      this.members(roomId).catch(() => {});
+    }
     const marker = room && room.unread_count > 0 ? room.last_read_seq || 0 : null;
     await this.loadLatest(roomId);
     // Load back to the last-read position (a few pages at most), so the "new messages"
@@ -344,10 +362,24 @@ export class Client extends EventTarget {
    * @param {string} text
    */
   async edit(message, text) {
-    const { data, date } = await this.api.request("PATCH", `/messages/${seg(message.id)}`, {
-      body: { text },
-    });
-    this.store.mergeMessages(data.room_id, [data], date);
+    try {
+      const { data, date } = await this.api.request("PATCH", `/messages/${seg(message.id)}`, {
+        body: { text },
+      });
+      this.store.mergeMessages(data.room_id, [data], date);
+    } catch (err) {
+      this._noteMuted(err, message.room_id);
+      throw err;
+    }
+  }
+
+  /**
+   * A write refused with 403 `muted`: the store learns I am muted there.
+   * @param {unknown} err
+   * @param {string} roomId
+   */
+  _noteMuted(err, roomId) {
+    if (err instanceof ApiError && err.code === "muted") this.store.noteMuted(roomId);
   }
 
   /** @param {Message} message */
@@ -376,6 +408,7 @@ export class Client extends EventTarget {
       if (add) await this.api.put(path);
       else await this.api.del(path);
     } catch (err) {
+      this._noteMuted(err, message.room_id);
       this.refreshMessage(message.id).catch(() => {});
       throw err;
     }
@@ -403,7 +436,7 @@ export class Client extends EventTarget {
     if (now - (this._typingSent.get(roomId) || 0) < TYPING_EVERY_MS) return;
     this._typingSent.set(roomId, now);
     if (!this.stream.sendTyping(roomId)) {
-      this.api.post(`/rooms/${seg(roomId)}/typing`).catch(() => {});
+      this.api.post(`/rooms/${seg(roomId)}/typing`).catch((err) => this._noteMuted(err, roomId));
     }
   }
 
