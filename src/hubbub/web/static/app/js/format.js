@@ -17,8 +17,15 @@ const dayYearFmt = new Intl.DateTimeFormat(undefined, {
 });
 const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
 
+const whenFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
 /** @param {string} iso */
 export const formatTime = (iso) => timeFmt.format(new Date(iso));
+/**
+ * A moment, briefly but with its date: "5 Dec 2026, 14:03".
+ * @param {string} iso
+ */
+export const formatWhen = (iso) => whenFmt.format(new Date(iso));
 /** @param {string} iso */
 export const formatFull = (iso) => fullFmt.format(new Date(iso));
 

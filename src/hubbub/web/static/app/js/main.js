@@ -4,6 +4,7 @@ import { ApiError } from "./api.js";
 import { visibleText } from "./bidi.js";
 import { Client } from "./client.js";
 import { $, replaceChildren } from "./dom.js";
+import { managesRoom } from "./roles.js";
 import {
   clearSession,
   loadSession,
@@ -14,10 +15,13 @@ import {
 } from "./session.js";
 import { backoffDelay } from "./stream.js";
 import { mountAuth } from "./views/auth.js";
-import { mountBanner, toast } from "./views/banner.js";
+import { mountBanner, mountNotice, toast } from "./views/banner.js";
 import { mountComposer } from "./views/composer.js";
+import { mountConfirm } from "./views/confirm.js";
 import { mountDmDialog, mountRoomDialog } from "./views/dialogs.js";
+import { mountLeave } from "./views/leave.js";
 import { mountMembers } from "./views/members.js";
+import { mountRoomSettings } from "./views/room-settings.js";
 import { mountSidebar } from "./views/sidebar.js";
 import { mountTimeline } from "./views/timeline.js";
 
@@ -72,14 +76,18 @@ function roomFromHash() {
 function startChat(session) {
   const client = new Client(session, { onSignedOut: () => signedOut({ ended: true }) });
   const banner = mountBanner({ client });
+  const confirm = mountConfirm();
+  const leave = mountLeave({ client, confirm, onLeft: () => select(LOBBY), onError: showError });
   const composer = mountComposer({ client, onError: showError });
   const timeline = mountTimeline({ client, composer, onError: showError });
-  const members = mountMembers({ client, onLeft: () => select(LOBBY), onError: showError });
+  const members = mountMembers({ client, leave, onError: showError });
   const sidebar = mountSidebar({ client, onSelect: (id) => select(id, true), onError: showError });
   const roomDialog = mountRoomDialog({ client, onCreated: (id) => select(id, true) });
   const dmDialog = mountDmDialog({ client, onOpened: (id) => select(id, true) });
+  const roomSettings = mountRoomSettings({ client, confirm, leave });
   const store = client.store;
   let alive = true;
+  mountNotice({ store });
 
   $("chat").hidden = false;
   replaceChildren($("me"), visibleText(session.user.display_name || session.user.username));
@@ -87,6 +95,7 @@ function startChat(session) {
 
   /** @param {import("./store.js").Room | null | undefined} room */
   function showHeader(room) {
+    $("open-room-settings").hidden = !managesRoom(room, store.me);
     const partner = store.dmPartner(room);
     replaceChildren($("room-title"), visibleText(room ? (partner ? partner : room.name) : "Welcome"));
     replaceChildren(
@@ -151,6 +160,9 @@ function startChat(session) {
   $("sign-out").addEventListener("click", async () => {
     await client.signOut();
     signedOut();
+  });
+  $("open-room-settings").addEventListener("click", () => {
+    if (client.currentRoomId) roomSettings.open(client.currentRoomId);
   });
   $("new-room").addEventListener("click", () => roomDialog.open());
   $("new-dm").addEventListener("click", () => dmDialog.open());

@@ -1,6 +1,7 @@
-// The connection banner (offline / reconnecting, with "Retry now") and short error toasts.
+// The connection banner (offline / reconnecting, with "Retry now"), short error toasts, and the
+// notice that stays until dismissed (removed or banned from a room).
 
-import { $, h } from "../dom.js";
+import { $, h, replaceChildren } from "../dom.js";
 
 const SHOW_AFTER_MS = 600; // brief blips (a fast reconnect) do not flash a banner
 
@@ -88,4 +89,28 @@ export function toast(message) {
   const el = h("div", { class: "toast" }, message);
   box.append(el);
   setTimeout(() => el.remove(), 5000);
+}
+
+/**
+ * The store's notice (see Store.notice), above the timeline until dismissed.
+ * @param {{store: import("../store.js").Store}} o
+ */
+export function mountNotice({ store }) {
+  const box = $("room-notice");
+
+  function render() {
+    const notice = store.notice;
+    if (!notice) {
+      box.replaceChildren();
+      return;
+    }
+    replaceChildren(
+      box,
+      h("span", { class: "grow" }, notice.text),
+      h("button", { type: "button", class: "link-button", onclick: () => store.dismissNotice() }, "Dismiss"),
+    );
+  }
+
+  store.addEventListener("notice", render);
+  render();
 }

@@ -1,5 +1,6 @@
 // The composer: Enter sends, Shift+Enter adds a line, Up edits my last message, Escape cancels a
-// reply or an edit. Typing tells the room (throttled by the client).
+// reply or an edit. Typing tells the room (throttled by the client). Where I am muted it is
+// disabled and says so.
 
 import { isolated } from "../bidi.js";
 import { $, replaceChildren } from "../dom.js";
@@ -22,13 +23,26 @@ export function mountComposer({ client, onError }) {
   const send = $("composer-send", HTMLButtonElement);
   const context = $("composer-context");
   const contextText = $("composer-context-text");
+  const mutedNote = $("composer-muted");
+  const MUTED = "You are muted in this room";
   /** @type {string | null} */
   let roomId = null;
+  let label = "";
+  let muted = false;
   /** @type {Mode} */
   let mode = null;
   let draftBeforeEdit = "";
   /** @type {Map<string, string>} room -> unsent text */
   const drafts = new Map();
+
+  /** Enabled only in a room where I may write; says why not when muted. */
+  function applyState() {
+    muted = !!roomId && client.store.isMuted(roomId);
+    if (muted && mode) cancel();
+    input.disabled = send.disabled = !roomId || muted;
+    input.placeholder = muted ? MUTED : roomId ? `Message ${label}` : "Message";
+    mutedNote.textContent = muted ? `${MUTED}: you can read it, but not write in it.` : "";
+  }
 
   function autosize() {
     input.style.height = "auto";
@@ -79,7 +93,7 @@ export function mountComposer({ client, onError }) {
 
   async function submit() {
     const text = input.value;
-    if (!roomId || !text.trim()) return;
+    if (!roomId || muted || !text.trim()) return;
     if (mode && mode.kind === "edit") {
       const m = mode.message;
       const restore = draftBeforeEdit;
@@ -132,29 +146,36 @@ export function mountComposer({ client, onError }) {
     input.focus();
   });
 
+  // A mute (or its end) arrives as a change to my rooms.
+  client.store.addEventListener("rooms", () => {
+    if (roomId && client.store.isMuted(roomId) !== muted) applyState();
+  });
+
   const api = {
     /**
      * Point the composer at a room (keeping each room's unsent draft).
      * @param {string | null} id
-     * @param {string} [label]
+     * @param {string} [name]
      */
-    setRoom(id, label) {
+    setRoom(id, name = "") {
       if (roomId) drafts.set(roomId, mode && mode.kind === "edit" ? draftBeforeEdit : input.value);
       roomId = id;
+      label = name;
       setMode(null);
       input.value = (id && drafts.get(id)) || "";
-      input.disabled = send.disabled = !id;
-      input.placeholder = id ? `Message ${label}` : "Message";
+      applyState();
       autosize();
     },
     /** @param {Message} message */
     reply(message) {
+      if (muted) return;
       if (mode && mode.kind === "edit") cancel();
       setMode({ kind: "reply", message });
       input.focus();
     },
     /** @param {Message} message */
     edit(message) {
+      if (muted) return;
       if (!mode || mode.kind !== "edit") draftBeforeEdit = input.value;
       setMode({ kind: "edit", message });
       input.value = message.text;

@@ -8,8 +8,11 @@ const SEARCH_DELAY_MS = 150;
 
 /** @typedef {import("../client.js").Client} Client */
 
-/** @param {HTMLDialogElement} dialog */
-function closeOnCancelButtons(dialog) {
+/**
+ * Buttons marked `data-close` close their dialog.
+ * @param {HTMLDialogElement} dialog
+ */
+export function closeOnCancelButtons(dialog) {
   for (const button of dialog.querySelectorAll("[data-close]")) {
     button.addEventListener("click", () => dialog.close());
   }

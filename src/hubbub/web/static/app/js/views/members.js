@@ -1,22 +1,24 @@
-// The members panel: who is in the room (with presence), add someone, leave.
+// The members panel: who is in the room (with presence and mutes), add someone, leave (after a
+// confirmation: leave.js).
 
 import { ApiError } from "../api.js";
 import { $, h, replaceChildren } from "../dom.js";
+import { managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
 
 /**
  * @param {object} o
  * @param {import("../client.js").Client} o.client
- * @param {() => void} o.onLeft
+ * @param {import("./leave.js").Leave} o.leave
  * @param {(err: unknown) => void} o.onError
  */
-export function mountMembers({ client, onLeft, onError }) {
+export function mountMembers({ client, leave, onError }) {
   const panel = $("members");
   const toggle = $("show-members");
   const list = $("member-list");
   const addForm = $("add-member", HTMLFormElement);
   const addInput = $("add-member-input", HTMLInputElement);
-  const leave = $("leave-room");
+  const leaveButton = $("leave-room");
   const store = client.store;
   /** @type {string | null} */
   let roomId = null;
@@ -35,12 +37,12 @@ export function mountMembers({ client, onLeft, onError }) {
           // A list of who is who: every username shows, not only where names clash.
           authorName(m.user, { always: true, nameClass: "member-name" }),
           m.role !== "member" ? h("span", { class: "tag" }, m.role) : null,
+          m.muted ? h("span", { class: "tag muted-tag" }, "muted") : null,
         );
       }),
     );
-    const manager = room && (room.my_role === "owner" || room.my_role === "admin");
-    addForm.hidden = !(manager && room.kind !== "dm");
-    leave.hidden = !room || room.kind === "dm" || room.id === "general";
+    addForm.hidden = !managesRoom(room, store.me);
+    leaveButton.hidden = !room || room.kind === "dm" || room.id === "general";
   }
 
   async function load() {
@@ -82,14 +84,8 @@ export function mountMembers({ client, onLeft, onError }) {
       onError(err instanceof ApiError && err.code === "user_not_found" ? new Error(`Nobody is called “${username}”.`) : err);
     }
   });
-  leave.addEventListener("click", async () => {
-    if (!roomId) return;
-    try {
-      await client.leave(roomId);
-      onLeft();
-    } catch (err) {
-      onError(err);
-    }
+  leaveButton.addEventListener("click", () => {
+    if (roomId) leave.ask(roomId);
   });
   store.addEventListener("members", (e) => {
     if (/** @type {CustomEvent<{roomId: string}>} */ (e).detail.roomId === roomId) load();

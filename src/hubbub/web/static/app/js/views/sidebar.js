@@ -3,8 +3,6 @@
 import { isolated, withoutBidiControls } from "../bidi.js";
 import { $, h, replaceChildren } from "../dom.js";
 
-const PUBLIC_REFRESH_MS = 30000;
-
 /** @typedef {import("../store.js").Room} Room */
 
 /**
@@ -142,11 +140,11 @@ export function mountSidebar({ client, onSelect, onError }) {
     next.focus();
   });
 
-  // New public rooms are not announced on the stream (only members get a room's events), so
-  // the list is refreshed now and then, when the page comes back into view, and on request.
+  // New public rooms arrive on the stream (room.created, for everyone), and the list is
+  // reloaded after a reconnect. Their member counts are not announced to non-members, so the
+  // list is also refreshed when the page comes back into view, and on request.
   const refreshPublic = () => client.loadPublicRooms().catch(() => {});
   $("refresh-public").addEventListener("click", () => client.loadPublicRooms().catch(onError));
-  setInterval(() => document.visibilityState === "visible" && refreshPublic(), PUBLIC_REFRESH_MS);
   document.addEventListener("visibilitychange", () => document.visibilityState === "visible" && refreshPublic());
 
   store.addEventListener("rooms", render);

@@ -8,6 +8,7 @@ import { visibleText, withoutBidiControls } from "../bidi.js";
 import { $, h } from "../dom.js";
 import { dayKey, dayLabel, formatFull, formatTime, hue, initials, renderText, snippet } from "../format.js";
 import { authorText, clashingNames, displayName, showsUsername } from "../names.js";
+import { managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
@@ -61,8 +62,7 @@ export function mountTimeline({ client, composer, onError }) {
   /** @param {Message} m */
   function canDelete(m) {
     const mine = m.author.id && m.author.id === store.me?.id;
-    const role = store.rooms.get(m.room_id)?.my_role;
-    return mine || role === "owner" || role === "admin";
+    return mine || managesRoom(store.rooms.get(m.room_id), store.me);
   }
 
   // -- rows -----------------------------------------------------------------------------------
@@ -329,7 +329,8 @@ export function mountTimeline({ client, composer, onError }) {
         Date.parse(m.created_at) - Date.parse(prev.created_at) < GROUP_GAP_MS;
       const target = m.reply_to ? store.findMessage(m.reply_to) : null;
       const sig = JSON.stringify([
-        m.id, m.text, m.edited_at, m.deleted, m.reactions, grouped, showsUsername(m.author, clashes),
+        m.id, m.text, m.edited_at, m.deleted, m.reactions, grouped, displayName(m.author),
+        showsUsername(m.author, clashes),
         m.reply_to, target && [target.text, target.deleted, authorText(target.author, clashes)],
         canDelete(m),
       ]);
