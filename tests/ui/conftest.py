@@ -92,13 +92,20 @@ def chromium() -> Iterator[Chromium]:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
+def server_env() -> dict[str, str]:
+    """More HUBBUB_* settings for the `server` fixture. A test sets them by parametrizing it:
+    `@pytest.mark.parametrize("server_env", [{"HUBBUB_REGISTRATION": "closed"}])`."""
+    return {}
+
+
+@pytest.fixture
+def server(tmp_path: Path, server_env: dict[str, str]) -> Iterator[ServerProcess]:
     """A real `hubbub serve` on a fresh SQLite file (its log goes to tmp_path/server.log)."""
     with ServerProcess(
         f"sqlite:///{tmp_path / 'hubbub.db'}",
         log_path=tmp_path / "server.log",
         # Survives the process being killed (what the tests do), and skips an fsync per write.
-        env={"HUBBUB_SQLITE_SYNCHRONOUS": "NORMAL"},
+        env={"HUBBUB_SQLITE_SYNCHRONOUS": "NORMAL", **server_env},
     ) as running:
         yield running
         running.kill()  # graceful shutdown (which waits for open streams) is not under test here
@@ -134,6 +141,15 @@ class Person:
         if display_name is not None:
             page.locator("#auth-display").fill(display_name)
         page.locator("#auth-password").fill(PASSWORD)
+        page.locator("#auth-submit").click()
+        self.wait_live()
+        return self
+
+    def sign_in(self, password: str = PASSWORD) -> Person:
+        page = self.page
+        page.goto(self.base_url + "/")
+        page.locator("#auth-username").fill(self.username)
+        page.locator("#auth-password").fill(password)
         page.locator("#auth-submit").click()
         self.wait_live()
         return self
@@ -177,6 +193,12 @@ class Person:
             "#messages li.msg:not(.pending) .text"
         ).all_inner_texts()
         return [t for t in texts if t.startswith(prefix)]
+
+    def wait_signed_out(self) -> None:
+        """The server ended this page's session: the sign-in screen says so."""
+        notice = self.page.locator("#auth-notice", has_text="You were signed out")
+        notice.wait_for()
+        assert self.page.locator("#chat").is_hidden()
 
     def unexpected_console_errors(self, allow_network_noise: bool = False) -> list[str]:
         return [

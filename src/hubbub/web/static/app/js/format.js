@@ -113,3 +113,39 @@ export function hue(name) {
   for (const ch of String(name)) x = (x * 31 + (ch.codePointAt(0) ?? 0)) % 360;
   return x;
 }
+
+/**
+ * What a User-Agent header says in a few words: "Firefox on Linux", "python-httpx".
+ * @param {string | null | undefined} ua
+ */
+export function describeAgent(ua) {
+  if (!ua) return "Unknown browser or app";
+  const browser = /Edg(e|A|iOS)?\//.test(ua)
+    ? "Edge"
+    : /OPR\//.test(ua)
+      ? "Opera"
+      : /Firefox\//.test(ua)
+        ? "Firefox"
+        : /Chromium\//.test(ua)
+          ? "Chromium"
+          : /Chrome\//.test(ua)
+            ? "Chrome"
+            : /Safari\//.test(ua)
+              ? "Safari"
+              : "";
+  const os = /Android/.test(ua)
+    ? "Android"
+    : /iPhone|iPad|iPod/.test(ua)
+      ? "iOS"
+      : /Windows/.test(ua)
+        ? "Windows"
+        : /Macintosh|Mac OS X/.test(ua)
+          ? "macOS"
+          : /CrOS/.test(ua)
+            ? "ChromeOS"
+            : /Linux/.test(ua)
+              ? "Linux"
+              : "";
+  if (browser) return os ? `${browser} on ${os}` : browser;
+  return ua.split(/[\s/]/)[0].slice(0, 40) || "Unknown browser or app";
+}

@@ -1,4 +1,6 @@
 // Entry point: the signed-out screen or the chat, and the wiring between the views.
+//
+// Addresses: #/room/<id> the room on screen; #/admin the admin page (server admins).
 
 import { ApiError } from "./api.js";
 import { visibleText } from "./bidi.js";
@@ -14,6 +16,7 @@ import {
   takeSessionEnded,
 } from "./session.js";
 import { backoffDelay } from "./stream.js";
+import { mountAdminPage } from "./views/admin-page.js";
 import { mountAuth } from "./views/auth.js";
 import { mountBanner, mountNotice, toast } from "./views/banner.js";
 import { mountComposer } from "./views/composer.js";
@@ -22,6 +25,7 @@ import { mountDmDialog, mountRoomDialog } from "./views/dialogs.js";
 import { mountLeave } from "./views/leave.js";
 import { mountMembers } from "./views/members.js";
 import { mountRoomSettings } from "./views/room-settings.js";
+import { mountSettings } from "./views/settings.js";
 import { mountSidebar } from "./views/sidebar.js";
 import { mountTimeline } from "./views/timeline.js";
 
@@ -84,14 +88,39 @@ function startChat(session) {
   const sidebar = mountSidebar({ client, onSelect: (id) => select(id, true), onError: showError });
   const roomDialog = mountRoomDialog({ client, onCreated: (id) => select(id, true) });
   const dmDialog = mountDmDialog({ client, onOpened: (id) => select(id, true) });
+  const settings = mountSettings({ client });
   const roomSettings = mountRoomSettings({ client, confirm, leave });
+  const adminPage = mountAdminPage({ client, confirm, onClose: () => select(client.currentRoomId || LOBBY, true) });
   const store = client.store;
   let alive = true;
   mountNotice({ store });
 
   $("chat").hidden = false;
-  replaceChildren($("me"), visibleText(session.user.display_name || session.user.username));
-  $("me").title = `Signed in as @${session.user.username}`;
+
+  /** Who I am, in the sidebar; the admin page's button for server admins. */
+  function showMe() {
+    const me = store.me || session.user;
+    replaceChildren($("me"), visibleText(me.display_name || me.username));
+    $("me").title = `Signed in as @${me.username}`;
+    $("open-admin").hidden = !me.is_admin;
+    if (!me.is_admin && adminPage.shown) hideAdmin();
+  }
+  showMe();
+
+  function showAdmin() {
+    if (!store.me?.is_admin) return;
+    $("chat").classList.add("admin-mode");
+    $("chat").classList.remove("show-sidebar");
+    $("open-admin").setAttribute("aria-current", "page");
+    if (location.hash !== "#/admin") history.replaceState(null, "", "#/admin");
+    adminPage.show();
+  }
+
+  function hideAdmin() {
+    $("chat").classList.remove("admin-mode");
+    $("open-admin").removeAttribute("aria-current");
+    adminPage.hide();
+  }
 
   /** @param {import("./store.js").Room | null | undefined} room */
   function showHeader(room) {
@@ -124,6 +153,7 @@ function startChat(session) {
       return;
     }
     id = room.id;
+    hideAdmin();
     const target = `#/room/${encodeURIComponent(id)}`;
     if (location.hash !== target) history.replaceState(null, "", target);
     client.currentRoomId = id;
@@ -152,15 +182,23 @@ function startChat(session) {
     if (id && !store.rooms.has(id)) select(LOBBY); // I left, or was removed
     else if (id) showHeader(store.rooms.get(id));
   });
+  store.addEventListener("me", () => {
+    showMe();
+    saveSession({ token: session.token, user: store.me || session.user }); // a reload shows it at once
+    showHeader(client.currentRoomId ? store.rooms.get(client.currentRoomId) : null);
+  });
   window.addEventListener("hashchange", () => {
+    if (location.hash === "#/admin") return showAdmin();
     const id = roomFromHash();
-    if (id && id !== client.currentRoomId && store.rooms.has(id)) select(id);
+    if (id && (id !== client.currentRoomId || adminPage.shown) && store.rooms.has(id)) select(id);
   });
 
   $("sign-out").addEventListener("click", async () => {
     await client.signOut();
     signedOut();
   });
+  $("open-settings").addEventListener("click", () => settings.open());
+  $("open-admin").addEventListener("click", showAdmin);
   $("open-room-settings").addEventListener("click", () => {
     if (client.currentRoomId) roomSettings.open(client.currentRoomId);
   });
@@ -171,9 +209,11 @@ function startChat(session) {
   // Start, retrying with back-off while the server cannot be reached.
   (async function boot(attempt = 0) {
     try {
+      const wanted = location.hash;
       await client.start();
       if (!alive) return;
       await select(roomFromHash() || LOBBY);
+      if (wanted === "#/admin") showAdmin();
     } catch (err) {
       if (!alive) return;
       if (err instanceof ApiError && err.status === 401) return; // signedOut() already ran
