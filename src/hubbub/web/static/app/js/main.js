@@ -1,6 +1,8 @@
 // Entry point: the signed-out screen or the chat, and the wiring between the views.
 //
-// Addresses: #/room/<id> the room on screen; #/admin the admin page (server admins).
+// Addresses: #/room/<id> the room on screen; #/admin the admin page (server admins);
+// #/invite/<code> and #/reset/<code> (where invite and password-reset links lead) the
+// signed-out screen's sign-up with that invite, or its "set a new password" form.
 
 import { ApiError } from "./api.js";
 import { visibleText } from "./bidi.js";
@@ -67,13 +69,24 @@ function signedOut({ ended = false } = {}) {
     return;
   }
   $("chat").hidden = true;
-  auth.show({ ended: takeSessionEnded() });
+  auth.show({ ended: takeSessionEnded(), ...linkFromHash() });
 }
 
 /** The room in the address (#/room/<id>), so a reload or a link returns to it. */
 function roomFromHash() {
   const match = location.hash.match(/^#\/room\/(.+)$/);
   return match ? decodeURIComponent(match[1]) : null;
+}
+
+/**
+ * An invite or password-reset link's code in the address (#/invite/<code>, #/reset/<code>).
+ * @returns {{invite?: string, reset?: string}}
+ */
+function linkFromHash() {
+  const match = location.hash.match(/^#\/(invite|reset)\/([^/?#]+)$/);
+  if (!match) return {};
+  const code = decodeURIComponent(match[2]);
+  return match[1] === "invite" ? { invite: code } : { reset: code };
 }
 
 /** @param {import("./session.js").Session} session */
@@ -241,10 +254,22 @@ onSessionChange((session) => {
   else if (!chat || session.token !== chat.token) location.reload();
 });
 
+// An invite or reset link opened while the signed-out screen shows.
+window.addEventListener("hashchange", () => {
+  const link = linkFromHash();
+  if (!chat && (link.invite || link.reset)) auth.show(link);
+});
+
 const saved = loadSession();
+const link = linkFromHash();
 if (saved) {
   $("auth").hidden = true;
   startChat(saved);
+  if (link.invite || link.reset) {
+    toast(
+      `You are signed in as @${saved.user.username}. To use this ${link.invite ? "invite" : "password reset"} link, sign out, then open it again.`,
+    );
+  }
 } else {
-  auth.show({ ended: takeSessionEnded() });
+  auth.show({ ended: takeSessionEnded(), ...link });
 }

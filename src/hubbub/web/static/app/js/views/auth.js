@@ -1,6 +1,7 @@
-// The sign-in / create-account screen.
+// The signed-out screen: sign in, create an account (with an invite, where the server asks for
+// one: an invite link fills it in), or set a new password from a reset link.
 
-import { Api, ApiError } from "../api.js";
+import { Api, ApiError, seg } from "../api.js";
 import { hasBidiControl } from "../bidi.js";
 import { $ } from "../dom.js";
 import { isInvisibleName } from "../names.js";
@@ -9,10 +10,28 @@ import { isInvisibleName } from "../names.js";
 const MESSAGES = {
   invalid_credentials: "Wrong username or password.",
   username_taken: "That username is taken. Try another.",
+  account_deactivated: "This account is deactivated. Ask a server admin if you think that is a mistake.",
+  invite_required:
+    "This server is invite-only: open the invite link you were sent, or paste its code below.",
+  invite_invalid:
+    "That invite no longer works: it was used up, it expired or it was revoked. Ask for a new one.",
+  registration_closed:
+    "This server does not take sign-ups: its admins make accounts. Ask one for yours.",
+  reset_expired:
+    "This link has expired or was already used. Ask a server admin for a new one.",
+};
+
+const NOTICES = {
+  ended: "You were signed out: this session was ended elsewhere. Sign in again to continue.",
+  invited: "You have an invite: choose a username and a password to create your account.",
+  reset: "Your new password is set. Sign in with it.",
 };
 
 /**
  * @typedef {"signin" | "signup"} Mode
+ * @typedef {{ended?: boolean, invite?: string, reset?: string}} ShowOptions  what to show:
+ *   `ended` the server ended the last session; `invite` sign-up with this invite code; `reset`
+ *   the "set a new password" form for this reset code
  */
 
 /**
@@ -27,9 +46,28 @@ export function mountAuth({ onSignedIn }) {
   const error = $("auth-error");
   const notice = $("auth-notice");
   const submit = $("auth-submit", HTMLButtonElement);
+  const inviteRow = $("auth-invite-row");
+  const invite = $("auth-invite", HTMLInputElement);
+  const resetForm = $("reset-form", HTMLFormElement);
+  const resetPassword = $("reset-password", HTMLInputElement);
+  const resetConfirm = $("reset-confirm", HTMLInputElement);
+  const resetError = $("reset-error");
+  const resetSubmit = $("reset-submit", HTMLButtonElement);
   const api = new Api({ token: () => null, onUnauthenticated: () => {} });
   /** @type {Mode} */
   let mode = "signin";
+  /** @type {string | null} the reset code of the link that was opened */
+  let resetCode = null;
+
+  /** @param {string} text */
+  function say(text) {
+    notice.textContent = text;
+  }
+
+  /** Leave a link's address (#/invite/..., #/reset/...) once it has served. */
+  function forgetLink() {
+    if (/^#\/(invite|reset)\//.test(location.hash)) history.replaceState(null, "", location.pathname);
+  }
 
   /** @param {Mode} next */
   function setMode(next) {
@@ -42,6 +80,7 @@ export function mountAuth({ onSignedIn }) {
     form.setAttribute("aria-labelledby", tabs[mode].id);
     $("auth-display-row").hidden = mode !== "signup";
     $("auth-hint").hidden = mode !== "signup";
+    inviteRow.hidden = mode !== "signup" || !invite.value;
     password.autocomplete = mode === "signup" ? "new-password" : "current-password";
     submit.textContent = mode === "signup" ? "Create account" : "Sign in";
     error.textContent = "";
@@ -85,30 +124,103 @@ export function mountAuth({ onSignedIn }) {
       return;
     }
     /** @type {{username: string, password: string, display_name?: string}} */
+    /** @type {{username: string, password: string, display_name?: string, invite_code?: string}} */
     const body = { username: name, password: password.value };
     if (displayName) body.display_name = displayName;
+    const code = mode === "signup" ? invite.value.trim() : "";
+    if (code) body.invite_code = code;
     submit.disabled = true;
     try {
       const session = await api.post(mode === "signup" ? "/accounts" : "/sessions", body);
       password.value = "";
-      notice.hidden = true;
+      say("");
+      forgetLink();
       onSignedIn({ token: session.token, user: session.user });
     } catch (err) {
       error.textContent =
         err instanceof ApiError
           ? MESSAGES[err.code] || err.message
           : "Cannot reach the server. Check your connection and try again.";
+      if (err instanceof ApiError && (err.code === "invite_required" || err.code === "invite_invalid")) {
+        inviteRow.hidden = false; // somewhere to paste a code
+        if (err.code === "invite_required") invite.focus();
+      }
     } finally {
       submit.disabled = false;
     }
   });
 
+  // -- set a new password (a reset link) -------------------------------------------------------
+
+  /** @param {boolean} on */
+  function showReset(on) {
+    resetForm.hidden = !on;
+    form.hidden = on;
+    $("auth-tabs").hidden = on;
+    resetError.textContent = "";
+    resetPassword.value = resetConfirm.value = "";
+  }
+
+  resetForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    resetError.textContent = "";
+    if (resetPassword.value.length < 8) {
+      resetError.textContent = "Passwords are at least 8 characters.";
+      resetPassword.focus();
+      return;
+    }
+    if (resetPassword.value !== resetConfirm.value) {
+      resetError.textContent = "The two passwords are not the same.";
+      resetConfirm.focus();
+      return;
+    }
+    if (!resetCode) return;
+    resetSubmit.disabled = true;
+    try {
+      await api.post(`/password-resets/${seg(resetCode)}`, { new_password: resetPassword.value });
+      resetCode = null;
+      forgetLink();
+      showReset(false);
+      setMode("signin");
+      say(NOTICES.reset);
+      username.focus();
+    } catch (err) {
+      resetError.textContent =
+        err instanceof ApiError
+          ? MESSAGES[err.code] || err.message
+          : "Cannot reach the server. Check your connection and try again.";
+    } finally {
+      resetSubmit.disabled = false;
+    }
+  });
+  $("reset-cancel").addEventListener("click", () => {
+    resetCode = null;
+    forgetLink();
+    showReset(false);
+    setMode("signin");
+    say("");
+    username.focus();
+  });
+
   setMode("signin");
   return {
-    /** @param {{ended?: boolean}} [o]  ended: the server ended the last session; say so */
-    show({ ended = false } = {}) {
-      notice.hidden = !ended;
+    /** @param {ShowOptions} [o] */
+    show({ ended = false, invite: code, reset } = {}) {
       $("auth").hidden = false;
+      say(ended ? NOTICES.ended : code ? NOTICES.invited : "");
+      if (reset) {
+        resetCode = reset;
+        showReset(true);
+        resetPassword.focus();
+        return;
+      }
+      showReset(false);
+      if (code) {
+        invite.value = code;
+        setMode("signup");
+        username.focus();
+        return;
+      }
       username.focus();
     },
     hide() {
