@@ -74,6 +74,10 @@ def test_loads_without_console_errors_and_remembers_the_session(
     assert page.locator("#me").inner_text() == "alice"
 
     assert alice.console_errors == []
+    # Settle first: a request still in flight when the session ends (opening a room fetches
+    # its messages and members) would fail with 401, or be cut off by the reload, and this
+    # test counts every failed request.
+    page.wait_for_load_state("networkidle")
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="Sign in").wait_for()
     assert page.evaluate("localStorage.getItem('hubbub.session')") is None
