@@ -15,110 +15,19 @@ import { isPublicRoom } from "./roles.js";
 
 const AMBIGUITY_MS = 2000; // an event's ts vs a snapshot's Date header (1 s resolution)
 
-// The shapes below mirror the API's (src/hubbub/web/schemas.py; /openapi.json).
-
+// The API's shapes (shapes.js), under the names the rest of the client uses.
 /**
- * @typedef {object} User
- * @property {string} id
- * @property {string} username
- * @property {string} display_name
- * @property {string} [created_at]
- * @property {boolean} [is_admin]  a server admin
- */
-
-/**
- * Who wrote a message: guests of the classic API have no id or username.
- * @typedef {object} Author
- * @property {string | null} [id]
- * @property {string | null} [username]
- * @property {string} display_name
- * @property {boolean} [guest]
- */
-
-/**
- * @typedef {object} Reaction
- * @property {string} emoji
- * @property {number} count
- * @property {boolean} me  one of them is mine
- */
-
-/**
- * @typedef {object} Message
- * @property {string} id
- * @property {string} room_id
- * @property {number} seq  gapless within its room
- * @property {Author} author
- * @property {string} text
- * @property {string} created_at
- * @property {string | null} edited_at
- * @property {boolean} deleted
- * @property {string | null} reply_to
- * @property {Reaction[]} reactions
- */
-
-/**
- * A message as held: with when its last snapshot was taken and the newest reaction event
- * applied to it (ms; -Infinity for never).
- * @typedef {Message & {_snapAt: number, _evAt: number}} HeldMessage
- */
-
-/**
- * A room I am in (the API sends `my_role`, `last_read_seq` and `unread_count` to members).
- * @typedef {object} Room
- * @property {string} id
- * @property {string} name
- * @property {string | null} topic
- * @property {"public" | "private"} visibility
- * @property {"room" | "dm"} kind
- * @property {number} member_count
- * @property {number} last_seq
- * @property {"owner" | "admin" | "member" | null} [my_role]
- * @property {number} last_read_seq
- * @property {number} unread_count
- */
-
-/**
- * @typedef {object} Member
- * @property {User} user
- * @property {"owner" | "admin" | "member"} role
- * @property {string} joined_at
- * @property {boolean} [muted]  reads the room but may not write in it
- */
-
-/**
- * @typedef {object} Ban
- * @property {User} user
- * @property {string} reason
- * @property {string} banned_at
- */
-
-/**
- * One of my signed-in sessions (GET /me/sessions).
- * @typedef {object} SessionInfo
- * @property {string} id
- * @property {string} created_at
- * @property {string} last_used_at
- * @property {string | null} user_agent
- * @property {boolean} current  this page's
- */
-
-/**
- * Something that happened to me that the page must say (not just show by its absence).
- * @typedef {object} Notice
- * @property {"removed" | "banned"} kind
- * @property {string} roomId
- * @property {string} text
- */
-
-/**
- * One event from the stream. Durable events carry their cursor in `id`; ephemeral ones
- * (typing, presence) have none. `data`'s shape depends on `type`.
- * @typedef {object} StreamEvent
- * @property {string | null} [id]
- * @property {string} type
- * @property {string | null} [room_id]
- * @property {string} [ts]
- * @property {any} [data]
+ * @typedef {import("./shapes.js").User} User
+ * @typedef {import("./shapes.js").Author} Author
+ * @typedef {import("./shapes.js").Reaction} Reaction
+ * @typedef {import("./shapes.js").Message} Message
+ * @typedef {import("./shapes.js").Room} Room
+ * @typedef {import("./shapes.js").Member} Member
+ * @typedef {import("./shapes.js").Ban} Ban
+ * @typedef {import("./shapes.js").SessionInfo} SessionInfo
+ * @typedef {import("./shapes.js").Notice} Notice
+ * @typedef {import("./shapes.js").StreamEvent} StreamEvent
+ * @typedef {import("./shapes.js").HeldMessage} HeldMessage
  */
 
 /**
