@@ -45,6 +45,7 @@ def set_password_from_link(person: Person, url: str, password: str) -> None:
     form.get_by_role("heading", name="Set a new password").wait_for()
     form.get_by_label("New password", exact=True).fill(password)
     form.get_by_label("New password, again").fill(password)
+    save_screenshot(page, "set-new-password")
     page.get_by_role("button", name="Set password").click()
     page.locator("#auth-notice", has_text="Your new password is set").wait_for()
     assert "#/reset/" not in page.url
