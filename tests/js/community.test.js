@@ -220,17 +220,18 @@ test("owners and admins manage their rooms; server admins manage public rooms, n
 test("moderation needs a rank above the target's; only owners change roles; nobody the owner's", () => {
   const member = (user, role) => ({ user, role, joined_at: "", muted: false });
   const asAdmin = room({ my_role: "admin" });
-  assert.deepEqual(allowedOn(asAdmin, ALICE, member(BOB, "member")), { moderate: true, mute: true, changeRole: false });
-  assert.deepEqual(allowedOn(asAdmin, ALICE, member(BOB, "admin")), { moderate: false, mute: false, changeRole: false });
+  assert.deepEqual(allowedOn(asAdmin, ALICE, member(BOB, "member")), { moderate: true, changeRole: false });
+  assert.deepEqual(allowedOn(asAdmin, ALICE, member(BOB, "admin")), { moderate: false, changeRole: false });
   const asOwner = room({ my_role: "owner" });
-  assert.deepEqual(allowedOn(asOwner, ALICE, member(BOB, "admin")), { moderate: true, mute: true, changeRole: true });
-  assert.deepEqual(allowedOn(asOwner, ALICE, member(ALICE, "owner")), { moderate: false, mute: false, changeRole: false });
+  assert.deepEqual(allowedOn(asOwner, ALICE, member(BOB, "admin")), { moderate: true, changeRole: true });
+  assert.deepEqual(allowedOn(asOwner, ALICE, member(ALICE, "owner")), { moderate: false, changeRole: false });
   // A server admin in a public room outranks the owner, yet cannot change the owner's role.
   assert.deepEqual(allowedOn(room({ my_role: "member" }), ROOT, member(BOB, "owner")), {
     moderate: true,
-    mute: true,
     changeRole: false,
   });
-  // The owner cannot ban a server admin from a public room, but may mute them (as the server rules).
-  assert.deepEqual(allowedOn(asOwner, ALICE, member(ROOT, "member")), { moderate: false, mute: true, changeRole: true });
+  // The owner cannot ban, remove or mute a server admin in a public room, only in a private one.
+  assert.deepEqual(allowedOn(asOwner, ALICE, member(ROOT, "member")), { moderate: false, changeRole: true });
+  const privately = room({ my_role: "owner", visibility: "private" });
+  assert.deepEqual(allowedOn(privately, ALICE, member(ROOT, "member")), { moderate: true, changeRole: true });
 });

@@ -3,9 +3,9 @@
 //
 // Ranks: member < admin < owner, and above them a server admin in a public room or the lobby
 // (server admins moderate those; a private room or a DM is its members' business alone).
-// Removing or banning someone needs a rank above theirs (a server admin's counts in public
-// rooms); muting needs a rank above their role in the room; granting or taking away admin needs
-// the owner's rank; nobody changes the owner's role.
+// Removing, banning or muting someone needs a rank above theirs (a server admin's counts in
+// public rooms); granting or taking away admin needs the owner's rank; nobody changes the
+// owner's role.
 
 /**
  * @typedef {import("./store.js").Room} Room
@@ -57,10 +57,8 @@ export function allowedOn(room, me, member) {
   const self = !!me && member.user.id === me.id;
   const manager = !self && managesRoom(room, me);
   return {
-    /** remove and ban */
+    /** remove, ban, mute and unmute */
     moderate: manager && mine > rank(room, member.role, member.user),
-    /** mute and unmute (the server ranks the target by their role in the room alone) */
-    mute: manager && mine > rank(room, member.role),
     /** switch between admin and member */
     changeRole: !self && managesRoom(room, me) && member.role !== "owner" && mine >= RANKS.owner,
   };

@@ -14,6 +14,8 @@ const ACTIONS = {
   "user.deactivate": "deactivated the account",
   "user.reactivate": "reactivated the account",
   "user.password_reset": "made a password reset link",
+  "user.delete": "deleted the account",
+  "user.delete_erasing": "deleted the account and its messages",
   "invite.create": "created an invite",
   "invite.revoke": "revoked an invite",
   "message.delete": "deleted a message",
@@ -23,6 +25,7 @@ const ACTIONS = {
   "room.unmute": "unmuted in a room",
   "room.remove_member": "removed from a room",
   "room.role": "changed a room role",
+  "room.retention": "set how long a room keeps messages",
 };
 
 /**

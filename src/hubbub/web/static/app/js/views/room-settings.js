@@ -111,7 +111,7 @@ export function mountRoomSettings({ client, confirm, leave }) {
         "span",
         { class: "actions-row" },
         roleControl(r, m, may.changeRole),
-        may.mute
+        may.moderate
           ? h(
               "button",
               {
