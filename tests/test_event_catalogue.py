@@ -22,6 +22,8 @@ from hubbub.events import (
     MemberUpdated,
     MessageCreated,
     MessageDeleted,
+    MessagePinned,
+    MessageUnpinned,
     MessageUpdated,
     Presence,
     ReactionAdded,
@@ -30,12 +32,14 @@ from hubbub.events import (
     RoomCreated,
     RoomUpdated,
     SessionsRevoked,
+    ThreadRead,
+    ThreadUpdated,
     Typing,
     UserUpdated,
     decode,
     encode,
 )
-from hubbub.models import Author, Message, ReactionCount, Room, User
+from hubbub.models import Author, Mentions, Message, ReactionCount, Room, ThreadSummary, User
 from hubbub.realtime.frames import (
     PING,
     RESET,
@@ -64,10 +68,17 @@ MESSAGE = Message(
     False,
     "m_0",
     (ReactionCount("👍", 2, True),),
+    Mentions(("u_bob",), room=True, here=False),
+    thread_root=None,
+    also_to_room=False,
+    thread=ThreadSummary(3, 1_700_000_009_000, (ALICE,)),
+    pinned_at=1_700_000_009_500,
 )
 SAMPLES: dict[str, DurableEvent | EphemeralEvent] = {
     "message.created": MessageCreated(MESSAGE),
-    "message.updated": MessageUpdated("m_1", "r_1", 7, "edited", 1_700_000_001_000),
+    "message.updated": MessageUpdated(
+        "m_1", "r_1", 7, "edited @bob", 1_700_000_001_000, Mentions(("u_bob",))
+    ),
     "message.deleted": MessageDeleted("m_1", "r_1", 7),
     "reaction.added": ReactionAdded("m_1", "r_1", 7, "👍", "u_alice", "alice"),
     "reaction.removed": ReactionRemoved("m_1", "r_1", 7, "👍", "u_alice", "alice"),
@@ -75,7 +86,11 @@ SAMPLES: dict[str, DurableEvent | EphemeralEvent] = {
     "member.joined": MemberJoined(ROOM, ALICE, "owner"),
     "member.left": MemberLeft("r_1", ALICE, "banned"),
     "member.updated": MemberUpdated("r_1", ALICE, "admin", muted=True),
-    "read.updated": ReadUpdated("r_1", "u_alice", 7, 0),
+    "read.updated": ReadUpdated("r_1", "u_alice", 7, 3, 1),
+    "thread.updated": ThreadUpdated("m_1", "r_1", 7, ThreadSummary(2, 1_700_000_002_000, (ALICE,))),
+    "thread.read": ThreadRead("m_1", "r_1", "u_alice", 9, 1),
+    "message.pinned": MessagePinned("m_1", "r_1", 7, 1_700_000_003_000, ALICE),
+    "message.unpinned": MessageUnpinned("m_1", "r_1", 7),
     "typing": Typing("r_1", "u_alice", "alice", 1_700_000_006_000),
     "presence": Presence("u_alice", "alice", True),
     "session.revoked": SessionsRevoked("u_alice", ("s_1", "s_2")),

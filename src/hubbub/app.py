@@ -8,6 +8,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -34,13 +35,16 @@ from hubbub.services.erasure import ErasureService
 from hubbub.services.exports import ExportService, Wakeup
 from hubbub.services.health import HealthService
 from hubbub.services.invites import InviteService
+from hubbub.services.mentions import NOBODY_ONLINE, Online
 from hubbub.services.messages import MessageService
 from hubbub.services.moderation import ModerationService
 from hubbub.services.passwords import Passwords
+from hubbub.services.pins import PinService
 from hubbub.services.ratelimits import RateLimits, parse_overrides
 from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
 from hubbub.services.sessions import SessionService
+from hubbub.services.threads import ThreadService
 from hubbub.services.unit import UnitOfWork
 from hubbub.store import Engine, Store
 from hubbub.store.postgres import PostgresEngine
@@ -49,6 +53,7 @@ from hubbub.web import (
     accounts,
     admin,
     client,
+    conversations,
     docs_ui,
     exports,
     health,
@@ -153,8 +158,27 @@ def open_rate_limit_storage(settings: Settings) -> Storage | None:
     return MemoryStorage()
 
 
+@dataclass(frozen=True, slots=True)
+class HubPresence:
+    """Who is connected, for @here: across the cluster when the bus knows, else this node."""
+
+    hub: Hub
+    bus: Bus
+
+    async def online_among(self, user_ids: list[str]) -> set[str]:
+        cluster = await self.bus.online_among(user_ids)
+        if cluster is not None:
+            return set(cluster)
+        return {u for u in user_ids if self.hub.is_online(u)}
+
+
 def build_services(
-    store: Store, settings: Settings, bus: Bus, uow: UnitOfWork, limits: RateLimits
+    store: Store,
+    settings: Settings,
+    bus: Bus,
+    uow: UnitOfWork,
+    limits: RateLimits,
+    online: Online = NOBODY_ONLINE,
 ) -> Services:
     passwords = Passwords(settings.password_hashing)
     activity = ActivityService(uow, limits)
@@ -163,7 +187,7 @@ def build_services(
         accounts=AccountService(uow, settings, passwords, limits),
         sessions=SessionService(uow, settings, passwords, limits),
         rooms=RoomService(uow, limits),
-        messages=MessageService(uow, settings, limits, activity),
+        messages=MessageService(uow, settings, limits, activity, online),
         activity=activity,
         health=HealthService(store, lambda: bus.state),
         invites=InviteService(uow, settings, limits),
@@ -173,6 +197,8 @@ def build_services(
         retention=RetentionService(uow, settings),
         erasure=ErasureService(uow, passwords, limits),
         exports=ExportService(uow, limits, Wakeup()),
+        threads=ThreadService(uow),
+        pins=PinService(uow),
     )
 
 
@@ -225,7 +251,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             uow = UnitOfWork(store, the_clock, bus)
             limits = RateLimits(open_rate_limit_storage(settings), limits_overrides)
             app.state.rate_limits = limits
-            services = build_services(store, settings, bus, uow, limits)
+            services = build_services(store, settings, bus, uow, limits, HubPresence(hub, bus))
             app.state.services = services
             app.state.realtime = Realtime(
                 hub,
@@ -298,6 +324,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         invites.router,
         admin.router,
         exports.router,
+        conversations.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

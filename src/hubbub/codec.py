@@ -11,13 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from hubbub.models import Author, Message, ReactionCount, Room, User
+from hubbub.models import (
+    NO_MENTIONS,
+    Author,
+    Mentions,
+    Message,
+    ReactionCount,
+    Room,
+    ThreadSummary,
+    User,
+)
 
 __all__ = [
+    "mentions_from",
+    "mentions_to",
     "message_from",
     "message_to",
     "room_from",
     "room_to",
+    "thread_from",
+    "thread_to",
     "user_from",
     "user_to",
 ]
@@ -54,6 +67,36 @@ def _author_from(d: dict[str, Any]) -> Author:
     )
 
 
+def mentions_to(m: Mentions) -> dict[str, Any]:
+    return {"users": list(m.users), "room": m.room, "here": m.here}
+
+
+def mentions_from(d: dict[str, Any] | None) -> Mentions:
+    if not d:
+        return NO_MENTIONS
+    return Mentions(tuple(d["users"]), bool(d["room"]), bool(d["here"]))
+
+
+def thread_to(t: ThreadSummary | None) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    return {
+        "reply_count": t.reply_count,
+        "last_reply_at": t.last_reply_at,
+        "participants": [user_to(u) for u in t.participants],
+    }
+
+
+def thread_from(d: dict[str, Any] | None) -> ThreadSummary | None:
+    if d is None:
+        return None
+    return ThreadSummary(
+        int(d["reply_count"]),
+        None if d["last_reply_at"] is None else int(d["last_reply_at"]),
+        tuple(user_from(u) for u in d["participants"]),
+    )
+
+
 def message_to(m: Message) -> dict[str, Any]:
     return {
         "id": m.id,
@@ -66,6 +109,11 @@ def message_to(m: Message) -> dict[str, Any]:
         "deleted": m.deleted,
         "reply_to": m.reply_to,
         "reactions": [{"emoji": r.emoji, "count": r.count, "me": r.me} for r in m.reactions],
+        "mentions": mentions_to(m.mentions),
+        "thread_root": m.thread_root,
+        "also_to_room": m.also_to_room,
+        "thread": thread_to(m.thread),
+        "pinned_at": m.pinned_at,
     }
 
 
@@ -83,6 +131,12 @@ def message_from(d: dict[str, Any]) -> Message:
         reactions=tuple(
             ReactionCount(r["emoji"], int(r["count"]), bool(r["me"])) for r in d["reactions"]
         ),
+        # Added in 0.2 (optional: no new version).
+        mentions=mentions_from(d.get("mentions")),
+        thread_root=d.get("thread_root"),
+        also_to_room=bool(d.get("also_to_room", False)),
+        thread=thread_from(d.get("thread")),
+        pinned_at=d.get("pinned_at"),
     )
 
 
@@ -98,6 +152,7 @@ def room_to(r: Room) -> dict[str, Any]:
         "member_count": r.member_count,
         "last_seq": r.last_seq,
         "retention_days": r.retention_days,
+        "members_can_pin": r.members_can_pin,
     }
 
 
@@ -112,4 +167,5 @@ def room_from(d: dict[str, Any]) -> Room:
         member_count=int(d["member_count"]),
         last_seq=int(d["last_seq"]),
         retention_days=d.get("retention_days"),  # added in 0.2 (optional: no new version)
+        members_can_pin=bool(d.get("members_can_pin", False)),  # likewise
     )

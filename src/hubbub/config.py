@@ -81,6 +81,8 @@ class Settings:
     # SQLite: deleted text leaves the database files (the write-ahead log is checkpointed and
     # truncated, freed pages are zeroed) within this many seconds.
     redact_flush_seconds: float = 60.0
+    # @room and @here need an owner or admin in rooms with more members than this.
+    room_mention_max: int = 100
     graceful_shutdown_seconds: int = 2
     # On start, how long to wait for an unreachable database before giving up.
     database_wait_seconds: float = 30.0

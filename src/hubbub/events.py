@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, get_origin, get_type_hints
 
 from hubbub import codec
-from hubbub.models import Message, Role, Room, User
+from hubbub.models import NO_MENTIONS, Mentions, Message, Role, Room, ThreadSummary, User
 
 __all__ = [
     "DURABLE_TYPES",
@@ -37,6 +37,8 @@ __all__ = [
     "MemberUpdated",
     "MessageCreated",
     "MessageDeleted",
+    "MessagePinned",
+    "MessageUnpinned",
     "MessageUpdated",
     "Presence",
     "ReactionAdded",
@@ -45,6 +47,8 @@ __all__ = [
     "RoomCreated",
     "RoomUpdated",
     "SessionsRevoked",
+    "ThreadRead",
+    "ThreadUpdated",
     "Typing",
     "UserUpdated",
     "decode",
@@ -108,6 +112,7 @@ class MessageUpdated(_Kind):
     seq: int
     text: str
     edited_at: int
+    mentions: Mentions = NO_MENTIONS  # added in 0.2 (optional: no new version)
 
     @property
     def about_message(self) -> str:
@@ -234,6 +239,7 @@ class ReadUpdated(_Kind):
     user_id: str
     last_read_seq: int
     unread_count: int
+    mention_count: int = 0  # added in 0.2 (optional: no new version)
 
     @property
     def subject(self) -> str | None:
@@ -302,6 +308,68 @@ class SessionsRevoked(_Kind):
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class ThreadUpdated(_Kind):
+    """A thread's summary changed (a reply came, or one was deleted): the room's members
+    update the root."""
+
+    TYPE: ClassVar[str] = "thread.updated"
+    root_id: str
+    room_id: str
+    seq: int  # the root's
+    thread: ThreadSummary
+
+    @property
+    def about_message(self) -> str:
+        return self.root_id
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadRead(_Kind):
+    """A user's read marker in a thread moved: their own connections only."""
+
+    TYPE: ClassVar[str] = "thread.read"
+    root_id: str
+    room_id: str
+    user_id: str
+    last_read_seq: int
+    unread_count: int
+
+    @property
+    def subject(self) -> str | None:
+        return self.user_id
+
+    @property
+    def private(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePinned(_Kind):
+    TYPE: ClassVar[str] = "message.pinned"
+    id: str
+    room_id: str
+    seq: int
+    pinned_at: int
+    by: User
+
+    @property
+    def about_message(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class MessageUnpinned(_Kind):
+    TYPE: ClassVar[str] = "message.unpinned"
+    id: str
+    room_id: str
+    seq: int
+
+    @property
+    def about_message(self) -> str:
+        return self.id
+
+
 DurableEvent = (
     MessageCreated
     | MessageUpdated
@@ -316,6 +384,10 @@ DurableEvent = (
     | RoomCreated
     | UserUpdated
     | SessionsRevoked
+    | ThreadUpdated
+    | ThreadRead
+    | MessagePinned
+    | MessageUnpinned
 )
 DURABLE_TYPES: dict[str, type[DurableEvent]] = {
     t.TYPE: t
@@ -333,6 +405,10 @@ DURABLE_TYPES: dict[str, type[DurableEvent]] = {
         RoomCreated,
         UserUpdated,
         SessionsRevoked,
+        ThreadUpdated,
+        ThreadRead,
+        MessagePinned,
+        MessageUnpinned,
     )
 }
 
@@ -407,8 +483,20 @@ class Ephemeral:
 
 # -- the stored form --------------------------------------------------------------------------
 
-_TO: dict[Any, Any] = {Message: codec.message_to, Room: codec.room_to, User: codec.user_to}
-_FROM: dict[Any, Any] = {Message: codec.message_from, Room: codec.room_from, User: codec.user_from}
+_TO: dict[Any, Any] = {
+    Message: codec.message_to,
+    Room: codec.room_to,
+    User: codec.user_to,
+    Mentions: codec.mentions_to,
+    ThreadSummary: codec.thread_to,
+}
+_FROM: dict[Any, Any] = {
+    Message: codec.message_from,
+    Room: codec.room_from,
+    User: codec.user_from,
+    Mentions: codec.mentions_from,
+    ThreadSummary: codec.thread_from,
+}
 
 
 _FIELDS: dict[str, tuple[tuple[str, Any], ...]] = {}

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "NO_MENTIONS",
     "AuditEntry",
     "Author",
     "Ban",
     "Invite",
     "Member",
+    "Mentions",
     "Message",
     "ReactionCount",
     "Role",
@@ -18,6 +20,7 @@ __all__ = [
     "RoomAccess",
     "RoomKind",
     "SessionInfo",
+    "ThreadSummary",
     "User",
     "Visibility",
 ]
@@ -62,6 +65,27 @@ class ReactionCount:
 
 
 @dataclass(frozen=True, slots=True)
+class Mentions:
+    """Who a message mentions: accounts by @username (members only), @room, @here."""
+
+    users: tuple[str, ...] = ()
+    room: bool = False
+    here: bool = False
+
+
+NO_MENTIONS = Mentions()
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSummary:
+    """A thread root's replies: how many (live), the latest, up to five repliers."""
+
+    reply_count: int
+    last_reply_at: int | None
+    participants: tuple[User, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: str
     room_id: str
@@ -73,6 +97,11 @@ class Message:
     deleted: bool
     reply_to: str | None
     reactions: tuple[ReactionCount, ...] = ()
+    mentions: Mentions = NO_MENTIONS
+    thread_root: str | None = None  # a reply in this message's thread
+    also_to_room: bool = False  # a thread reply also shown in the room's timeline
+    thread: ThreadSummary | None = None  # a root with replies
+    pinned_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +116,12 @@ class Room:
     last_seq: int
     # Days its messages are kept; None: the server's default (message_retention).
     retention_days: int | None = None
+    members_can_pin: bool = False  # else only owners and admins pin messages
     # Only for a member viewing the room; None otherwise.
     my_role: Role | None = None
     last_read_seq: int | None = None
     unread_count: int | None = None
+    mention_count: int | None = None  # unread messages that mention the viewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +137,7 @@ class RoomAccess:
     muted: bool = False  # the viewer may read but not write
     banned: bool = False  # the viewer may not join or be added
     pruned_seq: int = 0  # retention removed every message up to this seq
+    members_can_pin: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,8 @@ from hubbub.events import (
     MemberUpdated,
     MessageCreated,
     MessageDeleted,
+    MessagePinned,
+    MessageUnpinned,
     MessageUpdated,
     Presence,
     ReactionAdded,
@@ -27,10 +29,21 @@ from hubbub.events import (
     RoomCreated,
     RoomUpdated,
     SessionsRevoked,
+    ThreadRead,
+    ThreadUpdated,
     Typing,
     UserUpdated,
 )
-from hubbub.models import Author, Member, Message, Room, SessionInfo, User
+from hubbub.models import (
+    Author,
+    Member,
+    Mentions,
+    Message,
+    Room,
+    SessionInfo,
+    ThreadSummary,
+    User,
+)
 
 __all__ = [
     "admin_user",
@@ -91,6 +104,25 @@ def message(m: Message) -> dict[str, Any]:
         "deleted": m.deleted,
         "reply_to": m.reply_to,
         "reactions": [{"emoji": r.emoji, "count": r.count, "me": r.me} for r in m.reactions],
+        "mentions": mentions(m.mentions),
+        "thread_root": m.thread_root,
+        "also_to_room": m.also_to_room,
+        "thread": thread(m.thread),
+        "pinned_at": None if m.pinned_at is None else rfc3339(m.pinned_at),
+    }
+
+
+def mentions(m: Mentions) -> dict[str, Any]:
+    return {"users": list(m.users), "room": m.room, "here": m.here}
+
+
+def thread(t: ThreadSummary | None) -> dict[str, Any] | None:
+    if t is None:
+        return None
+    return {
+        "reply_count": t.reply_count,
+        "last_reply_at": None if t.last_reply_at is None else rfc3339(t.last_reply_at),
+        "participants": [user(u) for u in t.participants],
     }
 
 
@@ -105,11 +137,13 @@ def room(r: Room) -> dict[str, Any]:
         "member_count": r.member_count,
         "last_seq": r.last_seq,
         "retention_days": r.retention_days,
+        "members_can_pin": r.members_can_pin,
     }
     if r.my_role is not None:
         body["my_role"] = r.my_role
         body["last_read_seq"] = r.last_read_seq
         body["unread_count"] = r.unread_count
+        body["mention_count"] = r.mention_count or 0
     return body
 
 
@@ -134,6 +168,7 @@ def event_data(e: DurableEvent | EphemeralEvent) -> dict[str, Any]:
                 "seq": e.seq,
                 "text": e.text,
                 "edited_at": rfc3339(e.edited_at),
+                "mentions": mentions(e.mentions),
             }
         case MessageDeleted():
             return {"id": e.id, "room_id": e.room_id, "seq": e.seq}
@@ -163,7 +198,32 @@ def event_data(e: DurableEvent | EphemeralEvent) -> dict[str, Any]:
                 "room_id": e.room_id,
                 "last_read_seq": e.last_read_seq,
                 "unread_count": e.unread_count,
+                "mention_count": e.mention_count,
             }
+        case ThreadUpdated():
+            return {
+                "root_id": e.root_id,
+                "room_id": e.room_id,
+                "seq": e.seq,
+                "thread": thread(e.thread),
+            }
+        case ThreadRead():
+            return {
+                "root_id": e.root_id,
+                "room_id": e.room_id,
+                "last_read_seq": e.last_read_seq,
+                "unread_count": e.unread_count,
+            }
+        case MessagePinned():
+            return {
+                "id": e.id,
+                "room_id": e.room_id,
+                "seq": e.seq,
+                "pinned_at": rfc3339(e.pinned_at),
+                "by": user(e.by),
+            }
+        case MessageUnpinned():
+            return {"id": e.id, "room_id": e.room_id, "seq": e.seq}
         case SessionsRevoked():
             return {"session_ids": list(e.session_ids)}
         case Typing():

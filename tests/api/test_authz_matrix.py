@@ -233,6 +233,15 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("DELETE", "/me", {"password": "correct horse"}),
     ("POST", "/me/export", None),
     ("GET", "/me/export", None),
+    ("GET", "/messages/{message_id}/thread", None),
+    ("PUT", "/messages/{message_id}/follow", None),
+    ("DELETE", "/messages/{message_id}/follow", None),
+    ("PUT", "/messages/{message_id}/thread/read", {"seq": 0}),
+    ("GET", "/threads", None),
+    ("GET", "/mentions", None),
+    ("PUT", "/messages/{message_id}/pin", None),
+    ("DELETE", "/messages/{message_id}/pin", None),
+    ("GET", "/rooms/{room_id}/pins", None),
 ]
 PUBLIC_ROUTES = {
     ("POST", "/accounts"),

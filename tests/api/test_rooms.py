@@ -24,8 +24,9 @@ ROOM_FIELDS = {
     "member_count",
     "last_seq",
     "retention_days",
+    "members_can_pin",
 }
-MEMBER_FIELDS = {"my_role", "last_read_seq", "unread_count"}
+MEMBER_FIELDS = {"my_role", "last_read_seq", "unread_count", "mention_count"}
 
 
 def assert_invalid_field(r: httpx.Response, field: str) -> None:

@@ -17,9 +17,11 @@ from hubbub.services.health import HealthService
 from hubbub.services.invites import InviteService
 from hubbub.services.messages import MessageService
 from hubbub.services.moderation import ModerationService
+from hubbub.services.pins import PinService
 from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
 from hubbub.services.sessions import SessionService
+from hubbub.services.threads import ThreadService
 
 __all__ = ["Services"]
 
@@ -40,3 +42,5 @@ class Services:
     retention: RetentionService
     erasure: ErasureService
     exports: ExportService
+    threads: ThreadService
+    pins: PinService

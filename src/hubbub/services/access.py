@@ -8,9 +8,10 @@ deleting another's message needs the admin rank (any admin may delete any messag
 
 from __future__ import annotations
 
-from hubbub.errors import Muted, NotAllowed, NotAMember, RoomNotFound
-from hubbub.models import Role, Room, RoomAccess, User
+from hubbub.errors import MessageNotFound, Muted, NotAllowed, NotAMember, RoomNotFound
+from hubbub.models import Message, Role, Room, RoomAccess, User
 from hubbub.store import Tx
+from hubbub.store.messages import find_message
 from hubbub.store.rooms import find_access, find_room
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "require_member",
     "require_voice",
     "room_access",
+    "visible_message",
     "visible_room",
 ]
 
@@ -90,3 +92,15 @@ def check_manager(room: RoomAccess, me: User | None = None) -> RoomAccess:
 
 def require_manager(tx: Tx, room_id: str, me: User) -> RoomAccess:
     return check_manager(room_access(tx, room_id, me.id), me)
+
+
+def visible_message(tx: Tx, message_id: str, me: str) -> Message:
+    """The message if `me` can see its room; otherwise MessageNotFound (nothing leaks)."""
+    message = find_message(tx, message_id, me)
+    if message is None:
+        raise MessageNotFound(f"No message {message_id!r}")
+    try:
+        room_access(tx, message.room_id, me)
+    except RoomNotFound:
+        raise MessageNotFound(f"No message {message_id!r}") from None
+    return message

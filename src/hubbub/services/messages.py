@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
@@ -12,9 +12,7 @@ from hubbub.errors import (
     IdempotencyKeyReused,
     Invalid,
     MessageDeleted,
-    MessageNotFound,
     NotAuthor,
-    RoomNotFound,
     TooManyReactions,
 )
 from hubbub.events import (
@@ -26,20 +24,30 @@ from hubbub.events import (
 from hubbub.events import (
     MessageDeleted as MessageDeletedEvent,
 )
-from hubbub.models import Author, Message, User
-from hubbub.services.access import rank, require_voice, room_access
+from hubbub.models import NO_MENTIONS, Author, Message, User
+from hubbub.services import mentions
+from hubbub.services.access import rank, require_voice, room_access, visible_message
 from hubbub.services.activity import ActivityService
 from hubbub.services.audit import record
 from hubbub.services.fields import check_text
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.redaction import redact_deleted, redact_edited
+from hubbub.services.threads import check_root, on_reply, on_reply_gone
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
 from hubbub.store import idempotency as idem_q
+from hubbub.store import mentions as mentions_q
 from hubbub.store import messages as messages_q
 from hubbub.store import reactions as reactions_q
+from hubbub.store import rooms as rooms_q
 
-__all__ = ["HISTORY_LIMIT_DEFAULT", "HISTORY_LIMIT_MAX", "HistoryPage", "MessageService", "Sent"]
+__all__ = [
+    "HISTORY_LIMIT_DEFAULT",
+    "HISTORY_LIMIT_MAX",
+    "HistoryPage",
+    "MessageService",
+    "Sent",
+]
 
 HISTORY_LIMIT_DEFAULT, HISTORY_LIMIT_MAX = 50, 200
 EMOJI_MAX = 32
@@ -75,6 +83,7 @@ class MessageService:
     settings: Settings
     limits: RateLimits
     activity: ActivityService
+    online: mentions.Online = mentions.NOBODY_ONLINE
 
     async def send(
         self,
@@ -83,8 +92,12 @@ class MessageService:
         text: str,
         reply_to: str | None = None,
         idempotency_key: str | None = None,
+        thread_root: str | None = None,
+        also_to_room: bool = False,
     ) -> Sent:
-        """Commit a message to a room `me` is a member of.
+        """Commit a message to a room `me` is a member of; with `thread_root`, as a reply in
+        that message's thread (shown in the room too with `also_to_room`). Its @mentions are
+        resolved and stored with it (services/mentions.py).
 
         With an idempotency key, the message is stored as the key's answer in the same
         transaction, and a retry with the same key and request returns it again (creating
@@ -95,8 +108,15 @@ class MessageService:
             # A field value's surrounding whitespace is not part of it (RFC 9110 5.5).
             idempotency_key = idempotency_key.strip(" \t")
             check_text("Idempotency-Key", idempotency_key, 1, IDEMPOTENCY_KEY_MAX)
+        if also_to_room and thread_root is None:
+            raise Invalid("also_to_room needs a thread_root", field="also_to_room")
         await self.limits.hit("messages", me.id)
-        request_hash = hashlib.sha256(orjson.dumps([room_id, text, reply_to])).hexdigest()
+        parsed = mentions.parse(text)
+        online = await self._online(room_id, parsed)
+        request: list[object] = [room_id, text, reply_to]
+        if thread_root is not None:
+            request += [thread_root, also_to_room]
+        request_hash = hashlib.sha256(orjson.dumps(request)).hexdigest()
 
         def fn(tx: Tx, outbox: Outbox) -> Sent:
             now = outbox.now_ms
@@ -108,14 +128,31 @@ class MessageService:
                             "This Idempotency-Key was used for a different request"
                         )
                     return Sent(stored.message, replayed=True)
-            require_voice(tx, room_id, me.id)
+            room = require_voice(tx, room_id, me.id)
             if reply_to is not None:
                 target = messages_q.find_message(tx, reply_to)
                 if target is None or target.room_id != room_id:
                     raise Invalid("reply_to must be a message in the same room", field="reply_to")
-            message = messages_q.insert_message(
-                tx, messages_q.NewMessage(room_id, text, author_of(me), reply_to), now
+            root = None if thread_root is None else check_root(tx, room_id, thread_root)
+            if parsed.room or parsed.here:
+                count = rooms_q.member_count(tx, room_id)
+                mentions.check_broadcast(room, me, count, self.settings.room_mention_max)
+            new = messages_q.NewMessage(
+                room_id,
+                text,
+                author_of(me),
+                reply_to,
+                thread_root=thread_root,
+                also_to_room=also_to_room,
+                mention_room=parsed.room,
+                mention_here=parsed.here,
             )
+            message = messages_q.insert_message(tx, new, now)
+            if parsed.any:
+                found = mentions.store_mentions(tx, message, parsed, online, fresh=True)
+                message = replace(message, mentions=found)
+            if root is not None:
+                on_reply(tx, outbox, root, message)
             if idempotency_key is not None:
                 idem_q.save_answer(
                     tx, me.id, idempotency_key, idem_q.StoredAnswer(request_hash, message), now
@@ -126,6 +163,14 @@ class MessageService:
         sent = await self.uow.write(fn)
         await self.activity.message_sent(me, room_id)
         return sent
+
+    async def _online(self, room_id: str, parsed: mentions.Parsed) -> frozenset[str]:
+        """For @here: the room's members connected now (asked before the write: presence
+        may be a network round trip)."""
+        if not parsed.here:
+            return frozenset()
+        members = await self.uow.read(lambda tx: mentions_q.member_ids(tx, room_id))
+        return frozenset(await self.online.online_among(members))
 
     async def purge_expired_keys(self) -> int:
         """Forget idempotency keys older than their 24 h lifetime; return how many."""
@@ -173,28 +218,90 @@ class MessageService:
 
         return await self.uow.read(fn)
 
+    async def timeline(
+        self,
+        me: User,
+        room_id: str,
+        before: int | None,
+        after: int | None,
+        limit: int = HISTORY_LIMIT_DEFAULT,
+    ) -> HistoryPage:
+        """Like `history`, but only the room's timeline: top-level messages and the thread
+        replies also sent to the room (`top_level=true`). Not a seq range: pages by query."""
+        if not 1 <= limit <= HISTORY_LIMIT_MAX:
+            raise Invalid(f"limit must be 1..{HISTORY_LIMIT_MAX}", field="limit")
+        for name, value in (("before", before), ("after", after)):
+            if value is not None and value < 0:
+                raise Invalid(f"{name} must be 0 or more", field=name)
+        top = "m.room_id = :room AND (m.thread_root IS NULL OR m.also_to_room)"
+
+        def fn(tx: Tx) -> HistoryPage:
+            room_access(tx, room_id, me.id)
+            if after is not None:
+                params: dict[str, object] = {"room": room_id, "at": after}
+                found = messages_q.list_where(
+                    tx, f"{top} AND m.seq > :at", params, "m.seq", limit + 1, me.id
+                )
+                page = found[:limit]
+                earlier = messages_q.list_where(
+                    tx, f"{top} AND m.seq <= :at", params, "m.seq DESC", 1, me.id
+                )
+                return HistoryPage(page, bool(earlier), len(found) > limit)
+            params = {"room": room_id, "at": before if before is not None else 2**62}
+            found = messages_q.list_where(
+                tx, f"{top} AND m.seq < :at", params, "m.seq DESC", limit + 1, me.id
+            )
+            later = before is not None and bool(
+                messages_q.list_where(tx, f"{top} AND m.seq >= :at", params, "m.seq", 1, me.id)
+            )
+            return HistoryPage(list(reversed(found[:limit])), len(found) > limit, later)
+
+        return await self.uow.read(fn)
+
     async def get(self, me: User, message_id: str) -> Message:
-        return await self.uow.read(lambda tx: _visible_message(tx, message_id, me.id))
+        return await self.uow.read(lambda tx: visible_message(tx, message_id, me.id))
 
     async def edit(self, me: User, message_id: str, text: str) -> Message:
-        """Replace the text of my own message; sets edited_at."""
+        """Replace the text of my own message; sets edited_at; its mentions are resolved
+        again (so mention counts follow the new text)."""
         check_text("text", text, 1, self.settings.message_text_max)
         await self.limits.hit("messages", me.id)
+        parsed = mentions.parse(text)
+
+        async def room_of() -> str:
+            found = await self.uow.read(lambda tx: visible_message(tx, message_id, me.id))
+            return found.room_id
+
+        online = await self._online(await room_of(), parsed) if parsed.here else frozenset()
 
         def fn(tx: Tx, outbox: Outbox) -> Message:
-            message = _visible_message(tx, message_id, me.id)
+            message = visible_message(tx, message_id, me.id)
             if message.author.id != me.id:
                 raise NotAuthor("Only the author can edit a message")
-            require_voice(tx, message.room_id, me.id)
+            room = require_voice(tx, message.room_id, me.id)
             if message.deleted:
                 raise MessageDeleted("A deleted message cannot be edited")
+            if (parsed.room and not message.mentions.room) or (
+                parsed.here and not message.mentions.here
+            ):
+                count = rooms_q.member_count(tx, message.room_id)
+                mentions.check_broadcast(room, me, count, self.settings.room_mention_max)
             messages_q.update_text(tx, message_id, text, outbox.now_ms)
+            if parsed.any or message.mentions != NO_MENTIONS:
+                mentions.store_mentions(tx, message, parsed, online)
             found = messages_q.find_message(tx, message_id, me.id)
             assert found is not None
             assert found.edited_at is not None
             redact_edited(tx, found)
             outbox.add(
-                MessageUpdated(found.id, found.room_id, found.seq, found.text, found.edited_at)
+                MessageUpdated(
+                    found.id,
+                    found.room_id,
+                    found.seq,
+                    found.text,
+                    found.edited_at,
+                    found.mentions,
+                )
             )
             return found
 
@@ -205,7 +312,7 @@ class MessageService:
         await self.limits.hit("messages", me.id)
 
         def fn(tx: Tx, outbox: Outbox) -> None:
-            message = _visible_message(tx, message_id, me.id)
+            message = visible_message(tx, message_id, me.id)
             moderated = message.author.id != me.id
             if moderated:
                 room = room_access(tx, message.room_id, me.id)
@@ -215,6 +322,8 @@ class MessageService:
                 return
             messages_q.mark_deleted(tx, message_id)
             redact_deleted(tx, message)
+            if message.thread_root is not None:
+                on_reply_gone(tx, outbox, message)
             if moderated:
                 record(tx, outbox, me, "message.delete", f"{message.room_id}/{message.seq}")
             outbox.add(MessageDeletedEvent(message.id, message.room_id, message.seq))
@@ -229,7 +338,7 @@ class MessageService:
         await self.limits.hit("reactions", me.id)
 
         def fn(tx: Tx, outbox: Outbox) -> None:
-            message = _visible_message(tx, message_id, me.id)
+            message = visible_message(tx, message_id, me.id)
             require_voice(tx, message.room_id, me.id)
             if message.deleted:
                 raise MessageDeleted("A deleted message takes no reactions")
@@ -252,15 +361,3 @@ class MessageService:
             outbox.add(kind(message.id, message.room_id, message.seq, emoji, me.id, me.username))
 
         await self.uow.write(fn)
-
-
-def _visible_message(tx: Tx, message_id: str, me: str) -> Message:
-    """The message if `me` can see its room; otherwise MessageNotFound (nothing leaks)."""
-    message = messages_q.find_message(tx, message_id, me)
-    if message is None:
-        raise MessageNotFound(f"No message {message_id!r}")
-    try:
-        room_access(tx, message.room_id, me)
-    except RoomNotFound:
-        raise MessageNotFound(f"No message {message_id!r}") from None
-    return message

@@ -143,6 +143,8 @@ class RoomService:
         name: str | None,
         topic: str | None,
         retention_days: int | Keep | None = KEEP,
+        *,
+        members_can_pin: bool | None = None,
     ) -> Room:
         """Rename or re-topic a room, or set how many days its messages are kept (None: the
         server's default): owner or admin only; never a DM."""
@@ -162,6 +164,8 @@ class RoomService:
             if retention_days is not KEEP:
                 rooms_q.set_retention(tx, room_id, retention_days)
                 record(tx, outbox, me, "room.retention", room_id, str(retention_days))
+            if members_can_pin is not None:
+                rooms_q.set_members_can_pin(tx, room_id, members_can_pin)
             updated = visible_room(tx, room_id, me.id)
             outbox.add(RoomUpdated(public_room(updated)))
             return updated
@@ -345,8 +349,8 @@ class RoomService:
             before = room.last_read_seq or 0
             marker = rooms_q.set_read(tx, room_id, me.id, min(seq, room.last_seq))
             if marker != before:
-                unread = messages_q.count_unread(tx, room_id, me.id, marker)
-                outbox.add(ReadUpdated(room_id, me.id, marker, unread))
+                unread, mentions = messages_q.count_unread(tx, room_id, me.id, marker)
+                outbox.add(ReadUpdated(room_id, me.id, marker, unread, mentions))
             return marker
 
         return await self.uow.write(fn)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hubbub.models import Member, Role, Room, RoomAccess
 from hubbub.store.engine import Row, Tx
+from hubbub.store.messages import MENTIONS_ME, UNREAD
 from hubbub.store.patterns import ESCAPE, prefix_pattern
 from hubbub.store.users import USER_COLUMNS, user_from_row
 
@@ -24,7 +25,9 @@ __all__ = [
     "list_room_ids_of",
     "list_rooms_of",
     "list_sharing_a_room",
+    "member_count",
     "pruned_seq",
+    "set_members_can_pin",
     "set_muted",
     "set_read",
     "set_retention",
@@ -35,20 +38,23 @@ __all__ = [
 # Room columns plus member_count; the viewer's fields are added by the caller when they apply.
 _COLUMNS = (
     "r.id, r.name, r.topic, r.visibility, r.kind, r.created_at, r.last_seq,"
-    " (SELECT COUNT(*) FROM members c WHERE c.room_id = r.id), r.retention_days"
+    " (SELECT COUNT(*) FROM members c WHERE c.room_id = r.id), r.retention_days,"
+    " r.members_can_pin"
 )
-# The viewer's membership and unread count, as extra columns (NULL for a non-member).
+# The viewer's membership, unread and mention counts, as extra columns (NULL for a
+# non-member). The counting rules are store/messages.py's UNREAD and MENTIONS_ME.
 _MINE = (
     ", me.role, me.last_read_seq,"
     " CASE WHEN me.role IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM messages x"
-    " WHERE x.room_id = r.id AND x.seq > me.last_read_seq AND x.deleted = FALSE"
-    " AND (x.author_id IS NULL OR x.author_id <> :me)) END"
+    f" WHERE x.room_id = r.id AND x.seq > me.last_read_seq AND {UNREAD}) END,"
+    " CASE WHEN me.role IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM messages x"
+    f" WHERE x.room_id = r.id AND x.seq > me.last_read_seq AND {MENTIONS_ME}) END"
 )
 _JOIN_MINE = " LEFT JOIN members me ON me.room_id = r.id AND me.user_id = :me"
 
 
 def _room(row: Row) -> Room:
-    role = row[9] if len(row) > 9 else None
+    role = row[10] if len(row) > 10 else None
     return Room(
         id=row[0],
         name=row[1],
@@ -59,9 +65,11 @@ def _room(row: Row) -> Room:
         last_seq=int(row[6]),
         member_count=int(row[7]),
         retention_days=None if row[8] is None else int(row[8]),
+        members_can_pin=bool(row[9]),
         my_role=role,
-        last_read_seq=None if role is None else int(row[10]),
-        unread_count=None if role is None else int(row[11]),
+        last_read_seq=None if role is None else int(row[11]),
+        unread_count=None if role is None else int(row[12]),
+        mention_count=None if role is None else int(row[13]),
     )
 
 
@@ -99,7 +107,7 @@ def find_access(tx: Tx, room_id: str, me: str) -> RoomAccess | None:
     one indexed lookup, for access checks on hot paths (no member or unread counts)."""
     row = tx.fetchone(
         "SELECT r.id, r.visibility, r.kind, r.last_seq, me.role, me.last_read_seq, me.muted,"
-        " b.user_id, r.pruned_seq"
+        " b.user_id, r.pruned_seq, r.members_can_pin"
         f" FROM rooms r{_JOIN_MINE}"
         " LEFT JOIN bans b ON b.room_id = r.id AND b.user_id = :me WHERE r.id = :id",
         {"id": room_id, "me": me},
@@ -116,6 +124,7 @@ def find_access(tx: Tx, room_id: str, me: str) -> RoomAccess | None:
         muted=bool(row[6]),
         banned=row[7] is not None,
         pruned_seq=int(row[8]),
+        members_can_pin=bool(row[9]),
     )
 
 
@@ -189,6 +198,17 @@ def pruned_seq(tx: Tx, room_id: str) -> int | None:
     """The highest seq retention erased in the room (None: no such room)."""
     row = tx.fetchone("SELECT pruned_seq FROM rooms WHERE id = :id", {"id": room_id})
     return None if row is None else int(row[0])
+
+
+def member_count(tx: Tx, room_id: str) -> int:
+    row = tx.fetchone("SELECT COUNT(*) FROM members WHERE room_id = :r", {"r": room_id})
+    return int(row[0]) if row else 0
+
+
+def set_members_can_pin(tx: Tx, room_id: str, allowed: bool) -> None:
+    tx.execute(
+        "UPDATE rooms SET members_can_pin = :a WHERE id = :id", {"a": allowed, "id": room_id}
+    )
 
 
 def set_retention(tx: Tx, room_id: str, days: int | None) -> None:

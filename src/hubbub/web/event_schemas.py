@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, RootModel
 
-from hubbub.web.schemas import MessageOut, UserOut
+from hubbub.web.schemas import MentionsOut, MessageOut, ThreadOut, UserOut
 
 __all__ = ["CONTROL_TYPES", "Event", "EventsPage", "RoomPublicOut"]
 
@@ -33,6 +33,7 @@ class RoomPublicOut(BaseModel):
     member_count: int
     last_seq: int
     retention_days: int | None
+    members_can_pin: bool
 
 
 class MessageUpdatedData(BaseModel):
@@ -41,6 +42,7 @@ class MessageUpdatedData(BaseModel):
     seq: int
     text: str
     edited_at: str
+    mentions: MentionsOut
 
 
 class MessageDeletedData(BaseModel):
@@ -83,6 +85,29 @@ class ReadUpdatedData(BaseModel):
     room_id: str
     last_read_seq: int
     unread_count: int
+    mention_count: int
+
+
+class ThreadUpdatedData(BaseModel):
+    root_id: str
+    room_id: str
+    seq: int = Field(description="the root's seq")
+    thread: ThreadOut
+
+
+class ThreadReadData(BaseModel):
+    root_id: str
+    room_id: str
+    last_read_seq: int
+    unread_count: int
+
+
+class MessagePinnedData(BaseModel):
+    id: str
+    room_id: str
+    seq: int
+    pinned_at: str
+    by: UserOut
 
 
 class TypingData(BaseModel):
@@ -167,6 +192,34 @@ class ReadUpdatedEvent(_Durable):
 
     type: Literal["read.updated"]
     data: ReadUpdatedData
+
+
+class ThreadUpdatedEvent(_Durable):
+    """A thread's replies changed (count, latest, participants): to the room's members."""
+
+    type: Literal["thread.updated"]
+    data: ThreadUpdatedData
+
+
+class ThreadReadEvent(_Durable):
+    """Your read marker in a thread moved (to your own connections only)."""
+
+    type: Literal["thread.read"]
+    data: ThreadReadData
+
+
+class MessagePinnedEvent(_Durable):
+    """A message was pinned in its room."""
+
+    type: Literal["message.pinned"]
+    data: MessagePinnedData
+
+
+class MessageUnpinnedEvent(_Durable):
+    """A message was unpinned."""
+
+    type: Literal["message.unpinned"]
+    data: MessageDeletedData
 
 
 class RoomCreatedEvent(_Durable):
@@ -277,6 +330,10 @@ _Frame = Annotated[
     | RoomCreatedEvent
     | UserUpdatedEvent
     | SessionRevokedEvent
+    | ThreadUpdatedEvent
+    | ThreadReadEvent
+    | MessagePinnedEvent
+    | MessageUnpinnedEvent
     | TypingEvent
     | PresenceEvent
     | HelloFrame

@@ -58,8 +58,18 @@ async def send_message(
         ),
     ] = None,
 ) -> Response:
-    """Send a message. Its `seq` is the room's next: gapless, in commit order."""
-    sent = await svc.messages.send(me, room_id, body.text, body.reply_to, idempotency_key)
+    """Send a message. Its `seq` is the room's next: gapless, in commit order. With
+    `thread_root`, a reply in that message's thread. `@username`, `@room` and `@here` in the
+    text mention people (403 `not_allowed` for @room/@here in big rooms, for members)."""
+    sent = await svc.messages.send(
+        me,
+        room_id,
+        body.text,
+        body.reply_to,
+        idempotency_key,
+        thread_root=body.thread_root,
+        also_to_room=body.also_to_room,
+    )
     headers = {"Idempotent-Replayed": "true"} if sent.replayed else None
     return json_response(wire.message(sent.message), 201, headers)
 
@@ -74,9 +84,19 @@ async def list_messages(
     before: Annotated[int | None, Query(ge=0, description="only seqs below this")] = None,
     after: Annotated[int | None, Query(ge=0, description="only seqs above this")] = None,
     limit: Annotated[int, Query(ge=1, le=HISTORY_LIMIT_MAX)] = HISTORY_LIMIT_DEFAULT,
+    top_level: Annotated[
+        bool,
+        Query(
+            description="only the room's timeline: top-level messages and thread replies "
+            "also sent to the room (else every message, thread replies included)"
+        ),
+    ] = False,
 ) -> Response:
     """A page of history, ascending by seq. No cursor: the newest page."""
-    page = await svc.messages.history(me, room_id, before, after, limit)
+    if top_level:
+        page = await svc.messages.timeline(me, room_id, before, after, limit)
+    else:
+        page = await svc.messages.history(me, room_id, before, after, limit)
     return json_response(
         {
             "messages": [wire.message(m) for m in page.messages],

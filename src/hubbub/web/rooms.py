@@ -76,9 +76,11 @@ async def get_room(room_id: str, me: Me, svc: Svc) -> Response:
     responses=PROBLEMS(400, 401, 403, 404, 413, 415, 422),
 )
 async def update_room(room_id: str, body: RoomPatch, me: Me, svc: Svc) -> Response:
-    """Change the name, topic or retention: owner or admin."""
+    """Change the name, topic, retention or who may pin: owner or admin."""
     retention = body.retention_days if "retention_days" in body.model_fields_set else KEEP
-    room = await svc.rooms.update(me, room_id, body.name, body.topic, retention)
+    room = await svc.rooms.update(
+        me, room_id, body.name, body.topic, retention, members_can_pin=body.members_can_pin
+    )
     return json_response(wire.room(room))
 
 

@@ -107,6 +107,9 @@ class RoomPatch(_In):
         le=RETENTION_DAYS_MAX,
         description="erase messages older than this many days; null: the server's default",
     )
+    members_can_pin: bool | None = Field(
+        default=None, description="let any member pin messages (else owners and admins)"
+    )
 
 
 class MemberIn(_In):
@@ -123,6 +126,15 @@ class DmIn(_In):
 class MessageIn(_In):
     text: str = MESSAGE_TEXT
     reply_to: str | None = Field(default=None, pattern=NO_NUL_PATTERN)
+    thread_root: str | None = Field(
+        default=None,
+        pattern=NO_NUL_PATTERN,
+        max_length=64,
+        description="reply in this top-level message's thread",
+    )
+    also_to_room: bool = Field(
+        default=False, description="a thread reply that also shows in the room's timeline"
+    )
 
 
 class MessagePatch(_In):
@@ -163,6 +175,18 @@ class ReactionOut(BaseModel):
     me: bool
 
 
+class MentionsOut(BaseModel):
+    users: list[str] = Field(description="ids of the members mentioned by @username")
+    room: bool = Field(description="@room: everyone in the room")
+    here: bool = Field(description="@here: the members connected when it was sent")
+
+
+class ThreadOut(BaseModel):
+    reply_count: int = Field(description="replies that are not deleted")
+    last_reply_at: str | None
+    participants: list[UserOut] = Field(description="up to 5 repliers, by first reply")
+
+
 class MessageOut(BaseModel):
     id: str
     room_id: str
@@ -174,6 +198,11 @@ class MessageOut(BaseModel):
     deleted: bool
     reply_to: str | None
     reactions: list[ReactionOut]
+    mentions: MentionsOut
+    thread_root: str | None = Field(description="set on a reply in a thread: its root's id")
+    also_to_room: bool
+    thread: ThreadOut | None = Field(description="a root's thread: null until it has replies")
+    pinned_at: str | None
 
 
 class MessagesPage(BaseModel):
@@ -195,11 +224,15 @@ class RoomOut(BaseModel):
         description="days its messages are kept before they are erased; null: the server's"
         " default (HUBBUB_MESSAGE_RETENTION)",
     )
+    members_can_pin: bool = Field(description="any member may pin (else owners and admins)")
     my_role: Literal["owner", "admin", "member"] | None = Field(
         default=None, description="only for members"
     )
     last_read_seq: int | None = Field(default=None, description="only for members")
     unread_count: int | None = Field(default=None, description="only for members")
+    mention_count: int | None = Field(
+        default=None, description="only for members: unread messages that mention you"
+    )
 
 
 class RoomsOut(BaseModel):
