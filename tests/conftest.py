@@ -33,6 +33,7 @@ _BY_MODULE = {
     "test_multiprocess_sqlite": ("slow",),
     "test_server_limits": ("slow",),
     "test_backup": ("slow",),  # server processes under write load
+    "test_tls": ("slow",),
 }
 _BY_FIXTURE = {
     "pg_server": "postgres",

@@ -155,6 +155,21 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    tls_cert: Annotated[
+        str | None,
+        typer.Option(
+            help="Serve HTTPS and WSS directly: a PEM certificate (chain) file, with "
+            "--tls-key  (env HUBBUB_TLS_CERT; default none: plain HTTP)",
+            show_default=False,
+        ),
+    ] = None,
+    tls_key: Annotated[
+        str | None,
+        typer.Option(
+            help="The PEM private key of --tls-cert  (env HUBBUB_TLS_KEY)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Apply migrations and run the server until Ctrl-C or SIGTERM."""
     from hubbub import serving
@@ -176,11 +191,20 @@ def serve(
         trusted_proxies=trusted_proxies,
         registration=registration,
         public_url=public_url,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
+    try:
+        serving.check_tls(settings)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     configure_logging(settings.log_format, settings.log_level)
     url = settings.database_url
     where = settings.sqlite_path.resolve() if settings.sqlite_path else redact_url(url)
-    typer.echo(f"hubbub {__version__} on http://{settings.host}:{settings.port}/  data: {where}")
+    typer.echo(
+        f"hubbub {__version__} on {settings.scheme}://{settings.host}:{settings.port}/"
+        f"  data: {where}"
+    )
     serving.run(create_app(settings), settings)
 
 
