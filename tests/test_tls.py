@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import ssl
 import subprocess
 import sys
@@ -17,30 +16,10 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.certificates import make_certificate
 from tests.server_process import ServerProcess
 
 pytestmark = pytest.mark.anyio
-
-
-def make_certificate(directory: Path, name: str = "127.0.0.1") -> tuple[Path, Path]:
-    """A self-signed certificate for the IP address `name` and its key (PEM files)."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed: apt-get install openssl")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            *("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"),
-            *("-nodes", "-days", "2", "-subj", f"/CN={name}"),
-            *("-addext", f"subjectAltName=IP:{name}"),
-            *("-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
-    return cert, key
 
 
 @pytest.fixture(scope="module")
