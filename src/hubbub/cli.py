@@ -209,11 +209,25 @@ def serve(
 
 
 @app.command()
-def migrate(database_url: DatabaseUrl = None) -> None:
+def migrate(
+    database_url: DatabaseUrl = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Apply nothing: list the migrations that would run and whether they allow a "
+            "rolling restart. Exit 0: up to date; 1: migrations pending; 2: the database "
+            "cannot be read or a newer hubbub migrated it.",
+        ),
+    ] = False,
+) -> None:
     """Apply pending database migrations and exit."""
     from hubbub.app import open_store
 
     settings = _settings(database_url=database_url)
+    if check:
+        _migrate_check(settings)
+        return
 
     async def run() -> list[int]:
         store = await open_store(settings)
@@ -224,6 +238,41 @@ def migrate(database_url: DatabaseUrl = None) -> None:
 
     applied = asyncio.run(run())
     typer.echo(f"applied migrations: {applied}" if applied else "schema is up to date")
+
+
+def _migrate_check(settings: Settings) -> None:
+    from hubbub.upgrades import DatabaseUnreachable, migration_plan
+
+    try:
+        plan = asyncio.run(migration_plan(settings))
+    except DatabaseUnreachable as exc:
+        typer.echo(f"cannot read the database: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if plan.unknown:
+        typer.echo(
+            f"the database has migrations this hubbub ({__version__}) does not know: "
+            f"{list(plan.unknown)}. A newer release migrated it: run that release (there is "
+            "no going back but restoring a backup).",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if not plan.pending:
+        typer.echo("schema is up to date: nothing would run")
+        return
+    if not plan.exists:
+        typer.echo(f"no database yet at {settings.sqlite_path}: every migration would run")
+    typer.echo(f"{len(plan.pending)} migration(s) would run:")
+    for m in plan.pending:
+        typer.echo(f"  {m.version:04d} {m.name}{'  (rolling)' if m.rolling else ''}")
+    if plan.allows_rolling_restart:
+        typer.echo("rolling restart: yes (nodes of the previous release may keep serving)")
+    else:
+        stopping = [f"{m.version:04d}" for m in plan.pending if not m.rolling]
+        typer.echo(
+            f"rolling restart: no ({', '.join(stopping)} need every node of the previous "
+            "release stopped before they run; docs/deploy.md, Upgrading)"
+        )
+    raise typer.Exit(1)
 
 
 @app.command("new-deployment-id")
