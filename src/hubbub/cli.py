@@ -275,6 +275,51 @@ def _migrate_check(settings: Settings) -> None:
     raise typer.Exit(1)
 
 
+@app.command()
+def doctor(
+    database_url: DatabaseUrl = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(help="(env HUBBUB_REDIS_URL; default none: one node)", show_default=False),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object: ok, problems, warnings, checks.")
+    ] = False,
+    disk_free_min_mb: Annotated[
+        int,
+        typer.Option(help="Report a problem below this much free space (MiB) for SQLite."),
+    ] = 1024,
+) -> None:
+    """Check the settings (the same HUBBUB_* as serve) and what they point at: the database
+    and its migrations, Redis, links, trusted proxies, TLS files, disk space, open-file
+    limit. Says what is wrong and how to fix it; exit code 1 if anything is."""
+    import json
+
+    from hubbub.doctor import Context, diagnose
+
+    settings = _settings(database_url=database_url, redis_url=redis_url)
+    report = asyncio.run(diagnose(Context(settings, disk_free_min_mb=disk_free_min_mb)))
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        width = max(len(f.check) for f in report.findings)
+        for f in report.findings:
+            label = {"ok": "ok", "warning": "WARNING", "problem": "PROBLEM"}[f.status]
+            typer.echo(f"{label:<8} {f.check:<{width}}  {f.message}")
+            if f.fix:
+                typer.echo(f"{'':<8} {'':<{width}}  fix: {f.fix}")
+        verdict = (
+            "no problems"
+            if report.is_ok
+            else f"{report.problems} problem{'s' if report.problems != 1 else ''}"
+        )
+        if report.warnings:
+            verdict += f", {report.warnings} warning{'s' if report.warnings != 1 else ''}"
+        typer.echo(f"\nhubbub doctor: {verdict}")
+    if not report.is_ok:
+        raise typer.Exit(1)
+
+
 @app.command("new-deployment-id")
 def new_deployment_id(database_url: DatabaseUrl = None) -> None:
     """Invalidate every client cursor (clients refetch state). Run after restoring a backup,
