@@ -6,15 +6,16 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.backends import unavailable
 
 
 def make_certificate(directory: Path, name: str = "127.0.0.1") -> tuple[Path, Path]:
     """A self-signed certificate for the IP address `name` and its key, as PEM files in
-    `directory` (cert.pem, key.pem). Skips the test when openssl is not installed."""
+    `directory` (cert.pem, key.pem). Skips (or fails, in CI) without openssl."""
     openssl = shutil.which("openssl")
     if openssl is None:
-        pytest.skip("openssl is not installed: apt-get install openssl")
+        unavailable("openssl", "apt-get install openssl")
+    assert openssl is not None
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         [

@@ -33,6 +33,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.backends import unavailable
 from tests.certificates import make_certificate
 from tests.server_process import ServerProcess, free_port
 
@@ -127,7 +128,7 @@ def render_nginx(
 def start_nginx(directory: Path, upstream: int) -> Proxy:
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
-        pytest.skip("nginx is not installed: apt-get install nginx")
+        unavailable("nginx", "apt-get install nginx")
     cert, key = make_certificate(directory)
     port = free_port()
     site = render_nginx(
@@ -180,7 +181,8 @@ http {{
 def start_caddy(directory: Path, upstream: int) -> Proxy:
     binary = shutil.which("caddy")
     if binary is None:
-        pytest.skip("caddy is not installed: apt-get install caddy")
+        unavailable("Caddy", "apt-get install caddy")
+    assert binary is not None
     port = free_port()
     (directory / "Caddyfile").write_text(
         f"""{{
