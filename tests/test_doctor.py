@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -218,18 +217,14 @@ def run_doctor(
     """`hubbub doctor ARGS` in a process of its own (with `nofile` as its open-file limit)."""
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")}
     child_env.update(env or {})
-
-    def limit() -> None:
-        if nofile is not None:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
+    # prlimit (util-linux) sets the child's limits: no preexec_fn in a threaded test process.
+    limit = [] if nofile is None else ["prlimit", f"--nofile={nofile}:{nofile}", "--"]
     return subprocess.run(
-        [sys.executable, "-m", "hubbub", "doctor", *args],
+        [*limit, sys.executable, "-m", "hubbub", "doctor", *args],
         env=child_env,
         capture_output=True,
         text=True,
         timeout=60,
-        preexec_fn=limit,
     )
 
 

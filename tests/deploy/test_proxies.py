@@ -362,10 +362,12 @@ def test_a_long_poll_of_the_longest_wait_passes_through_both_proxies(
     read_timeout = int(events_location.split("proxy_read_timeout", 1)[1].split("s;", 1)[0])
     assert read_timeout > LONGEST_POLL_SECONDS
     results: dict[str, tuple[int, float, Any]] = {}
-    # One user, quiet for the whole wait: both polls start from the same cursor (a second
-    # user joining the lobby now would be an event that ends the other's poll early).
+    # One user with nothing to hear for the whole wait, so neither poll ends early: it shares
+    # no room with anyone (out of the lobby, where others' joins and presence would reach
+    # it), and both polls start from the same cursor.
     with nginx.client() as http:
         auth = sign_up(http, "patient")
+        assert http.post("/api/v1/rooms/general/leave", headers=auth).status_code == 204
         cursor = http.get("/api/v1/events", headers=auth).json()["next"]
 
     def poll(proxy: Proxy) -> None:
