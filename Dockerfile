@@ -1,7 +1,7 @@
 # hubbub's container image. Build: `make image` (podman or docker), or
 #   docker build -t hubbub .
 # Run: `docker compose up -d` (compose.yaml), or
-#   docker run -d -p 8081:8081 -v hubbub-data:/data hubbub
+#   docker run -d -p 127.0.0.1:8081:8081 -v hubbub-data:/data hubbub
 # Configured only by HUBBUB_* environment variables (README, *Configuration*); state lives
 # in the /data volume (the SQLite database).
 
