@@ -441,6 +441,8 @@ def test_security_headers_arrive_intact(proxy: Proxy, hubbub: ServerProcess) -> 
     assert proxied.status_code == direct.status_code == 200
     for name in SECURITY_HEADERS:
         assert proxied.headers.get(name) == direct.headers[name], name
+    # The proxy terminates TLS, so it is the one to say: HTTPS only from now on.
+    assert proxied.headers["strict-transport-security"].startswith("max-age=")
     assert api.status_code == 401
     assert api.headers["x-content-type-options"] == "nosniff"
     assert api.headers["referrer-policy"] == "no-referrer"
