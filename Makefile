@@ -13,7 +13,11 @@ FAST   := not (postgres or redis or cluster or browser or bench or slow)
 # Branch coverage of src/hubbub over the whole suite (server processes included) may only rise.
 COVERAGE_FLOOR := 93
 
-.PHONY: help run check test lint typecheck jstest pytest bench clean
+# The container image: `make image` tags it $(IMAGE); `make test-image` builds it on a Debian
+# base made with debootstrap and runs it (minutes; not part of `make test`).
+IMAGE  ?= hubbub:dev
+
+.PHONY: help run check test lint typecheck jstest pytest bench image test-image clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -58,12 +62,23 @@ jstest: $(NSTAMP) ## The web client: ESLint, tsc on its JSDoc types, unit tests 
 	$(NBIN)/tsc -p tsconfig.json
 	node --test tests/js/
 
-pytest: $(TSTAMP) ## Every test, with branch coverage (floor: COVERAGE_FLOOR)
+pytest: $(TSTAMP) ## Every test but the image's, with branch coverage (floor: COVERAGE_FLOOR)
 	rm -f .coverage .coverage.*
-	$(BIN)/pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
+	$(BIN)/pytest -m "not image" --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 bench: $(TSTAMP) ## Benchmarks (not a test): make bench ARGS="--scenario send --runs 3"
 	$(BIN)/python bench/run.py $(ARGS)
+
+# podman or docker, whichever is installed; podman keeps HEALTHCHECK only in docker format.
+image: ## Build the container image with podman or docker: make image IMAGE=hubbub:1.0
+	@if command -v podman >/dev/null; then \
+	  set -x; podman build --format docker -t $(IMAGE) $(IMAGE_ARGS) .; \
+	elif command -v docker >/dev/null; then \
+	  set -x; docker build -t $(IMAGE) $(IMAGE_ARGS) .; \
+	else echo "make image needs podman or docker (apt-get install podman)" >&2; exit 1; fi
+
+test-image: $(TSTAMP) ## Build the image on a debootstrapped Debian base and run it (podman, root)
+	$(BIN)/pytest -m image tests/deploy/test_image.py
 
 clean: ## Remove the venv, node_modules and tool caches
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*

@@ -33,6 +33,9 @@ _BY_MODULE = {
     "test_multiprocess_sqlite": ("slow",),
     "test_server_limits": ("slow",),
     "test_backup": ("slow",),  # server processes under write load
+    "test_tls": ("slow",),
+    "test_image": ("image", "slow"),  # builds and runs the container image: make test-image
+    "test_proxies": ("slow",),  # nginx and Caddy in front of a server process
 }
 _BY_FIXTURE = {
     "pg_server": "postgres",

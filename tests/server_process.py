@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -40,8 +41,21 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
+    def tls_cert(self) -> str | None:
+        """The certificate the server presents when it serves TLS itself (HUBBUB_TLS_CERT)."""
+        return self.extra_env.get("HUBBUB_TLS_CERT") or None
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls_cert else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What a client passes as httpx's `verify` (the server's own certificate, if TLS)."""
+        if self.tls_cert is None:
+            return True
+        return ssl.create_default_context(cafile=self.tls_cert)
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")}
@@ -77,7 +91,8 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited early with {self.proc.returncode}")
             try:
-                if httpx.get(f"{self.url}/users", timeout=1).status_code == 200:
+                ready = httpx.get(f"{self.url}/users", timeout=1, verify=self.verify)
+                if ready.status_code == 200:
                     return self
             except httpx.TransportError:
                 pass

@@ -64,3 +64,11 @@ def test_message_retention_is_off_by_default_and_events_keep_30_days() -> None:
     assert s.message_retention_seconds is None
     assert s.event_retention_seconds == 30 * 86400
     assert s.retention_sweep_seconds == 3600
+
+
+def test_tls_needs_a_certificate_and_its_key_together() -> None:
+    with pytest.raises(ConfigError, match="tls_cert and tls_key"):
+        Settings.load({}, {"HUBBUB_TLS_CERT": "/etc/hubbub/cert.pem"})
+    both = Settings.load({}, {"HUBBUB_TLS_CERT": "/c.pem", "HUBBUB_TLS_KEY": "/k.pem"})
+    assert (both.scheme, both.base_url) == ("https", "https://127.0.0.1:8081")
+    assert Settings().base_url == "http://127.0.0.1:8081"

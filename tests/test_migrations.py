@@ -10,8 +10,11 @@ schema; an idempotent retry of a
 from __future__ import annotations
 
 import functools
+import os
+import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,21 +28,39 @@ from hubbub.app import create_app, open_store
 from hubbub.config import Settings
 from hubbub.realtime.frames import event_frame
 from hubbub.store.events import list_after
+from hubbub.store.schema import applied_versions, load_migrations
 from tests.backends import Databases, _pg_bindir
 from tests.event_schema import check_frame
+from tests.server_process import free_port
 
 pytestmark = pytest.mark.anyio
 
 FIXTURES = Path(__file__).parent / "fixtures"
-RELEASE = "0.1.0"
+# Every release whose database is kept here (tests/fixtures/README.md), oldest first.
+RELEASES = sorted(
+    (p.name.removeprefix("release-").removesuffix(".sqlite") for p in FIXTURES.glob("*.sqlite")),
+    key=lambda v: tuple(int(n) for n in v.split(".")),
+)
+ENGINES = ["sqlite", "postgres"]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+def test_each_release_keeps_a_database_for_both_engines() -> None:
+    assert RELEASES, "tests/fixtures/ should hold at least release 0.1.0's databases"
+    for release in RELEASES:
+        assert (FIXTURES / f"release-{release}.pg.sql").exists(), release
+
+
+@pytest.fixture(
+    params=[(engine, release) for release in RELEASES for engine in ENGINES],
+    ids=lambda p: f"{p[0]}-{p[1]}",
+)
 def released(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """Settings for a copy of the database release 0.1.0 made (tests/fixtures/README.md)."""
-    if request.param == "sqlite":
+    """Settings for a copy of the database a release made (tests/fixtures/README.md), on
+    each engine."""
+    engine, release = request.param
+    if engine == "sqlite":
         path = tmp_path / "released.db"
-        shutil.copyfile(FIXTURES / f"release-{RELEASE}.sqlite", path)
+        shutil.copyfile(FIXTURES / f"release-{release}.sqlite", path)
         yield Settings(database_url=f"sqlite:///{path}", password_hashing="fast")
         return
     databases: Databases = request.getfixturevalue("pg_databases")
@@ -50,7 +71,7 @@ def released(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
         [
             str(bindir / "psql"),
             *("-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f"),
-            str(FIXTURES / f"release-{RELEASE}.pg.sql"),
+            str(FIXTURES / f"release-{release}.pg.sql"),
         ],
         check=True,
         capture_output=True,
@@ -91,18 +112,19 @@ async def raw_events(settings: Settings) -> list[tuple[int, str, dict[str, Any]]
 
 @pytest.fixture
 async def migrated(released: Settings) -> tuple[Settings, list[Any]]:
-    """The released database migrated to now, and its events as 0.1.0 stored them."""
+    """The released database migrated to now, and its events as the release stored them."""
     before = await raw_events(released)
     store = await open_store(released)
     try:
-        assert 3 in await store.migrate()
+        applied = await store.migrate()
+        assert applied, "every release so far predates a migration"
         assert await store.pending_migrations() == []
     finally:
         await store.close()
     return released, before
 
 
-async def test_every_event_frames_to_the_data_release_0_1_0_sent(
+async def test_every_event_frames_to_the_data_its_release_sent(
     migrated: tuple[Settings, list[tuple[int, str, dict[str, Any]]]],
 ) -> None:
     settings, before = migrated
@@ -117,7 +139,7 @@ async def test_every_event_frames_to_the_data_release_0_1_0_sent(
         "member.left",
         "member.updated",
         "read.updated",
-    }, "the fixture should hold every event type 0.1.0 had"
+    }, "the fixture should hold every event type 0.1.0 had (later releases: more)"
     store = await open_store(settings)
     try:
         deployment = await store.deployment_id()
@@ -129,12 +151,14 @@ async def test_every_event_frames_to_the_data_release_0_1_0_sent(
         frame = orjson.loads(event_frame(event, deployment).json)
         check_frame(frame)
         assert frame["type"] == type_name
-        assert extends(frame["data"], data), f"{type_name} at {event.pos} lost what 0.1.0 said"
+        assert extends(frame["data"], data), (
+            f"{type_name} at {event.pos} lost what its release said"
+        )
     stored = await raw_events(settings)
     assert all(payload["v"] == 1 for _, _, payload in stored)
 
 
-async def test_an_idempotent_retry_of_a_0_1_0_send_replays_its_answer(
+async def test_an_idempotent_retry_of_a_released_send_replays_its_answer(
     migrated: tuple[Settings, list[Any]],
 ) -> None:
     settings, _ = migrated
@@ -159,6 +183,71 @@ async def test_an_idempotent_retry_of_a_0_1_0_send_replays_its_answer(
             )
             assert retry.status_code == 201, retry.text
             assert retry.headers["idempotent-replayed"] == "true"
-            assert retry.json() == reply, "the replay is the answer 0.1.0 gave"
+            assert retry.json() == reply, "the replay is the answer the release gave"
             again = await c.get(f"/api/v1/rooms/{plans['id']}/messages", headers=auth)
             assert again.json()["messages"][-1]["seq"] == history.json()["messages"][-1]["seq"]
+
+
+# -- hubbub migrate --check -------------------------------------------------------------------
+
+
+def migrate_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")}
+    return subprocess.run(
+        [sys.executable, "-m", "hubbub", "migrate", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def applied_versions_of(settings: Settings) -> set[int]:
+    store = await open_store(settings)
+    try:
+        return await store.read(applied_versions)
+    finally:
+        await store.close()
+
+
+async def test_migrate_check_lists_what_would_run_applies_nothing_and_exits_1(
+    released: Settings,
+) -> None:
+    before = await applied_versions_of(released)
+    pending = [m for m in load_migrations() if m.version not in before]
+    assert pending
+    check = migrate_cli("--check", "--database-url", released.database_url)
+    assert check.returncode == 1, check.stderr
+    listed = [line.split() for line in check.stdout.splitlines() if line.startswith("  ")]
+    assert [(int(v), name) for v, name, *_ in listed] == [(m.version, m.name) for m in pending]
+    assert "rolling restart: no" in check.stdout  # 0003 rewrote the event log
+    assert await applied_versions_of(released) == before, "--check applied something"
+    assert migrate_cli("--database-url", released.database_url).returncode == 0
+    again = migrate_cli("--check", "--database-url", released.database_url)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "up to date" in again.stdout
+
+
+def test_migrate_check_on_a_missing_sqlite_file_says_all_would_run_and_makes_none(
+    tmp_path: Path,
+) -> None:
+    check = migrate_cli("--check", "--database-url", f"sqlite:///{tmp_path / 'new' / 'h.db'}")
+    assert check.returncode == 1
+    assert "every migration would run" in check.stdout
+    assert not (tmp_path / "new").exists()
+
+
+def test_migrate_check_cannot_read_an_unreachable_database_and_exits_2() -> None:
+    check = migrate_cli("--check", "--database-url", f"postgresql://h@127.0.0.1:{free_port()}/h")
+    assert check.returncode == 2
+    assert "cannot read the database" in check.stderr
+    assert "Connection refused" in check.stderr
+
+
+def test_which_migrations_allow_a_rolling_restart_is_what_the_upgrade_docs_say() -> None:
+    """docs/deploy.md's table of migrations agrees with what each one declares."""
+    docs = (Path(__file__).parents[1] / "docs" / "deploy.md").read_text()
+    rows = re.findall(r"^\| `(\d{4})_([a-z0-9_]+)` \| (yes|no) \|", docs, re.MULTILINE)
+    assert [(int(v), name, rolling == "yes") for v, name, rolling in rows] == [
+        (m.version, m.name, m.rolling) for m in load_migrations()
+    ]

@@ -155,6 +155,21 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    tls_cert: Annotated[
+        str | None,
+        typer.Option(
+            help="Serve HTTPS and WSS directly: a PEM certificate (chain) file, with "
+            "--tls-key  (env HUBBUB_TLS_CERT; default none: plain HTTP)",
+            show_default=False,
+        ),
+    ] = None,
+    tls_key: Annotated[
+        str | None,
+        typer.Option(
+            help="The PEM private key of --tls-cert  (env HUBBUB_TLS_KEY)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Apply migrations and run the server until Ctrl-C or SIGTERM."""
     from hubbub import serving
@@ -176,20 +191,43 @@ def serve(
         trusted_proxies=trusted_proxies,
         registration=registration,
         public_url=public_url,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
+    try:
+        serving.check_tls(settings)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     configure_logging(settings.log_format, settings.log_level)
     url = settings.database_url
     where = settings.sqlite_path.resolve() if settings.sqlite_path else redact_url(url)
-    typer.echo(f"hubbub {__version__} on http://{settings.host}:{settings.port}/  data: {where}")
+    typer.echo(
+        f"hubbub {__version__} on {settings.scheme}://{settings.host}:{settings.port}/"
+        f"  data: {where}"
+    )
     serving.run(create_app(settings), settings)
 
 
 @app.command()
-def migrate(database_url: DatabaseUrl = None) -> None:
+def migrate(
+    database_url: DatabaseUrl = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Apply nothing: list the migrations that would run and whether they allow a "
+            "rolling restart. Exit 0: up to date; 1: migrations pending; 2: the database "
+            "cannot be read or a newer hubbub migrated it.",
+        ),
+    ] = False,
+) -> None:
     """Apply pending database migrations and exit."""
     from hubbub.app import open_store
 
     settings = _settings(database_url=database_url)
+    if check:
+        _migrate_check(settings)
+        return
 
     async def run() -> list[int]:
         store = await open_store(settings)
@@ -200,6 +238,86 @@ def migrate(database_url: DatabaseUrl = None) -> None:
 
     applied = asyncio.run(run())
     typer.echo(f"applied migrations: {applied}" if applied else "schema is up to date")
+
+
+def _migrate_check(settings: Settings) -> None:
+    from hubbub.upgrades import DatabaseUnreachable, migration_plan
+
+    try:
+        plan = asyncio.run(migration_plan(settings))
+    except DatabaseUnreachable as exc:
+        typer.echo(f"cannot read the database: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if plan.unknown:
+        typer.echo(
+            f"the database has migrations this hubbub ({__version__}) does not know: "
+            f"{list(plan.unknown)}. A newer release migrated it: run that release (there is "
+            "no going back but restoring a backup).",
+            err=True,
+        )
+        raise typer.Exit(2)
+    if not plan.pending:
+        typer.echo("schema is up to date: nothing would run")
+        return
+    if not plan.exists:
+        typer.echo(f"no database yet at {settings.sqlite_path}: every migration would run")
+    typer.echo(f"{len(plan.pending)} migration(s) would run:")
+    for m in plan.pending:
+        typer.echo(f"  {m.version:04d} {m.name}{'  (rolling)' if m.rolling else ''}")
+    if plan.allows_rolling_restart:
+        typer.echo("rolling restart: yes (nodes of the previous release may keep serving)")
+    else:
+        stopping = [f"{m.version:04d}" for m in plan.pending if not m.rolling]
+        typer.echo(
+            f"rolling restart: no ({', '.join(stopping)} need every node of the previous "
+            "release stopped before they run; docs/deploy.md, Upgrading)"
+        )
+    raise typer.Exit(1)
+
+
+@app.command()
+def doctor(
+    database_url: DatabaseUrl = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(help="(env HUBBUB_REDIS_URL; default none: one node)", show_default=False),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object: ok, problems, warnings, checks.")
+    ] = False,
+    disk_free_min_mb: Annotated[
+        int,
+        typer.Option(help="Report a problem below this much free space (MiB) for SQLite."),
+    ] = 1024,
+) -> None:
+    """Check the settings (the same HUBBUB_* as serve) and what they point at: the database
+    and its migrations, Redis, links, trusted proxies, TLS files, disk space, open-file
+    limit. Says what is wrong and how to fix it; exit code 1 if anything is."""
+    import json
+
+    from hubbub.doctor import Context, diagnose
+
+    settings = _settings(database_url=database_url, redis_url=redis_url)
+    report = asyncio.run(diagnose(Context(settings, disk_free_min_mb=disk_free_min_mb)))
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        width = max(len(f.check) for f in report.findings)
+        for f in report.findings:
+            label = {"ok": "ok", "warning": "WARNING", "problem": "PROBLEM"}[f.status]
+            typer.echo(f"{label:<8} {f.check:<{width}}  {f.message}")
+            if f.fix:
+                typer.echo(f"{'':<8} {'':<{width}}  fix: {f.fix}")
+        verdict = (
+            "no problems"
+            if report.is_ok
+            else f"{report.problems} problem{'s' if report.problems != 1 else ''}"
+        )
+        if report.warnings:
+            verdict += f", {report.warnings} warning{'s' if report.warnings != 1 else ''}"
+        typer.echo(f"\nhubbub doctor: {verdict}")
+    if not report.is_ok:
+        raise typer.Exit(1)
 
 
 @app.command("new-deployment-id")

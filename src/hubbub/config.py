@@ -120,6 +120,10 @@ class Settings:
     # addresses or CIDR networks (your reverse proxy). Empty: nobody's; the peer's address is
     # the client's.
     trusted_proxies: str = ""
+    # Serve HTTPS and WSS directly (no proxy in front): a PEM certificate chain and its
+    # private key. Both or neither.
+    tls_cert: str = ""
+    tls_key: str = ""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -178,6 +182,13 @@ class Settings:
             _duration(name, getattr(self, name))
         if not self.redact_flush_seconds > 0:
             raise ConfigError("redact_flush_seconds must be more than 0")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ConfigError("tls_cert and tls_key go together: set both, or neither")
+
+    @property
+    def scheme(self) -> str:
+        """`https` when this process serves TLS itself, else `http`."""
+        return "https" if self.tls_cert else "http"
 
     @property
     def message_retention_seconds(self) -> float | None:
@@ -196,8 +207,8 @@ class Settings:
 
     @property
     def base_url(self) -> str:
-        """Where this server is reached, for links: public_url, else http://host:port."""
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        """Where this server is reached, for links: public_url, else scheme://host:port."""
+        return (self.public_url or f"{self.scheme}://{self.host}:{self.port}").rstrip("/")
 
     @property
     def cors_origin_list(self) -> tuple[str, ...]:

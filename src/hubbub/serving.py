@@ -31,6 +31,7 @@ import dataclasses
 import gc
 import logging
 import resource
+import ssl
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -41,12 +42,13 @@ from starlette.types import ASGIApp
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from hubbub.clock import Clock, SystemClock, Timer
-from hubbub.config import Settings
+from hubbub.config import ConfigError, Settings
 
 __all__ = [
     "ConnectionGuard",
     "LimitedHttpToolsProtocol",
     "Limits",
+    "check_tls",
     "protocol_class",
     "raise_fd_limit",
     "run",
@@ -433,6 +435,23 @@ def fit_connections(limits: Limits) -> Limits:
     return dataclasses.replace(limits, max_connections=fitted)
 
 
+def check_tls(settings: Settings) -> None:
+    """Load HUBBUB_TLS_CERT and HUBBUB_TLS_KEY as the server will (nothing to do without
+    them); ConfigError, in words, if they cannot be read or do not belong together."""
+    if not settings.tls_cert:
+        return
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except OSError as exc:  # ssl.SSLError is an OSError too
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, ssl.SSLError):
+            reason = f"{exc.reason or exc} (is the key the certificate's, both PEM?)"
+        raise ConfigError(
+            f"cannot use tls_cert {settings.tls_cert!r} with tls_key {settings.tls_key!r}: {reason}"
+        ) from None
+
+
 def uvicorn_options(
     settings: Settings, http: type[asyncio.Protocol] | None = None
 ) -> dict[str, Any]:
@@ -454,6 +473,9 @@ def uvicorn_options(
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": list(proxies),
         "server_header": False,
+        # HTTPS and WSS without a proxy: uvicorn wraps the listening socket in TLS.
+        "ssl_certfile": settings.tls_cert or None,
+        "ssl_keyfile": settings.tls_key or None,
     }
 
 

@@ -4,6 +4,12 @@ One history serves every engine. A migration is `NNNN_name.sql` (portable SQL) o
 that SQL cannot convert the same way on both engines, `NNNN_name.py` with `upgrade(tx)` written
 against the same Tx as every query. `migrate` is idempotent and runs inside one write
 transaction, so a failed migration leaves the schema as it was.
+
+A migration allows a rolling restart (nodes of the previous release keep serving on the
+migrated schema while new ones start) only when it says so: a `-- rolling: yes` line in an SQL
+migration, `ROLLING = True` in a Python one. Say so only when the previous release's code reads
+and writes the new schema correctly (new nullable or defaulted columns it never sees, new
+tables, new indexes), and no new event or stored format reaches its nodes.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from hubbub.store.engine import Tx
 __all__ = ["Migration", "applied_versions", "load_migrations", "migrate"]
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(sql|py)$")
+_ROLLING = re.compile(r"^--\s*rolling:\s*yes\b", re.MULTILINE | re.IGNORECASE)
 _PACKAGE = "hubbub.store.migrations"
 
 
@@ -28,6 +35,8 @@ class Migration:
     name: str
     sql: str = ""
     upgrade: Callable[[Tx], None] | None = None
+    # Nodes of the previous release may keep running on the migrated schema (see above).
+    rolling: bool = False
 
     def statements(self) -> list[str]:
         # Comments run to the end of the line; our migrations keep "--" out of string literals.
@@ -50,10 +59,12 @@ def load_migrations() -> list[Migration]:
             continue
         version, name, suffix = int(match[1]), match[2], match[3]
         if suffix == "sql":
-            found.append(Migration(version, name, sql=entry.read_text("utf-8")))
+            sql = entry.read_text("utf-8")
+            found.append(Migration(version, name, sql=sql, rolling=bool(_ROLLING.search(sql))))
         else:
             module = importlib.import_module(f"{_PACKAGE}.{entry.name.removesuffix('.py')}")
-            found.append(Migration(version, name, upgrade=module.upgrade))
+            rolling = getattr(module, "ROLLING", False) is True
+            found.append(Migration(version, name, upgrade=module.upgrade, rolling=rolling))
     versions = [m.version for m in found]
     assert len(versions) == len(set(versions)), f"two migrations share a version: {versions}"
     return sorted(found, key=lambda m: m.version)
