@@ -238,3 +238,17 @@ async def test_presence_is_pushed_only_in_rooms_small_enough(hub: Hub) -> None:
     assert [len(sub.take()) for sub in pair] == [1, 1]
     hub.on_ephemeral(Ephemeral(1, Typing("lobby", "u_carol", "carol", 2), ("lobby",)))
     assert [len(sub.take()) for sub in crowd] == [1, 1, 1]  # typing is not limited
+
+
+async def test_a_client_gone_between_take_and_wait_is_not_waited_for() -> None:
+    """The writer learns that its client left through `wake`. A wake that lands before a
+    `take` (say, while the writer reads a catch-up page) still ends the next `wait` at once:
+    it used to be cleared by `take`, and the stream lingered (the user stayed online) until
+    the next ping, 20 s or more later."""
+    sub = Subscription(ALICE, "s_alice", max_buffer=10)
+    sub.wake()
+    assert sub.take() == []
+    with anyio.fail_after(1):
+        await sub.wait(60)
+    with anyio.fail_after(1):
+        await sub.wait(60)  # and any later wait too: the client does not come back

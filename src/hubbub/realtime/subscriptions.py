@@ -32,7 +32,16 @@ class Subscription:
     ends the subscription: the next `take` raises why, and frames still buffered are dropped.
     """
 
-    __slots__ = ("_queue", "_ready", "_stopped", "last_pos", "max_buffer", "session_id", "user")
+    __slots__ = (
+        "_gone",
+        "_queue",
+        "_ready",
+        "_stopped",
+        "last_pos",
+        "max_buffer",
+        "session_id",
+        "user",
+    )
 
     def __init__(self, user: User, session_id: str, max_buffer: int) -> None:
         self.user = user
@@ -42,6 +51,7 @@ class Subscription:
         self._queue: deque[Frame] = deque()
         self._ready = asyncio.Event()
         self._stopped: StreamStopped | None = None
+        self._gone = False  # the client went away: no wait blocks any more
 
     @property
     def stopped(self) -> bool:
@@ -84,12 +94,16 @@ class Subscription:
         return out
 
     def wake(self) -> None:
-        """Make a pending `wait` return now (e.g. the client went away)."""
+        """The client went away: a pending `wait` returns now, and so does every later one.
+        Sticky, because `take` clears the ready flag: a wake that lands while the writer is
+        between `take` and `wait` (say, in a catch-up read) must not be lost, else the stream
+        would be noticed gone only at the next ping."""
+        self._gone = True
         self._ready.set()
 
     async def wait(self, max_wait: float) -> None:
         """Until something is buffered (or it stopped), or `max_wait` seconds pass."""
-        if self._queue or self._stopped is not None:
+        if self._queue or self._stopped is not None or self._gone:
             return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(max_wait):  # no Task per wait, unlike wait_for
