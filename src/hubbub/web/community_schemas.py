@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from hubbub.services.accounts import DISPLAY_NAME_MAX
 from hubbub.services.fields import NO_NUL_PATTERN, NOT_BLANK_PATTERN, USERNAME_PATTERN
 from hubbub.services.invites import INVITE_HOURS_MAX, INVITE_USES_MAX
 from hubbub.services.moderation import REASON_MAX
 from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN
-from hubbub.web.schemas import JsonInt, RoomOut, UserOut
+from hubbub.web.schemas import RoomOut, UserOut, integral
 
 __all__ = [
     "AccountDeletion",
@@ -34,6 +36,10 @@ __all__ = [
     "SessionInfoOut",
     "SessionsOut",
 ]
+
+# Bounded optional integers, bounds on the integer branch (see RetentionDays).
+InviteUses = Annotated[int, Field(ge=1, le=INVITE_USES_MAX), BeforeValidator(integral)]
+InviteHours = Annotated[int, Field(ge=1, le=INVITE_HOURS_MAX), BeforeValidator(integral)]
 
 
 class _In(BaseModel):
@@ -129,11 +135,9 @@ class AuditOut(BaseModel):
 
 class InviteIn(_In):
     # Optional, so null means the same as leaving the field out (docs/api.md, Conventions).
-    max_uses: JsonInt | None = Field(
-        default=None, ge=1, le=INVITE_USES_MAX, description="How many sign-ups (default 1)"
-    )
-    expires_in_hours: JsonInt | None = Field(
-        default=None, ge=1, le=INVITE_HOURS_MAX, description="Hours until it expires (default 168)"
+    max_uses: InviteUses | None = Field(default=None, description="How many sign-ups (default 1)")
+    expires_in_hours: InviteHours | None = Field(
+        default=None, description="Hours until it expires (default 168)"
     )
 
 

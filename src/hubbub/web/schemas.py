@@ -44,13 +44,18 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def _integral(value: Any) -> Any:
+def integral(value: Any) -> Any:
     """JSON Schema counts 3.0 as an integer; accept it as 3 (but not 3.5, nor "3")."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-JsonInt = Annotated[int, BeforeValidator(_integral)]
+JsonInt = Annotated[int, BeforeValidator(integral)]
 """An integer field as JSON Schema means it: 3 and 3.0, not 3.5 or "3"."""
+
+# A bounded JsonInt for an optional field (`RetentionDays | None`): the bounds sit on the
+# integer branch as `minimum`/`maximum` in the OpenAPI document (Field(ge=...) on
+# `JsonInt | None` would leave pydantic's own `ge`/`le` keys there, which no client reads).
+RetentionDays = Annotated[int, Field(ge=1, le=RETENTION_DAYS_MAX), BeforeValidator(integral)]
 
 
 def _text(max_len: int, *, min_len: int = 1, blank_ok: bool = False, optional: bool = False) -> Any:
@@ -101,10 +106,8 @@ class RoomIn(_In):
 class RoomPatch(_In):
     name: str | None = _text(NAME_MAX, optional=True)
     topic: str | None = _text(TOPIC_MAX, min_len=0, blank_ok=True, optional=True)
-    retention_days: JsonInt | None = Field(
+    retention_days: RetentionDays | None = Field(
         default=None,
-        ge=1,
-        le=RETENTION_DAYS_MAX,
         description="erase messages older than this many days; null: the server's default",
     )
     members_can_pin: bool | None = Field(
