@@ -93,6 +93,11 @@ class AdminsOnly(Forbidden):
     title = "Only server admins can do this"
 
 
+class OwnPasswordReset(Forbidden):
+    code = "own_password"
+    title = "Change your own password with your current one"
+
+
 class LastAdmin(Conflict):
     code = "last_admin"
     title = "The last active server admin must stay"

@@ -455,6 +455,19 @@ async def test_a_reset_link_works_once_and_ends_every_session(
     assert await works(alice), "someone else's sessions are not touched"
 
 
+async def test_an_admin_cannot_make_a_reset_link_for_themselves(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    """A stolen admin token must not be enough to take the admin's account over: their own
+    password changes only with the current one (PUT /me/password)."""
+    before = await audit(alice)
+    r = await alice.post("/admin/users/alice/password-reset")
+    assert_problem(r, 403, "own_password")
+    assert_problem(await alice.post("/admin/users/ALICE/password-reset"), 403, "own_password")
+    assert await audit(alice) == before, "a refusal changes nothing"
+    assert (await sign_in(client, "alice")).status_code == 201
+
+
 async def test_an_unknown_reset_code_is_410(client: httpx.AsyncClient, alice: Account) -> None:
     for code in ("nope", "x" * 128):
         assert_problem(await use_reset(client, code, NEW_PASSWORD), 410, "reset_expired")

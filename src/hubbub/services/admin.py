@@ -11,7 +11,14 @@ import secrets
 from dataclasses import dataclass
 
 from hubbub.config import Settings
-from hubbub.errors import AdminsOnly, Invalid, LastAdmin, UsernameTaken, UserNotFound
+from hubbub.errors import (
+    AdminsOnly,
+    Invalid,
+    LastAdmin,
+    OwnPasswordReset,
+    UsernameTaken,
+    UserNotFound,
+)
 from hubbub.ids import new_id
 from hubbub.models import LOBBY_ROOM_ID, Room, User
 from hubbub.services.audit import record
@@ -144,12 +151,16 @@ class AdminService:
         return await self.uow.write(fn)
 
     async def password_reset(self, me: User | None, username: str) -> ResetLink:
-        """A one-time link (RESET_HOURS) that sets a new password for `username`."""
+        """A one-time link (RESET_HOURS) that sets a new password for `username`. Not for
+        yourself (OwnPasswordReset): a stolen admin token must not be enough to take the
+        account over; PUT /me/password asks for the current password."""
         self._require_admin(me)
         code = secrets.token_urlsafe(24)
 
         def fn(tx: Tx, outbox: Outbox) -> ResetLink:
             target = _user(tx, username)
+            if me is not None and target.id == me.id:
+                raise OwnPasswordReset("Change your own password with PUT /api/v1/me/password")
             record(tx, outbox, me, "user.password_reset", target.username)
             return self._reset_link(tx, outbox, target, code)
 

@@ -99,7 +99,8 @@ async def admin_delete_user(
     responses=PROBLEMS(401, 403, 404),
 )
 async def admin_password_reset(username: Username, me: Me, svc: Svc) -> Response:
-    """A one-time link (24 h) that sets a new password: POST /api/v1/password-resets/{code}."""
+    """A one-time link (24 h) that sets a new password: POST /api/v1/password-resets/{code}.
+    Not for yourself (403 `own_password`): change your own with PUT /api/v1/me/password."""
     return json_response(_reset(await svc.admin.password_reset(me, username)), 201)
 
 
