@@ -44,6 +44,8 @@ def event_key(event: dict[str, Any]) -> Key:
         return (kind, room, data["last_read_seq"])
     if kind == "room.updated":
         return (kind, room, data["name"])
+    if kind == "thread.updated":
+        return (kind, room, data["root_id"], data["thread"]["reply_count"])
     raise AssertionError(f"unexpected durable event type {kind!r}: {event}")
 
 
@@ -59,6 +61,8 @@ class MessageModel:
     text: str
     deleted: bool = False
     reactions: set[tuple[str, str]] = field(default_factory=set)  # (user id, emoji)
+    thread_root: str | None = None  # a reply in that message's thread
+    replies: int = 0  # a root's live replies
 
 
 @dataclass
@@ -103,9 +107,11 @@ class World:
             if (
                 key[2] != message.id
                 or kind == "message.deleted"
-                or not kind.startswith(("message.", "reaction."))
+                or not kind.startswith(("message.", "reaction.", "thread."))
             ):
                 continue
+            if kind == "thread.updated" and not message.deleted:
+                continue  # an edit leaves the root's thread summaries as they were
             if message.deleted:
                 if kind == "message.created":
                     form: Key = (kind, key[1], key[2], key[3], "")
@@ -182,6 +188,7 @@ class Driver:
     async def step(self) -> None:
         actions: list[tuple[int, Callable[[], Any]]] = [
             (30, self.send),
+            (6, self.thread_reply),
             (3, self.classic_post),
             (8, self.edit),
             (6, self.delete),
@@ -213,6 +220,25 @@ class Driver:
         sent = await author.send(room.id, text)
         assert sent["seq"] == room.last_seq + 1
         self.world.created(MessageModel(sent["id"], room.id, sent["seq"], author.id, text))
+        return True
+
+    async def thread_reply(self) -> bool:
+        rooms = self.world.rooms
+        root = self.pick(m for m in self.alive() if m.thread_root is None and rooms[m.room].roles)
+        if root is None:
+            return False
+        room = rooms[root.room]
+        author = self.users[self.pick(room.roles)]
+        text = self.text()
+        r = await author.post(f"/rooms/{room.id}/messages", {"text": text, "thread_root": root.id})
+        assert r.status_code == 201, r.text
+        sent = r.json()
+        assert sent["seq"] == room.last_seq + 1
+        self.world.created(
+            MessageModel(sent["id"], room.id, sent["seq"], author.id, text, thread_root=root.id)
+        )
+        root.replies += 1
+        self.world.emit(("thread.updated", room.id, root.id, root.replies))
         return True
 
     async def classic_post(self) -> bool:
@@ -261,6 +287,10 @@ class Driver:
             message.deleted = True
             message.reactions.clear()
             self.world.redact(message)
+            if message.thread_root is not None:  # the root's new summary comes first
+                root = next(m for m in self.world.messages if m.id == message.thread_root)
+                root.replies -= 1
+                self.world.emit(("thread.updated", room.id, root.id, root.replies))
             self.world.emit(("message.deleted", room.id, message.id))
         return True
 

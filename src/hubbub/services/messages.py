@@ -151,13 +151,13 @@ class MessageService:
             if parsed.any:
                 found = mentions.store_mentions(tx, message, parsed, online, fresh=True)
                 message = replace(message, mentions=found)
-            if root is not None:
+            outbox.add(MessageCreated(message))
+            if root is not None:  # the reply first, then its root's new summary
                 on_reply(tx, outbox, root, message)
             if idempotency_key is not None:
                 idem_q.save_answer(
                     tx, me.id, idempotency_key, idem_q.StoredAnswer(request_hash, message), now
                 )
-            outbox.add(MessageCreated(message))
             return Sent(message, replayed=False)
 
         sent = await self.uow.write(fn)

@@ -59,10 +59,18 @@ def redact_edited(tx: Tx, message: Message) -> None:
     for event in events_q.message_events(tx, message.id):
         body = event.body
         if isinstance(body, MessageCreated):
-            created = replace(body.message, text=message.text, edited_at=message.edited_at)
+            created = replace(
+                body.message,
+                text=message.text,
+                edited_at=message.edited_at,
+                mentions=message.mentions,
+            )
             events_q.replace_event(tx, event.pos, MessageCreated(created))
-        elif isinstance(body, MessageUpdated) and body.text != message.text:
-            events_q.replace_event(tx, event.pos, replace(body, text=message.text))
+        elif isinstance(body, MessageUpdated) and (
+            body.text != message.text or body.mentions != message.mentions
+        ):
+            current = replace(body, text=message.text, mentions=message.mentions)
+            events_q.replace_event(tx, event.pos, current)
     idem_q.rewrite_answers_for(tx, replace(message, reactions=()))
     _discard_export(tx, message)
 
