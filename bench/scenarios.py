@@ -9,12 +9,16 @@ from dataclasses import dataclass
 
 SERVERS = ("bare", "hubbub")  # bench/realtime.py's: the ceiling, then hubbub
 REALTIME_SCENARIOS = ("fanout", "rooms", "latency", "connections")
-WRK_SCENARIOS = ("classic-post", "classic-read", "send", "history")
+# send-mentions: each message mentions 5 members; send-thread: each is a reply in one thread.
+SEND_VARIANTS = ("send-mentions", "send-thread")
+WRK_SCENARIOS = ("classic-post", "classic-read", "send", *SEND_VARIANTS, "history")
 SCENARIOS = (*WRK_SCENARIOS, *REALTIME_SCENARIOS, "redis-hop")  # make bench's, in report order
 CEILING_NOTE = {
     "classic-post": "bare_asgi.py POST",
     "classic-read": "bare_asgi.py GET",
     "send": "bare_asgi.py POST (the nearest trivial thing: no auth, no database)",
+    "send-mentions": "bare_asgi.py POST (compare with send: the cost of 5 @mentions)",
+    "send-thread": "bare_asgi.py POST (compare with send: the cost of a thread reply)",
     "history": "bare_asgi.py GET (the nearest trivial thing: a fixed body)",
     "fanout": "bare_ws.py broadcast",
     "rooms": "bare_ws.py broadcast",

@@ -95,6 +95,9 @@ def run_wrk(
     return asdict(parsed) | {"pcts": pcts}
 
 
+MENTIONED = 5  # send-mentions: members each message mentions
+
+
 async def v1_setup(port: int, tag: str, history: bool) -> tuple[str, str]:
     """Sign up a user, make a room, fill it for history; returns (token, room id)."""
     http = Http(port, 4)
@@ -117,9 +120,31 @@ async def v1_setup(port: int, tag: str, history: bool) -> tuple[str, str]:
         await http.close()
 
 
+async def send_variant_body(port: int, tag: str, token: str, room_id: str, name: str) -> str:
+    """The body wrk posts for send-mentions (5 members @mentioned; they join the room first)
+    or send-thread (a reply in the thread of one root message)."""
+    http = Http(port, 4)
+    try:
+        if name == "send-mentions":
+            names = []
+            for i in range(MENTIONED):
+                account = {"username": f"{tag}-m{i}", "password": PASSWORD}
+                other = (await http.json("POST", "/api/v1/accounts", account, None, 201))["token"]
+                await http.json("POST", f"/api/v1/rooms/{room_id}/join", None, other, 204)
+                names.append(account["username"])
+            text = " ".join(f"@{n}" for n in names) + " hello world from wrk"
+            return json.dumps({"text": text})
+        root = await http.json(
+            "POST", f"/api/v1/rooms/{room_id}/messages", {"text": "thread root"}, token, 201
+        )
+        return json.dumps({"text": "hello world from wrk", "thread_root": root["id"]})
+    finally:
+        await http.close()
+
+
 def wrk_job(name: str, server: Server, tag: str) -> WrkJob:
     if server.kind == "bare_asgi":
-        post = name in ("classic-post", "send")
+        post = name in ("classic-post", "send", "send-mentions", "send-thread")
         return WrkJob(
             server.port,
             "/",
@@ -136,6 +161,9 @@ def wrk_job(name: str, server: Server, tag: str) -> WrkJob:
     path = f"/api/v1/rooms/{room}/messages"
     if name == "send":
         return WrkJob(server.port, path, lua_script("POST", SEND_BODY, token))
+    if name in ("send-mentions", "send-thread"):
+        body = arun(send_variant_body(server.port, tag, token, room, name))
+        return WrkJob(server.port, path, lua_script("POST", body, token))
     return WrkJob(server.port, path + "?limit=50", lua_script("GET", None, token))
 
 

@@ -109,7 +109,7 @@ def test_make_bench_quick(tmp_path: Path) -> None:
     _require_tools()
     report = _run("run.py", tmp_path, "--quick", "--scenario", "all")
     summary = report["summary"]
-    expected = {"classic-post", "classic-read", "send", "history"}
+    expected = {"classic-post", "classic-read", "send", "send-mentions", "send-thread", "history"}
     expected |= {"fanout", "rooms", "latency", "connections"}
     assert set(summary) == expected, sorted(summary)  # redis-hop needs PostgreSQL + Redis URLs
     for name, row in summary.items():
