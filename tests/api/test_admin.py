@@ -14,7 +14,7 @@ import pytest
 from hubbub.config import Settings
 from hubbub.wire import rfc3339
 from tests.api.conftest import API, Account, assert_problem, sign_up
-from tests.api.servers import Node, running
+from tests.api.servers import Node, events_since, head, running
 from tests.fakes import START_MS, FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -267,6 +267,21 @@ async def test_promoting_and_demoting_take_effect_on_the_next_request(
     assert r.json()["is_admin"] is False
     assert_problem(await alice.get("/admin/users"), 403, "not_allowed")
     assert (await admin_view(bob, "alice"))["is_admin"] is False
+
+
+async def test_promotion_and_demotion_are_announced_as_user_updated(
+    alice: Account, bob: Account
+) -> None:
+    """`is_admin` is part of the User everyone sees, so clients hear when it changes."""
+    since = await head(bob)
+    promoted = (await patch_user(alice, "bob", admin=True)).json()
+    demoted = (await patch_user(alice, "bob", admin=False)).json()
+    updates = [e["data"] for e in await events_since(alice, since, "user.updated")]
+    assert [u["is_admin"] for u in updates] == [True, False]
+    assert updates[0]["username"] == promoted["username"] == demoted["username"] == "bob"
+    assert [e["data"] for e in await events_since(bob, since, "user.updated")] == updates
+    await patch_user(alice, "bob", admin=False)  # no change: no news
+    assert len(await events_since(bob, since, "user.updated")) == 2
 
 
 async def test_promoting_an_admin_again_is_a_no_op(alice: Account, bob: Account) -> None:

@@ -357,6 +357,11 @@ async def test_ban_takes_the_member_out_and_keeps_them_out_of_a_public_room(
     assert_problem(await bob.post(f"/rooms/{room}/typing"), 403, "not_a_member")
     assert_problem(await bob.put(f"/rooms/{room}/read", {"seq": 1}), 403, "not_a_member")
     assert await state(store, alice, room) == before
+    directory = (await bob.get("/rooms", params={"scope": "public"})).json()["rooms"]
+    assert room not in [x["id"] for x in directory], "the directory offers only joinable rooms"
+    await ok(await alice.delete(f"/rooms/{room}/bans/bob"))
+    directory = (await bob.get("/rooms", params={"scope": "public"})).json()["rooms"]
+    assert room in [x["id"] for x in directory], "unbanned: joinable again"
 
 
 async def test_banned_user_cannot_see_a_private_room(

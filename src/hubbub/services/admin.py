@@ -19,6 +19,7 @@ from hubbub.errors import (
     UsernameTaken,
     UserNotFound,
 )
+from hubbub.events import UserUpdated
 from hubbub.ids import new_id
 from hubbub.models import LOBBY_ROOM_ID, Room, User
 from hubbub.services.audit import record
@@ -103,6 +104,9 @@ class AdminService:
                 record(
                     tx, outbox, me, "admin.promote" if admin else "admin.demote", target.username
                 )
+                promoted = users_q.find_user_by_id(tx, target.id)
+                assert promoted is not None
+                outbox.add(UserUpdated(promoted))  # `is_admin` is part of the User
             if deactivated is not None and deactivated != target.deactivated:
                 if deactivated:
                     users_q.set_deactivated(tx, target.id, outbox.now_ms)

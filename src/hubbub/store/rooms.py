@@ -149,8 +149,9 @@ def list_rooms_of(tx: Tx, me: str) -> list[Room]:
 def list_public_rooms(
     tx: Tx, me: str, prefix: str, after: tuple[str, str] | None, limit: int
 ) -> list[Room]:
-    """Public rooms `me` is not in (and can join), by name then id, whose name starts with
-    `prefix` (ignoring ASCII case), after the (name, id) `after`; at most `limit`."""
+    """Public rooms `me` is not in and can join (not banned from), by name then id, whose
+    name starts with `prefix` (ignoring ASCII case), after the (name, id) `after`; at most
+    `limit`."""
     params: dict[str, object] = {"me": me, "p": prefix_pattern(prefix), "limit": limit}
     page = ""
     if after is not None:
@@ -161,6 +162,7 @@ def list_public_rooms(
         f" AND LOWER(r.name) LIKE :p {ESCAPE}"
         f"{page}"
         " AND NOT EXISTS (SELECT 1 FROM members m WHERE m.room_id = r.id AND m.user_id = :me)"
+        " AND NOT EXISTS (SELECT 1 FROM bans b WHERE b.room_id = r.id AND b.user_id = :me)"
         " ORDER BY r.name, r.id LIMIT :limit",
         params,
     )
