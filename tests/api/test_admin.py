@@ -483,6 +483,31 @@ async def test_an_admin_cannot_make_a_reset_link_for_themselves(
     assert (await sign_in(client, "alice")).status_code == 201
 
 
+async def test_setting_a_password_ends_every_other_reset_link(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    """A link seen by someone else must not set the password again once it has been set,
+    with another link or by its owner."""
+    first, second, third = [
+        (await alice.post("/admin/users/bob/password-reset")).json()["code"] for _ in range(3)
+    ]
+    assert (await use_reset(client, second, NEW_PASSWORD)).status_code == 204
+    assert_problem(await use_reset(client, first, "attacker's password"), 410, "reset_expired")
+    assert_problem(await use_reset(client, third, "attacker's password"), 410, "reset_expired")
+    assert (await sign_in(client, "bob", NEW_PASSWORD)).status_code == 201
+
+    late = (await alice.post("/admin/users/bob/password-reset")).json()["code"]
+    bob_again = (await sign_in(client, "bob", NEW_PASSWORD)).json()["token"]
+    r = await client.put(
+        f"{API}/me/password",
+        json={"current_password": NEW_PASSWORD, "new_password": "bob's own choice 7"},
+        headers={"Authorization": f"Bearer {bob_again}"},
+    )
+    assert r.status_code == 204, r.text
+    assert_problem(await use_reset(client, late, "attacker's password"), 410, "reset_expired")
+    assert (await sign_in(client, "bob", "bob's own choice 7")).status_code == 201
+
+
 async def test_an_unknown_reset_code_is_410(client: httpx.AsyncClient, alice: Account) -> None:
     for code in ("nope", "x" * 128):
         assert_problem(await use_reset(client, code, NEW_PASSWORD), 410, "reset_expired")

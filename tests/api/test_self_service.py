@@ -265,6 +265,22 @@ async def test_wrong_current_passwords_spend_the_accounts_sign_in_budget(
         assert (await sign_in(node.client, "alice", PASSWORD)).status_code == 201
 
 
+async def test_a_password_change_starts_the_accounts_failure_count_afresh(
+    settings: Settings,
+) -> None:
+    """Failures a guesser spent against the old password don't count towards locking the
+    owner out after they changed it."""
+    limited = dataclasses.replace(settings, rate_limits="sign_in_account=3/15minutes")
+    async with running(limited) as node:
+        alice = await sign_up(node.client, "alice")
+        for _ in range(2):
+            assert_problem(await sign_in(node.client, "alice", "guess"), 401, "invalid_credentials")
+        assert (await change_password(alice)).status_code == 204
+        for _ in range(2):
+            assert_problem(await sign_in(node.client, "alice", "guess"), 401, "invalid_credentials")
+        assert (await sign_in(node.client, "alice", NEW_PASSWORD)).status_code == 201
+
+
 async def test_wrong_current_passwords_spend_the_addresss_sign_in_budget(
     settings: Settings,
 ) -> None:

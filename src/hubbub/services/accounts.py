@@ -126,7 +126,8 @@ class AccountService:
 
     async def reset_password(self, code: str, new_password: str, client: str) -> None:
         """Set a new password with a one-time reset code (ResetExpired if it is unknown, used
-        or expired). Every session of the account ends; its sign-in lock-out is lifted."""
+        or expired). Every session of the account ends, every other reset link of it stops
+        working, and its sign-in lock-out is lifted."""
         await self.limits.hit("password_resets", client)
         check_text("new_password", new_password, PASSWORD_MIN, PASSWORD_MAX, allow_blank=True)
         hashed_code = token_hash(code)
@@ -145,6 +146,7 @@ class AccountService:
         def fn(tx: Tx, outbox: Outbox) -> bool:
             if resets_q.take_reset(tx, hashed_code, outbox.now_ms) != user.id:
                 return False
+            resets_q.revoke_resets(tx, user.id)  # an older link must not reset it again
             users_q.set_password_hash(tx, user.id, new_hash)
             end_sessions(tx, outbox, user.id)
             return True

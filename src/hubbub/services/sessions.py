@@ -29,6 +29,7 @@ from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN, Passwords, che
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
+from hubbub.store import resets as resets_q
 from hubbub.store import sessions as sessions_q
 from hubbub.store import tickets as tickets_q
 from hubbub.store import users as users_q
@@ -186,7 +187,8 @@ class SessionService:
         self, session: Session, current: str, new: str, client: str
     ) -> list[str]:
         """Replace the password, given the current one (WrongPassword otherwise, limited like
-        sign-ins); every *other* session ends at once. Returns the ids ended."""
+        sign-ins); every *other* session ends at once, outstanding reset links stop working,
+        and a sign-in lock-out of the account is lifted. Returns the ids ended."""
         user = session.user
         check_text("new_password", new, PASSWORD_MIN, PASSWORD_MAX, allow_blank=True)
         check_password(new, user.username, field="new_password")
@@ -200,9 +202,12 @@ class SessionService:
 
         def fn(tx: Tx, outbox: Outbox) -> list[str]:
             users_q.set_password_hash(tx, user.id, new_hash)
+            resets_q.revoke_resets(tx, user.id)  # a link made before must not undo this
             return end_sessions(tx, outbox, user.id, keep=session.id)
 
-        return await self.uow.write(fn)
+        ended = await self.uow.write(fn)
+        await self.limits.clear("sign_in_account", user.username.casefold())
+        return ended
 
     async def sweep_idle(self) -> int:
         """End sessions unused for session_idle_days (their streams close too); return how

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hubbub.store.engine import Tx
 
-__all__ = ["find_reset", "insert_reset", "take_reset"]
+__all__ = ["find_reset", "insert_reset", "revoke_resets", "take_reset"]
 
 
 def insert_reset(tx: Tx, code_hash: str, user_id: str, expires_at: int, now_ms: int) -> None:
@@ -33,3 +33,10 @@ def find_reset(tx: Tx, code_hash: str, now_ms: int) -> str | None:
         {"h": code_hash, "now": now_ms},
     )
     return None if row is None else str(row[0])
+
+
+def revoke_resets(tx: Tx, user_id: str) -> None:
+    """Use up every outstanding code of `user_id` (their password was just set)."""
+    tx.execute(
+        "UPDATE password_resets SET used = TRUE WHERE user_id = :u AND NOT used", {"u": user_id}
+    )
