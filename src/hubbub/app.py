@@ -46,6 +46,7 @@ from hubbub.services.rooms import RoomService
 from hubbub.services.sessions import SessionService
 from hubbub.services.threads import ThreadService
 from hubbub.services.unit import UnitOfWork
+from hubbub.services.webhooks import WebhookService
 from hubbub.store import Engine, Store
 from hubbub.store.postgres import PostgresEngine
 from hubbub.store.sqlite import SQLiteEngine
@@ -61,6 +62,7 @@ from hubbub.web import (
     messages,
     rooms,
     stream,
+    webhooks,
 )
 from hubbub.web.bodies import BodyLimitMiddleware
 from hubbub.web.classic import ClassicRoutes
@@ -182,12 +184,13 @@ def build_services(
 ) -> Services:
     passwords = Passwords(settings.password_hashing)
     activity = ActivityService(uow, limits)
+    messages = MessageService(uow, settings, limits, activity, online)
     return Services(
         classic=ClassicService(uow, settings, limits),
         accounts=AccountService(uow, settings, passwords, limits),
         sessions=SessionService(uow, settings, passwords, limits),
         rooms=RoomService(uow, limits),
-        messages=MessageService(uow, settings, limits, activity, online),
+        messages=messages,
         activity=activity,
         health=HealthService(store, lambda: bus.state),
         invites=InviteService(uow, settings, limits),
@@ -199,6 +202,7 @@ def build_services(
         exports=ExportService(uow, limits, Wakeup()),
         threads=ThreadService(uow),
         pins=PinService(uow),
+        webhooks=WebhookService(uow, settings, limits, messages),
     )
 
 
@@ -316,6 +320,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(client.router)
     app.include_router(invites.links)
+    app.include_router(webhooks.hooks)
     for router in (
         accounts.router,
         rooms.router,
@@ -325,6 +330,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         admin.router,
         exports.router,
         conversations.router,
+        webhooks.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

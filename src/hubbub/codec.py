@@ -14,6 +14,8 @@ from typing import Any
 from hubbub.models import (
     NO_MENTIONS,
     Author,
+    Card,
+    CardField,
     Mentions,
     Message,
     ReactionCount,
@@ -44,6 +46,7 @@ def user_to(u: User) -> dict[str, Any]:
         "display_name": u.display_name,
         "created_at": u.created_at,
         "is_admin": u.is_admin,
+        "bot": u.bot,
     }
 
 
@@ -54,16 +57,63 @@ def user_from(d: dict[str, Any]) -> User:
         display_name=d["display_name"],
         created_at=int(d["created_at"]),
         is_admin=bool(d.get("is_admin", False)),  # added in 0.2 (optional: no new version)
+        bot=bool(d.get("bot", False)),  # added in 0.2 (optional: no new version)
     )
 
 
 def _author_to(a: Author) -> dict[str, Any]:
-    return {"id": a.id, "username": a.username, "display_name": a.display_name, "guest": a.guest}
+    return {
+        "id": a.id,
+        "username": a.username,
+        "display_name": a.display_name,
+        "guest": a.guest,
+        "bot": a.bot,
+    }
 
 
 def _author_from(d: dict[str, Any]) -> Author:
     return Author(
-        id=d["id"], username=d["username"], display_name=d["display_name"], guest=bool(d["guest"])
+        id=d["id"],
+        username=d["username"],
+        display_name=d["display_name"],
+        guest=bool(d["guest"]),
+        bot=bool(d.get("bot", False)),  # added in 0.2 (optional: no new version)
+    )
+
+
+def cards_to(cards: tuple[Card, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "fallback": c.fallback,
+            "color": c.color,
+            "pretext": c.pretext,
+            "title": c.title,
+            "title_link": c.title_link,
+            "text": c.text,
+            "fields": [{"title": f.title, "value": f.value, "short": f.short} for f in c.fields],
+            "footer": c.footer,
+            "ts": c.ts,
+        }
+        for c in cards
+    ]
+
+
+def cards_from(raw: list[dict[str, Any]] | None) -> tuple[Card, ...]:
+    if not raw:
+        return ()
+    return tuple(
+        Card(
+            fallback=c["fallback"],
+            color=c["color"],
+            pretext=c["pretext"],
+            title=c["title"],
+            title_link=c["title_link"],
+            text=c["text"],
+            fields=tuple(CardField(f["title"], f["value"], bool(f["short"])) for f in c["fields"]),
+            footer=c["footer"],
+            ts=None if c["ts"] is None else int(c["ts"]),
+        )
+        for c in raw
     )
 
 
@@ -114,6 +164,7 @@ def message_to(m: Message) -> dict[str, Any]:
         "also_to_room": m.also_to_room,
         "thread": thread_to(m.thread),
         "pinned_at": m.pinned_at,
+        "cards": cards_to(m.cards),
     }
 
 
@@ -137,6 +188,7 @@ def message_from(d: dict[str, Any]) -> Message:
         also_to_room=bool(d.get("also_to_room", False)),
         thread=thread_from(d.get("thread")),
         pinned_at=d.get("pinned_at"),
+        cards=cards_from(d.get("cards")),
     )
 
 

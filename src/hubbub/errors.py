@@ -133,6 +133,11 @@ class InviteNotFound(NotFound):
     title = "Invite not found"
 
 
+class WebhookNotFound(NotFound):
+    code = "webhook_not_found"
+    title = "Webhook not found"
+
+
 class ExportNotFound(NotFound):
     code = "export_not_found"
     title = "No export"

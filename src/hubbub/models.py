@@ -10,6 +10,8 @@ __all__ = [
     "AuditEntry",
     "Author",
     "Ban",
+    "Card",
+    "CardField",
     "Invite",
     "Member",
     "Mentions",
@@ -23,6 +25,7 @@ __all__ = [
     "ThreadSummary",
     "User",
     "Visibility",
+    "Webhook",
 ]
 
 Role = Literal["owner", "admin", "member"]
@@ -40,6 +43,7 @@ class User:
     created_at: int  # ms since epoch
     is_admin: bool = False  # a server admin
     deactivated: bool = False  # shown to admins only
+    bot: bool = False  # a bot account (an integration's), never signed in with a password
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,7 @@ class Author:
     username: str | None
     display_name: str
     guest: bool
+    bot: bool = False  # written by a bot account (an integration)
 
     @property
     def name(self) -> str:
@@ -86,6 +91,29 @@ class ThreadSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class CardField:
+    title: str
+    value: str  # Markdown
+    short: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """Structured content an integration attached to a message (a Slack attachment), shown
+    by clients as a card. Every text is in the Markdown subset; links are http(s) only."""
+
+    fallback: str = ""
+    color: str = ""
+    pretext: str = ""
+    title: str = ""
+    title_link: str = ""
+    text: str = ""
+    fields: tuple[CardField, ...] = ()
+    footer: str = ""
+    ts: int | None = None  # seconds since the epoch
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: str
     room_id: str
@@ -102,6 +130,7 @@ class Message:
     also_to_room: bool = False  # a thread reply also shown in the room's timeline
     thread: ThreadSummary | None = None  # a root with replies
     pinned_at: int | None = None
+    cards: tuple[Card, ...] = ()  # an integration's attachments
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,3 +216,15 @@ class AuditEntry:
     action: str
     target: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A room's incoming webhook; it posts as its own bot account (`bot_id`)."""
+
+    id: str
+    room_id: str
+    name: str
+    bot_id: str
+    created_by: str
+    created_at: int

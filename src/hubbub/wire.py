@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any, assert_never
 
+from hubbub.codec import cards_to
 from hubbub.events import (
     DurableEvent,
     EphemeralEvent,
@@ -70,6 +71,7 @@ def user(u: User) -> dict[str, Any]:
         "display_name": u.display_name,
         "created_at": rfc3339(u.created_at),
         "is_admin": u.is_admin,
+        "kind": "bot" if u.bot else "user",
     }
 
 
@@ -89,7 +91,13 @@ def admin_user(u: User) -> dict[str, Any]:
 
 
 def author(a: Author) -> dict[str, Any]:
-    return {"id": a.id, "username": a.username, "display_name": a.display_name, "guest": a.guest}
+    return {
+        "id": a.id,
+        "username": a.username,
+        "display_name": a.display_name,
+        "guest": a.guest,
+        "bot": a.bot,
+    }
 
 
 def message(m: Message) -> dict[str, Any]:
@@ -109,6 +117,7 @@ def message(m: Message) -> dict[str, Any]:
         "also_to_room": m.also_to_room,
         "thread": thread(m.thread),
         "pinned_at": None if m.pinned_at is None else rfc3339(m.pinned_at),
+        "cards": cards_to(m.cards),
     }
 
 

@@ -242,6 +242,9 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("PUT", "/messages/{message_id}/pin", None),
     ("DELETE", "/messages/{message_id}/pin", None),
     ("GET", "/rooms/{room_id}/pins", None),
+    ("POST", "/rooms/{room_id}/webhooks", {"name": "ci"}),
+    ("GET", "/rooms/{room_id}/webhooks", None),
+    ("DELETE", "/rooms/{room_id}/webhooks/{hook_id}", None),
 ]
 PUBLIC_ROUTES = {
     ("POST", "/accounts"),
@@ -258,6 +261,7 @@ def concrete(template: str) -> str:
         emoji=EMOJI,
         session_id="s_none",
         code="nope",
+        hook_id="wh_none",
     )
 
 

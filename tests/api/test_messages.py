@@ -27,7 +27,9 @@ async def test_send_returns_message_with_seq_author_and_time(alice: Account) -> 
         "username": "alice",
         "display_name": "alice",
         "guest": False,
+        "bot": False,
     }
+    assert m["cards"] == []
     assert RFC3339_MS.match(m["created_at"])
     assert m["edited_at"] is None
     assert m["deleted"] is False
@@ -208,7 +210,13 @@ async def test_classic_posts_appear_as_guest_messages(alice: Account) -> None:
     r = await alice.client.post("/message", json={"user": "superman", "text": "up, up"})
     assert r.status_code == 200
     m = (await alice.get("/rooms/general/messages")).json()["messages"][-1]
-    assert m["author"] == {"id": None, "username": None, "display_name": "superman", "guest": True}
+    assert m["author"] == {
+        "id": None,
+        "username": None,
+        "display_name": "superman",
+        "guest": True,
+        "bot": False,
+    }
     await alice.send("general", "hi superman")
     classic = (await alice.client.get("/messages")).json()["messages"]
     assert [(c["user"], c["text"]) for c in classic] == [

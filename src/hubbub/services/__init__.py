@@ -22,6 +22,7 @@ from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
 from hubbub.services.sessions import SessionService
 from hubbub.services.threads import ThreadService
+from hubbub.services.webhooks import WebhookService
 
 __all__ = ["Services"]
 
@@ -44,3 +45,4 @@ class Services:
     exports: ExportService
     threads: ThreadService
     pins: PinService
+    webhooks: WebhookService

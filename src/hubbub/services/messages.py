@@ -24,7 +24,7 @@ from hubbub.events import (
 from hubbub.events import (
     MessageDeleted as MessageDeletedEvent,
 )
-from hubbub.models import NO_MENTIONS, Author, Message, User
+from hubbub.models import NO_MENTIONS, Author, Card, Message, User
 from hubbub.services import mentions
 from hubbub.services.access import rank, require_voice, room_access, visible_message
 from hubbub.services.activity import ActivityService
@@ -45,6 +45,7 @@ __all__ = [
     "HISTORY_LIMIT_DEFAULT",
     "HISTORY_LIMIT_MAX",
     "HistoryPage",
+    "Integration",
     "MessageService",
     "Sent",
 ]
@@ -55,6 +56,14 @@ REACTIONS_PER_USER = 20
 REACTIONS_PER_MESSAGE = 50
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    """What an integration (an incoming webhook) adds to a message it posts."""
+
+    sender_name: str | None = None  # the name shown for this message, instead of the bot's
+    cards: tuple[Card, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +83,13 @@ class HistoryPage:
 
 
 def author_of(user: User) -> Author:
-    return Author(id=user.id, username=user.username, display_name=user.display_name, guest=False)
+    return Author(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        guest=False,
+        bot=user.bot,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +109,7 @@ class MessageService:
         idempotency_key: str | None = None,
         thread_root: str | None = None,
         also_to_room: bool = False,
+        integration: Integration | None = None,
     ) -> Sent:
         """Commit a message to a room `me` is a member of; with `thread_root`, as a reply in
         that message's thread (shown in the room too with `also_to_room`). Its @mentions are
@@ -103,7 +119,14 @@ class MessageService:
         transaction, and a retry with the same key and request returns it again (creating
         nothing); the same key with a different request raises IdempotencyKeyReused.
         """
-        check_text("text", text, 1, self.settings.message_text_max)
+        with_cards = integration is not None and bool(integration.cards)
+        check_text(
+            "text",
+            text,
+            0 if with_cards else 1,
+            self.settings.message_text_max,
+            allow_blank=with_cards,
+        )
         if idempotency_key is not None:
             # A field value's surrounding whitespace is not part of it (RFC 9110 5.5).
             idempotency_key = idempotency_key.strip(" \t")
@@ -134,7 +157,8 @@ class MessageService:
                 if target is None or target.room_id != room_id:
                     raise Invalid("reply_to must be a message in the same room", field="reply_to")
             root = None if thread_root is None else check_root(tx, room_id, thread_root)
-            if parsed.room or parsed.here:
+            if (parsed.room or parsed.here) and integration is None:
+                # An integration speaks with the authority of the manager who set it up.
                 count = rooms_q.member_count(tx, room_id)
                 mentions.check_broadcast(room, me, count, self.settings.room_mention_max)
             new = messages_q.NewMessage(
@@ -146,6 +170,8 @@ class MessageService:
                 also_to_room=also_to_room,
                 mention_room=parsed.room,
                 mention_here=parsed.here,
+                sender_name=None if integration is None else integration.sender_name,
+                cards=() if integration is None else integration.cards,
             )
             message = messages_q.insert_message(tx, new, now)
             if parsed.any:

@@ -29,7 +29,7 @@ __all__ = ["redact_deleted", "redact_edited", "redact_pruned", "tombstone"]
 
 def tombstone(message: Message) -> Message:
     """A deleted message as everyone sees it: its place (id, seq, author, time), no content."""
-    return replace(message, text="", deleted=True, reactions=())
+    return replace(message, text="", deleted=True, reactions=(), cards=())
 
 
 def redact_deleted(tx: Tx, message: Message) -> None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import orjson
+
+from hubbub.codec import cards_from, cards_to
 from hubbub.errors import RoomNotFound
 from hubbub.ids import new_id
 from hubbub.models import (
     NO_MENTIONS,
     Author,
+    Card,
     Mentions,
     Message,
     ReactionCount,
@@ -55,7 +59,8 @@ MENTIONS_ME = "x.deleted = FALSE AND (x.author_id IS NULL OR x.author_id <> :me)
 _COLUMNS = (
     "m.id, m.room_id, m.seq, m.author_id, u.username, u.display_name, m.guest_name, m.text,"
     " m.created_at, m.edited_at, m.deleted, m.reply_to, m.mention_room, m.mention_here,"
-    " m.thread_root, m.also_to_room, m.reply_count, m.last_reply_at, m.pinned_at"
+    " m.thread_root, m.also_to_room, m.reply_count, m.last_reply_at, m.pinned_at,"
+    " u.kind, m.sender_name, m.cards"
 )
 PARTICIPANTS_SHOWN = 5
 _FROM = "messages m LEFT JOIN users u ON u.id = m.author_id"
@@ -78,7 +83,13 @@ def _message(row: Row, extras: _Extras = _NO_EXTRAS) -> Message:
     if author_id is None:
         author = Author(id=None, username=None, display_name=row[6], guest=True)
     else:
-        author = Author(id=author_id, username=row[4], display_name=row[5], guest=False)
+        author = Author(
+            id=author_id,
+            username=row[4],
+            display_name=row[20] or row[5],  # an integration's name for this message
+            guest=False,
+            bot=row[19] == "bot",
+        )
     deleted = bool(row[10])
     message_id = row[0]
     reply_count = int(row[16])
@@ -108,6 +119,7 @@ def _message(row: Row, extras: _Extras = _NO_EXTRAS) -> Message:
         also_to_room=bool(row[15]),
         thread=thread,
         pinned_at=None if row[18] is None else int(row[18]),
+        cards=() if deleted or not row[21] else cards_from(orjson.loads(row[21])),
     )
 
 
@@ -121,6 +133,8 @@ class NewMessage:
     also_to_room: bool = False
     mention_room: bool = False
     mention_here: bool = False
+    sender_name: str | None = None  # an integration's name for this message
+    cards: tuple[Card, ...] = ()
 
 
 def insert_message(tx: Tx, new: NewMessage, now_ms: int) -> Message:
@@ -141,9 +155,9 @@ def insert_message(tx: Tx, new: NewMessage, now_ms: int) -> Message:
     message_id = new_id("m", now_ms)
     tx.execute(
         "INSERT INTO messages (id, room_id, seq, author_id, guest_name, text, reply_to,"
-        " created_at, thread_root, also_to_room, mention_room, mention_here)"
+        " created_at, thread_root, also_to_room, mention_room, mention_here, sender_name, cards)"
         " VALUES (:id, :room, :seq, :author, :guest, :text, :reply, :at, :root, :also,"
-        " :m_room, :m_here)",
+        " :m_room, :m_here, :sender, :cards)",
         {
             "id": message_id,
             "room": new.room_id,
@@ -157,6 +171,8 @@ def insert_message(tx: Tx, new: NewMessage, now_ms: int) -> Message:
             "also": new.also_to_room,
             "m_room": new.mention_room,
             "m_here": new.mention_here,
+            "sender": new.sender_name,
+            "cards": orjson.dumps(cards_to(new.cards)).decode() if new.cards else None,
         },
     )
     tx.execute(
@@ -164,11 +180,14 @@ def insert_message(tx: Tx, new: NewMessage, now_ms: int) -> Message:
         " ON CONFLICT DO NOTHING",
         {"room": new.room_id, "name": new.author.name, "seq": seq},
     )
+    author = new.author
+    if new.sender_name:
+        author = replace(author, display_name=new.sender_name)
     return Message(
         id=message_id,
         room_id=new.room_id,
         seq=seq,
-        author=new.author,
+        author=author,
         text=new.text,
         created_at=created_at,
         edited_at=None,
@@ -176,6 +195,7 @@ def insert_message(tx: Tx, new: NewMessage, now_ms: int) -> Message:
         reply_to=new.reply_to,
         thread_root=new.thread_root,
         also_to_room=new.also_to_room,
+        cards=new.cards,
     )
 
 
@@ -287,7 +307,8 @@ def mark_deleted(tx: Tx, message_id: str) -> None:
     go."""
     tx.execute(
         "UPDATE messages SET deleted = TRUE, text = '', mention_room = FALSE,"
-        " mention_here = FALSE, pinned_at = NULL, pinned_by = NULL WHERE id = :id",
+        " mention_here = FALSE, pinned_at = NULL, pinned_by = NULL, cards = NULL"
+        " WHERE id = :id",
         {"id": message_id},
     )
     tx.execute("DELETE FROM reactions WHERE message_id = :id", {"id": message_id})
@@ -345,7 +366,7 @@ def list_by_author(tx: Tx, user_id: str, after_id: str, limit: int) -> list[tupl
         " ORDER BY m.id LIMIT :limit",
         {"u": user_id, "after": after_id, "limit": limit},
     )
-    return [(_message(r), str(r[19])) for r in rows]
+    return [(_message(r), str(r[-1])) for r in rows]
 
 
 def list_expired(tx: Tx, room_id: str, after_seq: int, before_ms: int, limit: int) -> list[Message]:

@@ -283,10 +283,11 @@ def list_room_ids_of(tx: Tx, user_id: str) -> list[str]:
 
 def find_successor(tx: Tx, room_id: str) -> tuple[str, Role] | None:
     """Who inherits a room from an owner who leaves: the member of the highest role (owner,
-    then admin, then member) who joined first; None for an empty room."""
+    then admin, then member) who joined first, never a bot; None for a room of none."""
     row = tx.fetchone(
-        "SELECT user_id, role FROM members WHERE room_id = :r"
-        " ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, joined_at"
+        "SELECT m.user_id, m.role FROM members m JOIN users u ON u.id = m.user_id"
+        " WHERE m.room_id = :r AND u.kind <> 'bot'"
+        " ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'admin' THEN 1 ELSE 2 END, m.joined_at"
         " LIMIT 1",
         {"r": room_id},
     )

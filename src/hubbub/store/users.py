@@ -25,7 +25,9 @@ __all__ = [
 ]
 
 # The columns user_from_row reads, in order (`u.`-qualified where a query joins users).
-USER_COLUMNS = "u.id, u.username, u.display_name, u.created_at, u.is_admin, u.deactivated_at"
+USER_COLUMNS = (
+    "u.id, u.username, u.display_name, u.created_at, u.is_admin, u.deactivated_at, u.kind"
+)
 _FROM = "users u"
 
 
@@ -37,16 +39,19 @@ def user_from_row(row: Row) -> User:
         created_at=int(row[3]),
         is_admin=bool(row[4]),
         deactivated=row[5] is not None,
+        bot=row[6] == "bot",
     )
 
 
-def insert_user(tx: Tx, user: User, password_hash: str) -> bool:
-    """Insert; return False if the username is taken (case-insensitively)."""
+def insert_user(tx: Tx, user: User, password_hash: str, owner_id: str | None = None) -> bool:
+    """Insert; return False if the username is taken (case-insensitively). `owner_id`: a
+    bot's creator."""
     return (
         tx.execute(
-            "INSERT INTO users"
-            " (id, username, username_key, display_name, password_hash, created_at, is_admin)"
-            " VALUES (:id, :username, :key, :display, :hash, :at, :admin) ON CONFLICT DO NOTHING",
+            "INSERT INTO users (id, username, username_key, display_name, password_hash,"
+            " created_at, is_admin, kind, owner_id)"
+            " VALUES (:id, :username, :key, :display, :hash, :at, :admin, :kind, :owner)"
+            " ON CONFLICT DO NOTHING",
             {
                 "id": user.id,
                 "username": user.username,
@@ -55,6 +60,8 @@ def insert_user(tx: Tx, user: User, password_hash: str) -> bool:
                 "hash": password_hash,
                 "at": user.created_at,
                 "admin": user.is_admin,
+                "kind": "bot" if user.bot else "user",
+                "owner": owner_id,
             },
         )
         > 0
@@ -85,7 +92,7 @@ def find_credentials(tx: Tx, username: str) -> tuple[User, str] | None:
         " AND u.deleted_at IS NULL",
         {"key": username.lower()},
     )
-    return None if row is None else (user_from_row(row), row[6])
+    return None if row is None else (user_from_row(row), row[7])
 
 
 def search_users(tx: Tx, prefix: str, limit: int) -> list[User]:

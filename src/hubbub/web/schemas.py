@@ -154,6 +154,7 @@ class UserOut(BaseModel):
     display_name: str
     created_at: str
     is_admin: bool = Field(description="A server admin")
+    kind: Literal["user", "bot"] = Field(description="bot: an integration's account")
 
 
 class UsersOut(BaseModel):
@@ -168,8 +169,9 @@ class SessionOut(BaseModel):
 class AuthorOut(BaseModel):
     id: str | None
     username: str | None
-    display_name: str
+    display_name: str = Field(description="for an integration, the name it gave this message")
     guest: bool
+    bot: bool = Field(description="written by a bot account (an integration)")
 
 
 class ReactionOut(BaseModel):
@@ -190,6 +192,27 @@ class ThreadOut(BaseModel):
     participants: list[UserOut] = Field(description="up to 5 repliers, by first reply")
 
 
+class CardFieldOut(BaseModel):
+    title: str
+    value: str = Field(description="Markdown")
+    short: bool = Field(description="may sit beside another short field")
+
+
+class CardOut(BaseModel):
+    """An integration's attachment (a Slack attachment), shown as a card. Texts are in the
+    Markdown subset; `title_link` is http(s) or empty."""
+
+    fallback: str
+    color: str = Field(description="good, warning, danger, a #rrggbb colour, or empty")
+    pretext: str
+    title: str
+    title_link: str
+    text: str
+    fields: list[CardFieldOut]
+    footer: str
+    ts: int | None = Field(description="seconds since the epoch")
+
+
 class MessageOut(BaseModel):
     id: str
     room_id: str
@@ -206,6 +229,7 @@ class MessageOut(BaseModel):
     also_to_room: bool
     thread: ThreadOut | None = Field(description="a root's thread: null until it has replies")
     pinned_at: str | None
+    cards: list[CardOut] = Field(description="an integration's attachments; [] otherwise")
 
 
 class MessagesPage(BaseModel):
