@@ -115,7 +115,10 @@ def backfill_batch(tx: Tx, limit: int = BACKFILL_BATCH) -> int:
     remembering how far it got (resumable; a message written since is indexed by its write,
     and indexing one twice replaces it). Return how many were looked at (0: done)."""
     row = tx.fetchone("SELECT backfill_after, backfill_done FROM search_state WHERE id = 1")
-    if row is None or row[1]:
+    if row is None:  # its row gone (emptied by hand): start over, as after the migration
+        tx.execute("INSERT INTO search_state (id) VALUES (1)")
+        row = ("", False)
+    if row[1]:
         return 0
     rows = tx.fetchall(
         "SELECT id, text, deleted FROM messages WHERE id > :after ORDER BY id LIMIT :n",
@@ -136,7 +139,7 @@ def restart_backfill(tx: Tx) -> None:
     if tx.dialect == "sqlite":
         tx.execute("DELETE FROM search_fts")
     tx.execute("DELETE FROM search_docs")
-    tx.execute("UPDATE search_state SET backfill_after = '', backfill_done = FALSE WHERE id = 1")
+    tx.execute("DELETE FROM search_state")  # backfill_batch starts over without its row
 
 
 @dataclass(frozen=True, slots=True)
