@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
@@ -204,7 +204,6 @@ class Plan:
     has_link: bool = False
     before_ms: int | None = None
     after_ms: int | None = None
-    notes: list[str] = field(default_factory=list, compare=False)
 
     @property
     def is_empty(self) -> bool:

@@ -159,6 +159,7 @@ async def test_messages_older_than_the_index_are_found_after_the_backfill(
     try:
         await store.write(forget)
         assert await hits(alice, WORD) == []
+        fresh = await alice.send("general", f"written meanwhile {WORD}")  # indexed by its write
         batches = 0
         while await store.write(functools.partial(search_q.backfill_batch, limit=2)):
             batches += 1
@@ -166,7 +167,7 @@ async def test_messages_older_than_the_index_are_found_after_the_backfill(
         assert await store.write(search_q.backfill_batch) == 0  # done, and remembered
     finally:
         await store.close()
-    assert await hits(alice, WORD) == [m["text"] for m in reversed(kept)]
+    assert await hits(alice, WORD) == [m["text"] for m in reversed([*kept, fresh])]
 
 
 async def test_migrating_a_released_database_indexes_its_messages(tmp_path: Path) -> None:

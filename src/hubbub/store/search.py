@@ -113,19 +113,23 @@ def unindex_range(tx: Tx, room_id: str, after_seq: int, upto_seq: int) -> None:
 def backfill_batch(tx: Tx, limit: int = BACKFILL_BATCH) -> int:
     """Index the next `limit` live messages that existed before the index did, in id order,
     remembering how far it got (resumable; a message written since is indexed by its write,
-    and indexing one twice replaces it). Return how many were looked at (0: done)."""
+    and left as it is). Return how many were looked at (0: done)."""
     row = tx.fetchone("SELECT backfill_after, backfill_done FROM search_state WHERE id = 1")
     if row is None:  # its row gone (emptied by hand): start over, as after the migration
         tx.execute("INSERT INTO search_state (id) VALUES (1)")
         row = ("", False)
     if row[1]:
         return 0
+    # A message written since the migration is indexed already (by its write): leave it, so
+    # the backfill never removes anything from the index (which costs a merge on SQLite).
     rows = tx.fetchall(
-        "SELECT id, text, deleted FROM messages WHERE id > :after ORDER BY id LIMIT :n",
+        "SELECT m.id, m.text, m.deleted, d.message_id FROM messages m"
+        " LEFT JOIN search_docs d ON d.message_id = m.id"
+        " WHERE m.id > :after ORDER BY m.id LIMIT :n",
         {"after": row[0], "n": limit},
     )
-    for message_id, text, deleted in rows:
-        if not deleted:
+    for message_id, text, deleted, indexed in rows:
+        if not deleted and indexed is None:
             index(tx, message_id, text)
     if rows:
         tx.execute("UPDATE search_state SET backfill_after = :a WHERE id = 1", {"a": rows[-1][0]})
