@@ -1,14 +1,13 @@
 """The search index follows every path that removes or rewrites message text (the redaction
 rule): delete, edit, retention and account erasure leave no trace of the old words in the
 index's own tables, on both engines; messages older than the index are indexed by the
-backfill; and `around=` opens a room's history at a hit."""
+backfill (on a released database too: tests/test_migrations.py); and `around=` opens a
+room's history at a hit."""
 
 from __future__ import annotations
 
 import functools
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -168,30 +167,6 @@ async def test_messages_older_than_the_index_are_found_after_the_backfill(
     finally:
         await store.close()
     assert await hits(alice, WORD) == [m["text"] for m in reversed([*kept, fresh])]
-
-
-async def test_migrating_a_released_database_indexes_its_messages(tmp_path: Path) -> None:
-    """Release 0.1.0's database (tests/fixtures) migrated to now: its messages are found once
-    the server that migrated it has run the backfill."""
-    fixtures = Path(__file__).parents[1] / "fixtures"
-    path = tmp_path / "released.db"
-    shutil.copyfile(fixtures / "release-0.1.0.sqlite", path)
-    settings = Settings(database_url=f"sqlite:///{path}", password_hashing="fast")
-    app = create_app(settings)
-    async with LifespanManager(app) as manager:
-        services: Services = app.state.services
-        await services.search.backfill_all()
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            r = await client.post(
-                f"{API}/sessions", json={"username": "alice", "password": "correct horse"}
-            )
-            assert r.status_code == 201, r.text
-            alice = Account("alice", r.json()["token"], r.json()["user"], client)
-            assert await hits(alice, "classic API") == ["from the classic API"]
-            assert await hits(alice, "cafe") == []  # edited to "hello, all"
-            assert await hits(alice, "hello all") == ["hello, all"]
-            assert await hits(alice, "oops") == []  # deleted
 
 
 # -- around: jumping to a message ---------------------------------------------------------
