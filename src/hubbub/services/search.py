@@ -37,8 +37,8 @@ __all__ = [
 SEARCH_LIMIT_DEFAULT, SEARCH_LIMIT_MAX = 20, 100
 CURSOR_MAX = 200
 Scope = Literal["member", "all"]
-_MINE = "m.room_id IN (SELECT room_id FROM members WHERE user_id = :me)"
-_PUBLIC = "m.room_id IN (SELECT id FROM rooms WHERE visibility = 'public' AND kind = 'room')"
+_MINE = "d.room_id IN (SELECT room_id FROM members WHERE user_id = :me)"
+_PUBLIC = "d.room_id IN (SELECT id FROM rooms WHERE visibility = 'public' AND kind = 'room')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +147,11 @@ class SearchService:
         limit: int,
         after: tuple[int, str] | None,
     ) -> list[Message]:
-        match = search_q.match_where(tx, plan)
-        clauses = [match.sql]
-        params: dict[str, object] = {**match.params, "me": me.id}
+        clauses: list[str] = []
+        params: dict[str, object] = {"me": me.id}
         if room_id is not None:
             room_access(tx, room_id, me.id)  # RoomNotFound unless they may read it
-            clauses.append("m.room_id = :room")
+            clauses.append("d.room_id = :room")
             params["room"] = room_id
         elif scope == "all":
             clauses.append(f"({_MINE} OR {_PUBLIC})")
@@ -163,23 +162,35 @@ class SearchService:
             if not ids:
                 return []
             sql, extra = _in_list("s_room", ids)
-            clauses.append(f"m.room_id IN {sql}")
+            clauses.append(f"d.room_id IN {sql}")
             params.update(extra)
         if plan.from_users:
             sql, extra = _in_list("s_user", plan.from_users)
-            clauses.append(f"m.author_id IN (SELECT id FROM users WHERE username_key IN {sql})")
+            clauses.append(f"d.author_id IN (SELECT id FROM users WHERE username_key IN {sql})")
             params.update(extra)
         if plan.before_ms is not None:
-            clauses.append("m.created_at < :s_before")
+            clauses.append("d.created_at < :s_before")
             params["s_before"] = plan.before_ms
         if plan.after_ms is not None:
-            clauses.append("m.created_at >= :s_after")
+            clauses.append("d.created_at >= :s_after")
             params["s_after"] = plan.after_ms
         if after is not None:
-            clauses.append("(m.created_at < :c_at OR (m.created_at = :c_at AND m.id < :c_id))")
+            clauses.append(
+                "(d.created_at < :c_at OR (d.created_at = :c_at AND d.message_id < :c_id))"
+            )
             params.update(c_at=after[0], c_id=after[1])
+        found = search_q.list_matching(tx, plan, " AND ".join(clauses), params, limit)
+        if not found:
+            return []
+        sql, hit_ids = _in_list("s_hit", found)
+        # Hits are live when found, in this same snapshot; deleted = FALSE is belt and braces.
         return messages_q.list_where(
-            tx, " AND ".join(clauses), params, "m.created_at DESC, m.id DESC", limit, me.id
+            tx,
+            f"m.id IN {sql} AND m.deleted = FALSE",
+            hit_ids,
+            "m.created_at DESC, m.id DESC",
+            limit,
+            me.id,
         )
 
     @staticmethod

@@ -165,7 +165,7 @@ def insert_message(tx: Tx, new: NewMessage, now_ms: int) -> Message:
         " ON CONFLICT DO NOTHING",
         {"room": new.room_id, "name": new.author.name, "seq": seq},
     )
-    search.index(tx, message_id, new.text)
+    search.index(tx, search.Entry(message_id, new.room_id, new.author.id, created_at), new.text)
     return Message(
         id=message_id,
         room_id=new.room_id,
@@ -283,7 +283,7 @@ def update_text(tx: Tx, message_id: str, text: str, now_ms: int) -> None:
         "UPDATE messages SET text = :text, edited_at = :now WHERE id = :id",
         {"text": text, "now": now_ms, "id": message_id},
     )
-    search.index(tx, message_id, text)
+    search.reindex(tx, message_id, text)
 
 
 def mark_deleted(tx: Tx, message_id: str) -> None:

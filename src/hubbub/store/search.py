@@ -26,10 +26,11 @@ from hubbub.textsearch import Plan, Term, has_link, index_words
 
 __all__ = [
     "BACKFILL_BATCH",
-    "SearchWhere",
+    "Entry",
     "backfill_batch",
     "index",
-    "match_where",
+    "list_matching",
+    "reindex",
     "restart_backfill",
     "unindex",
     "unindex_range",
@@ -62,34 +63,64 @@ def _remove_doc(tx: Tx, docs_sql: str, params: dict[str, object]) -> None:
         tx.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
 
 
-def index(tx: Tx, message_id: str, text: str) -> None:
-    """(Re)index a live message's text, replacing what was indexed for it."""
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the index keeps of a live message besides its words: enough to filter and order
+    hits without reading `messages` (ids and times, never text)."""
+
+    message_id: str
+    room_id: str
+    author_id: str | None
+    created_at: int
+
+
+def index(tx: Tx, entry: Entry, text: str) -> None:
+    """Index a live message that is not in the index yet."""
+    words = index_words(text)
+    params = {
+        "m": entry.message_id,
+        "r": entry.room_id,
+        "a": entry.author_id,
+        "t": entry.created_at,
+        "l": has_link(text),
+    }
+    if tx.dialect == "sqlite":
+        found = tx.fetchone(
+            "INSERT INTO search_docs (message_id, room_id, author_id, created_at, has_link)"
+            " VALUES (:m, :r, :a, :t, :l) RETURNING doc",
+            params,
+        )
+        assert found is not None
+        tx.execute(
+            "INSERT INTO search_fts (rowid, words) VALUES (:d, :w)",
+            {"d": found[0], "w": " ".join(words)},
+        )
+        return
+    tx.execute(
+        "INSERT INTO search_docs (message_id, room_id, author_id, created_at, has_link, words)"
+        " VALUES (:m, :r, :a, :t, :l, CAST(:w AS tsvector))",
+        {**params, "w": _tsvector(words)},
+    )
+
+
+def reindex(tx: Tx, message_id: str, text: str) -> None:
+    """Replace what is indexed for an edited message by its new text (nothing if it is not
+    indexed yet: the backfill will index its current text)."""
     words = index_words(text)
     link = has_link(text)
     if tx.dialect == "sqlite":
         row = tx.fetchone("SELECT doc FROM search_docs WHERE message_id = :m", {"m": message_id})
-        if row is not None:
-            _remove_doc(tx, "SELECT :d", {"d": row[0]})
-            tx.execute(
-                "UPDATE search_docs SET has_link = :l WHERE doc = :d", {"l": link, "d": row[0]}
-            )
-            doc = row[0]
-        else:
-            found = tx.fetchone(
-                "INSERT INTO search_docs (message_id, has_link) VALUES (:m, :l) RETURNING doc",
-                {"m": message_id, "l": link},
-            )
-            assert found is not None
-            doc = found[0]
+        if row is None:
+            return
+        _remove_doc(tx, "SELECT :d", {"d": row[0]})
+        tx.execute("UPDATE search_docs SET has_link = :l WHERE doc = :d", {"l": link, "d": row[0]})
         tx.execute(
             "INSERT INTO search_fts (rowid, words) VALUES (:d, :w)",
-            {"d": doc, "w": " ".join(words)},
+            {"d": row[0], "w": " ".join(words)},
         )
         return
     tx.execute(
-        "INSERT INTO search_docs (message_id, has_link, words)"
-        " VALUES (:m, :l, CAST(:w AS tsvector))"
-        " ON CONFLICT (message_id) DO UPDATE SET has_link = :l, words = CAST(:w AS tsvector)",
+        "UPDATE search_docs SET has_link = :l, words = CAST(:w AS tsvector) WHERE message_id = :m",
         {"m": message_id, "l": link, "w": _tsvector(words)},
     )
 
@@ -123,14 +154,14 @@ def backfill_batch(tx: Tx, limit: int = BACKFILL_BATCH) -> int:
     # A message written since the migration is indexed already (by its write): leave it, so
     # the backfill never removes anything from the index (which costs a merge on SQLite).
     rows = tx.fetchall(
-        "SELECT m.id, m.text, m.deleted, d.message_id FROM messages m"
-        " LEFT JOIN search_docs d ON d.message_id = m.id"
+        "SELECT m.id, m.room_id, m.author_id, m.created_at, m.text, m.deleted, d.message_id"
+        " FROM messages m LEFT JOIN search_docs d ON d.message_id = m.id"
         " WHERE m.id > :after ORDER BY m.id LIMIT :n",
         {"after": row[0], "n": limit},
     )
-    for message_id, text, deleted, indexed in rows:
+    for message_id, room_id, author_id, created_at, text, deleted, indexed in rows:
         if not deleted and indexed is None:
-            index(tx, message_id, text)
+            index(tx, Entry(message_id, room_id, author_id, int(created_at)), text)
     if rows:
         tx.execute("UPDATE search_state SET backfill_after = :a WHERE id = 1", {"a": rows[-1][0]})
     if len(rows) < limit:
@@ -146,14 +177,6 @@ def restart_backfill(tx: Tx) -> None:
     tx.execute("DELETE FROM search_state")  # backfill_batch starts over without its row
 
 
-@dataclass(frozen=True, slots=True)
-class SearchWhere:
-    """An `m.`-qualified SQL condition and its parameters, for messages.list_where."""
-
-    sql: str
-    params: dict[str, object]
-
-
 def _fts_term(term: Term) -> str:
     phrase = _quote_fts(" ".join(term.words))
     return phrase + " *" if term.prefix else phrase
@@ -167,33 +190,39 @@ def _pg_term(term: Term) -> str:
 
 
 def _matching(tx: Tx, terms: tuple[Term, ...], *, every: bool, name: str) -> tuple[str, str]:
-    """SQL selecting the ids of the messages matching every (or any) of `terms`, and the
-    engine's query text for it (made of tokens only: user syntax never gets here)."""
+    """A condition on `d` (search_docs) for the entries matching every (or any) of `terms`,
+    and the engine's query text for it (made of tokens only: user syntax never gets here)."""
     if tx.dialect == "sqlite":
         query = (" AND " if every else " OR ").join(_fts_term(t) for t in terms)
-        sql = (
-            "(SELECT d.message_id FROM search_docs d WHERE d.doc IN"
-            f" (SELECT rowid FROM search_fts WHERE search_fts MATCH :{name}))"
-        )
+        sql = f"d.doc IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :{name})"
         return sql, query
     query = (" & " if every else " | ").join(_pg_term(t) for t in terms)
-    sql = f"(SELECT message_id FROM search_docs WHERE words @@ CAST(:{name} AS tsquery))"
-    return sql, query
+    return f"d.words @@ CAST(:{name} AS tsquery)", query
 
 
-def match_where(tx: Tx, plan: Plan) -> SearchWhere:
-    """The condition on `m` (messages) for the plan's words and has:link. Filters on
-    authors, rooms and time are the caller's."""
-    clauses: list[str] = ["m.deleted = FALSE"]
-    params: dict[str, object] = {}
+def list_matching(
+    tx: Tx, plan: Plan, where: str, params: dict[str, object], limit: int
+) -> list[str]:
+    """Ids of the indexed (so live) messages matching the plan's words and has:link and
+    `where` (a condition on `d`: search_docs' room_id, author_id, created_at, message_id,
+    written by callers, never user input), newest first (created_at, then id), at most
+    `limit`. Filters and order come from the index alone, so a common word costs a walk of
+    its matches in the index, not a read of each matching message."""
+    clauses = [where]
+    params = dict(params)
     if plan.include:
         sql, query = _matching(tx, plan.include, every=True, name="s_inc")
-        clauses.append(f"m.id IN {sql}")
+        clauses.append(sql)
         params["s_inc"] = query
     if plan.exclude:
         sql, query = _matching(tx, plan.exclude, every=False, name="s_exc")
-        clauses.append(f"m.id NOT IN {sql}")
+        clauses.append(f"NOT ({sql})")
         params["s_exc"] = query
     if plan.has_link:
-        clauses.append("m.id IN (SELECT message_id FROM search_docs WHERE has_link = TRUE)")
-    return SearchWhere(" AND ".join(clauses), params)
+        clauses.append("d.has_link = TRUE")
+    rows = tx.fetchall(
+        f"SELECT d.message_id FROM search_docs d WHERE {' AND '.join(clauses)}"
+        " ORDER BY d.created_at DESC, d.message_id DESC LIMIT :s_limit",
+        {**params, "s_limit": limit},
+    )
+    return [r[0] for r in rows]
