@@ -3,8 +3,11 @@ what a query may send them."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from hubbub import textsearch
 from hubbub.textsearch import (
     QUERY_MAX,
     Plan,
@@ -110,3 +113,13 @@ def test_links() -> None:
     assert has_link("www.example.com")
     assert not has_link("example.com/path")
     assert not has_link("https://")
+
+
+def test_the_ascii_shortcut_gives_what_the_general_tokenizer_gives() -> None:
+    rng = random.Random(16)
+    alphabet = [chr(c) for c in range(128)]
+    samples = ["".join(rng.choices(alphabet, k=rng.randint(0, 120))) for _ in range(2000)]
+    samples += ["a" * 100 + "1" * 70, "v1.2.3 foo_bar #1234 x\x00y"]
+    for text in samples:
+        assert textsearch.tokens(text) == textsearch._tokens(text), repr(text)
+        assert index_words(text) == [t.text for t in textsearch._tokens(text)], repr(text)

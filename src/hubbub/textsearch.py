@@ -119,8 +119,21 @@ def _kind(ch: str) -> str:
     return "x"
 
 
+# ASCII text (most messages) takes a shortcut with the same result: no marks, no symbols
+# that are tokens, no unspaced scripts; letters fold to lower case.
+_ASCII_WORD = re.compile(r"[A-Za-z]+|[0-9]+")
+
+
 def tokens(text: str) -> list[Token]:
     """The tokens of `text`, in order, with their spans. Deterministic; never raises."""
+    if text.isascii():
+        return [
+            Token(m[0].lower()[:TOKEN_MAX], m.start(), m.end()) for m in _ASCII_WORD.finditer(text)
+        ]
+    return _tokens(text)
+
+
+def _tokens(text: str) -> list[Token]:
     found: list[Token] = []
     word: list[str] = []
     word_start = 0
@@ -175,7 +188,9 @@ def tokens(text: str) -> list[Token]:
 
 def index_words(text: str) -> list[str]:
     """The tokens both engines index for `text`, in order (positions are list indexes)."""
-    return [t.text for t in tokens(text)]
+    if text.isascii():
+        return [w[:TOKEN_MAX] for w in _ASCII_WORD.findall(text.lower())]
+    return [t.text for t in _tokens(text)]
 
 
 def has_link(text: str) -> bool:
