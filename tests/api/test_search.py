@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import httpx
 import pytest
 
+from hubbub.textsearch import index_words
 from tests.api.conftest import Account, assert_problem
 
 pytestmark = pytest.mark.anyio
@@ -336,3 +338,42 @@ async def test_bad_paging_parameters_are_422(alice: Account, params: dict[str, A
 async def test_search_needs_a_session(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/v1/search", params={"q": "x"})
     assert_problem(r, 401, "unauthenticated")
+
+
+# Letters with and without accents, Greek, Cyrillic, Arabic, Hebrew, Thai, Devanagari, CJK,
+# Hangul, digits, emoji (with a skin tone and a joiner), combining marks, punctuation.
+ALPHABET = (
+    "aeiouxyzAEIOUÀÉÎÕÜçñßøåœ0123456789\u03b1β\u03b3Ωπжщ\u042f"
+    "مرحبا"
+    "שלום"
+    "ภาษาไทย"
+    "हिन्दी"
+    "東京都大阪漢字かなカナ한국어"
+    "🎉🚀👍🏽‍❤️"
+    "\u0301\u0308"
+    " .,;!?/_#@()[]{}<>+=~`^|&%$'\\"
+)
+
+
+async def test_any_message_is_found_by_its_own_words_as_a_phrase(alice: Account) -> None:
+    """Random text in many scripts: quoting a message's text finds it, on both engines (the
+    tokens both index, and the queries made of them, survive every engine's syntax)."""
+    rng = random.Random(1616)
+    room = await alice.create_room("babel")
+    sent = []
+    for _ in range(40):
+        text = "".join(rng.choices(ALPHABET, k=rng.randint(1, 24))).strip() or "x"
+        sent.append(await alice.send(room["id"], text))
+    checked = 0
+    for message in sent:
+        words = index_words(message["text"])
+        if not words or len(words) > 32:
+            continue
+        query = '"' + message["text"] + '"'
+        r = await alice.get("/search", params={"q": query, "room_id": room["id"], "limit": 100})
+        assert r.status_code == 200, (query, r.text)
+        found = {hit["message"]["id"]: hit for hit in r.json()["results"]}
+        assert message["id"] in found, (query, words)
+        assert found[message["id"]]["highlights"], query
+        checked += 1
+    assert checked >= 30
