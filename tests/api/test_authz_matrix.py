@@ -242,6 +242,7 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("PUT", "/messages/{message_id}/pin", None),
     ("DELETE", "/messages/{message_id}/pin", None),
     ("GET", "/rooms/{room_id}/pins", None),
+    ("GET", "/search", None),
 ]
 PUBLIC_ROUTES = {
     ("POST", "/accounts"),
