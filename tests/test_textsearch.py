@@ -33,6 +33,7 @@ from hubbub.textsearch import (
         ("東 京", ["東", "京"]),
         ("ﾄｳｷｮｳ", ["トウ", "ウキ", "キョ", "ョウ"]),  # half-width Katakana, full-width
         ("が", ["が"]),  # a kana's voicing mark is part of it
+        ("ที่นี่", ["ที", "ี่", "่น", "นี", "ี่"]),  # Thai: pairs, its marks kept
         ("party 🎉🎉!", ["party", "🎉", "🎉"]),
         ("привет, Мир", ["привет", "мир"]),
         ("\x00'\"\\*", []),

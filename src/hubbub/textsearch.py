@@ -99,8 +99,11 @@ def _fold(ch: str) -> str:
 @lru_cache(maxsize=4096)
 def _fold_unspaced(ch: str) -> str:
     """A character of an unspaced script, in its compatibility form (half-width Katakana
-    becomes full-width); its marks (dakuten) are kept: they change the word."""
-    return "".join(c for c in unicodedata.normalize("NFKC", ch) if c.isalnum())
+    becomes full-width). Marks stay (a Thai tone mark, a kana's voicing): they change the
+    word."""
+    return "".join(
+        c for c in unicodedata.normalize("NFKC", ch) if unicodedata.category(c)[0] in "LNM"
+    )
 
 
 @lru_cache(maxsize=4096)
