@@ -328,6 +328,8 @@ async def test_queries_that_cannot_run_are_422(alice: Account, query: str) -> No
         {"cursor": "WzEsMl0"},  # [1,2]
         {"cursor": "\x00"},
         {"scope": "everything"},
+        {"room_id": "x" * 65},
+        {"cursor": "x" * 201},
     ],
 )
 async def test_bad_paging_parameters_are_422(alice: Account, params: dict[str, Any]) -> None:
@@ -377,3 +379,9 @@ async def test_any_message_is_found_by_its_own_words_as_a_phrase(alice: Account)
         assert found[message["id"]]["highlights"], query
         checked += 1
     assert checked >= 30
+
+
+@pytest.mark.parametrize("room_id", ["\x00", "r_\x00", "'", "%", "\\", "🎉", "general'--"])
+async def test_odd_room_ids_are_404_or_422(alice: Account, room_id: str) -> None:
+    r = await alice.get("/search", params={"q": "x", "room_id": room_id})
+    assert r.status_code in (404, 422), r.text
