@@ -20,14 +20,19 @@ Scenarios (throughput unit in brackets; the ceiling is measured in the same run)
   load (20 subscribers, 100 messages/s) so that the difference is the Redis hop, not a queue.
   Skipped (and said so) without those URLs.
 
-`all` is every scenario (redis-hop only when its URLs are given). Servers are started here, on free
-ports, pinned to CPU 0 with taskset, fresh for each run (hubbub: a fresh SQLite file, or a fresh
-PostgreSQL database made on the --database-url server and dropped afterwards: the database named
-in the URL is never touched); the load (wrk, and this process for the WebSocket scenarios) runs
-on CPU 1. With --url hubbub is the server at that URL: it is not pinned, and its CPU and RSS are
-not read (the table says so); the ceilings are still started here. Runs alternate bare/hubbub
-order and medians are reported. Results: a table, and bench/results/run-<UTC timestamp>.json;
---compare old.json prints the change per scenario and metric. Only 127.0.0.1 is contacted.
+- search: bench/search.py (message search latency over a generated corpus, 1,000,000 messages
+  by default, 2,000 with --quick; with --database-url on PostgreSQL). Only when named: not
+  part of `all`.
+
+`all` is every scenario but search (redis-hop only when its URLs are given). Servers are started
+here, on free ports, pinned to CPU 0 with taskset, fresh for each run (hubbub: a fresh SQLite file,
+or a fresh PostgreSQL database made on the --database-url server and dropped afterwards: the
+database named in the URL is never touched); the load (wrk, and this process for the WebSocket
+scenarios) runs on CPU 1. With --url hubbub is the server at that URL: it is not pinned, and its CPU
+and RSS are not read (the table says so); the ceilings are still started here. Runs alternate
+bare/hubbub order and medians are reported. Results: a table, and bench/results/run-<UTC
+timestamp>.json; --compare old.json prints the change per scenario and metric. Only 127.0.0.1 is
+contacted.
 
 The pieces sit beside this file: scenarios.py (names, ceilings, sizes), servers.py, wrk.py (the
 HTTP scenarios), ws_scenarios.py (the WebSocket ones, on bench/realtime.py's code) and results.py
@@ -42,6 +47,7 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 from dataclasses import asdict, replace
@@ -113,7 +119,10 @@ def run_scenario(
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--scenario", action="append", choices=[*SCENARIOS, "all"], help="repeatable; default all"
+        "--scenario",
+        action="append",
+        choices=[*SCENARIOS, "search", "all"],
+        help="repeatable; default all (which leaves out search: bench/search.py)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes, 1 run: a smoke test (seconds)"
@@ -173,9 +182,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return opts
 
 
+def run_search(opts: argparse.Namespace) -> int:
+    """The `search` scenario: bench/search.py in its own process (a corpus of 1,000,000
+    messages by default, which takes a long while to generate; --quick: 2,000)."""
+    command = [sys.executable, str(BENCH / "search.py"), "--out-dir", str(opts.out_dir)]
+    if opts.quick:
+        command.append("--quick")
+    if opts.database_url:
+        command += ["--database-url", opts.database_url]
+    return subprocess.run(command, check=False).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
     wanted = opts.scenario or ["all"]
+    if "search" in wanted:  # not part of `all`: its full corpus takes tens of minutes
+        if run_search(opts) != 0:
+            return 1
+        wanted = [name for name in wanted if name != "search"]
+        if not wanted:
+            return 0
     names = list(SCENARIOS) if "all" in wanted else list(dict.fromkeys(wanted))
     notes: list[str] = []
     hop_ready = bool(opts.database_url and opts.redis_url and not opts.url)

@@ -25,10 +25,15 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from hubbub.app import create_app, open_store
+from hubbub.bus.memory import MemoryBus
+from hubbub.clock import SystemClock
 from hubbub.config import Settings
 from hubbub.realtime.frames import event_frame
+from hubbub.services.search import SearchService
+from hubbub.services.unit import UnitOfWork
 from hubbub.store.events import list_after
 from hubbub.store.schema import applied_versions, load_migrations
+from hubbub.store.users import find_user_by_username
 from tests.backends import Databases, _pg_bindir
 from tests.event_schema import check_frame
 from tests.server_process import free_port
@@ -251,3 +256,30 @@ def test_which_migrations_allow_a_rolling_restart_is_what_the_upgrade_docs_say()
     assert [(int(v), name, rolling == "yes") for v, name, rolling in rows] == [
         (m.version, m.name, m.rolling) for m in load_migrations()
     ]
+
+
+async def test_a_released_databases_messages_are_found_once_the_backfill_has_run(
+    migrated: tuple[Settings, list[Any]],
+) -> None:
+    """0012 makes the search index empty; the backfill (the server runs it at start) indexes
+    the release's live messages, by their current text, and no deleted one."""
+    settings, _ = migrated
+    store = await open_store(settings)
+    try:
+        search = SearchService(UnitOfWork(store, SystemClock(), MemoryBus()))
+        alice = await store.read(lambda tx: find_user_by_username(tx, "alice"))
+        assert alice is not None
+        assert (await search.search(alice, "hello")).hits == []  # not indexed yet
+        assert await search.backfill_all() > 0
+        assert await search.backfill() == 0
+
+        async def texts(query: str) -> list[str]:
+            page = await search.search(alice, query, scope="all")
+            return [hit.message.text for hit in page.hits]
+
+        assert await texts("classic API") == ["from the classic API"]
+        assert await texts("hello all") == ["hello, all"]
+        assert await texts("cafe") == []  # the text before its edit
+        assert await texts("oops") == []  # deleted
+    finally:
+        await store.close()

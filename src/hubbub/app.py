@@ -43,6 +43,7 @@ from hubbub.services.pins import PinService
 from hubbub.services.ratelimits import RateLimits, parse_overrides
 from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
+from hubbub.services.search import SearchService
 from hubbub.services.sessions import SessionService
 from hubbub.services.threads import ThreadService
 from hubbub.services.unit import UnitOfWork
@@ -61,6 +62,7 @@ from hubbub.web import (
     invites,
     messages,
     rooms,
+    search,
     stream,
     webhooks,
 )
@@ -128,6 +130,15 @@ async def _export_worker(services: Services) -> None:
             await services.exports.build_pending()
         except Exception:
             log.exception("building a data export failed")
+
+
+async def _search_backfill(services: Services) -> None:
+    """Index the messages older than the search index, a batch per short transaction,
+    so other writes queue in between (migration 0012)."""
+    try:
+        await services.search.backfill_all()
+    except Exception:
+        log.exception("indexing old messages for search failed; it resumes at the next start")
 
 
 def open_bus(settings: Settings, clock: Clock) -> Bus:
@@ -203,6 +214,7 @@ def build_services(
         threads=ThreadService(uow),
         pins=PinService(uow),
         webhooks=WebhookService(uow, settings, limits, messages),
+        search=SearchService(uow),
     )
 
 
@@ -281,6 +293,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                     name="hubbub-retention",
                 ),
                 asyncio.create_task(_export_worker(services), name="hubbub-exports"),
+                asyncio.create_task(_search_backfill(services), name="hubbub-search-backfill"),
                 # Deleted text leaves the database files within redact_flush_seconds.
                 asyncio.create_task(
                     _every(the_clock, settings.redact_flush_seconds / 2, store.flush),
@@ -331,6 +344,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         exports.router,
         conversations.router,
         webhooks.router,
+        search.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

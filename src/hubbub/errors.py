@@ -210,6 +210,13 @@ class TooManyReactions(Invalid):
     title = "Too many different reactions on this message"
 
 
+class InvalidSearchQuery(Invalid):
+    """A search query that cannot run: too long, too many terms, a bad filter value."""
+
+    code = "invalid_query"
+    title = "The search query cannot be run"
+
+
 class IdempotencyKeyReused(Invalid):
     code = "idempotency_key_reused"
     title = "Idempotency key reused with a different request"

@@ -245,6 +245,7 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("POST", "/rooms/{room_id}/webhooks", {"name": "ci"}),
     ("GET", "/rooms/{room_id}/webhooks", None),
     ("DELETE", "/rooms/{room_id}/webhooks/{hook_id}", None),
+    ("GET", "/search", None),
 ]
 PUBLIC_ROUTES = {
     ("POST", "/accounts"),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 
-from hubbub.store.copy import PER_DATABASE, TABLES
+from hubbub.store.copy import DERIVED, PER_DATABASE, TABLES
 from tests.backends import Databases
 from tests.server_process import ServerProcess
 
@@ -116,6 +117,20 @@ def test_copy_data_from_sqlite_to_postgres_keeps_everything(
                 json={"text": "on postgres"},
             ).json()
             assert nxt["seq"] == 7
+            # The search index is rebuilt from the copied messages as the server starts.
+            deadline = time.monotonic() + 30
+            while True:
+                found = httpx.get(f"{new.url}{API}/search", headers=bob, params={"q": "keyed"})
+                if found.json()["results"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+            assert [h["message"]["text"] for h in found.json()["results"]] == ["keyed"]
+            assert (
+                httpx.get(f"{new.url}{API}/search", headers=bob, params={"q": "m1"}).json()[
+                    "results"
+                ]
+                == []
+            )
             assert httpx.get(f"{new.url}/users").json() == {"users": ["superman"]}
             bans = httpx.get(f"{new.url}{API}/rooms/{other['id']}/bans", headers=alice).json()
             assert [b["user"]["username"] for b in bans["bans"]] == ["bob"]
@@ -133,4 +148,4 @@ def test_copy_data_knows_every_table_of_the_schema(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "hubbub", "migrate", "--database-url", url], check=True)
     with sqlite3.connect(tmp_path / "h.db") as conn:
         rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    assert {r[0] for r in rows} == {t for t, _ in TABLES} | PER_DATABASE
+    assert {r[0] for r in rows} == {t for t, _ in TABLES} | PER_DATABASE | DERIVED

@@ -20,6 +20,7 @@ from hubbub.services.moderation import ModerationService
 from hubbub.services.pins import PinService
 from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
+from hubbub.services.search import SearchService
 from hubbub.services.sessions import SessionService
 from hubbub.services.threads import ThreadService
 from hubbub.services.webhooks import WebhookService
@@ -46,3 +47,4 @@ class Services:
     threads: ThreadService
     pins: PinService
     webhooks: WebhookService
+    search: SearchService

@@ -244,6 +244,34 @@ class MessageService:
 
         return await self.uow.read(fn)
 
+    async def around(
+        self, me: User, room_id: str, seq: int, limit: int = HISTORY_LIMIT_DEFAULT
+    ) -> HistoryPage:
+        """The page of `limit` messages centred on `seq` (ascending; as many before it as
+        after, give or take one, fewer at either end of the history), for jumping to a
+        message from a search hit or a permalink. A `seq` past either end gives the page at
+        that end."""
+        if not 1 <= limit <= HISTORY_LIMIT_MAX:
+            raise Invalid(f"limit must be 1..{HISTORY_LIMIT_MAX}", field="limit")
+        if seq < 0:
+            raise Invalid("around must be 0 or more", field="around")
+
+        def fn(tx: Tx) -> HistoryPage:
+            room = room_access(tx, room_id, me.id)
+            oldest, newest = room.pruned_seq + 1, room.last_seq
+            centre = min(max(seq, oldest), max(newest, oldest))
+            lo = max(oldest, centre - (limit - 1) // 2)
+            hi = min(newest, lo + limit - 1)
+            lo = max(oldest, hi - limit + 1)
+            messages = messages_q.list_seq_range(tx, room_id, lo, hi, me.id)
+            return HistoryPage(
+                messages,
+                has_more_before=lo > oldest and newest >= oldest,
+                has_more_after=hi < newest,
+            )
+
+        return await self.uow.read(fn)
+
     async def timeline(
         self,
         me: User,

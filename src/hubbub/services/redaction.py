@@ -5,7 +5,8 @@ The copies today: the `messages` row and its reactions (the store's own delete),
 log (each earlier event of the message, found by its indexed `message_id`, is rewritten in
 place at its position), stored idempotent answers, and the author's data export (discarded).
 A feature that keeps another copy of message text adds its redactor here, and
-tests/api/test_redaction.py finds the text if it does not.
+tests/api/test_redaction.py finds the text if it does not. (The search index is kept by
+store/messages.py itself, in the same functions that write the text: see store/search.py.)
 """
 
 from __future__ import annotations

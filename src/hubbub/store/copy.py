@@ -3,7 +3,8 @@
 Everything moves: every table of the schema (accounts, sessions, rooms, members and read
 markers, messages with their seqs, reactions, idempotency keys, the event log and its counter,
 bans, invites, the audit log, pending erasures and exports), and the deployment id (so
-clients' cursors stay valid). The destination is migrated first and must hold no data.
+clients' cursors stay valid); the search index is rebuilt from the messages instead. The
+destination is migrated first and must hold no data.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from functools import partial
 from typing import Any
 
 from hubbub.store import Store, Tx
+from hubbub.store import search as search_q
 
-__all__ = ["PER_DATABASE", "TABLES", "CopyError", "copy_database"]
+__all__ = ["DERIVED", "PER_DATABASE", "TABLES", "CopyError", "copy_database"]
 
 # Parents before children (foreign keys); each with the key that orders it for paging. Every
 # table of the schema but the per-database ones (schema_migrations, meta, event_counter) is
@@ -43,6 +45,19 @@ TABLES: list[tuple[str, str]] = [
     ("webhooks", "id"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
+# Made from the copied messages rather than copied: the search index (its SQLite form is an
+# FTS5 table and the tables FTS5 keeps it in). The destination indexes every message again
+# when its server starts (store/search.py's backfill).
+DERIVED = {
+    "search_docs",
+    "search_state",
+    "search_fts",
+    "search_fts_config",
+    "search_fts_content",
+    "search_fts_data",
+    "search_fts_docsize",
+    "search_fts_idx",
+}
 CHUNK = 2000
 
 
@@ -82,6 +97,7 @@ async def copy_database(
         table: await _copy_table(source, dest, table, order, progress) for table, order in TABLES
     }
     await _copy_counters(source, dest)
+    await dest.write(search_q.restart_backfill)
     for table, _ in TABLES:
         there = await dest.read(partial(_count, table=table))
         if there != counts[table]:

@@ -19,6 +19,7 @@ from hubbub.models import (
     ThreadSummary,
     User,
 )
+from hubbub.store import search
 from hubbub.store.engine import Row, Tx
 from hubbub.store.users import USER_COLUMNS, user_from_row
 
@@ -183,6 +184,7 @@ def insert_message(tx: Tx, new: NewMessage, now_ms: int) -> Message:
     author = new.author
     if new.sender_name:
         author = replace(author, display_name=new.sender_name)
+    search.index(tx, search.Entry(message_id, new.room_id, new.author.id, created_at), new.text)
     return Message(
         id=message_id,
         room_id=new.room_id,
@@ -296,15 +298,18 @@ def list_posters(tx: Tx, room_id: str) -> list[str]:
 
 
 def update_text(tx: Tx, message_id: str, text: str, now_ms: int) -> None:
+    """Replace a message's text; the search index follows (only the new text is found)."""
     tx.execute(
         "UPDATE messages SET text = :text, edited_at = :now WHERE id = :id",
         {"text": text, "now": now_ms, "id": message_id},
     )
+    search.reindex(tx, message_id, text)
 
 
 def mark_deleted(tx: Tx, message_id: str) -> None:
     """Turn a message into a tombstone: its seq stays, its text, reactions, mentions and pin
-    go."""
+    go, and it leaves the search index."""
+    search.unindex(tx, message_id)
     tx.execute(
         "UPDATE messages SET deleted = TRUE, text = '', mention_room = FALSE,"
         " mention_here = FALSE, pinned_at = NULL, pinned_by = NULL, cards = NULL"
@@ -382,8 +387,10 @@ def list_expired(tx: Tx, room_id: str, after_seq: int, before_ms: int, limit: in
 
 def erase_through(tx: Tx, room_id: str, after_seq: int, upto_seq: int) -> int:
     """Remove the room's messages with after_seq < seq <= upto_seq for good (with their
-    reactions) and note that history now starts after upto_seq; return how many went."""
+    reactions and their search index entries) and note that history now starts after
+    upto_seq; return how many went."""
     params = {"room": room_id, "after": after_seq, "upto": upto_seq}
+    search.unindex_range(tx, room_id, after_seq, upto_seq)
     doomed = "(SELECT id FROM messages WHERE room_id = :room AND seq > :after AND seq <= :upto)"
     for table, column in (
         ("reactions", "message_id"),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path, Query
 from starlette.responses import Response
 
 from hubbub import wire
+from hubbub.errors import Invalid
 from hubbub.services.fields import NOT_BLANK_PATTERN
 from hubbub.services.messages import (
     EMOJI_MAX,
@@ -83,6 +84,15 @@ async def list_messages(
     svc: Svc,
     before: Annotated[int | None, Query(ge=0, description="only seqs below this")] = None,
     after: Annotated[int | None, Query(ge=0, description="only seqs above this")] = None,
+    around: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=2**53,
+            description="the page centred on this seq (a search hit, a permalink); not "
+            "with before, after or top_level",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=HISTORY_LIMIT_MAX)] = HISTORY_LIMIT_DEFAULT,
     top_level: Annotated[
         bool,
@@ -93,7 +103,11 @@ async def list_messages(
     ] = False,
 ) -> Response:
     """A page of history, ascending by seq. No cursor: the newest page."""
-    if top_level:
+    if around is not None:
+        if before is not None or after is not None or top_level:
+            raise Invalid("around goes alone: not with before, after or top_level", field="around")
+        page = await svc.messages.around(me, room_id, around, limit)
+    elif top_level:
         page = await svc.messages.timeline(me, room_id, before, after, limit)
     else:
         page = await svc.messages.history(me, room_id, before, after, limit)
