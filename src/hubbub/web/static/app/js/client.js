@@ -4,6 +4,8 @@
 import { Account } from "./account.js";
 import { Admin } from "./admin.js";
 import { Api, ApiError, seg } from "./api.js";
+import { Drafts } from "./drafts.js";
+import { openLocalDb } from "./localdb.js";
 import { Moderation } from "./moderation.js";
 import { Outbox } from "./outbox.js";
 import { Store } from "./store.js";
@@ -59,6 +61,7 @@ export class Client extends EventTarget {
     });
     this.store.me = session.user;
     this.outbox = new Outbox({ api: this.api, store: this.store });
+    this.drafts = new Drafts();
     this.account = new Account({ api: this.api, store: this.store });
     this.moderation = new Moderation({
       api: this.api,
@@ -81,8 +84,13 @@ export class Client extends EventTarget {
     this.session.user = me;
     this.store.me = me;
     this.store.emit("me");
+    // Unsent messages and drafts from earlier pages (this account's, on this browser).
+    const db = await openLocalDb(me.id);
+    this.outbox.db = this.drafts.db = db;
+    await this.drafts.load();
     const cursor = await this.headCursor();
     await Promise.all([this.loadRooms(), this.loadPublicRooms()]);
+    this.outbox.resume();
     this.stream.start(cursor);
   }
 
@@ -96,6 +104,9 @@ export class Client extends EventTarget {
     // sign-out from elsewhere.
     this.ended = true;
     this.stop();
+    // A shared computer: what this account left unsent stays with the account, not the browser.
+    this.outbox.forgetAll();
+    await this.outbox.db.clear().catch(() => {});
     try {
       await this.api.del("/sessions/current", { timeoutMs: 5000 });
     } catch {

@@ -219,6 +219,19 @@ function startChat(session) {
   $("new-dm").addEventListener("click", () => dmDialog.open());
   $("show-sidebar").addEventListener("click", () => $("chat").classList.toggle("show-sidebar"));
 
+  // Unsent messages survive a reload (they are resumed), but closing the tab for good would
+  // leave them waiting until the next visit: ask first. Drafts are written before leaving.
+  /** @param {BeforeUnloadEvent} e */
+  function beforeUnload(e) {
+    client.drafts.flush();
+    if (alive && client.outbox.unsent() > 0) {
+      e.preventDefault();
+      e.returnValue = "";
+    }
+  }
+  window.addEventListener("beforeunload", beforeUnload);
+  window.addEventListener("pagehide", () => client.drafts.flush());
+
   // Start, retrying with back-off while the server cannot be reached.
   (async function boot(attempt = 0) {
     try {
@@ -243,6 +256,7 @@ function startChat(session) {
     token: session.token,
     destroy() {
       alive = false;
+      window.removeEventListener("beforeunload", beforeUnload);
       client.stop();
     },
   };

@@ -32,8 +32,7 @@ export function mountComposer({ client, onError }) {
   /** @type {Mode} */
   let mode = null;
   let draftBeforeEdit = "";
-  /** @type {Map<string, string>} room -> unsent text */
-  const drafts = new Map();
+  const drafts = client.drafts; // each room's unsent text, kept across reloads
 
   /** Enabled only in a room where I may write; says why not when muted. */
   function applyState() {
@@ -99,6 +98,7 @@ export function mountComposer({ client, onError }) {
       const restore = draftBeforeEdit;
       setMode(null);
       input.value = restore;
+      drafts.set(roomId, restore);
       autosize();
       if (text !== m.text) {
         try {
@@ -112,7 +112,7 @@ export function mountComposer({ client, onError }) {
     const replyTo = mode && mode.kind === "reply" ? mode.message.id : null;
     client.send(roomId, text, replyTo);
     input.value = "";
-    drafts.delete(roomId);
+    drafts.set(roomId, "");
     setMode(null);
     autosize();
   }
@@ -135,6 +135,7 @@ export function mountComposer({ client, onError }) {
   });
   input.addEventListener("input", () => {
     autosize();
+    if (roomId && !(mode && mode.kind === "edit")) drafts.set(roomId, input.value);
     if (roomId && input.value.trim() && !(mode && mode.kind === "edit")) client.typing(roomId);
   });
   form.addEventListener("submit", (e) => {
@@ -162,7 +163,7 @@ export function mountComposer({ client, onError }) {
       roomId = id;
       label = name;
       setMode(null);
-      input.value = (id && drafts.get(id)) || "";
+      input.value = id ? drafts.get(id) : "";
       applyState();
       autosize();
     },
