@@ -8,6 +8,7 @@ import { visibleText, withoutBidiControls } from "../bidi.js";
 import { $, h } from "../dom.js";
 import { dayKey, dayLabel, formatFull, formatTime, hue, initials, renderText, snippet } from "../format.js";
 import { authorText, clashingNames, displayName, showsUsername } from "../names.js";
+import { advanceMarker, isSeenEnough } from "../readmarker.js";
 import { managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
 
@@ -45,6 +46,14 @@ export function mountTimeline({ client, composer, onError }) {
   let unseen = 0;
   let lastMaxSeq = 0;
   let scrollPending = false;
+  // Read marking (see readmarker.js): seqs that were on screen while the page was visible, and
+  // those on screen now. Nothing counts before settle() has scrolled to where the room opens.
+  /** @type {Set<number>} */
+  let seen = new Set();
+  /** @type {Set<number>} */
+  const onScreen = new Set();
+  let settled = false;
+  const observer = new IntersectionObserver(onIntersect, { root: scroller, threshold: [0, 0.5, 1] });
 
   const isAtBottom = () =>
     scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
@@ -360,15 +369,22 @@ export function mountTimeline({ client, composer, onError }) {
         const el = build();
         if (row) {
           if (row.el === cursor) cursor = el;
+          observer.unobserve(row.el);
           row.el.replaceWith(el);
         }
+        if (el.dataset.seq) observer.observe(el);
         row = { sig, el };
       }
       next.set(key, row);
       if (row.el === cursor) cursor = cursor.nextSibling;
       else list.insertBefore(row.el, cursor);
     }
-    for (const [key, row] of rows) if (!next.has(key)) row.el.remove();
+    for (const [key, row] of rows) {
+      if (next.has(key)) continue;
+      observer.unobserve(row.el);
+      onScreen.delete(Number(row.el.dataset.seq));
+      row.el.remove();
+    }
     rows = next;
     /** @type {() => HTMLElement | null} */
     const focusTarget = () => list.querySelector(`[data-fk="${CSS.escape(focusKey || "")}"]`);
@@ -446,17 +462,32 @@ export function mountTimeline({ client, composer, onError }) {
     markVisibleRead();
   }
 
-  function markVisibleRead() {
-    if (document.visibilityState !== "visible" || !roomId) return;
-    const bottom = scroller.getBoundingClientRect().bottom;
-    const items = /** @type {NodeListOf<HTMLElement>} */ (list.querySelectorAll("li.msg[data-seq]"));
-    for (let i = items.length - 1; i >= 0; i--) {
-      const el = items[i];
-      if (el.getBoundingClientRect().top < bottom - 8) {
-        client.markRead(roomId, Number(el.dataset.seq));
-        break;
-      }
+  /** @param {IntersectionObserverEntry[]} entries */
+  function onIntersect(entries) {
+    for (const entry of entries) {
+      const seq = Number(/** @type {HTMLElement} */ (entry.target).dataset.seq);
+      if (isSeenEnough(entry)) onScreen.add(seq);
+      else onScreen.delete(seq);
     }
+    markVisibleRead();
+  }
+
+  /** Move my read marker over what has been seen (only while the page is visible). */
+  function markVisibleRead() {
+    if (document.visibilityState !== "visible" || !roomId || !settled) return;
+    for (const seq of onScreen) seen.add(seq);
+    const t = store.timelines.get(roomId);
+    const room = store.rooms.get(roomId);
+    if (!t || !room) return;
+    const me = store.me?.id;
+    const next = advanceMarker({
+      marker: room.last_read_seq || 0,
+      last: t.maxSeq,
+      isHeld: (seq) => t.bySeq.has(seq),
+      isSeen: (seq) => seen.has(seq),
+      isMine: (seq) => !!me && t.bySeq.get(seq)?.author?.id === me,
+    });
+    if (next > (room.last_read_seq || 0)) client.markRead(roomId, next);
   }
 
   scroller.addEventListener("scroll", () => {
@@ -535,6 +566,10 @@ export function mountTimeline({ client, composer, onError }) {
     show(id) {
       roomId = id;
       rows = new Map();
+      observer.disconnect();
+      onScreen.clear();
+      seen = new Set();
+      settled = false;
       list.replaceChildren();
       const room = store.rooms.get(id);
       dividerAfter = room && room.unread_count > 0 ? room.last_read_seq || 0 : null;
@@ -546,6 +581,7 @@ export function mountTimeline({ client, composer, onError }) {
     },
     /** After the first page arrived: bring the first unread message into view. */
     settle() {
+      settled = true;
       const divider = document.getElementById("unread-divider");
       if (divider && divider.offsetTop < scroller.scrollHeight - scroller.clientHeight) {
         divider.scrollIntoView({ block: "start" });
@@ -559,6 +595,8 @@ export function mountTimeline({ client, composer, onError }) {
     clear() {
       roomId = null;
       rows = new Map();
+      observer.disconnect();
+      onScreen.clear();
       list.replaceChildren();
       typingEl.textContent = "";
       historyStatus.textContent = "";
