@@ -135,7 +135,7 @@ test("a refused message comes back failed with its reason and is not sent until 
   await flush();
   assert.deepEqual(second.api.posts, []);
   const [e] = second.outbox.pendingIn("r1");
-  assert.deepEqual([e.state, e.error], ["failed", "Message too long"]);
+  assert.deepEqual([e.state, e.error], ["failed", "Refused by the server: Message too long"]);
   second.outbox.retry(e.key);
   await flush();
   assert.equal(second.api.posts[0].key, first.api.posts[0].key);

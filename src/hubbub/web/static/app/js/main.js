@@ -231,6 +231,8 @@ function startChat(session) {
   }
   window.addEventListener("beforeunload", beforeUnload);
   window.addEventListener("pagehide", () => client.drafts.flush());
+  // Messages waiting for the network go now (the stream reconnects by itself).
+  window.addEventListener("online", () => client.outbox.retryAll());
 
   // Start, retrying with back-off while the server cannot be reached.
   (async function boot(attempt = 0) {

@@ -14,7 +14,13 @@ import { systemClock } from "./clock.js";
 import { MemoryDb } from "./localdb.js";
 import { backoffDelay } from "./stream.js";
 
-const AUTO_RETRIES = 12; // about two minutes of back-off before asking the person
+// No answer at all (offline, server down): about two minutes of back-off before asking the
+// person; the stream's reconnect retries sooner. Later messages to the room wait, as they
+// would fail the same way.
+const AUTO_RETRIES = 12;
+// The server answered with an error (5xx, 429, 408): a few quick tries, then the message is
+// marked failed (Retry/Delete) so that it holds the room's later messages seconds, not minutes.
+export const SERVER_RETRIES = 4;
 export const RESUME_MAX_AGE_MS = 20 * 3600 * 1000; // the server forgets keys after 24 h
 
 /**
@@ -46,9 +52,18 @@ export class Outbox extends EventTarget {
    * @param {import("./clock.js").Clock} [o.clock]  for the back-off between retries
    * @param {() => number} [o.random]  for the back-off's jitter
    * @param {import("./localdb.js").LocalDb} [o.db]  where unsent messages survive a reload
+   * @param {() => boolean} [o.isOffline]  the browser says it has no network
    */
-  constructor({ api, store, clock = systemClock, random = Math.random, db = new MemoryDb() }) {
+  constructor({
+    api,
+    store,
+    clock = systemClock,
+    random = Math.random,
+    db = new MemoryDb(),
+    isOffline = () => typeof navigator !== "undefined" && navigator.onLine === false,
+  }) {
     super();
+    this.isOffline = isOffline;
     this.db = db;
     /** @type {Promise<void> | null} */
     this.resumed = null;
@@ -235,6 +250,62 @@ export class Outbox extends EventTarget {
     this.dispatchEvent(new CustomEvent("change", { detail: { roomId } }));
   }
 
+  /**
+   * A try failed: say what happened, and either schedule the next try or mark it failed.
+   * @param {Pending} e
+   * @param {unknown} err
+   */
+  _failed(e, err) {
+    /** @type {string | null} null: do not try again by itself */
+    let waiting = null;
+    let timed = true; // the next try is on a timer (else on "online" or the stream's return)
+    if (err instanceof ApiError && err.retryable) {
+      const what = err.status === 429 ? "Sending too fast" : `Server error (${err.status})`;
+      waiting = e.attempts < SERVER_RETRIES ? `${what}. Trying again…` : null;
+      e.error = what;
+    } else if (/** @type {{retryable?: boolean} | null} */ (err)?.retryable) {
+      e.error = "Could not reach the server";
+      if (this.isOffline()) {
+        // Trying is pointless until the browser is back online (which retries at once), and
+        // does not use up the tries.
+        waiting = "You are offline. It will be sent when the connection returns.";
+        timed = false;
+        e.attempts -= 1;
+      } else if (e.attempts < AUTO_RETRIES) {
+        waiting = "Cannot reach the server. Trying again…";
+      }
+    } else if (err instanceof ApiError && err.code === "muted") {
+      // Muted while we did not know it (it happened before this page loaded, or the event is
+      // still on its way): from now on the composer says so.
+      e.error = "You are muted in this room";
+      this.store.noteMuted(e.roomId);
+    } else {
+      e.error = err instanceof ApiError ? `Refused by the server: ${err.message}` : "Could not send";
+    }
+    if (waiting !== null) {
+      e.state = "retrying";
+      e.error = waiting;
+      if (!timed) return;
+      const roomId = e.roomId;
+      this.timers.set(
+        e.key,
+        this.clock.setTimeout(
+          () => {
+            if (e.state === "retrying") {
+              e.state = "queued";
+              this._pump(roomId);
+            }
+          },
+          backoffDelay(Math.min(e.attempts, 6), this.random),
+        ),
+      );
+      return;
+    }
+    e.state = "failed";
+    e.echoed = false;
+    this._save(e);
+  }
+
   /** @param {string} roomId */
   async _pump(roomId) {
     if (this.busy.has(roomId)) return;
@@ -257,34 +328,7 @@ export class Outbox extends EventTarget {
       this._forget(e);
       this.store.addSent(message);
     } catch (err) {
-      const retryable = /** @type {{retryable?: boolean} | null} */ (err)?.retryable;
-      if (retryable && e.attempts < AUTO_RETRIES) {
-        e.state = "retrying";
-        e.error = "Waiting for the connection…";
-        this.timers.set(
-          e.key,
-          this.clock.setTimeout(
-            () => {
-              if (e.state === "retrying") {
-                e.state = "queued";
-                this._pump(roomId);
-              }
-            },
-            backoffDelay(Math.min(e.attempts, 6), this.random),
-          ),
-        );
-      } else {
-        e.state = "failed";
-        e.echoed = false;
-        e.error = err instanceof ApiError ? err.message : "Could not send";
-        // Muted while we did not know it (it happened before this page loaded, or the
-        // event is still on its way): from now on the composer says so.
-        if (err instanceof ApiError && err.code === "muted") {
-          e.error = "You are muted in this room";
-          this.store.noteMuted(roomId);
-        }
-        this._save(e);
-      }
+      this._failed(e, err);
     } finally {
       this.busy.delete(roomId);
       this._changed(roomId);
