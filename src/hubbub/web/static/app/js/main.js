@@ -5,7 +5,7 @@
 // signed-out screen's sign-up with that invite, or its "set a new password" form.
 
 import { ApiError } from "./api.js";
-import { visibleText } from "./bidi.js";
+import { visibleText, withoutBidiControls } from "./bidi.js";
 import { Client } from "./client.js";
 import { $, replaceChildren } from "./dom.js";
 import { managesRoom } from "./roles.js";
@@ -114,7 +114,7 @@ function startChat(session) {
   function showMe() {
     const me = store.me || session.user;
     replaceChildren($("me"), visibleText(me.display_name || me.username));
-    $("me").title = `Signed in as @${me.username}`;
+    $("me").title = `Signed in as ${withoutBidiControls(me.display_name || me.username)} (@${me.username})`;
     $("open-admin").hidden = !me.is_admin;
     if (!me.is_admin && adminPage.shown) hideAdmin();
   }
@@ -139,7 +139,9 @@ function startChat(session) {
   function showHeader(room) {
     $("open-room-settings").hidden = !managesRoom(room, store.me);
     const partner = store.dmPartner(room);
-    replaceChildren($("room-title"), visibleText(room ? (partner ? partner : room.name) : "Welcome"));
+    const title = room ? (partner ? partner : room.name) : "Welcome";
+    replaceChildren($("room-title"), visibleText(title));
+    $("room-title").title = withoutBidiControls(title); // whole, where a narrow header cuts it
     replaceChildren(
       $("room-topic"),
       visibleText(
