@@ -242,7 +242,8 @@ function startChat(session) {
       const wanted = location.hash;
       await client.start();
       if (!alive) return;
-      await select(roomFromHash() || LOBBY);
+      // Focus in the composer, ready to type (not on a phone, where it opens the keyboard).
+      await select(roomFromHash() || LOBBY, matchMedia("(pointer: fine)").matches);
       if (wanted === "#/admin") showAdmin();
     } catch (err) {
       if (!alive) return;

@@ -66,11 +66,13 @@ export function mountMembers({ client, leave, onError }) {
     setOpen(false);
     toggle.focus();
   });
-  panel.addEventListener("keydown", (e) => {
-    if (e.key === "Escape") {
-      setOpen(false);
-      toggle.focus();
-    }
+  // Escape closes the panel wherever focus is (unless a dialog or menu above it takes the key).
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || e.defaultPrevented || panel.hidden) return;
+    if (document.querySelector("dialog[open]")) return;
+    const inside = panel.contains(document.activeElement);
+    setOpen(false);
+    if (inside || document.activeElement === document.body) toggle.focus();
   });
   addForm.addEventListener("submit", async (e) => {
     e.preventDefault();

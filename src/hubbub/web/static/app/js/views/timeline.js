@@ -156,8 +156,12 @@ export function mountTimeline({ client, composer, onError }) {
         ),
       ),
     );
+    // Escape closes the picker and goes back to the message's button (not on to the timeline's
+    // "Escape goes to the composer", nor the members panel's).
     picker.addEventListener("keydown", (e) => {
       if (e.key === "Escape") {
+        e.preventDefault();
+        e.stopPropagation();
         picker.hidden = true;
         reactButton.focus();
       }
@@ -510,6 +514,7 @@ export function mountTimeline({ client, composer, onError }) {
   // then reaches); PageUp/PageDown/Home/End scroll; Escape returns to the composer.
   scroller.addEventListener("keydown", (e) => {
     if (e.key === "Escape") {
+      if (e.defaultPrevented) return;
       composer.focus();
       return;
     }
