@@ -220,6 +220,11 @@ function startChat(session) {
   $("new-room").addEventListener("click", () => roomDialog.open());
   $("new-dm").addEventListener("click", () => dmDialog.open());
   $("show-sidebar").addEventListener("click", () => $("chat").classList.toggle("show-sidebar"));
+  // Small screens: a tap outside the side menu or the members sheet closes it.
+  $("backdrop").addEventListener("click", () => {
+    $("chat").classList.remove("show-sidebar");
+    members.close();
+  });
 
   // Unsent messages survive a reload (they are resumed), but closing the tab for good would
   // leave them waiting until the next visit: ask first. Drafts are written before leaving.

@@ -57,6 +57,7 @@ export function mountMembers({ client, leave, onError }) {
   /** @param {boolean} open */
   function setOpen(open) {
     panel.hidden = !open;
+    $("chat").classList.toggle("members-open", open); // the backdrop, on small screens
     toggle.setAttribute("aria-expanded", String(open));
     if (open) load();
   }
@@ -98,6 +99,9 @@ export function mountMembers({ client, leave, onError }) {
   store.addEventListener("presence", () => !panel.hidden && render());
 
   return {
+    close() {
+      setOpen(false);
+    },
     /** @param {string | null} id */
     setRoom(id) {
       roomId = id;

@@ -53,6 +53,8 @@ export function mountTimeline({ client, composer, onError }) {
   /** @type {Set<number>} */
   const onScreen = new Set();
   let settled = false;
+  /** @type {number | null} on touch screens, the message whose actions show (one at a time) */
+  let selectedSeq = null;
   const observer = new IntersectionObserver(onIntersect, { root: scroller, threshold: [0, 0.5, 1] });
 
   const isAtBottom = () =>
@@ -417,8 +419,28 @@ export function mountTimeline({ client, composer, onError }) {
             ? "This is the beginning of the room."
             : "No messages yet. Say hello!";
     updateJump();
+    applySelected();
     schedule();
   }
+
+  function applySelected() {
+    for (const el of list.querySelectorAll("li.msg.selected")) {
+      if (Number(/** @type {HTMLElement} */ (el).dataset.seq) !== selectedSeq) el.classList.remove("selected");
+    }
+    if (selectedSeq !== null) document.getElementById(`msg-${selectedSeq}`)?.classList.add("selected");
+  }
+
+  // Touch screens have no hover: a tap on a message shows its actions (and hides any other's);
+  // a second tap hides them.
+  list.addEventListener("click", (e) => {
+    if (!matchMedia("(hover: none)").matches) return;
+    const target = /** @type {HTMLElement} */ (e.target);
+    if (target.closest("button, a, .actions")) return;
+    const li = /** @type {HTMLElement | null} */ (target.closest("li.msg[data-seq]"));
+    const seq = li ? Number(li.dataset.seq) : null;
+    selectedSeq = seq === selectedSeq ? null : seq;
+    applySelected();
+  });
 
   function firstVisibleRow() {
     const top = scroller.getBoundingClientRect().top;
@@ -575,6 +597,7 @@ export function mountTimeline({ client, composer, onError }) {
       onScreen.clear();
       seen = new Set();
       settled = false;
+      selectedSeq = null;
       list.replaceChildren();
       const room = store.rooms.get(id);
       dividerAfter = room && room.unread_count > 0 ? room.last_read_seq || 0 : null;
