@@ -10,7 +10,7 @@ import { test } from "node:test";
 import { ApiError, NetworkError } from "../../src/hubbub/web/static/app/js/api.js";
 import { Drafts } from "../../src/hubbub/web/static/app/js/drafts.js";
 import { MemoryDb } from "../../src/hubbub/web/static/app/js/localdb.js";
-import { Outbox, RESUME_MAX_AGE_MS } from "../../src/hubbub/web/static/app/js/outbox.js";
+import { Outbox, RESUME_MAX_AGE_MS, SERVER_RETRIES } from "../../src/hubbub/web/static/app/js/outbox.js";
 import { Store } from "../../src/hubbub/web/static/app/js/store.js";
 import { FakeClock, flush } from "./fakes.js";
 
@@ -202,4 +202,24 @@ test("drafts are written after a pause in typing (or at once on flush) and read 
   assert.equal(next.get("r1"), "hello world");
   assert.equal(next.get("r2"), "");
   assert.deepEqual((await db.all("drafts")).map((d) => d.roomId), ["r1"]);
+});
+
+test("a message that failed on server errors is tried again by the next page (it may be stored)", async () => {
+  const db = new MemoryDb();
+  const first = page(db);
+  first.outbox.send("r1", "flaky");
+  await flush();
+  for (let i = 0; i < SERVER_RETRIES; i++) {
+    first.api.posts[i].reject(new ApiError(502, "", "Bad gateway"));
+    await flush();
+    await first.clock.advance(10_000);
+  }
+  assert.deepEqual(first.outbox.pendingIn("r1").map((e) => e.state), ["failed"]);
+  assert.deepEqual(await kept(db), [["flaky", false]]);
+
+  const second = page(db);
+  await second.outbox.resume();
+  await flush();
+  assert.equal(second.api.posts.length, 1);
+  assert.equal(second.api.posts[0].key, first.api.posts[0].key);
 });

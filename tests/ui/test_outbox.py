@@ -25,21 +25,24 @@ def test_queued_messages_and_the_draft_survive_closing_the_tab_and_are_sent_once
     alice = people("alice").sign_up()
     a = alice.page
 
-    # 1. The server stores the message, but its answer is lost (a 503 from a proxy, say).
-    def answer_lost(route: Any) -> None:
+    # 1. The server stores the first message, but its answer is lost (a 503 from a proxy, say);
+    # 2. after that no send reaches the server at all (the first one's retries neither).
+    posts: list[str] = []
+
+    def proxy(route: Any) -> None:
         if route.request.method != "POST":
             route.fallback()
             return
-        route.fetch()
-        route.fulfill(status=503, json={"code": "unavailable", "detail": "proxy hiccup"})
+        posts.append(route.request.post_data or "")
+        if len(posts) == 1:
+            route.fetch()
+            route.fulfill(status=503, json={"code": "unavailable", "detail": "proxy hiccup"})
+        else:
+            route.abort()
 
-    a.route(SEND, answer_lost)
+    a.route(SEND, proxy)
     alice.send("stored but unanswered")
     alice.message("stored but unanswered").wait_for()  # its echo came on the stream
-
-    # 2. Then sends never reach the server at all.
-    a.unroute(SEND)
-    a.route(SEND, lambda r: r.abort() if r.request.method == "POST" else r.fallback())
     alice.send("never reached the server")
     a.locator("#messages li.pending", has_text="never reached the server").wait_for()
     a.locator("#composer-input").press_sequentially("half a thought")

@@ -36,6 +36,8 @@ export const RESUME_MAX_AGE_MS = 20 * 3600 * 1000; // the server forgets keys af
  * @property {string} error  what to show while retrying or failed
  * @property {boolean} echoed
  * @property {number} createdAt  when it was written (ms), for the order after a reload
+ * @property {boolean} [refused]  failed because the server refused it (not worth resending
+ *   unchanged): kept failed across a reload, where a server error is tried again
  */
 
 /**
@@ -182,8 +184,8 @@ export class Outbox extends EventTarget {
       roomId: e.roomId,
       text: e.text,
       replyTo: e.replyTo,
-      failed: e.state === "failed",
-      error: e.state === "failed" ? e.error : "",
+      failed: e.state === "failed" && !!e.refused,
+      error: e.state === "failed" && e.refused ? e.error : "",
       createdAt: e.createdAt,
       n: this.written++,
     };
@@ -207,6 +209,7 @@ export class Outbox extends EventTarget {
     e.state = "queued";
     e.attempts = 0;
     e.error = "";
+    e.refused = false;
     if (wasFailed) this._save(e); // a reload now resumes it instead of showing it failed
     this._changed(e.roomId);
     this._pump(e.roomId);
@@ -303,6 +306,7 @@ export class Outbox extends EventTarget {
     }
     e.state = "failed";
     e.echoed = false;
+    e.refused = !(/** @type {{retryable?: boolean} | null} */ (err)?.retryable);
     this._save(e);
   }
 
