@@ -13,6 +13,12 @@ import { Stream } from "./stream.js";
 
 const PAGE = 50;
 const FILL_PAGE = 200;
+// A timeline holds at most MAX_HELD messages: past it, the end furthest from where the person
+// reads is dropped down to KEEP_HELD (fetched again when scrolled back to), so the DOM stays
+// at a few thousand elements however far one scrolls.
+export const MAX_HELD = 200;
+export const KEEP_HELD = 150;
+const CONTEXT_BEFORE_UNREAD = 10; // read messages shown above the first unread
 const TYPING_EVERY_MS = 3000;
 const READ_DEBOUNCE_MS = 400;
 // Rooms up to this size have their member list fetched when opened: it says whether I am muted
@@ -250,22 +256,79 @@ export class Client extends EventTarget {
       this.members(roomId).catch(() => {});
     }
     const marker = room && room.unread_count > 0 ? room.last_read_seq || 0 : null;
-    await this.loadLatest(roomId);
-    // Load back to the last-read position (a few pages at most), so the "new messages"
-    // divider can show where the unread part begins.
-    for (let i = 0; marker !== null && i < 4 && t.minSeq > marker + 1; i++) {
-      await this.loadOlder(roomId);
+    if (room && marker !== null && room.last_seq - marker > PAGE) {
+      await this.loadAtFirstUnread(roomId, marker);
+    } else {
+      await this.loadLatest(roomId); // the first unread, if any, is in the newest page
     }
+  }
+
+  /**
+   * Open a big room where I stopped reading: the first unread page and a few read messages
+   * above it, in two requests (instead of paging back from the newest).
+   * @param {string} roomId
+   * @param {number} marker  my read marker
+   */
+  async loadAtFirstUnread(roomId, marker) {
+    const [after, before] = await Promise.all([
+      this.api.request("GET", `/rooms/${seg(roomId)}/messages?after=${marker}&limit=${PAGE}`),
+      marker > 0
+        ? this.api.request("GET", `/rooms/${seg(roomId)}/messages?before=${marker + 1}&limit=${CONTEXT_BEFORE_UNREAD}`)
+        : null,
+    ]);
+    const t = this.store.timeline(roomId);
+    t.bySeq.clear();
+    t.hasMoreAfter = false;
+    this.store.mergeMessages(roomId, after.data.messages, after.date);
+    if (before) this.store.mergeMessages(roomId, before.data.messages, before.date);
+    t.hasMoreAfter = after.data.has_more_after;
+    t.hasMoreBefore = t.minSeq > 1;
+    t.loaded = true;
+    this.store.emit("timeline", { roomId });
+  }
+
+  /**
+   * The page after the newest message held, in a window that does not reach the end.
+   * @param {string} roomId
+   */
+  async loadNewer(roomId) {
+    const t = this.store.timeline(roomId);
+    if (t.loadingNewer || !t.loaded || !t.hasMoreAfter) return;
+    t.loadingNewer = true;
+    this.store.emit("timeline", { roomId });
+    try {
+      const page = await this._page(roomId, `after=${t.maxSeq}&limit=${PAGE}`, true);
+      t.hasMoreAfter = page.has_more_after;
+      if (t.bySeq.size > MAX_HELD) t.trim(KEEP_HELD, "newest");
+    } finally {
+      t.loadingNewer = false;
+      this.store.emit("timeline", { roomId });
+    }
+  }
+
+  /**
+   * Show the newest messages (a window elsewhere is dropped).
+   * @param {string} roomId
+   */
+  async jumpToLatest(roomId) {
+    const t = this.store.timeline(roomId);
+    if (!t.hasMoreAfter) return;
+    t.bySeq.clear();
+    t.hasMoreAfter = false;
+    t.loaded = false;
+    this.store.emit("timeline", { roomId });
+    await this.loadLatest(roomId);
   }
 
   /**
    * @param {string} roomId
    * @param {string} query
+   * @param {boolean} [extend]  see Store.mergeMessages
    * @returns {Promise<{messages: Message[], has_more_before: boolean, has_more_after: boolean}>}
    */
-  async _page(roomId, query) {
+  async _page(roomId, query, extend = false) {
     const { data, date } = await this.api.request("GET", `/rooms/${seg(roomId)}/messages?${query}`);
-    this.store.mergeMessages(roomId, data.messages, date);
+    this.store.mergeMessages(roomId, data.messages, date, extend);
     return data;
   }
 
@@ -290,6 +353,7 @@ export class Client extends EventTarget {
     this.store.emit("timeline", { roomId });
     try {
       await this._page(roomId, `before=${t.minSeq}&limit=${PAGE}`);
+      if (t.bySeq.size > MAX_HELD) t.trim(KEEP_HELD, "oldest");
     } finally {
       t.loadingOlder = false;
       t.hasMoreBefore = t.minSeq > 1;
@@ -365,6 +429,8 @@ export class Client extends EventTarget {
    */
   send(roomId, text, replyTo) {
     this.outbox.send(roomId, text, replyTo);
+    // Reading older messages: what I send shows at the end, so go there.
+    if (this.store.timelines.get(roomId)?.hasMoreAfter) this.jumpToLatest(roomId).catch(() => {});
     this._typingSent.delete(roomId); // the message ends "typing": typing again says so again
   }
 
@@ -480,7 +546,8 @@ export class Client extends EventTarget {
     this.loadRooms().catch(() => {});
     this.loadPublicRooms().catch(() => {});
     const id = this.currentRoomId;
-    if (id && this.store.timelines.get(id)?.loaded) this.fillAfter(id).catch(() => {});
+    const t = id ? this.store.timelines.get(id) : undefined;
+    if (id && t?.loaded && !t.hasMoreAfter) this.fillAfter(id).catch(() => {});
   }
 
   /**

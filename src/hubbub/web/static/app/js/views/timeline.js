@@ -407,13 +407,18 @@ export function mountTimeline({ client, composer, onError }) {
     } else if (anchor && anchor.isConnected) {
       scroller.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
     }
-    if (!wasAtBottom && maxSeq > lastMaxSeq && lastMaxSeq) unseen += maxSeq - lastMaxSeq;
+    // New messages arrived below while I read above (not a page loaded by scrolling down).
+    if (!wasAtBottom && maxSeq > lastMaxSeq && lastMaxSeq && t && !t.loadingNewer) {
+      unseen += maxSeq - lastMaxSeq;
+    }
     lastMaxSeq = maxSeq;
     historyStatus.textContent = !t || !t.loaded
       ? "Loading messages…"
       : t.loadingOlder
         ? "Loading earlier messages…"
-        : t.hasMoreBefore
+        : t.loadingNewer
+          ? "Loading newer messages…"
+          : t.hasMoreBefore
           ? ""
           : t.bySeq.size
             ? "This is the beginning of the room."
@@ -463,8 +468,11 @@ export function mountTimeline({ client, composer, onError }) {
     setTimeout(() => el.classList.remove("flash"), 1500);
   }
 
+  /** The window of messages held does not reach the newest. */
+  const beforeTheEnd = () => !!roomId && !!store.timelines.get(roomId)?.hasMoreAfter;
+
   function updateJump() {
-    const show = !stickToBottom;
+    const show = !stickToBottom || beforeTheEnd();
     jump.hidden = !show;
     jump.textContent = unseen > 0 ? `${unseen} new ${unseen === 1 ? "message" : "messages"} ↓` : "Jump to latest ↓";
   }
@@ -482,8 +490,14 @@ export function mountTimeline({ client, composer, onError }) {
   function afterScroll() {
     if (!roomId) return;
     const t = store.timelines.get(roomId);
-    if (t && t.loaded && t.hasMoreBefore && !t.loadingOlder && scroller.scrollTop < LOAD_OLDER_PX) {
-      client.loadOlder(roomId).catch(onError);
+    if (t && t.loaded && settled) {
+      if (t.hasMoreBefore && !t.loadingOlder && scroller.scrollTop < LOAD_OLDER_PX) {
+        client.loadOlder(roomId).catch(onError);
+      }
+      const below = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+      if (t.hasMoreAfter && !t.loadingNewer && below < LOAD_OLDER_PX) {
+        client.loadNewer(roomId).catch(onError);
+      }
     }
     markVisibleRead();
   }
@@ -506,10 +520,13 @@ export function mountTimeline({ client, composer, onError }) {
     const room = store.rooms.get(roomId);
     if (!t || !room) return;
     const me = store.me?.id;
+    let last = t.maxSeq;
+    for (const seq of seen) if (seq > last) last = seq;
     const next = advanceMarker({
       marker: room.last_read_seq || 0,
-      last: t.maxSeq,
-      isHeld: (seq) => t.bySeq.has(seq),
+      last,
+      // A message seen and then dropped from a long timeline (see Timeline.trim) was seen.
+      isHeld: (seq) => t.bySeq.has(seq) || seen.has(seq),
       isSeen: (seq) => seen.has(seq),
       isMine: (seq) => !!me && t.bySeq.get(seq)?.author?.id === me,
     });
@@ -517,12 +534,13 @@ export function mountTimeline({ client, composer, onError }) {
   }
 
   scroller.addEventListener("scroll", () => {
-    stickToBottom = isAtBottom();
+    stickToBottom = isAtBottom() && !beforeTheEnd();
     if (stickToBottom) unseen = 0;
     updateJump();
     schedule();
   });
   jump.addEventListener("click", () => {
+    if (roomId && beforeTheEnd()) client.jumpToLatest(roomId).catch(onError);
     scrollToBottom();
     updateJump();
     composer.focus();
@@ -613,7 +631,7 @@ export function mountTimeline({ client, composer, onError }) {
       const divider = document.getElementById("unread-divider");
       if (divider && divider.offsetTop < scroller.scrollHeight - scroller.clientHeight) {
         divider.scrollIntoView({ block: "start" });
-        stickToBottom = isAtBottom();
+        stickToBottom = isAtBottom() && !beforeTheEnd();
       } else {
         scrollToBottom();
       }
