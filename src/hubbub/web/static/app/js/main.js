@@ -8,6 +8,7 @@ import { ApiError } from "./api.js";
 import { visibleText, withoutBidiControls } from "./bidi.js";
 import { Client } from "./client.js";
 import { $, replaceChildren } from "./dom.js";
+import { fillIcons } from "./icons.js";
 import { managesRoom } from "./roles.js";
 import {
   clearSession,
@@ -32,6 +33,8 @@ import { mountSidebar } from "./views/sidebar.js";
 import { mountTimeline } from "./views/timeline.js";
 
 const LOBBY = "general";
+
+fillIcons(); // the page's icon buttons (index.html marks them data-icon)
 
 /** @type {{token: string, destroy: () => void} | null} the chat views of the signed-in session */
 let chat = null;

@@ -2,6 +2,7 @@
 
 import { isolated, withoutBidiControls } from "../bidi.js";
 import { $, h, replaceChildren } from "../dom.js";
+import { icon } from "../icons.js";
 
 /** @typedef {import("../store.js").Room} Room */
 
@@ -95,7 +96,11 @@ export function mountSidebar({ client, onSelect, onError }) {
       .sort((a, b) => a.partner.localeCompare(b.partner));
     /** @param {Room} room */
     const hash = (room) =>
-      h("span", { class: "room-icon", "aria-hidden": "true" }, room.visibility === "private" ? "🔒" : "#");
+      h(
+        "span",
+        { class: "room-icon", title: room.visibility === "private" ? "Private room" : null },
+        icon(room.visibility === "private" ? "lock" : "hash"),
+      );
     replaceChildren(roomList, named.map((r) => item(r, r.name, hash(r))));
     replaceChildren(dmList, dms.map(({ room, partner }) => item(room, partner, presenceDot(partner))));
     if (!dms.length) dmList.append(h("li", { class: "empty muted small" }, "No conversations yet."));

@@ -5,10 +5,11 @@
 // changes, so scroll position and focus survive live updates.
 
 import { visibleText, withoutBidiControls } from "../bidi.js";
-import { $, h } from "../dom.js";
+import { $, h, replaceChildren } from "../dom.js";
 import { dayKey, dayLabel, formatFull, formatTime, hue, initials, renderText, snippet } from "../format.js";
 import { authorText, clashingNames, displayName, showsUsername } from "../names.js";
 import { advanceMarker, isSeenEnough } from "../readmarker.js";
+import { icon } from "../icons.js";
 import { managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
 
@@ -105,7 +106,7 @@ export function mountTimeline({ client, composer, onError }) {
         "aria-label": withoutBidiControls(`In reply to ${target ? authorText(target.author, clashes) : "a message"}: ${label}`),
         onclick: () => target && reveal(target.seq),
       },
-      h("span", { class: "reply-arrow", "aria-hidden": "true" }, "↪"),
+      h("span", { class: "reply-arrow" }, icon("corner-down-right")),
       target ? authorName(target.author, { clashes, nameClass: "quoted-author", tag: "strong" }) : null,
       h("bdi", { class: "reply-text" }, visibleText(label)),
     );
@@ -180,7 +181,7 @@ export function mountTimeline({ client, composer, onError }) {
           if (!picker.hidden) picker.querySelector("button")?.focus();
         },
       },
-      "☺+",
+      icon("smile-plus"),
     );
     /** @type {number | undefined} */
     let deleteArmed;
@@ -474,7 +475,11 @@ export function mountTimeline({ client, composer, onError }) {
   function updateJump() {
     const show = !stickToBottom || beforeTheEnd();
     jump.hidden = !show;
-    jump.textContent = unseen > 0 ? `${unseen} new ${unseen === 1 ? "message" : "messages"} ↓` : "Jump to latest ↓";
+    replaceChildren(
+      jump,
+      unseen > 0 ? `${unseen} new ${unseen === 1 ? "message" : "messages"} ` : "Jump to latest ",
+      icon("arrow-down"),
+    );
   }
 
   /** After layout: load older pages near the top, and mark what is on screen as read. */
