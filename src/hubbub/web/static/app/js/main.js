@@ -36,6 +36,10 @@ const LOBBY = "general";
 
 fillIcons(); // the page's icon buttons (index.html marks them data-icon)
 
+// The service worker keeps the app shell, so the client opens (and says it is offline) without
+// the network, and browsers offer to install it. Best effort: the page works without it.
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+
 /** @type {{token: string, destroy: () => void} | null} the chat views of the signed-in session */
 let chat = null;
 
