@@ -244,12 +244,18 @@ export class Client extends EventTarget {
   // -- timelines ------------------------------------------------------------------------------
 
   /**
-   * Make `roomId` the room on screen; fetch its newest page the first time.
+   * Make `roomId` the room on screen; fetch its newest page the first time (or, in a big room,
+   * the page at my first unread; or, for a permalink, the page at message `at`).
    * @param {string} roomId
+   * @param {number | null} [at]
    */
-  async openRoom(roomId) {
+  async openRoom(roomId, at = null) {
     this.currentRoomId = roomId;
     const t = this.store.timeline(roomId);
+    if (at !== null && !t.bySeq.has(at)) {
+      await this.loadAtFirstUnread(roomId, Math.max(0, at - 1));
+      return;
+    }
     if (t.loaded) return;
     const room = this.store.rooms.get(roomId);
     if (room && room.kind !== "dm" && room.member_count <= MEMBERS_ON_OPEN_MAX && !this.store.members.has(roomId)) {
@@ -265,9 +271,10 @@ export class Client extends EventTarget {
 
   /**
    * Open a big room where I stopped reading: the first unread page and a few read messages
-   * above it, in two requests (instead of paging back from the newest).
+   * above it, in two requests (instead of paging back from the newest). Also how a permalink
+   * opens a room at its message.
    * @param {string} roomId
-   * @param {number} marker  my read marker
+   * @param {number} marker  my read marker (the page starts after it)
    */
   async loadAtFirstUnread(roomId, marker) {
     const [after, before] = await Promise.all([

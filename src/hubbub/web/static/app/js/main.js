@@ -1,6 +1,7 @@
 // Entry point: the signed-out screen or the chat, and the wiring between the views.
 //
-// Addresses: #/room/<id> the room on screen; #/admin the admin page (server admins);
+// Addresses: #/room/<id> the room on screen; #/r/<id>/<seq> a message's permalink (its room,
+// scrolled to it); #/admin the admin page (server admins);
 // #/invite/<code> and #/reset/<code> (where invite and password-reset links lead) the
 // signed-out screen's sign-up with that invite, or its "set a new password" form.
 
@@ -79,10 +80,16 @@ function signedOut({ ended = false } = {}) {
   auth.show({ ended: takeSessionEnded(), ...linkFromHash() });
 }
 
-/** The room in the address (#/room/<id>), so a reload or a link returns to it. */
+/** The room in the address (#/room/<id>, or a permalink's), so a reload or a link returns to it. */
 function roomFromHash() {
-  const match = location.hash.match(/^#\/room\/(.+)$/);
+  const match = location.hash.match(/^#\/room\/(.+)$/) || location.hash.match(/^#\/r\/([^/]+)\/\d+$/);
   return match ? decodeURIComponent(match[1]) : null;
+}
+
+/** The message a permalink (#/r/<room id>/<seq>) points to, or null. */
+function seqFromHash() {
+  const match = location.hash.match(/^#\/r\/[^/]+\/(\d+)$/);
+  return match ? Number(match[1]) : null;
 }
 
 /**
@@ -164,8 +171,10 @@ function startChat(session) {
   /**
    * Open a room: header, composer, members, and its timeline (first page on first visit).
    * @param {string} id
+   * @param {boolean} [focus]  put focus in the composer
+   * @param {number | null} [at]  a message to open the room at (a permalink)
    */
-  async function select(id, focus = false) {
+  async function select(id, focus = false, at = null) {
     const room = store.rooms.get(id) || store.rooms.get(LOBBY) || store.rooms.values().next().value;
     if (!room) {
       timeline.clear();
@@ -176,7 +185,7 @@ function startChat(session) {
     }
     id = room.id;
     hideAdmin();
-    const target = `#/room/${encodeURIComponent(id)}`;
+    const target = at ? `#/r/${encodeURIComponent(id)}/${at}` : `#/room/${encodeURIComponent(id)}`;
     if (location.hash !== target) history.replaceState(null, "", target);
     client.currentRoomId = id;
     $("chat").classList.remove("show-sidebar");
@@ -187,8 +196,8 @@ function startChat(session) {
     sidebar.render();
     if (focus) composer.focus();
     try {
-      await client.openRoom(id);
-      if (client.currentRoomId === id) timeline.settle();
+      await client.openRoom(id, at);
+      if (client.currentRoomId === id) timeline.settle(at);
     } catch (err) {
       showError(err);
     }
@@ -212,7 +221,9 @@ function startChat(session) {
   window.addEventListener("hashchange", () => {
     if (location.hash === "#/admin") return showAdmin();
     const id = roomFromHash();
-    if (id && (id !== client.currentRoomId || adminPage.shown) && store.rooms.has(id)) select(id);
+    const at = seqFromHash();
+    if (id && at && store.rooms.has(id)) select(id, false, at);
+    else if (id && (id !== client.currentRoomId || adminPage.shown) && store.rooms.has(id)) select(id);
   });
 
   $("sign-out").addEventListener("click", async () => {
@@ -255,7 +266,7 @@ function startChat(session) {
       await client.start();
       if (!alive) return;
       // Focus in the composer, ready to type (not on a phone, where it opens the keyboard).
-      await select(roomFromHash() || LOBBY, matchMedia("(pointer: fine)").matches);
+      await select(roomFromHash() || LOBBY, matchMedia("(pointer: fine)").matches, seqFromHash());
       if (wanted === "#/admin") showAdmin();
     } catch (err) {
       if (!alive) return;

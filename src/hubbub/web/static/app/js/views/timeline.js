@@ -12,6 +12,7 @@ import { advanceMarker, isSeenEnough } from "../readmarker.js";
 import { icon } from "../icons.js";
 import { managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
+import { toast } from "./banner.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -227,9 +228,32 @@ export function mountTimeline({ client, composer, onError }) {
             "Edit",
           )
         : null,
+      h(
+        "button",
+        {
+          type: "button",
+          title: "Copy a link to this message",
+          dataset: { fk: `${m.seq}:link` },
+          onclick: () => copyLink(m),
+        },
+        "Link",
+      ),
       del,
       picker,
     );
+  }
+
+  /**
+   * Copy the message's permalink (#/r/<room>/<seq>), and go there (so the address bar has it
+   * where the clipboard is refused).
+   * @param {Message} m
+   */
+  function copyLink(m) {
+    const link = `${location.origin}/#/r/${encodeURIComponent(m.room_id)}/${m.seq}`;
+    history.replaceState(null, "", link);
+    const done = () => toast("Link to the message copied.");
+    if (navigator.clipboard) navigator.clipboard.writeText(link).then(done, () => toast("The link is in the address bar."));
+    else toast("The link is in the address bar.");
   }
 
   /**
@@ -364,7 +388,10 @@ export function mountTimeline({ client, composer, onError }) {
   function render() {
     if (!roomId) return;
     const wasAtBottom = stickToBottom;
+    // Kept in place across the update: the first message on screen, found again by its id (its
+    // row may be rebuilt, e.g. grouped under older messages that were just loaded above it).
     const anchor = wasAtBottom ? null : firstVisibleRow();
+    const anchorId = anchor ? anchor.id : "";
     const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
     const focusKey = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.fk;
     const next = new Map();
@@ -405,8 +432,9 @@ export function mountTimeline({ client, composer, onError }) {
     const maxSeq = t ? t.maxSeq : 0;
     if (wasAtBottom) {
       scrollToBottom();
-    } else if (anchor && anchor.isConnected) {
-      scroller.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+    } else if (anchorId) {
+      const now = document.getElementById(anchorId);
+      if (now) scroller.scrollTop += now.getBoundingClientRect().top - anchorTop;
     }
     // New messages arrived below while I read above (not a page loaded by scrolling down).
     if (!wasAtBottom && maxSeq > lastMaxSeq && lastMaxSeq && t && !t.loadingNewer) {
@@ -448,9 +476,10 @@ export function mountTimeline({ client, composer, onError }) {
     applySelected();
   });
 
+  /** The first message row on screen (dividers and pending rows have no id to find again). */
   function firstVisibleRow() {
     const top = scroller.getBoundingClientRect().top;
-    for (const el of list.children) if (el.getBoundingClientRect().bottom > top) return el;
+    for (const el of list.children) if (el.id && el.getBoundingClientRect().bottom > top) return el;
     return null;
   }
 
@@ -630,9 +659,20 @@ export function mountTimeline({ client, composer, onError }) {
       render();
       renderTyping();
     },
-    /** After the first page arrived: bring the first unread message into view. */
-    settle() {
+    /**
+     * After the first page arrived: bring the first unread message (or message `at`, a
+     * permalink's) into view.
+     * @param {number | null} [at]
+     */
+    settle(at = null) {
       settled = true;
+      if (at !== null && document.getElementById(`msg-${at}`)) {
+        reveal(at);
+        stickToBottom = isAtBottom() && !beforeTheEnd();
+        updateJump();
+        schedule();
+        return;
+      }
       const divider = document.getElementById("unread-divider");
       if (divider && divider.offsetTop < scroller.scrollHeight - scroller.clientHeight) {
         divider.scrollIntoView({ block: "start" });
