@@ -34,14 +34,34 @@ def test_a_600_message_room_opens_at_the_first_unread_and_stays_small(
 ) -> None:
     alice = people("alice").sign_up()
     bob = people("bob").sign_up()
-    room = alice.api("POST", "/rooms", json={"name": "big", "visibility": "public"}).json()
-    rid = room["id"]
-    bob.api("POST", f"/rooms/{rid}/join").raise_for_status()
-    for i in range(1, TOTAL + 1):
-        bob.api("POST", f"/rooms/{rid}/messages", json={"text": f"m{i}"}).raise_for_status()
-    alice.api("PUT", f"/rooms/{rid}/read", json={"seq": READ}).raise_for_status()
+    ids = {}
+    for name in ("big", "slow"):  # "slow": the same, opened over a slow network
+        room = alice.api("POST", "/rooms", json={"name": name, "visibility": "public"}).json()
+        ids[name] = rid = room["id"]
+        bob.api("POST", f"/rooms/{rid}/join").raise_for_status()
+        for i in range(1, TOTAL + 1):
+            bob.api("POST", f"/rooms/{rid}/messages", json={"text": f"m{i}"}).raise_for_status()
+        alice.api("PUT", f"/rooms/{rid}/read", json={"seq": READ}).raise_for_status()
+    rid = ids["big"]
     a = alice.page
     a.locator("#sidebar .room-item", has_text="big").locator(".badge", has_text="99+").wait_for()
+
+    # 100 ms latency and 5 Mbit/s each way (Chromium's network emulation).
+    cdp = alice.context.new_cdp_session(a)
+    rate = 5_000_000 / 8
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 100, "downloadThroughput": rate, "uploadThroughput": rate},
+    )
+    started = time.monotonic()
+    alice.open_room("slow")
+    a.locator(f"#msg-{READ + 1}").wait_for()
+    slow_ms = (time.monotonic() - started) * 1000
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    assert slow_ms < 1200, f"{slow_ms:.0f} ms to the first unread at 100 ms and 5 Mbit/s"
 
     pages: list[str] = []
     a.on("request", lambda r: pages.append(r.url) if f"/rooms/{rid}/messages" in r.url else None)
@@ -108,7 +128,7 @@ def test_a_600_message_room_opens_at_the_first_unread_and_stays_small(
     with capsys.disabled():
         print(
             f"\n[big room] first unread on screen in {opened_ms:.0f} ms"
-            f" ({opened_requests} requests);"
+            f" ({opened_requests} requests); {slow_ms:.0f} ms at 100 ms latency and 5 Mbit/s;"
             f" rows held at most {max(rows)}; {elements_at_end} elements in #messages at the end"
         )
     assert alice.unexpected_console_errors() == []

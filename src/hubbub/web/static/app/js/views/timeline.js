@@ -141,35 +141,41 @@ export function mountTimeline({ client, composer, onError }) {
   function actions(m) {
     if (m.deleted) return null;
     const mine = m.author.id && m.author.id === store.me?.id;
-    const picker = h(
-      "div",
-      { class: "emoji-picker", role: "group", "aria-label": "Pick a reaction", hidden: true },
-      QUICK_REACTIONS.map((emoji) =>
-        h(
-          "button",
-          {
-            type: "button",
-            "aria-label": `React with ${emoji}`,
-            dataset: { fk: `${m.seq}:pick:${emoji}` },
-            onclick: () => {
-              picker.hidden = true;
-              client.react(m, emoji).catch(onError);
+    /** @type {HTMLElement | null} made on first use: most messages never show one */
+    let picker = null;
+    const makePicker = () => {
+      const p = h(
+        "div",
+        { class: "emoji-picker", role: "group", "aria-label": "Pick a reaction", hidden: true },
+        QUICK_REACTIONS.map((emoji) =>
+          h(
+            "button",
+            {
+              type: "button",
+              "aria-label": `React with ${emoji}`,
+              dataset: { fk: `${m.seq}:pick:${emoji}` },
+              onclick: () => {
+                p.hidden = true;
+                client.react(m, emoji).catch(onError);
+              },
             },
-          },
-          emoji,
+            emoji,
+          ),
         ),
-      ),
-    );
-    // Escape closes the picker and goes back to the message's button (not on to the timeline's
-    // "Escape goes to the composer", nor the members panel's).
-    picker.addEventListener("keydown", (e) => {
-      if (e.key === "Escape") {
-        e.preventDefault();
-        e.stopPropagation();
-        picker.hidden = true;
-        reactButton.focus();
-      }
-    });
+      );
+      // Escape closes the picker and goes back to the message's button (not on to the
+      // timeline's "Escape goes to the composer", nor the members panel's).
+      p.addEventListener("keydown", (e) => {
+        if (e.key === "Escape") {
+          e.preventDefault();
+          e.stopPropagation();
+          p.hidden = true;
+          reactButton.focus();
+        }
+      });
+      bar.append(p);
+      return p;
+    };
     const reactButton = h(
       "button",
       {
@@ -178,6 +184,7 @@ export function mountTimeline({ client, composer, onError }) {
         title: "Add reaction",
         dataset: { fk: `${m.seq}:react` },
         onclick: () => {
+          picker ??= makePicker();
           picker.hidden = !picker.hidden;
           if (!picker.hidden) picker.querySelector("button")?.focus();
         },
@@ -212,7 +219,7 @@ export function mountTimeline({ client, composer, onError }) {
           "Delete",
         )
       : null;
-    return h(
+    const bar = h(
       "div",
       { class: "actions" },
       reactButton,
@@ -239,8 +246,8 @@ export function mountTimeline({ client, composer, onError }) {
         "Link",
       ),
       del,
-      picker,
     );
+    return bar;
   }
 
   /**
