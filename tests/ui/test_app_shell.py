@@ -7,7 +7,10 @@ import re
 from collections.abc import Callable
 
 import httpx
+import pytest
+from starlette.requests import Request
 
+from hubbub.web import client
 from tests.server_process import ServerProcess
 from tests.ui.conftest import Person
 
@@ -68,3 +71,41 @@ def test_the_client_opens_offline_from_the_service_worker(people: Callable[..., 
     alice.context.set_offline(False)
     a.locator("html[data-connection='live']").wait_for(timeout=20_000)
     a.locator("#banner").wait_for(state="hidden")
+
+
+class FakeBrotli:
+    """Stands in for the optional `brotli` package (not installed here)."""
+
+    @staticmethod
+    def compress(data: bytes) -> bytes:
+        return b"br:" + data[:10]
+
+
+def test_brotli_is_preferred_when_installed_and_q_values_are_obeyed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(client, "_brotli", FakeBrotli())
+    body = b"x" * 1000
+    encoded = client.Encoded.of("js/app.js", body)
+    assert set(encoded.variants) == {"br", "gzip"}
+    assert client.Encoded.of("favicon.ico", body).variants == {}
+    assert client.Encoded.of("js/tiny.js", b"x").variants == {}, "not worth it under 256 bytes"
+
+    def served(accept: str, if_none_match: str = "") -> tuple[int, str | None, str]:
+        headers = [(b"accept-encoding", accept.encode())]
+        if if_none_match:
+            headers.append((b"if-none-match", if_none_match.encode()))
+        request = Request({"type": "http", "method": "GET", "headers": headers})
+        r = encoded.response(request, "text/javascript", {})
+        return r.status_code, r.headers.get("content-encoding"), r.headers["etag"]
+
+    assert served("gzip, deflate, br")[1] == "br"
+    assert served("br;q=0, gzip")[1] == "gzip"
+    assert served("*")[1] == "br"
+    assert served("identity")[1] is None
+    assert served("gzip;q=0.0, br;q=0")[1] is None
+    status, _, etag = served("br")
+    assert status == 200
+    assert etag.endswith('-br"')
+    assert served("br", if_none_match=f'W/"nope", {etag}')[0] == 304
+    assert served("gzip", if_none_match=etag)[0] == 200, "another encoding, another ETag"
