@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.ui.conftest import PASSWORD, Person
+from tests.ui.conftest import PASSWORD, Person, save_screenshot
 
-CONTRAST = """(el) => {
+CONTRAST = """(selector) => {
+  const el = document.querySelector(selector);  // now: the sidebar rebuilds its rows
   const rgb = (s) => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
   const lum = (c) => {
     const [r, g, b] = c.map((v) => {
@@ -62,7 +63,7 @@ def test_keyboard_paths_and_dark_badge_contrast(people: Callable[..., Person]) -
     bob.api("POST", f"/rooms/{side_id}/messages", json={"text": "ping"}).raise_for_status()
     badge = a.locator("#sidebar .room-item", has_text="side").locator(".badge")
     badge.wait_for()
-    ratio = badge.evaluate(CONTRAST)
+    ratio = a.evaluate(CONTRAST, "#sidebar .room-item .badge")
     assert ratio >= 4.5, f"badge contrast {ratio:.2f}:1"
 
     # The rooms are one Tab stop: the room on screen; arrows move it.
@@ -97,6 +98,8 @@ def test_keyboard_paths_and_dark_badge_contrast(people: Callable[..., Person]) -
     picker.wait_for(state="hidden")
     assert a.evaluate("document.activeElement.closest('li.msg')?.id") == row.get_attribute("id")
     assert a.evaluate("document.activeElement.getAttribute('aria-label')") == "Add reaction"
+
+    save_screenshot(a, "dark-mode", for_readme=True, docs_name="screenshot-dark")
 
     # Escape closes the members panel wherever focus is.
     a.locator("#show-members").click()

@@ -72,7 +72,11 @@ def test_touch_layout_has_one_action_bar_a_backdrop_and_a_members_sheet(
         bars.first.wait_for()
         assert bars.count() == 1, f"{bars.count()} action bars"
         assert not overlaps(box(row.locator(".actions")), box(row.locator(".text")))
-    save_screenshot(page, f"{name}-actions")
+        for gutter in row.locator(".gutter-time:visible").all():
+            assert not overlaps(box(gutter), box(row.locator(".text")))
+    save_screenshot(
+        page, f"{name}-actions", for_readme=name == "phone", docs_name="screenshot-phone"
+    )
     alice.message("third message").locator(".text").tap()
     page.wait_for_timeout(100)
     assert bars.count() == 0
