@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { ApiError, NetworkError } from "../../src/hubbub/web/static/app/js/api.js";
-import { Outbox } from "../../src/hubbub/web/static/app/js/outbox.js";
+import { Outbox, SERVER_RETRIES } from "../../src/hubbub/web/static/app/js/outbox.js";
 import { Store } from "../../src/hubbub/web/static/app/js/store.js";
 import { FakeClock, flush } from "./fakes.js";
 
@@ -36,10 +36,11 @@ function makeOutbox() {
     { id: "r2", name: "r2", kind: "room", last_seq: 0, last_read_seq: 0, unread_count: 0 },
   ]);
   // random() = 0: every back-off is its fixed half, so the tests know when retries fire.
-  const outbox = new Outbox({ api, store, clock, random: () => 0 });
+  const online = { offline: false };
+  const outbox = new Outbox({ api, store, clock, random: () => 0, isOffline: () => online.offline });
   const changes = [];
   outbox.addEventListener("change", (e) => changes.push(e.detail.roomId));
-  return { outbox, api, clock, store, changes };
+  return { outbox, api, clock, store, changes, online };
 }
 
 const sent = (roomId, seq, text) => ({
@@ -92,7 +93,7 @@ test("a network failure is retried after back-off with the same Idempotency-Key"
   api.posts[0].reject(new NetworkError("network error"));
   await flush();
   assert.deepEqual(states(outbox, "r1"), [["hello", "retrying"]]);
-  assert.equal(outbox.pendingIn("r1")[0].error, "Waiting for the connection…");
+  assert.equal(outbox.pendingIn("r1")[0].error, "Cannot reach the server. Trying again…");
   assert.deepEqual(clock.pendingTimeouts(), [500]);
   await clock.advance(499);
   assert.equal(api.posts.length, 1);
@@ -136,7 +137,7 @@ test("a refused message fails at once with the server's reason, and the next one
     ["too long", "failed"],
     ["fine", "sending"],
   ]);
-  assert.equal(outbox.pendingIn("r1")[0].error, "Message too long");
+  assert.equal(outbox.pendingIn("r1")[0].error, "Refused by the server: Message too long");
   assert.deepEqual(clock.pendingTimeouts(), []);
   assert.deepEqual(api.posts.map((p) => p.body.text), ["too long", "fine"]);
 });
@@ -157,7 +158,7 @@ test("after twelve tries, backing off up to the cap, it gives up and asks the pe
   assert.equal(api.posts.length, 12);
   assert.equal(new Set(api.posts.map((p) => p.key)).size, 1);
   const [e] = outbox.pendingIn("r1");
-  assert.deepEqual([e.state, e.error], ["failed", "Could not send"]);
+  assert.deepEqual([e.state, e.error], ["failed", "Could not reach the server"]);
 
   // Retry by hand: at once, with the same key.
   outbox.retry(e.key);
@@ -214,4 +215,57 @@ test("each echo of my message on the stream hides one pending copy; the sends st
   api.posts[1].resolve(sent("r1", 2, "hi"));
   await flush();
   assert.deepEqual(outbox.entries, []);
+});
+
+test("a server error says so, is tried a few times, then fails so the next message goes", async () => {
+  const { outbox, api, clock } = makeOutbox();
+  outbox.send("r1", "boom");
+  outbox.send("r1", "after");
+  await flush();
+  const delays = [];
+  for (let i = 0; i < SERVER_RETRIES; i++) {
+    assert.deepEqual(api.posts.map((p) => p.body.text), Array(i + 1).fill("boom"));
+    api.posts[i].reject(new ApiError(500, "internal", "Internal Server Error"));
+    await flush();
+    delays.push(...clock.pendingTimeouts());
+    if (i < SERVER_RETRIES - 1) {
+      assert.deepEqual(states(outbox, "r1")[0], ["boom", "retrying"]);
+      assert.equal(outbox.pendingIn("r1")[0].error, "Server error (500). Trying again…");
+      await clock.advance(delays[delays.length - 1]);
+    }
+  }
+  assert.deepEqual(delays, [500, 1000, 2000], "a few seconds in all, not minutes");
+  assert.deepEqual(states(outbox, "r1"), [
+    ["boom", "failed"],
+    ["after", "sending"],
+  ]);
+  assert.equal(outbox.pendingIn("r1")[0].error, "Server error (500)");
+  assert.equal(api.posts[SERVER_RETRIES].body.text, "after");
+});
+
+test("too many requests (429) is its own message", async () => {
+  const { outbox, api } = makeOutbox();
+  outbox.send("r1", "x");
+  await flush();
+  api.posts[0].reject(new ApiError(429, "rate_limited", "Slow down"));
+  await flush();
+  assert.equal(outbox.pendingIn("r1")[0].error, "Sending too fast. Trying again…");
+});
+
+test("offline: it says so and waits for the connection without using up its tries", async () => {
+  const { outbox, api, clock, online } = makeOutbox();
+  online.offline = true;
+  outbox.send("r1", "later");
+  await flush();
+  api.posts[0].reject(new NetworkError("network error"));
+  await flush();
+  assert.deepEqual(states(outbox, "r1"), [["later", "retrying"]]);
+  assert.equal(outbox.pendingIn("r1")[0].error, "You are offline. It will be sent when the connection returns.");
+  assert.deepEqual(clock.pendingTimeouts(), [], "no timer: the 'online' event retries");
+  assert.equal(outbox.entries[0].attempts, 0);
+  online.offline = false;
+  outbox.retryAll();
+  await flush();
+  assert.equal(api.posts.length, 2);
+  assert.equal(api.posts[1].key, api.posts[0].key);
 });

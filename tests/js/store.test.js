@@ -385,3 +385,33 @@ test("typing shows until its deadline (15 s at most), or until the typist's mess
   store.applyEvents([created(message(1))]);
   assert.deepEqual(store.typingIn("r1"), []);
 });
+
+test("a window short of the newest message holds no live message past it, nor asks to fill the gap", () => {
+  const { store, asked } = makeStore([room({ last_seq: 600, last_read_seq: 100, unread_count: 500 })]);
+  const t = store.timeline("r1");
+  store.mergeMessages("r1", [101, 102, 103].map((s) => message(s)), T0);
+  t.hasMoreAfter = true;
+  t.loaded = true;
+  store.applyEvents([created(message(601))]);
+  assert.deepEqual(t.list().map((m) => m.seq), [101, 102, 103]);
+  assert.equal(store.rooms.get("r1").last_seq, 601);
+  assert.equal(store.rooms.get("r1").unread_count, 501);
+  store.mergeMessages("r1", [message(650)], T0); // a single message fetched for a reply
+  assert.deepEqual(t.list().map((m) => m.seq), [101, 102, 103]);
+  assert.deepEqual(asked.gaps, []);
+  store.mergeMessages("r1", [104, 105].map((s) => message(s)), T0, true); // scrolling down
+  assert.deepEqual(t.list().map((m) => m.seq), [101, 102, 103, 104, 105]);
+});
+
+test("trim keeps the end being read and marks the other as having more", () => {
+  const { store } = makeStore([room({ last_seq: 10 })]);
+  const t = store.timeline("r1");
+  store.mergeMessages("r1", Array.from({ length: 10 }, (_, i) => message(i + 1)), T0);
+  assert.equal(t.trim(20, "oldest"), false);
+  assert.equal(t.trim(6, "oldest"), true);
+  assert.deepEqual(t.list().map((m) => m.seq), [1, 2, 3, 4, 5, 6]);
+  assert.equal(t.hasMoreAfter, true);
+  assert.equal(t.trim(4, "newest"), true);
+  assert.deepEqual(t.list().map((m) => m.seq), [3, 4, 5, 6]);
+  assert.equal(t.hasMoreBefore, true);
+});

@@ -54,12 +54,13 @@ function fakeApi({ manual = false } = {}) {
   };
 }
 
-function makeStream({ random = 0, offline = false, resetCursor = "fresh", manualTickets = false } = {}) {
+function makeStream({ random = 0, offline: startOffline = false, resetCursor = "fresh", manualTickets = false } = {}) {
+  let offline = startOffline;
   const clock = new FakeClock();
   const api = fakeApi({ manual: manualTickets });
   const { FakeWebSocket, sockets } = fakeWebSocketClass();
   const got = { events: [], statuses: [], resets: 0, unauthenticated: 0, failResets: 0 };
-  const online = { watchers: 0, fire: () => {} };
+  const online = { watchers: 0, fire: () => {}, fireOffline: () => {} };
   const stream = new Stream({
     api,
     onEvents: (events) => got.events.push(...events),
@@ -82,6 +83,14 @@ function makeStream({ random = 0, offline = false, resetCursor = "fresh", manual
       watchOnline(fn) {
         online.watchers += 1;
         online.fire = fn;
+        return () => (online.watchers -= 1);
+      },
+      watchOffline(fn) {
+        online.watchers += 1;
+        online.fireOffline = () => {
+          offline = true;
+          fn();
+        };
         return () => (online.watchers -= 1);
       },
     },
@@ -215,6 +224,20 @@ test("the status says offline when the browser knows it has no network", async (
   s.last().serverClose(1006);
   await flush();
   assert.equal(s.state().state, "offline");
+});
+
+test("the browser going offline drops a live connection and says offline at once", async () => {
+  const s = makeStream();
+  await s.start("c0");
+  live(s.last());
+  assert.equal(s.state().state, "live");
+  s.online.fireOffline();
+  assert.equal(s.state().state, "offline");
+  assert.equal(s.sockets[0].closedByClient !== null, true, "the old socket is closed");
+  assert.equal(s.clock.pendingTimeouts().length, 1);
+  s.online.fire(); // back online: a new connection at once
+  await flush();
+  assert.equal(s.sockets.length, 2);
 });
 
 test("a reset frame, then the close, refetches state and resumes from the fresh cursor at once", async () => {

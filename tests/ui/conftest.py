@@ -244,10 +244,12 @@ def people(chromium: Chromium, server: ServerProcess) -> Iterator[Callable[..., 
             person.http.close()
 
 
-def save_screenshot(page: Page, name: str, *, for_readme: bool = False) -> None:
-    """Into test-artifacts/ (git-ignored); with HUBBUB_UPDATE_SCREENSHOT=1 also docs/screenshot.png
-    (a tracked file, so an ordinary test run does not rewrite it)."""
+def save_screenshot(
+    page: Page, name: str, *, for_readme: bool = False, docs_name: str = "screenshot"
+) -> None:
+    """Into test-artifacts/ (git-ignored); with HUBBUB_UPDATE_SCREENSHOT=1 and for_readme also
+    docs/<docs_name>.png (tracked files, so an ordinary test run does not rewrite them)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
     if for_readme and os.environ.get("HUBBUB_UPDATE_SCREENSHOT") == "1":
-        page.screenshot(path=str(ROOT / "docs" / "screenshot.png"))
+        page.screenshot(path=str(ROOT / "docs" / f"{docs_name}.png"))

@@ -5,12 +5,20 @@ They are served under a path that names their build (a hash of every file), so b
 cache them for good yet never mix files from two versions after an upgrade; the page itself is
 always revalidated. The page carries a strict Content-Security-Policy: no inline script or
 style, no eval, nothing from another origin, no framing.
+
+Every file is compressed once per process when first asked for (gzip, and Brotli when the
+`brotli` package is installed), never per request, and carries an ETag, so a revalidation
+of the page costs a 304. /sw.js, the service worker, caches the page and this build's files
+so that the client opens offline; it is made from sw.js with the build and its file list.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
-from dataclasses import dataclass
+import importlib
+import json
+from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -18,6 +26,7 @@ from importlib.resources.abc import Traversable
 import anyio.to_thread
 from fastapi import APIRouter
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
@@ -56,7 +65,73 @@ MEDIA_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
     ".ico": "image/x-icon",
+    ".webmanifest": "application/manifest+json",
 }
+# Worth compressing (the icon is already small and binary).
+COMPRESSIBLE = (".html", ".js", ".css", ".svg", ".webmanifest")
+try:
+    _brotli: object | None = importlib.import_module("brotli")
+except ImportError:  # optional: gzip alone when it is not installed
+    _brotli = None
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """One file as served: its bytes in each encoding it has, and its ETag."""
+
+    raw: bytes
+    etag: str
+    variants: dict[str, bytes] = field(default_factory=dict)  # "br" / "gzip" -> bytes
+
+    @classmethod
+    def of(cls, name: str, raw: bytes) -> Encoded:
+        etag = '"' + hashlib.sha256(raw).hexdigest()[:20] + '"'
+        variants: dict[str, bytes] = {}
+        if name.endswith(COMPRESSIBLE) and len(raw) > 256:
+            variants["gzip"] = gzip.compress(raw, compresslevel=9, mtime=0)
+            if _brotli is not None:
+                variants["br"] = _brotli.compress(raw)  # type: ignore[attr-defined]
+        return cls(raw, etag, variants)
+
+    def response(self, request: Request, media_type: str, headers: dict[str, str]) -> Response:
+        """The best encoding the request accepts; 304 when its If-None-Match has our ETag
+        (ETags name the content, so each encoding has its own: "…-br", "…-gzip")."""
+        encoding = _choose(request.headers.get("accept-encoding", ""), self.variants)
+        etag = self.etag if encoding is None else f'{self.etag[:-1]}-{encoding}"'
+        out = {**headers, "ETag": etag}
+        if self.variants:
+            out["Vary"] = "Accept-Encoding"
+        if etag in _etags(request.headers.get("if-none-match", "")):
+            return Response(status_code=304, headers=out)
+        if encoding is None:
+            return Response(self.raw, media_type=media_type, headers=out)
+        out["Content-Encoding"] = encoding
+        return Response(self.variants[encoding], media_type=media_type, headers=out)
+
+
+def _choose(accept: str, variants: dict[str, bytes]) -> str | None:
+    """Brotli, else gzip, as far as Accept-Encoding allows (q=0 refuses)."""
+    allowed: set[str] = set()
+    for part in accept.lower().split(","):
+        token, _, params = part.strip().partition(";")
+        q = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
+        try:
+            if float(q) > 0:
+                allowed.add(token.strip())
+        except ValueError:
+            continue
+    for encoding in ("br", "gzip"):
+        if encoding in variants and (encoding in allowed or "*" in allowed):
+            return encoding
+    return None
+
+
+def _etags(header: str) -> set[str]:
+    return {t.strip().removeprefix("W/") for t in header.split(",") if t.strip()}
+
+
+# Not cached by the service worker: itself and the page's template (the page is "/").
+SHELL_SKIP = {"sw.js", "index.html"}
 # index.html names its files by this prefix, so it also works opened from /static/app/.
 SOURCE_PREFIX = b"/static/app/"
 
@@ -67,10 +142,39 @@ class Bundle:
 
     files: dict[str, bytes]
     build: str
+    encoded: dict[str, Encoded] = field(default_factory=dict)  # filled as files are asked for
 
     @property
     def page(self) -> bytes:
         return self.files["index.html"].replace(SOURCE_PREFIX, f"/app/{self.build}/".encode())
+
+    def get(self, name: str) -> Encoded | None:
+        """A file as served ("" the page, "sw.js" the worker), compressed on first use."""
+        found = self.encoded.get(name)
+        if found is None:
+            if name == "":
+                raw = self.page
+            elif name == "sw.js":
+                raw = self.worker
+            elif name in self.files:
+                raw = self.files[name]
+            else:
+                return None
+            found = self.encoded[name] = Encoded.of(name or "index.html", raw)
+        return found
+
+    @property
+    def worker(self) -> bytes:
+        """sw.js with this build's id and the files of its app shell."""
+        shell = [
+            "/",
+            *(f"/app/{self.build}/{n}" for n in sorted(self.files) if n not in SHELL_SKIP),
+        ]
+        return (
+            self.files["sw.js"]
+            .replace(b'"__BUILD__"', json.dumps(self.build).encode())
+            .replace(b'["__SHELL__"]', json.dumps(shell).encode())
+        )
 
 
 def _walk(folder: Traversable, prefix: str = "") -> dict[str, bytes]:
@@ -99,23 +203,37 @@ async def _load() -> Bundle:
 
 
 @router.api_route("/", methods=["GET", "HEAD"])
-async def index() -> Response:
+async def index(request: Request) -> Response:
     """The single page of the web client."""
     bundle = await _load()
-    return Response(bundle.page, media_type=MEDIA_TYPES[".html"], headers=PAGE_HEADERS)
+    page = await anyio.to_thread.run_sync(bundle.get, "")
+    assert page is not None
+    return page.response(request, MEDIA_TYPES[".html"], PAGE_HEADERS)
+
+
+@router.api_route("/sw.js", methods=["GET", "HEAD"])
+async def service_worker(request: Request) -> Response:
+    """The service worker, at the root so that its scope is the whole client; revalidated
+    every time (a new build installs a new worker)."""
+    bundle = await _load()
+    worker = await anyio.to_thread.run_sync(bundle.get, "sw.js")
+    assert worker is not None
+    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    return worker.response(request, MEDIA_TYPES[".js"], headers)
 
 
 @router.api_route("/app/{build}/{path:path}", methods=["GET", "HEAD"])
-async def asset(build: str, path: str) -> Response:
+async def asset(request: Request, build: str, path: str) -> Response:
     """A client file. Only the packaged files exist here (no paths are resolved on disk). A
     page from an older build still gets today's files, just not cached."""
     bundle = await _load()
-    body = bundle.files.get(path)
-    if body is None or path == "index.html":
+    if path in ("index.html", "") or path not in bundle.files:
         raise HTTPException(404)
+    body = await anyio.to_thread.run_sync(bundle.get, path)
+    assert body is not None
     media_type = MEDIA_TYPES["." + path.rsplit(".", 1)[-1]]
     headers = IMMUTABLE if build == bundle.build else {"Cache-Control": "no-cache"}
-    return Response(body, media_type=media_type, headers=headers)
+    return body.response(request, media_type, headers)
 
 
 @router.api_route("/favicon.ico", methods=["GET", "HEAD"])

@@ -4,6 +4,8 @@
 import { Account } from "./account.js";
 import { Admin } from "./admin.js";
 import { Api, ApiError, seg } from "./api.js";
+import { Drafts } from "./drafts.js";
+import { openLocalDb } from "./localdb.js";
 import { Moderation } from "./moderation.js";
 import { Outbox } from "./outbox.js";
 import { Store } from "./store.js";
@@ -11,6 +13,12 @@ import { Stream } from "./stream.js";
 
 const PAGE = 50;
 const FILL_PAGE = 200;
+// A timeline holds at most MAX_HELD messages: past it, the end furthest from where the person
+// reads is dropped down to KEEP_HELD (fetched again when scrolled back to), so the DOM stays
+// at a few thousand elements however far one scrolls.
+export const MAX_HELD = 200;
+export const KEEP_HELD = 150;
+const CONTEXT_BEFORE_UNREAD = 10; // read messages shown above the first unread
 const TYPING_EVERY_MS = 3000;
 const READ_DEBOUNCE_MS = 400;
 // Rooms up to this size have their member list fetched when opened: it says whether I am muted
@@ -59,6 +67,7 @@ export class Client extends EventTarget {
     });
     this.store.me = session.user;
     this.outbox = new Outbox({ api: this.api, store: this.store });
+    this.drafts = new Drafts();
     this.account = new Account({ api: this.api, store: this.store });
     this.moderation = new Moderation({
       api: this.api,
@@ -81,8 +90,13 @@ export class Client extends EventTarget {
     this.session.user = me;
     this.store.me = me;
     this.store.emit("me");
+    // Unsent messages and drafts from earlier pages (this account's, on this browser).
+    const db = await openLocalDb(me.id);
+    this.outbox.db = this.drafts.db = db;
+    await this.drafts.load();
     const cursor = await this.headCursor();
     await Promise.all([this.loadRooms(), this.loadPublicRooms()]);
+    this.outbox.resume();
     this.stream.start(cursor);
   }
 
@@ -96,6 +110,9 @@ export class Client extends EventTarget {
     // sign-out from elsewhere.
     this.ended = true;
     this.stop();
+    // A shared computer: what this account left unsent stays with the account, not the browser.
+    this.outbox.forgetAll();
+    await this.outbox.db.clear().catch(() => {});
     try {
       await this.api.del("/sessions/current", { timeoutMs: 5000 });
     } catch {
@@ -227,34 +244,98 @@ export class Client extends EventTarget {
   // -- timelines ------------------------------------------------------------------------------
 
   /**
-   * Make `roomId` the room on screen; fetch its newest page the first time.
+   * Make `roomId` the room on screen; fetch its newest page the first time (or, in a big room,
+   * the page at my first unread; or, for a permalink, the page at message `at`).
    * @param {string} roomId
+   * @param {number | null} [at]
    */
-  async openRoom(roomId) {
+  async openRoom(roomId, at = null) {
     this.currentRoomId = roomId;
     const t = this.store.timeline(roomId);
+    if (at !== null && !t.bySeq.has(at)) {
+      await this.loadAtFirstUnread(roomId, Math.max(0, at - 1));
+      return;
+    }
     if (t.loaded) return;
     const room = this.store.rooms.get(roomId);
     if (room && room.kind !== "dm" && room.member_count <= MEMBERS_ON_OPEN_MAX && !this.store.members.has(roomId)) {
       this.members(roomId).catch(() => {});
     }
     const marker = room && room.unread_count > 0 ? room.last_read_seq || 0 : null;
-    await this.loadLatest(roomId);
-    // Load back to the last-read position (a few pages at most), so the "new messages"
-    // divider can show where the unread part begins.
-    for (let i = 0; marker !== null && i < 4 && t.minSeq > marker + 1; i++) {
-      await this.loadOlder(roomId);
+    if (room && marker !== null && room.last_seq - marker > PAGE) {
+      await this.loadAtFirstUnread(roomId, marker);
+    } else {
+      await this.loadLatest(roomId); // the first unread, if any, is in the newest page
     }
+  }
+
+  /**
+   * Open a big room where I stopped reading: the first unread page and a few read messages
+   * above it, in two requests (instead of paging back from the newest). Also how a permalink
+   * opens a room at its message.
+   * @param {string} roomId
+   * @param {number} marker  my read marker (the page starts after it)
+   */
+  async loadAtFirstUnread(roomId, marker) {
+    const [after, before] = await Promise.all([
+      this.api.request("GET", `/rooms/${seg(roomId)}/messages?after=${marker}&limit=${PAGE}`),
+      marker > 0
+        ? this.api.request("GET", `/rooms/${seg(roomId)}/messages?before=${marker + 1}&limit=${CONTEXT_BEFORE_UNREAD}`)
+        : null,
+    ]);
+    const t = this.store.timeline(roomId);
+    t.bySeq.clear();
+    t.hasMoreAfter = false;
+    this.store.mergeMessages(roomId, after.data.messages, after.date);
+    if (before) this.store.mergeMessages(roomId, before.data.messages, before.date);
+    t.hasMoreAfter = after.data.has_more_after;
+    t.hasMoreBefore = t.minSeq > 1;
+    t.loaded = true;
+    this.store.emit("timeline", { roomId });
+  }
+
+  /**
+   * The page after the newest message held, in a window that does not reach the end.
+   * @param {string} roomId
+   */
+  async loadNewer(roomId) {
+    const t = this.store.timeline(roomId);
+    if (t.loadingNewer || !t.loaded || !t.hasMoreAfter) return;
+    t.loadingNewer = true;
+    this.store.emit("timeline", { roomId });
+    try {
+      const page = await this._page(roomId, `after=${t.maxSeq}&limit=${PAGE}`, true);
+      t.hasMoreAfter = page.has_more_after;
+      if (t.bySeq.size > MAX_HELD) t.trim(KEEP_HELD, "newest");
+    } finally {
+      t.loadingNewer = false;
+      this.store.emit("timeline", { roomId });
+    }
+  }
+
+  /**
+   * Show the newest messages (a window elsewhere is dropped).
+   * @param {string} roomId
+   */
+  async jumpToLatest(roomId) {
+    const t = this.store.timeline(roomId);
+    if (!t.hasMoreAfter) return;
+    t.bySeq.clear();
+    t.hasMoreAfter = false;
+    t.loaded = false;
+    this.store.emit("timeline", { roomId });
+    await this.loadLatest(roomId);
   }
 
   /**
    * @param {string} roomId
    * @param {string} query
+   * @param {boolean} [extend]  see Store.mergeMessages
    * @returns {Promise<{messages: Message[], has_more_before: boolean, has_more_after: boolean}>}
    */
-  async _page(roomId, query) {
+  async _page(roomId, query, extend = false) {
     const { data, date } = await this.api.request("GET", `/rooms/${seg(roomId)}/messages?${query}`);
-    this.store.mergeMessages(roomId, data.messages, date);
+    this.store.mergeMessages(roomId, data.messages, date, extend);
     return data;
   }
 
@@ -279,6 +360,7 @@ export class Client extends EventTarget {
     this.store.emit("timeline", { roomId });
     try {
       await this._page(roomId, `before=${t.minSeq}&limit=${PAGE}`);
+      if (t.bySeq.size > MAX_HELD) t.trim(KEEP_HELD, "oldest");
     } finally {
       t.loadingOlder = false;
       t.hasMoreBefore = t.minSeq > 1;
@@ -354,6 +436,8 @@ export class Client extends EventTarget {
    */
   send(roomId, text, replyTo) {
     this.outbox.send(roomId, text, replyTo);
+    // Reading older messages: what I send shows at the end, so go there.
+    if (this.store.timelines.get(roomId)?.hasMoreAfter) this.jumpToLatest(roomId).catch(() => {});
     this._typingSent.delete(roomId); // the message ends "typing": typing again says so again
   }
 
@@ -469,7 +553,8 @@ export class Client extends EventTarget {
     this.loadRooms().catch(() => {});
     this.loadPublicRooms().catch(() => {});
     const id = this.currentRoomId;
-    if (id && this.store.timelines.get(id)?.loaded) this.fillAfter(id).catch(() => {});
+    const t = id ? this.store.timelines.get(id) : undefined;
+    if (id && t?.loaded && !t.hasMoreAfter) this.fillAfter(id).catch(() => {});
   }
 
   /**

@@ -1,13 +1,15 @@
 // Entry point: the signed-out screen or the chat, and the wiring between the views.
 //
-// Addresses: #/room/<id> the room on screen; #/admin the admin page (server admins);
+// Addresses: #/room/<id> the room on screen; #/r/<id>/<seq> a message's permalink (its room,
+// scrolled to it); #/admin the admin page (server admins);
 // #/invite/<code> and #/reset/<code> (where invite and password-reset links lead) the
 // signed-out screen's sign-up with that invite, or its "set a new password" form.
 
 import { ApiError } from "./api.js";
-import { visibleText } from "./bidi.js";
+import { visibleText, withoutBidiControls } from "./bidi.js";
 import { Client } from "./client.js";
 import { $, replaceChildren } from "./dom.js";
+import { fillIcons } from "./icons.js";
 import { managesRoom } from "./roles.js";
 import {
   clearSession,
@@ -32,6 +34,12 @@ import { mountSidebar } from "./views/sidebar.js";
 import { mountTimeline } from "./views/timeline.js";
 
 const LOBBY = "general";
+
+fillIcons(); // the page's icon buttons (index.html marks them data-icon)
+
+// The service worker keeps the app shell, so the client opens (and says it is offline) without
+// the network, and browsers offer to install it. Best effort: the page works without it.
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
 
 /** @type {{token: string, destroy: () => void} | null} the chat views of the signed-in session */
 let chat = null;
@@ -72,10 +80,16 @@ function signedOut({ ended = false } = {}) {
   auth.show({ ended: takeSessionEnded(), ...linkFromHash() });
 }
 
-/** The room in the address (#/room/<id>), so a reload or a link returns to it. */
+/** The room in the address (#/room/<id>, or a permalink's), so a reload or a link returns to it. */
 function roomFromHash() {
-  const match = location.hash.match(/^#\/room\/(.+)$/);
+  const match = location.hash.match(/^#\/room\/(.+)$/) || location.hash.match(/^#\/r\/([^/]+)\/\d+$/);
   return match ? decodeURIComponent(match[1]) : null;
+}
+
+/** The message a permalink (#/r/<room id>/<seq>) points to, or null. */
+function seqFromHash() {
+  const match = location.hash.match(/^#\/r\/[^/]+\/(\d+)$/);
+  return match ? Number(match[1]) : null;
 }
 
 /**
@@ -114,7 +128,7 @@ function startChat(session) {
   function showMe() {
     const me = store.me || session.user;
     replaceChildren($("me"), visibleText(me.display_name || me.username));
-    $("me").title = `Signed in as @${me.username}`;
+    $("me").title = `Signed in as ${withoutBidiControls(me.display_name || me.username)} (@${me.username})`;
     $("open-admin").hidden = !me.is_admin;
     if (!me.is_admin && adminPage.shown) hideAdmin();
   }
@@ -139,7 +153,9 @@ function startChat(session) {
   function showHeader(room) {
     $("open-room-settings").hidden = !managesRoom(room, store.me);
     const partner = store.dmPartner(room);
-    replaceChildren($("room-title"), visibleText(room ? (partner ? partner : room.name) : "Welcome"));
+    const title = room ? (partner ? partner : room.name) : "Welcome";
+    replaceChildren($("room-title"), visibleText(title));
+    $("room-title").title = withoutBidiControls(title); // whole, where a narrow header cuts it
     replaceChildren(
       $("room-topic"),
       visibleText(
@@ -155,8 +171,10 @@ function startChat(session) {
   /**
    * Open a room: header, composer, members, and its timeline (first page on first visit).
    * @param {string} id
+   * @param {boolean} [focus]  put focus in the composer
+   * @param {number | null} [at]  a message to open the room at (a permalink)
    */
-  async function select(id, focus = false) {
+  async function select(id, focus = false, at = null) {
     const room = store.rooms.get(id) || store.rooms.get(LOBBY) || store.rooms.values().next().value;
     if (!room) {
       timeline.clear();
@@ -167,7 +185,7 @@ function startChat(session) {
     }
     id = room.id;
     hideAdmin();
-    const target = `#/room/${encodeURIComponent(id)}`;
+    const target = at ? `#/r/${encodeURIComponent(id)}/${at}` : `#/room/${encodeURIComponent(id)}`;
     if (location.hash !== target) history.replaceState(null, "", target);
     client.currentRoomId = id;
     $("chat").classList.remove("show-sidebar");
@@ -178,8 +196,8 @@ function startChat(session) {
     sidebar.render();
     if (focus) composer.focus();
     try {
-      await client.openRoom(id);
-      if (client.currentRoomId === id) timeline.settle();
+      await client.openRoom(id, at);
+      if (client.currentRoomId === id) timeline.settle(at);
     } catch (err) {
       showError(err);
     }
@@ -203,7 +221,9 @@ function startChat(session) {
   window.addEventListener("hashchange", () => {
     if (location.hash === "#/admin") return showAdmin();
     const id = roomFromHash();
-    if (id && (id !== client.currentRoomId || adminPage.shown) && store.rooms.has(id)) select(id);
+    const at = seqFromHash();
+    if (id && at && store.rooms.has(id)) select(id, false, at);
+    else if (id && (id !== client.currentRoomId || adminPage.shown) && store.rooms.has(id)) select(id);
   });
 
   $("sign-out").addEventListener("click", async () => {
@@ -218,6 +238,26 @@ function startChat(session) {
   $("new-room").addEventListener("click", () => roomDialog.open());
   $("new-dm").addEventListener("click", () => dmDialog.open());
   $("show-sidebar").addEventListener("click", () => $("chat").classList.toggle("show-sidebar"));
+  // Small screens: a tap outside the side menu or the members sheet closes it.
+  $("backdrop").addEventListener("click", () => {
+    $("chat").classList.remove("show-sidebar");
+    members.close();
+  });
+
+  // Unsent messages survive a reload (they are resumed), but closing the tab for good would
+  // leave them waiting until the next visit: ask first. Drafts are written before leaving.
+  /** @param {BeforeUnloadEvent} e */
+  function beforeUnload(e) {
+    client.drafts.flush();
+    if (alive && client.outbox.unsent() > 0) {
+      e.preventDefault();
+      e.returnValue = "";
+    }
+  }
+  window.addEventListener("beforeunload", beforeUnload);
+  window.addEventListener("pagehide", () => client.drafts.flush());
+  // Messages waiting for the network go now (the stream reconnects by itself).
+  window.addEventListener("online", () => client.outbox.retryAll());
 
   // Start, retrying with back-off while the server cannot be reached.
   (async function boot(attempt = 0) {
@@ -225,7 +265,8 @@ function startChat(session) {
       const wanted = location.hash;
       await client.start();
       if (!alive) return;
-      await select(roomFromHash() || LOBBY);
+      // Focus in the composer, ready to type (not on a phone, where it opens the keyboard).
+      await select(roomFromHash() || LOBBY, matchMedia("(pointer: fine)").matches, seqFromHash());
       if (wanted === "#/admin") showAdmin();
     } catch (err) {
       if (!alive) return;
@@ -243,6 +284,7 @@ function startChat(session) {
     token: session.token,
     destroy() {
       alive = false;
+      window.removeEventListener("beforeunload", beforeUnload);
       client.stop();
     },
   };

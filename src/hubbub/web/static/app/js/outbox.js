@@ -1,12 +1,27 @@
 // Optimistic sends. Each message gets an Idempotency-Key once, and every retry reuses it, so the
 // server stores it at most once however often the network fails. Sends to one room go one at a
 // time, in order, so messages typed while offline arrive in the order they were written.
+//
+// Every message is also written to the local database (localdb.js) before it is sent and
+// removed once the server has answered with it (or the person deleted it), so a reload or a
+// closed tab does not lose it: `resume()` (once per page) puts what was left back in the queue
+// with its key. The server keeps keys for a day, so re-sending with the key cannot store a
+// message twice; anything older than RESUME_MAX_AGE_MS comes back failed, for the person to
+// decide.
 
 import { ApiError, seg } from "./api.js";
 import { systemClock } from "./clock.js";
+import { MemoryDb } from "./localdb.js";
 import { backoffDelay } from "./stream.js";
 
-const AUTO_RETRIES = 12; // about two minutes of back-off before asking the person
+// No answer at all (offline, server down): about two minutes of back-off before asking the
+// person; the stream's reconnect retries sooner. Later messages to the room wait, as they
+// would fail the same way.
+const AUTO_RETRIES = 12;
+// The server answered with an error (5xx, 429, 408): a few quick tries, then the message is
+// marked failed (Retry/Delete) so that it holds the room's later messages seconds, not minutes.
+export const SERVER_RETRIES = 4;
+export const RESUME_MAX_AGE_MS = 20 * 3600 * 1000; // the server forgets keys after 24 h
 
 /**
  * A message on its way. `echoed`: it already came back on the stream (so it is not shown
@@ -20,6 +35,15 @@ const AUTO_RETRIES = 12; // about two minutes of back-off before asking the pers
  * @property {number} attempts
  * @property {string} error  what to show while retrying or failed
  * @property {boolean} echoed
+ * @property {number} createdAt  when it was written (ms), for the order after a reload
+ * @property {boolean} [refused]  failed because the server refused it (not worth resending
+ *   unchanged): kept failed across a reload, where a server error is tried again
+ */
+
+/**
+ * What the local database keeps of a Pending.
+ * @typedef {{key: string, roomId: string, text: string, replyTo: string | null,
+ *   failed: boolean, error: string, createdAt: number, n: number}} OutboxRecord
  */
 
 export class Outbox extends EventTarget {
@@ -29,9 +53,23 @@ export class Outbox extends EventTarget {
    * @param {import("./store.js").Store} o.store
    * @param {import("./clock.js").Clock} [o.clock]  for the back-off between retries
    * @param {() => number} [o.random]  for the back-off's jitter
+   * @param {import("./localdb.js").LocalDb} [o.db]  where unsent messages survive a reload
+   * @param {() => boolean} [o.isOffline]  the browser says it has no network
    */
-  constructor({ api, store, clock = systemClock, random = Math.random }) {
+  constructor({
+    api,
+    store,
+    clock = systemClock,
+    random = Math.random,
+    db = new MemoryDb(),
+    isOffline = () => typeof navigator !== "undefined" && navigator.onLine === false,
+  }) {
     super();
+    this.isOffline = isOffline;
+    this.db = db;
+    /** @type {Promise<void> | null} */
+    this.resumed = null;
+    this.written = 0; // orders records written in the same millisecond
     this.api = api;
     this.store = store;
     this.clock = clock;
@@ -58,7 +96,8 @@ export class Outbox extends EventTarget {
    * @param {string | null} [replyTo]  the id of the message answered
    */
   send(roomId, text, replyTo = null) {
-    this.entries.push({
+    /** @type {Pending} */
+    const e = {
       key: crypto.randomUUID(),
       roomId,
       text,
@@ -67,9 +106,95 @@ export class Outbox extends EventTarget {
       attempts: 0,
       error: "",
       echoed: false,
-    });
+      createdAt: this.clock.now(),
+    };
+    this.entries.push(e);
+    this._save(e);
     this._changed(roomId);
     this._pump(roomId);
+  }
+
+  /**
+   * Put back in the queue what an earlier page left unsent (each with its key), in the order
+   * written, and start sending it. Runs once per Outbox however often it is called.
+   * @returns {Promise<void>}
+   */
+  resume() {
+    this.resumed ??= this._resume();
+    return this.resumed;
+  }
+
+  async _resume() {
+    /** @type {OutboxRecord[]} */
+    let records;
+    try {
+      records = await this.db.all("outbox");
+    } catch {
+      return;
+    }
+    records.sort((a, b) => a.createdAt - b.createdAt || a.n - b.n);
+    const now = this.clock.now();
+    const held = new Set(this.entries.map((e) => e.key));
+    /** @type {Pending[]} */
+    const back = [];
+    for (const r of records) {
+      if (held.has(r.key)) continue;
+      const stale = now - r.createdAt > RESUME_MAX_AGE_MS;
+      back.push({
+        key: r.key,
+        roomId: r.roomId,
+        text: r.text,
+        replyTo: r.replyTo,
+        state: r.failed || stale ? "failed" : "queued",
+        attempts: 0,
+        error: r.failed ? r.error : stale ? "Not sent before the page was closed" : "",
+        echoed: false,
+        createdAt: r.createdAt,
+      });
+    }
+    this.entries = [...back, ...this.entries];
+    const rooms = new Set(back.map((e) => e.roomId));
+    for (const roomId of rooms) {
+      this._changed(roomId);
+      this._pump(roomId);
+    }
+  }
+
+  /** Drop every message without sending it (signing out). */
+  forgetAll() {
+    for (const t of this.timers.values()) this.clock.clearTimeout(t);
+    const rooms = new Set(this.entries.map((e) => e.roomId));
+    this.entries = [];
+    for (const roomId of rooms) this._changed(roomId);
+  }
+
+  /** How many messages are not yet confirmed by the server (a reason not to leave the page). */
+  unsent() {
+    return this.entries.length;
+  }
+
+  /**
+   * Write the entry's lasting part (its text, key, and whether it failed and why).
+   * @param {Pending} e
+   */
+  _save(e) {
+    /** @type {OutboxRecord} */
+    const record = {
+      key: e.key,
+      roomId: e.roomId,
+      text: e.text,
+      replyTo: e.replyTo,
+      failed: e.state === "failed" && !!e.refused,
+      error: e.state === "failed" && e.refused ? e.error : "",
+      createdAt: e.createdAt,
+      n: this.written++,
+    };
+    this.db.put("outbox", record).catch(() => {});
+  }
+
+  /** @param {Pending} e */
+  _forget(e) {
+    this.db.delete("outbox", e.key).catch(() => {});
   }
 
   /**
@@ -80,9 +205,12 @@ export class Outbox extends EventTarget {
     const e = this.entries.find((x) => x.key === key);
     if (!e || e.state === "sending") return;
     this.clock.clearTimeout(this.timers.get(key));
+    const wasFailed = e.state === "failed";
     e.state = "queued";
     e.attempts = 0;
     e.error = "";
+    e.refused = false;
+    if (wasFailed) this._save(e); // a reload now resumes it instead of showing it failed
     this._changed(e.roomId);
     this._pump(e.roomId);
   }
@@ -98,6 +226,7 @@ export class Outbox extends EventTarget {
     if (!e || e.state === "sending") return;
     this.clock.clearTimeout(this.timers.get(key));
     this.entries = this.entries.filter((x) => x !== e);
+    this._forget(e);
     this._changed(e.roomId);
     this._pump(e.roomId);
   }
@@ -124,6 +253,63 @@ export class Outbox extends EventTarget {
     this.dispatchEvent(new CustomEvent("change", { detail: { roomId } }));
   }
 
+  /**
+   * A try failed: say what happened, and either schedule the next try or mark it failed.
+   * @param {Pending} e
+   * @param {unknown} err
+   */
+  _failed(e, err) {
+    /** @type {string | null} null: do not try again by itself */
+    let waiting = null;
+    let timed = true; // the next try is on a timer (else on "online" or the stream's return)
+    if (err instanceof ApiError && err.retryable) {
+      const what = err.status === 429 ? "Sending too fast" : `Server error (${err.status})`;
+      waiting = e.attempts < SERVER_RETRIES ? `${what}. Trying again…` : null;
+      e.error = what;
+    } else if (/** @type {{retryable?: boolean} | null} */ (err)?.retryable) {
+      e.error = "Could not reach the server";
+      if (this.isOffline()) {
+        // Trying is pointless until the browser is back online (which retries at once), and
+        // does not use up the tries.
+        waiting = "You are offline. It will be sent when the connection returns.";
+        timed = false;
+        e.attempts -= 1;
+      } else if (e.attempts < AUTO_RETRIES) {
+        waiting = "Cannot reach the server. Trying again…";
+      }
+    } else if (err instanceof ApiError && err.code === "muted") {
+      // Muted while we did not know it (it happened before this page loaded, or the event is
+      // still on its way): from now on the composer says so.
+      e.error = "You are muted in this room";
+      this.store.noteMuted(e.roomId);
+    } else {
+      e.error = err instanceof ApiError ? `Refused by the server: ${err.message}` : "Could not send";
+    }
+    if (waiting !== null) {
+      e.state = "retrying";
+      e.error = waiting;
+      if (!timed) return;
+      const roomId = e.roomId;
+      this.timers.set(
+        e.key,
+        this.clock.setTimeout(
+          () => {
+            if (e.state === "retrying") {
+              e.state = "queued";
+              this._pump(roomId);
+            }
+          },
+          backoffDelay(Math.min(e.attempts, 6), this.random),
+        ),
+      );
+      return;
+    }
+    e.state = "failed";
+    e.echoed = false;
+    e.refused = !(/** @type {{retryable?: boolean} | null} */ (err)?.retryable);
+    this._save(e);
+  }
+
   /** @param {string} roomId */
   async _pump(roomId) {
     if (this.busy.has(roomId)) return;
@@ -143,35 +329,10 @@ export class Outbox extends EventTarget {
         headers: { "Idempotency-Key": e.key },
       });
       this.entries = this.entries.filter((x) => x !== e);
+      this._forget(e);
       this.store.addSent(message);
     } catch (err) {
-      const retryable = /** @type {{retryable?: boolean} | null} */ (err)?.retryable;
-      if (retryable && e.attempts < AUTO_RETRIES) {
-        e.state = "retrying";
-        e.error = "Waiting for the connection…";
-        this.timers.set(
-          e.key,
-          this.clock.setTimeout(
-            () => {
-              if (e.state === "retrying") {
-                e.state = "queued";
-                this._pump(roomId);
-              }
-            },
-            backoffDelay(Math.min(e.attempts, 6), this.random),
-          ),
-        );
-      } else {
-        e.state = "failed";
-        e.echoed = false;
-        e.error = err instanceof ApiError ? err.message : "Could not send";
-        // Muted while we did not know it (it happened before this page loaded, or the
-        // event is still on its way): from now on the composer says so.
-        if (err instanceof ApiError && err.code === "muted") {
-          e.error = "You are muted in this room";
-          this.store.noteMuted(roomId);
-        }
-      }
+      this._failed(e, err);
     } finally {
       this.busy.delete(roomId);
       this._changed(roomId);

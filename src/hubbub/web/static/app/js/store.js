@@ -57,10 +57,32 @@ export class Timeline {
     this.roomId = roomId;
     /** @type {Map<number, HeldMessage>} */
     this.bySeq = new Map();
-    this.loaded = false; // the newest page has been fetched once
+    this.loaded = false; // a first page has been fetched (the newest, or at the first unread)
     this.hasMoreBefore = false;
     this.loadingOlder = false;
+    // A window that does not reach the newest message (opened at the first unread of a big
+    // room, or trimmed): live messages past it are not held; scrolling down loads them.
+    this.hasMoreAfter = false;
+    this.loadingNewer = false;
     this.version = 0;
+  }
+
+  /**
+   * Keep at most `n` messages, dropping those furthest from the end that is read now, so a long
+   * scroll keeps the page small. Dropped ones are fetched again if scrolled back to.
+   * @param {number} n
+   * @param {"oldest" | "newest"} keep  which end to keep
+   * @returns {boolean} whether anything was dropped
+   */
+  trim(n, keep) {
+    if (this.bySeq.size <= n) return false;
+    const seqs = [...this.bySeq.keys()].sort((a, b) => a - b);
+    const drop = keep === "oldest" ? seqs.slice(n) : seqs.slice(0, seqs.length - n);
+    for (const seq of drop) this.bySeq.delete(seq);
+    if (keep === "oldest") this.hasMoreAfter = true;
+    else this.hasMoreBefore = true;
+    this.version++;
+    return true;
   }
   get minSeq() {
     let min = Infinity;
@@ -272,10 +294,15 @@ export class Store extends EventTarget {
    * @param {string} roomId
    * @param {Message[]} messages
    * @param {number} date
+   * @param {boolean} [extend]  a page past the window's newest (scrolling down): hold it
    */
-  mergeMessages(roomId, messages, date) {
+  mergeMessages(roomId, messages, date, extend = false) {
     const t = this.timeline(roomId);
-    for (const m of messages) this._mergeSnapshot(t, m, date);
+    const end = t.maxSeq;
+    for (const m of messages) {
+      if (t.hasMoreAfter && !extend && m.seq > end) continue; // past the window
+      this._mergeSnapshot(t, m, date);
+    }
     t.version++;
     if (t.gaps().length) this.hooks.fillGaps(roomId);
     this.emit("timeline", { roomId });
@@ -432,6 +459,7 @@ export class Store extends EventTarget {
     }
     const t = this.timelines.get(m.room_id);
     if (!t || t.bySeq.has(m.seq)) return;
+    if (t.hasMoreAfter && m.seq > t.maxSeq) return; // past the window: loaded when scrolled to
     t.bySeq.set(m.seq, { ...m, _snapAt: -Infinity, _evAt: -Infinity });
     t.version++;
     if (t.loaded && t.gaps().length) this.hooks.fillGaps(m.room_id);

@@ -63,6 +63,7 @@ export function backoffDelay(
  * @property {() => boolean} isOffline  the browser knows it has no network
  * @property {(fn: () => void) => () => void} watchOnline  call fn when the network returns;
  *   returns a function that stops watching
+ * @property {(fn: () => void) => () => void} watchOffline  call fn when the network goes away
  */
 
 /** @returns {StreamEnv} */
@@ -76,6 +77,10 @@ export function browserEnv() {
     watchOnline(fn) {
       window.addEventListener("online", fn);
       return () => window.removeEventListener("online", fn);
+    },
+    watchOffline(fn) {
+      window.addEventListener("offline", fn);
+      return () => window.removeEventListener("offline", fn);
     },
   };
 }
@@ -137,6 +142,8 @@ export class Stream {
     this.state = "stopped";
     this.tick = this.clock.setInterval(() => this._tick(), TICK_MS);
     this._unwatchOnline = this.env.watchOnline(() => this.reconnectNow());
+    // An open WebSocket can take a minute to notice the network is gone: say so at once.
+    this._unwatchOffline = this.env.watchOffline(() => this._wentOffline());
   }
 
   /**
@@ -154,7 +161,16 @@ export class Stream {
     this._teardown();
     this.clock.clearInterval(this.tick);
     this._unwatchOnline();
+    this._unwatchOffline();
     this._status("stopped");
+  }
+
+  /** The browser lost the network: drop the connection and wait (online reconnects at once). */
+  _wentOffline() {
+    if (this.stopped || this.state === "resetting") return;
+    this._teardown();
+    this.attempt = 0;
+    this._retryLater();
   }
 
   /** Drop the current connection (if any) and connect again at once. */

@@ -6,6 +6,14 @@ import { hasBidiControl } from "../bidi.js";
 import { $ } from "../dom.js";
 import { isInvisibleName } from "../names.js";
 
+/** @type {Record<string, "username" | "password" | "both" | "invite" | "display">} */
+const FIELD_OF = {
+  invalid_credentials: "both",
+  username_taken: "username",
+  invite_required: "invite",
+  invite_invalid: "invite",
+};
+
 /** @type {Record<string, string>} */
 const MESSAGES = {
   invalid_credentials: "Wrong username or password.",
@@ -58,6 +66,26 @@ export function mountAuth({ onSignedIn }) {
   let mode = "signin";
   /** @type {string | null} the reset code of the link that was opened */
   let resetCode = null;
+  const fields = [username, password, display, invite, resetPassword, resetConfirm];
+
+  /**
+   * Show an error under the form, linked to the fields it is about (aria-invalid, and
+   * aria-describedby so a screen reader reads it with the field); "" clears every mark.
+   * @param {HTMLElement} box  auth-error or reset-error
+   * @param {string} text
+   * @param {HTMLInputElement[]} [about]
+   */
+  function showError(box, text, about = []) {
+    box.textContent = text;
+    for (const f of fields) {
+      f.removeAttribute("aria-invalid");
+      const ids = (f.getAttribute("aria-describedby") || "").split(" ").filter((x) => x && x !== box.id);
+      if (about.includes(f)) ids.push(box.id);
+      if (ids.length) f.setAttribute("aria-describedby", ids.join(" "));
+      else f.removeAttribute("aria-describedby");
+    }
+    for (const f of about) f.setAttribute("aria-invalid", "true");
+  }
 
   /** @param {string} text */
   function say(text) {
@@ -83,7 +111,7 @@ export function mountAuth({ onSignedIn }) {
     inviteRow.hidden = mode !== "signup" || !invite.value;
     password.autocomplete = mode === "signup" ? "new-password" : "current-password";
     submit.textContent = mode === "signup" ? "Create account" : "Sign in";
-    error.textContent = "";
+    showError(error, "");
   }
 
   tabs.signin.addEventListener("click", () => setMode("signin"));
@@ -99,27 +127,27 @@ export function mountAuth({ onSignedIn }) {
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    error.textContent = "";
+    showError(error, "");
     const name = username.value.trim();
     if (name.length < 2 || !/^[A-Za-z0-9_.-]+$/.test(name)) {
-      error.textContent = "Usernames are 2–32 letters, digits, _ . or -.";
+      showError(error, "Usernames are 2–32 letters, digits, _ . or -.", [username]);
       username.focus();
       return;
     }
     if (password.value.length < 8) {
-      error.textContent = "Passwords are at least 8 characters.";
+      showError(error, "Passwords are at least 8 characters.", [password]);
       password.focus();
       return;
     }
     // The server refuses these too (422); saying so here is clearer.
     const displayName = mode === "signup" ? display.value.trim() : "";
     if (displayName && isInvisibleName(displayName)) {
-      error.textContent = "A display name needs at least one visible character.";
+      showError(error, "A display name needs at least one visible character.", [display]);
       display.focus();
       return;
     }
     if (displayName && hasBidiControl(displayName)) {
-      error.textContent = "A display name cannot contain text-direction control characters.";
+      showError(error, "A display name cannot contain text-direction control characters.", [display]);
       display.focus();
       return;
     }
@@ -137,10 +165,15 @@ export function mountAuth({ onSignedIn }) {
       forgetLink();
       onSignedIn({ token: session.token, user: session.user });
     } catch (err) {
-      error.textContent =
+      const which = err instanceof ApiError ? FIELD_OF[err.code] : undefined;
+      const about = { username: [username], password: [password], both: [username, password], invite: [invite], display: [display] };
+      showError(
+        error,
         err instanceof ApiError
           ? MESSAGES[err.code] || err.message
-          : "Cannot reach the server. Check your connection and try again.";
+          : "Cannot reach the server. Check your connection and try again.",
+        which ? about[which] : [],
+      );
       if (err instanceof ApiError && (err.code === "invite_required" || err.code === "invite_invalid")) {
         inviteRow.hidden = false; // somewhere to paste a code
         if (err.code === "invite_required") invite.focus();
@@ -163,14 +196,14 @@ export function mountAuth({ onSignedIn }) {
 
   resetForm.addEventListener("submit", async (e) => {
     e.preventDefault();
-    resetError.textContent = "";
+    showError(resetError, "");
     if (resetPassword.value.length < 8) {
-      resetError.textContent = "Passwords are at least 8 characters.";
+      showError(resetError, "Passwords are at least 8 characters.", [resetPassword]);
       resetPassword.focus();
       return;
     }
     if (resetPassword.value !== resetConfirm.value) {
-      resetError.textContent = "The two passwords are not the same.";
+      showError(resetError, "The two passwords are not the same.", [resetConfirm]);
       resetConfirm.focus();
       return;
     }

@@ -63,7 +63,7 @@ export function mountBanner({ client }) {
       retry.hidden = !(s.state === "reconnecting" || s.state === "offline");
       banner.hidden = false;
     };
-    if (banner.hidden && !wasDown) {
+    if (banner.hidden && !wasDown && s.state !== "offline") {
       clearTimeout(showTimer);
       showTimer = setTimeout(reveal, SHOW_AFTER_MS);
     } else {

@@ -9,6 +9,11 @@ import { authorText, authorTitle, clashingNames } from "../names.js";
 
 /** @typedef {import("../store.js").Message} Message */
 
+// The server's default message_text_max (characters, as it counts them: code points). Longer
+// text is not cut: the counter says how much too long it is, and Send waits until it fits.
+export const TEXT_MAX = 4000;
+const COUNT_FROM = 3500; // the counter shows from here
+
 /**
  * What the composer is doing besides writing a new message.
  * @typedef {{kind: "reply" | "edit", message: Message} | null} Mode
@@ -24,6 +29,8 @@ export function mountComposer({ client, onError }) {
   const context = $("composer-context");
   const contextText = $("composer-context-text");
   const mutedNote = $("composer-muted");
+  const count = $("composer-count");
+  let over = false;
   const MUTED = "You are muted in this room";
   /** @type {string | null} */
   let roomId = null;
@@ -32,8 +39,7 @@ export function mountComposer({ client, onError }) {
   /** @type {Mode} */
   let mode = null;
   let draftBeforeEdit = "";
-  /** @type {Map<string, string>} room -> unsent text */
-  const drafts = new Map();
+  const drafts = client.drafts; // each room's unsent text, kept across reloads
 
   /** Enabled only in a room where I may write; says why not when muted. */
   function applyState() {
@@ -42,9 +48,27 @@ export function mountComposer({ client, onError }) {
     input.disabled = send.disabled = !roomId || muted;
     input.placeholder = muted ? MUTED : roomId ? `Message ${label}` : "Message";
     mutedNote.textContent = muted ? `${MUTED}: you can read it, but not write in it.` : "";
+    updateCount();
+  }
+
+  /** The counter near the limit, and the refusal past it. */
+  function updateCount() {
+    const n = [...input.value].length;
+    over = n > TEXT_MAX;
+    count.hidden = n < COUNT_FROM;
+    count.classList.toggle("over", over);
+    if (over) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    send.disabled = !roomId || muted || over;
+    if (count.hidden) return;
+    const fmt = (/** @type {number} */ x) => x.toLocaleString("en");
+    count.textContent = over
+      ? `${fmt(n)} / ${fmt(TEXT_MAX)} characters: ${fmt(n - TEXT_MAX)} too many. Shorten the message to send it.`
+      : `${fmt(n)} / ${fmt(TEXT_MAX)} characters`;
   }
 
   function autosize() {
+    updateCount();
     input.style.height = "auto";
     input.style.height = `${Math.min(input.scrollHeight, 200)}px`;
   }
@@ -94,11 +118,18 @@ export function mountComposer({ client, onError }) {
   async function submit() {
     const text = input.value;
     if (!roomId || muted || !text.trim()) return;
+    if (over) {
+      count.classList.remove("over");
+      void count.offsetWidth; // restart the highlight: Enter was refused
+      count.classList.add("over");
+      return;
+    }
     if (mode && mode.kind === "edit") {
       const m = mode.message;
       const restore = draftBeforeEdit;
       setMode(null);
       input.value = restore;
+      drafts.set(roomId, restore);
       autosize();
       if (text !== m.text) {
         try {
@@ -112,7 +143,7 @@ export function mountComposer({ client, onError }) {
     const replyTo = mode && mode.kind === "reply" ? mode.message.id : null;
     client.send(roomId, text, replyTo);
     input.value = "";
-    drafts.delete(roomId);
+    drafts.set(roomId, "");
     setMode(null);
     autosize();
   }
@@ -135,6 +166,7 @@ export function mountComposer({ client, onError }) {
   });
   input.addEventListener("input", () => {
     autosize();
+    if (roomId && !(mode && mode.kind === "edit")) drafts.set(roomId, input.value);
     if (roomId && input.value.trim() && !(mode && mode.kind === "edit")) client.typing(roomId);
   });
   form.addEventListener("submit", (e) => {
@@ -162,7 +194,7 @@ export function mountComposer({ client, onError }) {
       roomId = id;
       label = name;
       setMode(null);
-      input.value = (id && drafts.get(id)) || "";
+      input.value = id ? drafts.get(id) : "";
       applyState();
       autosize();
     },

@@ -57,6 +57,7 @@ export function mountMembers({ client, leave, onError }) {
   /** @param {boolean} open */
   function setOpen(open) {
     panel.hidden = !open;
+    $("chat").classList.toggle("members-open", open); // the backdrop, on small screens
     toggle.setAttribute("aria-expanded", String(open));
     if (open) load();
   }
@@ -66,11 +67,13 @@ export function mountMembers({ client, leave, onError }) {
     setOpen(false);
     toggle.focus();
   });
-  panel.addEventListener("keydown", (e) => {
-    if (e.key === "Escape") {
-      setOpen(false);
-      toggle.focus();
-    }
+  // Escape closes the panel wherever focus is (unless a dialog or menu above it takes the key).
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || e.defaultPrevented || panel.hidden) return;
+    if (document.querySelector("dialog[open]")) return;
+    const inside = panel.contains(document.activeElement);
+    setOpen(false);
+    if (inside || document.activeElement === document.body) toggle.focus();
   });
   addForm.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -96,6 +99,9 @@ export function mountMembers({ client, leave, onError }) {
   store.addEventListener("presence", () => !panel.hidden && render());
 
   return {
+    close() {
+      setOpen(false);
+    },
     /** @param {string | null} id */
     setRoom(id) {
       roomId = id;

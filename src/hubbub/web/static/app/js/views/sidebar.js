@@ -2,6 +2,7 @@
 
 import { isolated, withoutBidiControls } from "../bidi.js";
 import { $, h, replaceChildren } from "../dom.js";
+import { icon } from "../icons.js";
 
 /** @typedef {import("../store.js").Room} Room */
 
@@ -22,6 +23,10 @@ export function mountSidebar({ client, onSelect, onError }) {
   const roomList = $("room-list");
   const dmList = $("dm-list");
   const publicList = $("public-list");
+  // A roving tabindex: the rooms and DMs are one Tab stop (the room last focused, else the one
+  // on screen); arrow keys, Home and End move within them.
+  /** @type {string | null} */
+  let roving = null;
 
   /** @param {Room} room */
   function badge(room) {
@@ -47,6 +52,7 @@ export function mountSidebar({ client, onSelect, onError }) {
           type: "button",
           class: `room-item${unread ? " unread" : ""}`,
           "aria-current": current ? "page" : null,
+          tabindex: "-1",
           dataset: { roomId: room.id },
           onclick: () => onSelect(room.id),
         },
@@ -90,7 +96,11 @@ export function mountSidebar({ client, onSelect, onError }) {
       .sort((a, b) => a.partner.localeCompare(b.partner));
     /** @param {Room} room */
     const hash = (room) =>
-      h("span", { class: "room-icon", "aria-hidden": "true" }, room.visibility === "private" ? "🔒" : "#");
+      h(
+        "span",
+        { class: "room-icon", title: room.visibility === "private" ? "Private room" : null },
+        icon(room.visibility === "private" ? "lock" : "hash"),
+      );
     replaceChildren(roomList, named.map((r) => item(r, r.name, hash(r))));
     replaceChildren(dmList, dms.map(({ room, partner }) => item(room, partner, presenceDot(partner))));
     if (!dms.length) dmList.append(h("li", { class: "empty muted small" }, "No conversations yet."));
@@ -124,19 +134,47 @@ export function mountSidebar({ client, onSelect, onError }) {
       ),
     );
     $("public-empty").hidden = pub.length > 0;
+    setRoving(roving);
     const total = store.totalUnread();
     document.title = total ? `(${total}) hubbub` : "hubbub";
   }
 
-  // Arrow keys move between rooms; Tab leaves the list.
+  const roomItems = () => /** @type {HTMLElement[]} */ ([...document.querySelectorAll("#sidebar .room-item")]);
+
+  /**
+   * Make one room the list's Tab stop: `id` if listed, else the room on screen, else the first.
+   * @param {string | null} id
+   */
+  function setRoving(id) {
+    const items = roomItems();
+    const pick =
+      items.find((el) => el.dataset.roomId === id) ||
+      items.find((el) => el.dataset.roomId === client.currentRoomId) ||
+      items[0];
+    roving = pick ? pick.dataset.roomId || null : null;
+    for (const el of items) el.tabIndex = el === pick ? 0 : -1;
+  }
+
+  $("sidebar").addEventListener("focusin", (e) => {
+    const el = /** @type {HTMLElement} */ (e.target);
+    if (el.classList && el.classList.contains("room-item")) setRoving(el.dataset.roomId || null);
+  });
+
+  // Arrow keys move between rooms; Home and End go to the ends; Tab leaves the list.
   $("sidebar").addEventListener("keydown", (e) => {
-    if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
-    const items = /** @type {HTMLElement[]} */ ([...document.querySelectorAll("#sidebar .room-item")]);
+    if (!["ArrowDown", "ArrowUp", "Home", "End"].includes(e.key)) return;
+    const items = roomItems();
     const active = document.activeElement;
     const at = active ? items.indexOf(/** @type {HTMLElement} */ (active)) : -1;
     if (at < 0) return;
     e.preventDefault();
-    const next = items[(at + (e.key === "ArrowDown" ? 1 : -1) + items.length) % items.length];
+    const next =
+      e.key === "Home"
+        ? items[0]
+        : e.key === "End"
+          ? items[items.length - 1]
+          : items[(at + (e.key === "ArrowDown" ? 1 : -1) + items.length) % items.length];
+    setRoving(next.dataset.roomId || null);
     next.focus();
   });
 

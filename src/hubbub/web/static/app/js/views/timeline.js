@@ -5,11 +5,14 @@
 // changes, so scroll position and focus survive live updates.
 
 import { visibleText, withoutBidiControls } from "../bidi.js";
-import { $, h } from "../dom.js";
+import { $, h, replaceChildren } from "../dom.js";
 import { dayKey, dayLabel, formatFull, formatTime, hue, initials, renderText, snippet } from "../format.js";
 import { authorText, clashingNames, displayName, showsUsername } from "../names.js";
+import { advanceMarker, isSeenEnough } from "../readmarker.js";
+import { icon } from "../icons.js";
 import { managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
+import { toast } from "./banner.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -45,6 +48,16 @@ export function mountTimeline({ client, composer, onError }) {
   let unseen = 0;
   let lastMaxSeq = 0;
   let scrollPending = false;
+  // Read marking (see readmarker.js): seqs that were on screen while the page was visible, and
+  // those on screen now. Nothing counts before settle() has scrolled to where the room opens.
+  /** @type {Set<number>} */
+  let seen = new Set();
+  /** @type {Set<number>} */
+  const onScreen = new Set();
+  let settled = false;
+  /** @type {number | null} on touch screens, the message whose actions show (one at a time) */
+  let selectedSeq = null;
+  const observer = new IntersectionObserver(onIntersect, { root: scroller, threshold: [0, 0.5, 1] });
 
   const isAtBottom = () =>
     scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_BOTTOM_PX;
@@ -94,7 +107,7 @@ export function mountTimeline({ client, composer, onError }) {
         "aria-label": withoutBidiControls(`In reply to ${target ? authorText(target.author, clashes) : "a message"}: ${label}`),
         onclick: () => target && reveal(target.seq),
       },
-      h("span", { class: "reply-arrow", "aria-hidden": "true" }, "↪"),
+      h("span", { class: "reply-arrow" }, icon("corner-down-right")),
       target ? authorName(target.author, { clashes, nameClass: "quoted-author", tag: "strong" }) : null,
       h("bdi", { class: "reply-text" }, visibleText(label)),
     );
@@ -128,31 +141,41 @@ export function mountTimeline({ client, composer, onError }) {
   function actions(m) {
     if (m.deleted) return null;
     const mine = m.author.id && m.author.id === store.me?.id;
-    const picker = h(
-      "div",
-      { class: "emoji-picker", role: "group", "aria-label": "Pick a reaction", hidden: true },
-      QUICK_REACTIONS.map((emoji) =>
-        h(
-          "button",
-          {
-            type: "button",
-            "aria-label": `React with ${emoji}`,
-            dataset: { fk: `${m.seq}:pick:${emoji}` },
-            onclick: () => {
-              picker.hidden = true;
-              client.react(m, emoji).catch(onError);
+    /** @type {HTMLElement | null} made on first use: most messages never show one */
+    let picker = null;
+    const makePicker = () => {
+      const p = h(
+        "div",
+        { class: "emoji-picker", role: "group", "aria-label": "Pick a reaction", hidden: true },
+        QUICK_REACTIONS.map((emoji) =>
+          h(
+            "button",
+            {
+              type: "button",
+              "aria-label": `React with ${emoji}`,
+              dataset: { fk: `${m.seq}:pick:${emoji}` },
+              onclick: () => {
+                p.hidden = true;
+                client.react(m, emoji).catch(onError);
+              },
             },
-          },
-          emoji,
+            emoji,
+          ),
         ),
-      ),
-    );
-    picker.addEventListener("keydown", (e) => {
-      if (e.key === "Escape") {
-        picker.hidden = true;
-        reactButton.focus();
-      }
-    });
+      );
+      // Escape closes the picker and goes back to the message's button (not on to the
+      // timeline's "Escape goes to the composer", nor the members panel's).
+      p.addEventListener("keydown", (e) => {
+        if (e.key === "Escape") {
+          e.preventDefault();
+          e.stopPropagation();
+          p.hidden = true;
+          reactButton.focus();
+        }
+      });
+      bar.append(p);
+      return p;
+    };
     const reactButton = h(
       "button",
       {
@@ -161,11 +184,12 @@ export function mountTimeline({ client, composer, onError }) {
         title: "Add reaction",
         dataset: { fk: `${m.seq}:react` },
         onclick: () => {
+          picker ??= makePicker();
           picker.hidden = !picker.hidden;
           if (!picker.hidden) picker.querySelector("button")?.focus();
         },
       },
-      "☺+",
+      icon("smile-plus"),
     );
     /** @type {number | undefined} */
     let deleteArmed;
@@ -195,7 +219,7 @@ export function mountTimeline({ client, composer, onError }) {
           "Delete",
         )
       : null;
-    return h(
+    const bar = h(
       "div",
       { class: "actions" },
       reactButton,
@@ -211,9 +235,32 @@ export function mountTimeline({ client, composer, onError }) {
             "Edit",
           )
         : null,
+      h(
+        "button",
+        {
+          type: "button",
+          title: "Copy a link to this message",
+          dataset: { fk: `${m.seq}:link` },
+          onclick: () => copyLink(m),
+        },
+        "Link",
+      ),
       del,
-      picker,
     );
+    return bar;
+  }
+
+  /**
+   * Copy the message's permalink (#/r/<room>/<seq>), and go there (so the address bar has it
+   * where the clipboard is refused).
+   * @param {Message} m
+   */
+  function copyLink(m) {
+    const link = `${location.origin}/#/r/${encodeURIComponent(m.room_id)}/${m.seq}`;
+    history.replaceState(null, "", link);
+    const done = () => toast("Link to the message copied.");
+    if (navigator.clipboard) navigator.clipboard.writeText(link).then(done, () => toast("The link is in the address bar."));
+    else toast("The link is in the address bar.");
   }
 
   /**
@@ -348,7 +395,10 @@ export function mountTimeline({ client, composer, onError }) {
   function render() {
     if (!roomId) return;
     const wasAtBottom = stickToBottom;
+    // Kept in place across the update: the first message on screen, found again by its id (its
+    // row may be rebuilt, e.g. grouped under older messages that were just loaded above it).
     const anchor = wasAtBottom ? null : firstVisibleRow();
+    const anchorId = anchor ? anchor.id : "";
     const anchorTop = anchor ? anchor.getBoundingClientRect().top : 0;
     const focusKey = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.fk;
     const next = new Map();
@@ -360,15 +410,22 @@ export function mountTimeline({ client, composer, onError }) {
         const el = build();
         if (row) {
           if (row.el === cursor) cursor = el;
+          observer.unobserve(row.el);
           row.el.replaceWith(el);
         }
+        if (el.dataset.seq) observer.observe(el);
         row = { sig, el };
       }
       next.set(key, row);
       if (row.el === cursor) cursor = cursor.nextSibling;
       else list.insertBefore(row.el, cursor);
     }
-    for (const [key, row] of rows) if (!next.has(key)) row.el.remove();
+    for (const [key, row] of rows) {
+      if (next.has(key)) continue;
+      observer.unobserve(row.el);
+      onScreen.delete(Number(row.el.dataset.seq));
+      row.el.remove();
+    }
     rows = next;
     /** @type {() => HTMLElement | null} */
     const focusTarget = () => list.querySelector(`[data-fk="${CSS.escape(focusKey || "")}"]`);
@@ -382,27 +439,54 @@ export function mountTimeline({ client, composer, onError }) {
     const maxSeq = t ? t.maxSeq : 0;
     if (wasAtBottom) {
       scrollToBottom();
-    } else if (anchor && anchor.isConnected) {
-      scroller.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+    } else if (anchorId) {
+      const now = document.getElementById(anchorId);
+      if (now) scroller.scrollTop += now.getBoundingClientRect().top - anchorTop;
     }
-    if (!wasAtBottom && maxSeq > lastMaxSeq && lastMaxSeq) unseen += maxSeq - lastMaxSeq;
+    // New messages arrived below while I read above (not a page loaded by scrolling down).
+    if (!wasAtBottom && maxSeq > lastMaxSeq && lastMaxSeq && t && !t.loadingNewer) {
+      unseen += maxSeq - lastMaxSeq;
+    }
     lastMaxSeq = maxSeq;
     historyStatus.textContent = !t || !t.loaded
       ? "Loading messages…"
       : t.loadingOlder
         ? "Loading earlier messages…"
-        : t.hasMoreBefore
+        : t.loadingNewer
+          ? "Loading newer messages…"
+          : t.hasMoreBefore
           ? ""
           : t.bySeq.size
             ? "This is the beginning of the room."
             : "No messages yet. Say hello!";
     updateJump();
+    applySelected();
     schedule();
   }
 
+  function applySelected() {
+    for (const el of list.querySelectorAll("li.msg.selected")) {
+      if (Number(/** @type {HTMLElement} */ (el).dataset.seq) !== selectedSeq) el.classList.remove("selected");
+    }
+    if (selectedSeq !== null) document.getElementById(`msg-${selectedSeq}`)?.classList.add("selected");
+  }
+
+  // Touch screens have no hover: a tap on a message shows its actions (and hides any other's);
+  // a second tap hides them.
+  list.addEventListener("click", (e) => {
+    if (!matchMedia("(hover: none)").matches) return;
+    const target = /** @type {HTMLElement} */ (e.target);
+    if (target.closest("button, a, .actions")) return;
+    const li = /** @type {HTMLElement | null} */ (target.closest("li.msg[data-seq]"));
+    const seq = li ? Number(li.dataset.seq) : null;
+    selectedSeq = seq === selectedSeq ? null : seq;
+    applySelected();
+  });
+
+  /** The first message row on screen (dividers and pending rows have no id to find again). */
   function firstVisibleRow() {
     const top = scroller.getBoundingClientRect().top;
-    for (const el of list.children) if (el.getBoundingClientRect().bottom > top) return el;
+    for (const el of list.children) if (el.id && el.getBoundingClientRect().bottom > top) return el;
     return null;
   }
 
@@ -421,10 +505,17 @@ export function mountTimeline({ client, composer, onError }) {
     setTimeout(() => el.classList.remove("flash"), 1500);
   }
 
+  /** The window of messages held does not reach the newest. */
+  const beforeTheEnd = () => !!roomId && !!store.timelines.get(roomId)?.hasMoreAfter;
+
   function updateJump() {
-    const show = !stickToBottom;
+    const show = !stickToBottom || beforeTheEnd();
     jump.hidden = !show;
-    jump.textContent = unseen > 0 ? `${unseen} new ${unseen === 1 ? "message" : "messages"} ↓` : "Jump to latest ↓";
+    replaceChildren(
+      jump,
+      unseen > 0 ? `${unseen} new ${unseen === 1 ? "message" : "messages"} ` : "Jump to latest ",
+      icon("arrow-down"),
+    );
   }
 
   /** After layout: load older pages near the top, and mark what is on screen as read. */
@@ -440,32 +531,57 @@ export function mountTimeline({ client, composer, onError }) {
   function afterScroll() {
     if (!roomId) return;
     const t = store.timelines.get(roomId);
-    if (t && t.loaded && t.hasMoreBefore && !t.loadingOlder && scroller.scrollTop < LOAD_OLDER_PX) {
-      client.loadOlder(roomId).catch(onError);
+    if (t && t.loaded && settled) {
+      if (t.hasMoreBefore && !t.loadingOlder && scroller.scrollTop < LOAD_OLDER_PX) {
+        client.loadOlder(roomId).catch(onError);
+      }
+      const below = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+      if (t.hasMoreAfter && !t.loadingNewer && below < LOAD_OLDER_PX) {
+        client.loadNewer(roomId).catch(onError);
+      }
     }
     markVisibleRead();
   }
 
-  function markVisibleRead() {
-    if (document.visibilityState !== "visible" || !roomId) return;
-    const bottom = scroller.getBoundingClientRect().bottom;
-    const items = /** @type {NodeListOf<HTMLElement>} */ (list.querySelectorAll("li.msg[data-seq]"));
-    for (let i = items.length - 1; i >= 0; i--) {
-      const el = items[i];
-      if (el.getBoundingClientRect().top < bottom - 8) {
-        client.markRead(roomId, Number(el.dataset.seq));
-        break;
-      }
+  /** @param {IntersectionObserverEntry[]} entries */
+  function onIntersect(entries) {
+    for (const entry of entries) {
+      const seq = Number(/** @type {HTMLElement} */ (entry.target).dataset.seq);
+      if (isSeenEnough(entry)) onScreen.add(seq);
+      else onScreen.delete(seq);
     }
+    markVisibleRead();
+  }
+
+  /** Move my read marker over what has been seen (only while the page is visible). */
+  function markVisibleRead() {
+    if (document.visibilityState !== "visible" || !roomId || !settled) return;
+    for (const seq of onScreen) seen.add(seq);
+    const t = store.timelines.get(roomId);
+    const room = store.rooms.get(roomId);
+    if (!t || !room) return;
+    const me = store.me?.id;
+    let last = t.maxSeq;
+    for (const seq of seen) if (seq > last) last = seq;
+    const next = advanceMarker({
+      marker: room.last_read_seq || 0,
+      last,
+      // A message seen and then dropped from a long timeline (see Timeline.trim) was seen.
+      isHeld: (seq) => t.bySeq.has(seq) || seen.has(seq),
+      isSeen: (seq) => seen.has(seq),
+      isMine: (seq) => !!me && t.bySeq.get(seq)?.author?.id === me,
+    });
+    if (next > (room.last_read_seq || 0)) client.markRead(roomId, next);
   }
 
   scroller.addEventListener("scroll", () => {
-    stickToBottom = isAtBottom();
+    stickToBottom = isAtBottom() && !beforeTheEnd();
     if (stickToBottom) unseen = 0;
     updateJump();
     schedule();
   });
   jump.addEventListener("click", () => {
+    if (roomId && beforeTheEnd()) client.jumpToLatest(roomId).catch(onError);
     scrollToBottom();
     updateJump();
     composer.focus();
@@ -479,6 +595,7 @@ export function mountTimeline({ client, composer, onError }) {
   // then reaches); PageUp/PageDown/Home/End scroll; Escape returns to the composer.
   scroller.addEventListener("keydown", (e) => {
     if (e.key === "Escape") {
+      if (e.defaultPrevented) return;
       composer.focus();
       return;
     }
@@ -535,6 +652,11 @@ export function mountTimeline({ client, composer, onError }) {
     show(id) {
       roomId = id;
       rows = new Map();
+      observer.disconnect();
+      onScreen.clear();
+      seen = new Set();
+      settled = false;
+      selectedSeq = null;
       list.replaceChildren();
       const room = store.rooms.get(id);
       dividerAfter = room && room.unread_count > 0 ? room.last_read_seq || 0 : null;
@@ -544,12 +666,24 @@ export function mountTimeline({ client, composer, onError }) {
       render();
       renderTyping();
     },
-    /** After the first page arrived: bring the first unread message into view. */
-    settle() {
+    /**
+     * After the first page arrived: bring the first unread message (or message `at`, a
+     * permalink's) into view.
+     * @param {number | null} [at]
+     */
+    settle(at = null) {
+      settled = true;
+      if (at !== null && document.getElementById(`msg-${at}`)) {
+        reveal(at);
+        stickToBottom = isAtBottom() && !beforeTheEnd();
+        updateJump();
+        schedule();
+        return;
+      }
       const divider = document.getElementById("unread-divider");
       if (divider && divider.offsetTop < scroller.scrollHeight - scroller.clientHeight) {
         divider.scrollIntoView({ block: "start" });
-        stickToBottom = isAtBottom();
+        stickToBottom = isAtBottom() && !beforeTheEnd();
       } else {
         scrollToBottom();
       }
@@ -559,6 +693,8 @@ export function mountTimeline({ client, composer, onError }) {
     clear() {
       roomId = null;
       rows = new Map();
+      observer.disconnect();
+      onScreen.clear();
       list.replaceChildren();
       typingEl.textContent = "";
       historyStatus.textContent = "";

@@ -1,0 +1,37 @@
+// Where my read marker may move: only over messages that were on screen. Seqs in a room are
+// gapless, so "everything up to N was seen" is checked message by message from the marker on:
+// the marker stops at the first message after it that is not held (not loaded yet) or was not
+// seen. My own messages count as read (I wrote them).
+
+/**
+ * The furthest the read marker may move from `marker`.
+ * @param {object} o
+ * @param {number} o.marker  where it is now
+ * @param {number} o.last  the newest seq held
+ * @param {(seq: number) => boolean} o.isHeld  the message is loaded (any seq in the room may not be)
+ * @param {(seq: number) => boolean} o.isSeen  it was on screen while the page was visible
+ * @param {(seq: number) => boolean} o.isMine
+ * @returns {number}  `marker` when it may not move
+ */
+export function advanceMarker({ marker, last, isHeld, isSeen, isMine }) {
+  let at = marker;
+  while (at < last) {
+    const next = at + 1;
+    if (!isHeld(next) || !(isSeen(next) || isMine(next))) break;
+    at = next;
+  }
+  return at;
+}
+
+/**
+ * Whether an intersection counts as seen: at least half of the message on screen, or (a message
+ * taller than the view) half of the view filled by it.
+ * @param {{isIntersecting: boolean, intersectionRatio: number,
+ *   intersectionRect: {height: number}, rootBounds: {height: number} | null}} entry
+ */
+export function isSeenEnough(entry) {
+  if (!entry.isIntersecting) return false;
+  if (entry.intersectionRatio >= 0.5) return true;
+  const view = entry.rootBounds ? entry.rootBounds.height : 0;
+  return view > 0 && entry.intersectionRect.height >= view / 2;
+}
