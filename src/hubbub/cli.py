@@ -196,6 +196,7 @@ def serve(
     )
     try:
         serving.check_tls(settings)
+        settings.check_shared_files()
     except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from exc
     configure_logging(settings.log_format, settings.log_level)

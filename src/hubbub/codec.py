@@ -13,6 +13,7 @@ from typing import Any
 
 from hubbub.models import (
     NO_MENTIONS,
+    Attachment,
     Author,
     Mentions,
     Message,
@@ -23,6 +24,8 @@ from hubbub.models import (
 )
 
 __all__ = [
+    "attachment_from",
+    "attachment_to",
     "mentions_from",
     "mentions_to",
     "message_from",
@@ -98,7 +101,7 @@ def thread_from(d: dict[str, Any] | None) -> ThreadSummary | None:
 
 
 def message_to(m: Message) -> dict[str, Any]:
-    return {
+    body = {
         "id": m.id,
         "room_id": m.room_id,
         "seq": m.seq,
@@ -115,6 +118,33 @@ def message_to(m: Message) -> dict[str, Any]:
         "thread": thread_to(m.thread),
         "pinned_at": m.pinned_at,
     }
+    if m.attachments:
+        body["attachments"] = [attachment_to(a) for a in m.attachments]
+    return body
+
+
+def attachment_to(a: Attachment) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "width": a.width,
+        "height": a.height,
+        "thumbnail": a.has_thumbnail,
+    }
+
+
+def attachment_from(d: dict[str, Any]) -> Attachment:
+    return Attachment(
+        id=d["id"],
+        filename=d["filename"],
+        content_type=d["content_type"],
+        size=int(d["size"]),
+        width=d.get("width"),
+        height=d.get("height"),
+        has_thumbnail=bool(d.get("thumbnail", False)),
+    )
 
 
 def message_from(d: dict[str, Any]) -> Message:
@@ -137,6 +167,8 @@ def message_from(d: dict[str, Any]) -> Message:
         also_to_room=bool(d.get("also_to_room", False)),
         thread=thread_from(d.get("thread")),
         pinned_at=d.get("pinned_at"),
+        # Added with files (optional: no new version).
+        attachments=tuple(attachment_from(a) for a in d.get("attachments", ())),
     )
 
 

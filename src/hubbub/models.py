@@ -7,6 +7,7 @@ from typing import Literal
 
 __all__ = [
     "NO_MENTIONS",
+    "Attachment",
     "AuditEntry",
     "Author",
     "Ban",
@@ -21,6 +22,7 @@ __all__ = [
     "RoomKind",
     "SessionInfo",
     "ThreadSummary",
+    "Upload",
     "User",
     "Visibility",
 ]
@@ -86,6 +88,50 @@ class ThreadSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file attached to a message, as readers see it (links are made by the web layer)."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    width: int | None = None  # images only
+    height: int | None = None
+    has_thumbnail: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """An uploaded file: `message_id` is None until it is attached (an orphan, removed after
+    24 h). `content_type` was sniffed from the bytes."""
+
+    id: str
+    room_id: str
+    user_id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: int
+    width: int | None = None
+    height: int | None = None
+    has_thumbnail: bool = False
+    message_id: str | None = None
+
+    @property
+    def attachment(self) -> Attachment:
+        return Attachment(
+            self.id,
+            self.filename,
+            self.content_type,
+            self.size,
+            self.width,
+            self.height,
+            self.has_thumbnail,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: str
     room_id: str
@@ -102,6 +148,7 @@ class Message:
     also_to_room: bool = False  # a thread reply also shown in the room's timeline
     thread: ThreadSummary | None = None  # a root with replies
     pinned_at: int | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,9 @@ from hubbub.events import (
     Typing,
     UserUpdated,
 )
+from hubbub.links import FileLinks, file_path, thumbnail_path
 from hubbub.models import (
+    Attachment,
     Author,
     Member,
     Mentions,
@@ -42,11 +44,13 @@ from hubbub.models import (
     Room,
     SessionInfo,
     ThreadSummary,
+    Upload,
     User,
 )
 
 __all__ = [
     "admin_user",
+    "attachment",
     "author",
     "event_data",
     "member",
@@ -54,6 +58,7 @@ __all__ = [
     "rfc3339",
     "room",
     "session_info",
+    "upload",
     "user",
 ]
 
@@ -92,7 +97,32 @@ def author(a: Author) -> dict[str, Any]:
     return {"id": a.id, "username": a.username, "display_name": a.display_name, "guest": a.guest}
 
 
-def message(m: Message) -> dict[str, Any]:
+def attachment(a: Attachment, links: FileLinks | None) -> dict[str, Any]:
+    """An attachment with its links: signed and expiring when `links` is given (what an
+    `<img>` can open), else plain paths (which need the bearer token)."""
+    if links is not None:
+        url = links.file_url(a.id, a.filename)
+        thumb = links.thumbnail_url(a.id) if a.has_thumbnail else None
+    else:
+        url = file_path(a.id, a.filename)
+        thumb = thumbnail_path(a.id) if a.has_thumbnail else None
+    return {
+        "id": a.id,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "width": a.width,
+        "height": a.height,
+        "url": url,
+        "thumbnail_url": thumb,
+    }
+
+
+def upload(u: Upload, links: FileLinks | None) -> dict[str, Any]:
+    return {**attachment(u.attachment, links), "sha256": u.sha256}
+
+
+def message(m: Message, links: FileLinks | None = None) -> dict[str, Any]:
     return {
         "id": m.id,
         "room_id": m.room_id,
@@ -109,6 +139,7 @@ def message(m: Message) -> dict[str, Any]:
         "also_to_room": m.also_to_room,
         "thread": thread(m.thread),
         "pinned_at": None if m.pinned_at is None else rfc3339(m.pinned_at),
+        "attachments": [attachment(a, links) for a in m.attachments],
     }
 
 
@@ -156,11 +187,12 @@ def member(m: Member) -> dict[str, Any]:
     }
 
 
-def event_data(e: DurableEvent | EphemeralEvent) -> dict[str, Any]:
-    """The `data` of an event's frame (docs/api.md, "Event types")."""
+def event_data(e: DurableEvent | EphemeralEvent, links: FileLinks | None = None) -> dict[str, Any]:
+    """The `data` of an event's frame (docs/api.md, "Event types"); `links` signs the links
+    to attachments."""
     match e:
         case MessageCreated():
-            return message(e.message)
+            return message(e.message, links)
         case MessageUpdated():
             return {
                 "id": e.id,

@@ -40,6 +40,8 @@ TABLES: list[tuple[str, str]] = [
     ("erasures", "user_id"),
     ("exports", "user_id"),
     ("export_chunks", "user_id, n"),
+    ("uploads", "id"),
+    ("doomed_files", "key"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
 CHUNK = 2000

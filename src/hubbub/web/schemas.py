@@ -12,12 +12,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from hubbub.services.accounts import DISPLAY_NAME_MAX
 from hubbub.services.fields import NO_NUL_PATTERN, NOT_BLANK_PATTERN, USERNAME_PATTERN
+from hubbub.services.messages import ATTACHMENTS_MAX
 from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN
 from hubbub.services.rooms import NAME_MAX, RETENTION_DAYS_MAX, TOPIC_MAX
 
 __all__ = [
     "PROBLEMS",
     "AccountIn",
+    "AttachmentOut",
     "DmIn",
     "JsonInt",
     "MemberIn",
@@ -35,6 +37,7 @@ __all__ = [
     "RoomsOut",
     "SessionIn",
     "SessionOut",
+    "UploadOut",
     "UserOut",
     "UsersOut",
 ]
@@ -124,7 +127,18 @@ class DmIn(_In):
 
 
 class MessageIn(_In):
-    text: str = MESSAGE_TEXT
+    text: str = Field(
+        default="",
+        json_schema_extra={"pattern": f"^$|{NOT_BLANK_PATTERN}"},
+        description="1 to message_text_max (default 4000) characters, not only whitespace;"
+        " empty (or left out) only when the message has attachments",
+    )
+    attachments: list[Annotated[str, Field(pattern=NO_NUL_PATTERN, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=ATTACHMENTS_MAX,
+        description="ids of your uploads to this room (POST /rooms/{room_id}/uploads) not yet"
+        " attached, in the order shown; at most 10",
+    )
     reply_to: str | None = Field(default=None, pattern=NO_NUL_PATTERN)
     thread_root: str | None = Field(
         default=None,
@@ -187,6 +201,21 @@ class ThreadOut(BaseModel):
     participants: list[UserOut] = Field(description="up to 5 repliers, by first reply")
 
 
+class AttachmentOut(BaseModel):
+    id: str
+    filename: str
+    content_type: str = Field(description="sniffed from the content, not the uploader's word")
+    size: int = Field(description="bytes")
+    width: int | None = Field(description="images only")
+    height: int | None = Field(description="images only")
+    url: str = Field(description="signed, expiring (HUBBUB_FILE_LINK_SECONDS) download link")
+    thumbnail_url: str | None = Field(description="images only: a WebP of at most 400 px")
+
+
+class UploadOut(AttachmentOut):
+    sha256: str = Field(description="of the bytes as stored (a JPEG's after its metadata went)")
+
+
 class MessageOut(BaseModel):
     id: str
     room_id: str
@@ -203,6 +232,7 @@ class MessageOut(BaseModel):
     also_to_room: bool
     thread: ThreadOut | None = Field(description="a root's thread: null until it has replies")
     pinned_at: str | None
+    attachments: list[AttachmentOut]
 
 
 class MessagesPage(BaseModel):
@@ -275,8 +305,9 @@ _DESCRIPTIONS = {
     404: "Not found, or not visible to you",
     409: "Conflict",
     410: "The cursor cannot be resumed (cursor_expired): fetch state again",
-    413: "Body too large",
+    413: "Body too large (file_too_large, quota_exceeded for uploads)",
     415: "Content-Type is not application/json",
+    416: "The Range is outside the file (range_not_satisfiable)",
     422: "Validation failed",
     429: "Too many attempts from this address (rate_limited); see Retry-After",
     503: "Database unavailable; retry",

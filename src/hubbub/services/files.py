@@ -1,0 +1,272 @@
+"""Files: uploads (streamed to storage, never held whole in memory), downloads (who may read
+what, by signed link or bearer token), orphans, and deleting bytes after their rows.
+
+Bytes and rows: a file's bytes are stored before its row is committed, and its row is deleted
+(its storage keys queued in `doomed_files`) in the transaction that deletes its message, prunes
+it or erases its account; `reap` then deletes the queued objects from storage. A crash between
+the two leaves the keys queued, and the upkeep reaps them; a crash before an upload's row
+commits leaves an object no row names, which is never served.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import anyio
+
+from hubbub.blobs import FileStorage, spool
+from hubbub.blobs.base import TooBig
+from hubbub.config import Settings
+from hubbub.errors import (
+    FileNotFound,
+    FileTooLarge,
+    Invalid,
+    LinkExpired,
+    QuotaExceeded,
+    RoomNotFound,
+    Unauthenticated,
+)
+from hubbub.ids import new_id
+from hubbub.links import FileLinks, Verdict
+from hubbub.models import Upload, User
+from hubbub.services.access import require_voice, room_access
+from hubbub.services.filetypes import DANGEROUS, IMAGES, INLINE, clean_filename, sniff
+from hubbub.services.images import process_image
+from hubbub.services.ratelimits import RateLimits
+from hubbub.services.unit import Outbox, UnitOfWork
+from hubbub.store import Tx
+from hubbub.store import files as files_q
+
+__all__ = ["ORPHAN_HOURS", "Download", "FileService", "Link", "Reap", "no_reaping"]
+
+# What services that delete messages call after their commit: FileService.reap.
+Reap = Callable[[], Awaitable[int]]
+
+ORPHAN_HOURS = 24
+BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """The `exp` and `sig` query parameters of a signed link."""
+
+    exp: str
+    sig: str
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """What to send for a download: the object, and how to label it."""
+
+    key: str
+    size: int
+    content_type: str  # as served: DANGEROUS types become application/octet-stream
+    inline: bool  # an inert type shown in the browser; else Content-Disposition: attachment
+    filename: str
+    etag: str
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+        return handle.tell(), digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class FileService:
+    uow: UnitOfWork
+    settings: Settings
+    limits: RateLimits
+    storage: FileStorage
+    links: FileLinks
+
+    async def upload(
+        self,
+        me: User,
+        room_id: str,
+        filename: str | None,
+        chunks: AsyncIterable[bytes],
+        declared_size: int | None = None,
+    ) -> Upload:
+        """Store a file for `me` to attach in `room_id` (members who may write only: the rules
+        of sending). The type is sniffed from the bytes; images get their dimensions, a
+        thumbnail and (JPEGs) their metadata stripped before they are stored.
+
+        Invalid (no filename, an empty file, an unreadable image), FileTooLarge past
+        max_upload_bytes (as soon as the stream goes past it), QuotaExceeded, ImageTooLarge.
+        """
+        name = clean_filename(filename or "")
+        if not name:
+            raise Invalid("The file needs a name (filename)", field="filename")
+        limit = self.settings.max_upload_bytes
+        if declared_size is not None and declared_size > limit:
+            raise FileTooLarge(f"Files may be at most {limit} bytes")
+        await self.limits.hit("uploads", me.id)
+        await self.uow.read(lambda tx: require_voice(tx, room_id, me.id))
+        try:
+            spooled = await spool(chunks, self.storage.spool_dir, limit)
+        except TooBig:
+            raise FileTooLarge(f"Files may be at most {limit} bytes") from None
+        thumb: Path | None = None
+        try:
+            if spooled.size == 0:
+                raise Invalid("The file is empty", field="file")
+            await self.uow.read(lambda tx: self._check_quota(tx, me.id, spooled.size))
+            content_type = sniff(spooled.head)
+            size, sha256 = spooled.size, spooled.sha256
+            width = height = None
+            thumb_size: tuple[int, int] | None = None
+            if content_type in IMAGES:
+                done = await anyio.to_thread.run_sync(
+                    process_image, spooled.path, content_type, self.settings.image_max_pixels
+                )
+                width, height, thumb = done.width, done.height, done.thumbnail
+                if thumb is not None:
+                    thumb_size = (done.thumb_width, done.thumb_height)
+                if done.rewritten:
+                    size, sha256 = await anyio.to_thread.run_sync(_digest, spooled.path)
+            upload = Upload(
+                id=new_id("f", self.uow.clock.now_ms()),
+                room_id=room_id,
+                user_id=me.id,
+                filename=name,
+                content_type=content_type,
+                size=size,
+                sha256=sha256,
+                created_at=self.uow.clock.now_ms(),
+                width=width,
+                height=height,
+                has_thumbnail=thumb is not None,
+            )
+            await self.storage.put_file(upload.id, spooled.path, content_type, sha256)
+            keys = [upload.id]
+            if thumb is not None:
+                _, thumb_sha = await anyio.to_thread.run_sync(_digest, thumb)
+                keys.append(upload.id + files_q.THUMB_SUFFIX)
+                await self.storage.put_file(keys[-1], thumb, "image/webp", thumb_sha)
+
+            def fn(tx: Tx, outbox: Outbox) -> Upload:
+                require_voice(tx, room_id, me.id)
+                self._check_quota(tx, me.id, 0)
+                stored = replace(upload, created_at=outbox.now_ms)
+                files_q.insert_upload(tx, stored, thumb_size)
+                return stored
+
+            try:
+                return await self.uow.write(fn)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    for key in keys:
+                        await self.storage.delete(key)
+                raise
+        finally:
+            spooled.discard()
+            if thumb is not None:
+                thumb.unlink(missing_ok=True)
+
+    def _check_quota(self, tx: Tx, user_id: str, adding: int) -> None:
+        quota = self.settings.upload_quota_bytes
+        if quota and files_q.bytes_used(tx, user_id) + adding > quota:
+            raise QuotaExceeded(f"Your files may add up to at most {quota} bytes")
+
+    async def open(
+        self,
+        viewer: User | None,
+        file_id: str,
+        filename: str | None,
+        link: Link | None,
+        *,
+        thumbnail: bool = False,
+    ) -> Download:
+        """What a download of `file_id` (its thumbnail) sends, if the request may have it: a
+        genuine, unexpired signed `link` (LinkExpired when expired), or a `viewer` who may
+        read the room (any signed-in user for a public room; only the uploader before the
+        file is attached). Anything else is FileNotFound: nothing leaks."""
+        kind = "thumb" if thumbnail else "file"
+        if link is not None:
+            verdict = self.links.verify(kind, file_id, link.exp, link.sig)
+            if verdict is Verdict.FORGED:
+                raise FileNotFound("No such file")
+            if verdict is Verdict.EXPIRED:
+                raise LinkExpired("The link has expired: fetch a new one")
+        elif viewer is None:
+            raise Unauthenticated("Sign in, or use the signed link from the API")
+
+        def fn(tx: Tx) -> Upload:
+            found = files_q.find_upload(tx, file_id)
+            if found is None or (filename is not None and filename != found.filename):
+                raise FileNotFound("No such file")
+            if link is None and viewer is not None:
+                if found.message_id is None:
+                    if found.user_id != viewer.id:
+                        raise FileNotFound("No such file")
+                else:
+                    try:
+                        room_access(tx, found.room_id, viewer.id)
+                    except RoomNotFound:
+                        raise FileNotFound("No such file") from None
+            return found
+
+        upload = await self.uow.read(fn)
+        if thumbnail:
+            if not upload.has_thumbnail:
+                raise FileNotFound("This file has no thumbnail")
+            key = upload.id + files_q.THUMB_SUFFIX
+            size = await self.storage.size(key)
+            if size is None:
+                raise FileNotFound("No such file")
+            name = upload.filename.rsplit(".", 1)[0] + ".thumbnail.webp"
+            return Download(key, size, "image/webp", True, name, f'"{upload.sha256[:32]}-t"')
+        served = "application/octet-stream" if upload.content_type in DANGEROUS else None
+        return Download(
+            upload.id,
+            upload.size,
+            served or upload.content_type,
+            upload.content_type in INLINE,
+            upload.filename,
+            f'"{upload.sha256[:32]}"',
+        )
+
+    def read(self, download: Download, start: int, end: int) -> AsyncIterator[bytes]:
+        """The bytes of a download from `start` to `end` (inclusive)."""
+        return self.storage.read(download.key, start, end)
+
+    async def reap(self) -> int:
+        """Delete from storage the objects whose rows are gone (doomed_files); return how
+        many. Idempotent; nodes may race."""
+        gone = 0
+        while True:
+            keys = await self.uow.read(lambda tx: files_q.list_doomed(tx, BATCH))
+            if not keys:
+                return gone
+            for key in keys:
+                await self.storage.delete(key)
+            await self.uow.write(functools.partial(_forget, keys=keys))
+            gone += len(keys)
+            if len(keys) < BATCH:
+                return gone
+
+    async def sweep_orphans(self) -> int:
+        """Remove uploads never attached within ORPHAN_HOURS (rows, then bytes)."""
+        before = self.uow.clock.now_ms() - ORPHAN_HOURS * 3600 * 1000
+        removed = 0
+        while True:
+            gone = await self.uow.write(lambda tx, outbox: files_q.purge_orphans(tx, before, BATCH))
+            removed += gone
+            if gone < BATCH:
+                break
+        await self.reap()
+        return removed
+
+
+def _forget(tx: Tx, outbox: Outbox, keys: list[str]) -> None:
+    files_q.forget_doomed(tx, keys)
+
+
+async def no_reaping() -> int:
+    """A Reap for services built without file storage."""
+    return 0
