@@ -296,7 +296,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 await services.sessions.sweep_idle()
                 await services.files.sweep_orphans()  # and reaps what a crash left queued
                 if isinstance(storage, LocalStorage):
-                    await storage.sweep_tmp(the_clock.now_ms())
+                    await storage.sweep_tmp()
 
             async def retention_once() -> None:
                 await services.erasure.continue_erasures()  # any a crash interrupted

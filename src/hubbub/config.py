@@ -208,7 +208,7 @@ class Settings:
             raise ConfigError(
                 f"files_url must look like s3://bucket/prefix (got {self.files_url!r})"
             )
-        if self.files_url.startswith("s3://") and self.files_url.removeprefix("s3://") in ("", "/"):
+        if self.files_url.startswith("s3://") and not self.files_url[5:].split("/")[0]:
             raise ConfigError("files_url names no bucket: s3://bucket/prefix")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ConfigError("tls_cert and tls_key go together: set both, or neither")

@@ -182,3 +182,15 @@ async def test_local_never_shows_a_half_written_file(tmp_path: Path) -> None:
         await storage.put_stream("f-half", broken(), "text/plain")
     assert await storage.list_keys() == []
     assert os.listdir(storage.spool_dir) == []
+
+
+async def test_local_sweeps_what_a_crash_left_in_tmp(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "files")
+    storage.spool_dir.mkdir(parents=True)
+    old, new = storage.spool_dir / "spool-old", storage.spool_dir / "spool-new"
+    old.write_bytes(b"half a file")
+    new.write_bytes(b"being written")
+    two_days_ago = old.stat().st_mtime - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    assert await storage.sweep_tmp() == 1
+    assert os.listdir(storage.spool_dir) == ["spool-new"]

@@ -154,14 +154,19 @@ class LocalStorage:
 
         return await anyio.to_thread.run_sync(keys)
 
-    async def sweep_tmp(self, now_ms: int) -> int:
-        """Remove spools and links a crash left in tmp/ (older than a day at `now_ms`);
-        return how many."""
+    async def sweep_tmp(self) -> int:
+        """Remove spools and links a crash left in tmp/ (a day older than a file made now:
+        the file system's own clock, which stamped them); return how many."""
 
         def sweep() -> int:
             if not self._tmp.is_dir():
                 return 0
-            cutoff = now_ms / 1000 - STALE_TMP_SECONDS
+            probe = self._tmp / f"probe-{secrets.token_hex(8)}"
+            probe.touch()
+            try:
+                cutoff = probe.stat().st_mtime - STALE_TMP_SECONDS
+            finally:
+                probe.unlink()
             gone = 0
             for path in self._tmp.iterdir():
                 with contextlib.suppress(FileNotFoundError):
