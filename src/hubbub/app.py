@@ -57,6 +57,7 @@ from hubbub.store.sqlite import SQLiteEngine
 from hubbub.web import (
     accounts,
     admin,
+    avatars,
     client,
     conversations,
     docs_ui,
@@ -360,6 +361,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         exports.router,
         conversations.router,
         files.router,
+        avatars.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

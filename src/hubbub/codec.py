@@ -41,13 +41,16 @@ __all__ = [
 
 def user_to(u: User) -> dict[str, Any]:
     """A user as events carry them (never whether the account is deactivated)."""
-    return {
+    body: dict[str, Any] = {
         "id": u.id,
         "username": u.username,
         "display_name": u.display_name,
         "created_at": u.created_at,
         "is_admin": u.is_admin,
     }
+    if u.avatar is not None:
+        body["avatar"] = u.avatar
+    return body
 
 
 def user_from(d: dict[str, Any]) -> User:
@@ -57,6 +60,7 @@ def user_from(d: dict[str, Any]) -> User:
         display_name=d["display_name"],
         created_at=int(d["created_at"]),
         is_admin=bool(d.get("is_admin", False)),  # added in 0.2 (optional: no new version)
+        avatar=d.get("avatar"),  # added with files (likewise)
     )
 
 
@@ -185,6 +189,7 @@ def room_to(r: Room) -> dict[str, Any]:
         "last_seq": r.last_seq,
         "retention_days": r.retention_days,
         "members_can_pin": r.members_can_pin,
+        **({"avatar": r.avatar} if r.avatar is not None else {}),
     }
 
 
@@ -200,4 +205,5 @@ def room_from(d: dict[str, Any]) -> Room:
         last_seq=int(d["last_seq"]),
         retention_days=d.get("retention_days"),  # added in 0.2 (optional: no new version)
         members_can_pin=bool(d.get("members_can_pin", False)),  # likewise
+        avatar=d.get("avatar"),  # added with files (likewise)
     )

@@ -42,6 +42,7 @@ class User:
     created_at: int  # ms since epoch
     is_admin: bool = False  # a server admin
     deactivated: bool = False  # shown to admins only
+    avatar: str | None = None  # the storage key of their picture
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,7 @@ class Room:
     # Days its messages are kept; None: the server's default (message_retention).
     retention_days: int | None = None
     members_can_pin: bool = False  # else only owners and admins pin messages
+    avatar: str | None = None  # the storage key of its picture
     # Only for a member viewing the room; None otherwise.
     my_role: Role | None = None
     last_read_seq: int | None = None

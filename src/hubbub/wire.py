@@ -52,6 +52,7 @@ __all__ = [
     "admin_user",
     "attachment",
     "author",
+    "avatar_url",
     "event_data",
     "member",
     "message",
@@ -75,7 +76,13 @@ def user(u: User) -> dict[str, Any]:
         "display_name": u.display_name,
         "created_at": rfc3339(u.created_at),
         "is_admin": u.is_admin,
+        "avatar_url": avatar_url(u.avatar),
     }
+
+
+def avatar_url(key: str | None) -> str | None:
+    """Avatars are served to anyone with the link: its key is random and unguessable."""
+    return None if key is None else f"/api/v1/avatars/{key}"
 
 
 def session_info(s: SessionInfo) -> dict[str, Any]:
@@ -169,6 +176,7 @@ def room(r: Room) -> dict[str, Any]:
         "last_seq": r.last_seq,
         "retention_days": r.retention_days,
         "members_can_pin": r.members_can_pin,
+        "avatar_url": avatar_url(r.avatar),
     }
     if r.my_role is not None:
         body["my_role"] = r.my_role

@@ -22,7 +22,15 @@ pytestmark = pytest.mark.anyio
 PASSWORD = "correct horse"
 NEW_PASSWORD = "battery staple 42"
 HOUR_MS = 3600 * 1000
-ADMIN_USER_FIELDS = {"id", "username", "display_name", "created_at", "is_admin", "deactivated"}
+ADMIN_USER_FIELDS = {
+    "id",
+    "username",
+    "display_name",
+    "created_at",
+    "is_admin",
+    "deactivated",
+    "avatar_url",
+}
 
 
 async def sign_in(

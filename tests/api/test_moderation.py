@@ -390,7 +390,14 @@ async def test_bans_are_listed_with_user_reason_and_time(
     ]
     for b in listed:
         assert set(b) == {"user", "reason", "banned_at"}
-        assert set(b["user"]) == {"id", "username", "display_name", "created_at", "is_admin"}
+        assert set(b["user"]) == {
+            "id",
+            "username",
+            "display_name",
+            "created_at",
+            "is_admin",
+            "avatar_url",
+        }
         assert b["banned_at"].endswith("Z")
     assert_problem(await carol.post(f"/rooms/{room}/join"), 403, "banned")
 

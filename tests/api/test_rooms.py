@@ -25,6 +25,7 @@ ROOM_FIELDS = {
     "last_seq",
     "retention_days",
     "members_can_pin",
+    "avatar_url",
 }
 MEMBER_FIELDS = {"my_role", "last_read_seq", "unread_count", "mention_count"}
 
@@ -365,7 +366,14 @@ async def test_members_list_has_user_role_and_joined_at(alice: Account, bob: Acc
     }
     for m in members:
         assert set(m) == {"user", "role", "joined_at", "muted"}
-        assert set(m["user"]) == {"id", "username", "display_name", "created_at", "is_admin"}
+        assert set(m["user"]) == {
+            "id",
+            "username",
+            "display_name",
+            "created_at",
+            "is_admin",
+            "avatar_url",
+        }
         assert m["muted"] is False
         assert RFC3339_MS_UTC.fullmatch(m["joined_at"])
 

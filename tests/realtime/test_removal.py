@@ -58,6 +58,9 @@ ROOM_FIELDS = {
     "created_at",
     "member_count",
     "last_seq",
+    "retention_days",
+    "members_can_pin",
+    "avatar_url",
 }
 
 

@@ -105,6 +105,7 @@ class ErasureService:
             # Uploads never attached go now; attached ones go with their messages (erased
             # in the batches) or stay with them.
             files_q.doom_user_files(tx, target.id, attached_too=False)
+            files_q.swap_avatar(tx, "users", target.id, None)
             erasures_q.insert_erasure(tx, target.id, erase_messages, outbox.now_ms)
             action = "user.delete_erasing" if erase_messages else "user.delete"
             record(tx, outbox, actor, action, target.id)

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
+import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
 
@@ -22,24 +25,29 @@ from hubbub.blobs import FileStorage, spool
 from hubbub.blobs.base import TooBig
 from hubbub.config import Settings
 from hubbub.errors import (
+    BadImage,
     FileNotFound,
     FileTooLarge,
     Invalid,
     LinkExpired,
+    NotAllowed,
     QuotaExceeded,
     RoomNotFound,
     Unauthenticated,
 )
+from hubbub.events import RoomUpdated, UserUpdated
 from hubbub.ids import new_id
 from hubbub.links import FileLinks, Verdict
-from hubbub.models import Upload, User
-from hubbub.services.access import require_voice, room_access
+from hubbub.models import Room, RoomAccess, Upload, User
+from hubbub.services.access import require_manager, require_voice, room_access, visible_room
 from hubbub.services.filetypes import DANGEROUS, IMAGES, INLINE, clean_filename, sniff
-from hubbub.services.images import process_image
+from hubbub.services.images import make_avatar, process_image
 from hubbub.services.ratelimits import RateLimits
+from hubbub.services.rooms import public_room
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
 from hubbub.store import files as files_q
+from hubbub.store import users as users_q
 
 __all__ = ["ORPHAN_HOURS", "Download", "FileService", "Link", "Reap", "no_reaping"]
 
@@ -48,6 +56,9 @@ Reap = Callable[[], Awaitable[int]]
 
 ORPHAN_HOURS = 24
 BATCH = 500
+AVATAR_PREFIX = "av_"
+AVATAR_KEY = re.compile(r"av_[0-9a-f]{32}")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +246,106 @@ class FileService:
         """The bytes of a download from `start` to `end` (inclusive)."""
         return self.storage.read(download.key, start, end)
 
+    async def set_avatar(
+        self, me: User, chunks: AsyncIterable[bytes], declared_size: int | None = None
+    ) -> User:
+        """Make an image your avatar: re-encoded as a square AVATAR_SIZE WebP (centre crop,
+        upright, no metadata); the old one's bytes go. Everyone hears of it (user.updated)."""
+        await self.limits.hit("uploads", me.id)
+        key = await self._store_avatar(chunks, declared_size)
+
+        def fn(tx: Tx, outbox: Outbox) -> User:
+            files_q.swap_avatar(tx, "users", me.id, key)
+            updated = users_q.find_user_by_id(tx, me.id)
+            assert updated is not None
+            outbox.add(UserUpdated(updated))
+            return updated
+
+        return await self._write_avatar(fn, key)
+
+    async def clear_avatar(self, me: User) -> User:
+        """Remove your avatar (idempotent)."""
+
+        def fn(tx: Tx, outbox: Outbox) -> User:
+            found = users_q.find_user_by_id(tx, me.id)
+            assert found is not None
+            if found.avatar is None:
+                return found
+            files_q.swap_avatar(tx, "users", me.id, None)
+            updated = replace(found, avatar=None)
+            outbox.add(UserUpdated(updated))
+            return updated
+
+        return await self._write_avatar(fn, None)
+
+    async def set_room_avatar(
+        self,
+        me: User,
+        room_id: str,
+        chunks: AsyncIterable[bytes] | None,
+        declared_size: int | None = None,
+    ) -> Room:
+        """Set (or, with no `chunks`, remove) a room's avatar: its owner or an admin (a server
+        admin in a public room); not a DM. room.updated tells everyone who can see it."""
+        await self.uow.read(lambda tx: _room_manager(tx, room_id, me))
+        key = None
+        if chunks is not None:
+            await self.limits.hit("uploads", me.id)
+            key = await self._store_avatar(chunks, declared_size)
+
+        def fn(tx: Tx, outbox: Outbox) -> Room:
+            _room_manager(tx, room_id, me)
+            files_q.swap_avatar(tx, "rooms", room_id, key)
+            updated = visible_room(tx, room_id, me.id)
+            outbox.add(RoomUpdated(public_room(updated)))
+            return updated
+
+        return await self._write_avatar(fn, key)
+
+    async def _store_avatar(self, chunks: AsyncIterable[bytes], declared: int | None) -> str:
+        limit = self.settings.max_upload_bytes
+        if declared is not None and declared > limit:
+            raise FileTooLarge(f"Files may be at most {limit} bytes")
+        try:
+            spooled = await spool(chunks, self.storage.spool_dir, limit)
+        except TooBig:
+            raise FileTooLarge(f"Files may be at most {limit} bytes") from None
+        made: Path | None = None
+        try:
+            if sniff(spooled.head) not in IMAGES:
+                raise BadImage("An avatar must be a PNG, JPEG, GIF or WebP image")
+            made = await anyio.to_thread.run_sync(
+                make_avatar, spooled.path, self.settings.image_max_pixels
+            )
+            key = AVATAR_PREFIX + secrets.token_hex(16)
+            _, sha256 = await anyio.to_thread.run_sync(_digest, made)
+            await self.storage.put_file(key, made, "image/webp", sha256)
+            return key
+        finally:
+            spooled.discard()
+            if made is not None:
+                await anyio.to_thread.run_sync(functools.partial(made.unlink, missing_ok=True))
+
+    async def _write_avatar(self, fn: Callable[[Tx, Outbox], T], key: str | None) -> T:
+        try:
+            result = await self.uow.write(fn)
+        except BaseException:
+            if key is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.storage.delete(key)
+            raise
+        await self.reap()  # the old picture
+        return result
+
+    async def open_avatar(self, key: str) -> Download:
+        """An avatar, to anyone with its (unguessable) link; FileNotFound for any other."""
+        if not AVATAR_KEY.fullmatch(key):
+            raise FileNotFound("No such avatar")
+        size = await self.storage.size(key)
+        if size is None:
+            raise FileNotFound("No such avatar")
+        return Download(key, size, "image/webp", True, "avatar.webp", f'"{key}"')
+
     async def reap(self) -> int:
         """Delete from storage the objects whose rows are gone (doomed_files); return how
         many. Idempotent; nodes may race."""
@@ -261,6 +372,13 @@ class FileService:
                 break
         await self.reap()
         return removed
+
+
+def _room_manager(tx: Tx, room_id: str, me: User) -> RoomAccess:
+    room = require_manager(tx, room_id, me)
+    if room.kind == "dm":
+        raise NotAllowed("A direct message has no avatar of its own")
+    return room
 
 
 def _forget(tx: Tx, outbox: Outbox, keys: list[str]) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "insert_upload",
     "list_doomed",
     "purge_orphans",
+    "swap_avatar",
 ]
 
 THUMB_SUFFIX = ".thumb"
@@ -150,3 +151,19 @@ def list_doomed(tx: Tx, limit: int) -> list[str]:
 def forget_doomed(tx: Tx, keys: list[str]) -> None:
     for key in keys:
         tx.execute("DELETE FROM doomed_files WHERE key = :k", {"k": key})
+
+
+_AVATAR_TABLES = ("users", "rooms")
+
+
+def swap_avatar(tx: Tx, table: str, owner_id: str, key: str | None) -> bool:
+    """Set the avatar of a user or room (`table`) to `key` (None: none), queueing the old
+    picture's bytes for deletion; False when there is no such row."""
+    assert table in _AVATAR_TABLES
+    row = tx.fetchone(f"SELECT avatar FROM {table} WHERE id = :id", {"id": owner_id})
+    if row is None:
+        return False
+    if row[0] is not None and row[0] != key:
+        doom(tx, [row[0]])
+    tx.execute(f"UPDATE {table} SET avatar = :k WHERE id = :id", {"k": key, "id": owner_id})
+    return True

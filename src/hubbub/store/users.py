@@ -25,7 +25,9 @@ __all__ = [
 ]
 
 # The columns user_from_row reads, in order (`u.`-qualified where a query joins users).
-USER_COLUMNS = "u.id, u.username, u.display_name, u.created_at, u.is_admin, u.deactivated_at"
+USER_COLUMNS = (
+    "u.id, u.username, u.display_name, u.created_at, u.is_admin, u.deactivated_at, u.avatar"
+)
 _FROM = "users u"
 
 
@@ -37,6 +39,7 @@ def user_from_row(row: Row) -> User:
         created_at=int(row[3]),
         is_admin=bool(row[4]),
         deactivated=row[5] is not None,
+        avatar=row[6],
     )
 
 
@@ -85,7 +88,7 @@ def find_credentials(tx: Tx, username: str) -> tuple[User, str] | None:
         " AND u.deleted_at IS NULL",
         {"key": username.lower()},
     )
-    return None if row is None else (user_from_row(row), row[6])
+    return None if row is None else (user_from_row(row), row[7])
 
 
 def search_users(tx: Tx, prefix: str, limit: int) -> list[User]:

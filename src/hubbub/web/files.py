@@ -19,9 +19,9 @@ from hubbub.web.deps import Links, Svc
 from hubbub.web.problems import error_response
 from hubbub.web.responses import json_response
 from hubbub.web.schemas import PROBLEMS, UploadOut
-from hubbub.web.uploads import MultipartFile, disposition_filename
+from hubbub.web.uploads import incoming
 
-__all__ = ["SANDBOX", "content_disposition", "router"]
+__all__ = ["DOWNLOAD_RESPONSES", "SANDBOX", "UPLOAD_BODY", "content_disposition", "router", "serve"]
 
 router = APIRouter(prefix="/api/v1", tags=["files"])
 
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/api/v1", tags=["files"])
 SANDBOX = "sandbox; default-src 'none'"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
-_UPLOAD_BODY: dict[str, Any] = {
+UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "The file as the raw body (its name in `filename` or in a "
@@ -54,7 +54,7 @@ _UPLOAD_BODY: dict[str, Any] = {
     status_code=201,
     response_model=UploadOut,
     responses=PROBLEMS(401, 403, 404, 413, 422, 429),
-    openapi_extra=_UPLOAD_BODY,
+    openapi_extra=UPLOAD_BODY,
 )
 async def upload_file(
     room_id: str,
@@ -70,20 +70,8 @@ async def upload_file(
     streamed to storage; at most HUBBUB_MAX_UPLOAD_BYTES (413 `file_too_large`), within your
     HUBBUB_UPLOAD_QUOTA_BYTES (413 `quota_exceeded`); empty files and files without a name
     are 422. Its type is sniffed from the content. Unattached uploads go after 24 h."""
-    content_type = request.headers.get("content-type", "")
-    length = request.headers.get("content-length")
-    declared = int(length) if length is not None and length.isdigit() else None
-    if content_type.lower().startswith("multipart/form-data"):
-        part = MultipartFile(content_type, aiter(request.stream()))
-        # The multipart framing is a few hundred bytes: the file's own size is checked as it
-        # streams, so only a body far past the limit is refused from its length.
-        declared = None if declared is None or declared < 65536 else declared - 65536
-        name = await part.open()
-        upload = await svc.files.upload(me, room_id, name, part.chunks(), declared)
-    else:
-        raw = request.headers.get("content-disposition")
-        given = filename or disposition_filename(None if raw is None else raw.encode("latin-1"))
-        upload = await svc.files.upload(me, room_id, given, request.stream(), declared)
+    body = await incoming(request, filename)
+    upload = await svc.files.upload(me, room_id, body.filename, body.chunks, body.declared_size)
     return json_response(wire.upload(upload, links), 201)
 
 
@@ -116,10 +104,14 @@ def _range(header: str | None, size: int) -> tuple[int, int] | bool | None:
     return start, end
 
 
-def _serve(request: Request, download: Download, svc: Svc) -> Response:
+def serve(
+    request: Request, download: Download, svc: Svc, cache: str = "private, max-age=3600"
+) -> Response:
+    """The download's bytes (a range of them, 206, when asked) with the headers that keep
+    them inert: nosniff, a sandboxing CSP, attachment unless inline-safe."""
     headers = {
         "ETag": download.etag,
-        "Cache-Control": "private, max-age=3600",
+        "Cache-Control": cache,
         "Content-Security-Policy": SANDBOX,
         "X-Content-Type-Options": "nosniff",
         "Content-Disposition": content_disposition(
@@ -160,7 +152,7 @@ async def _nothing() -> Any:
     yield
 
 
-_DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
         "description": "The file",
@@ -182,7 +174,7 @@ def _link(exp: str | None, sig: str | None) -> Link | None:
 @router.get(
     "/files/{file_id}/{filename}",
     response_class=Response,
-    responses=_DOWNLOAD_RESPONSES,
+    responses=DOWNLOAD_RESPONSES,
 )
 async def download_file(
     file_id: str,
@@ -199,13 +191,13 @@ async def download_file(
     `Range` requests get 206."""
     viewer = None if session is None else session.user
     download = await svc.files.open(viewer, file_id, filename, _link(exp, sig))
-    return _serve(request, download, svc)
+    return serve(request, download, svc)
 
 
 @router.get(
     "/thumbnails/{file_id}",
     response_class=Response,
-    responses=_DOWNLOAD_RESPONSES,
+    responses=DOWNLOAD_RESPONSES,
 )
 async def download_thumbnail(
     file_id: str,
@@ -218,4 +210,4 @@ async def download_thumbnail(
     """An image's thumbnail (WebP, at most 400 px a side): as downloads."""
     viewer = None if session is None else session.user
     download = await svc.files.open(viewer, file_id, None, _link(exp, sig), thumbnail=True)
-    return _serve(request, download, svc)
+    return serve(request, download, svc)

@@ -165,6 +165,7 @@ class UserOut(BaseModel):
     display_name: str
     created_at: str
     is_admin: bool = Field(description="A server admin")
+    avatar_url: str | None = Field(description="their picture (a 256 px WebP); null: none")
 
 
 class UsersOut(BaseModel):
@@ -255,6 +256,7 @@ class RoomOut(BaseModel):
         " default (HUBBUB_MESSAGE_RETENTION)",
     )
     members_can_pin: bool = Field(description="any member may pin (else owners and admins)")
+    avatar_url: str | None = Field(description="its picture (a 256 px WebP); null: none")
     my_role: Literal["owner", "admin", "member"] | None = Field(
         default=None, description="only for members"
     )

@@ -6,14 +6,16 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
 
 from hubbub.errors import Invalid
 
-__all__ = ["MultipartFile", "disposition_filename"]
+__all__ = ["Incoming", "MultipartFile", "disposition_filename", "incoming"]
 
 _EXTENDED = re.compile(r"filename\*\s*=\s*([\w!#$%&+^`{}~-]+)'[\w-]*'([^;\s]+)", re.IGNORECASE)
 
@@ -32,6 +34,37 @@ def disposition_filename(value: bytes | None) -> str | None:
     _, params = parse_options_header(value)
     raw = params.get(b"filename")
     return None if raw is None else raw.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """An upload as it arrives: its name (None: not given), its bytes as a stream, and the
+    size it will have at most as far as the headers tell (None: unknown)."""
+
+    filename: str | None
+    chunks: AsyncIterator[bytes]
+    declared_size: int | None
+
+
+# A multipart body's framing is a few hundred bytes: the file's own size is checked as it
+# streams, so from its Content-Length only a body far past the limit is refused early.
+MULTIPART_SLACK = 65536
+
+
+async def incoming(request: Request, filename: str | None = None) -> Incoming:
+    """The file of an upload request: the raw body (named by `filename` or a
+    Content-Disposition header), or the `file` field of a multipart/form-data body."""
+    content_type = request.headers.get("content-type", "")
+    length = request.headers.get("content-length")
+    declared = int(length) if length is not None and length.isdigit() else None
+    if content_type.lower().startswith("multipart/form-data"):
+        part = MultipartFile(content_type, aiter(request.stream()))
+        name = await part.open()
+        slack = None if declared is None else max(0, declared - MULTIPART_SLACK)
+        return Incoming(filename or name, part.chunks(), slack or None)
+    raw = request.headers.get("content-disposition")
+    given = filename or disposition_filename(None if raw is None else raw.encode("latin-1"))
+    return Incoming(given, aiter(request.stream()), declared)
 
 
 class MultipartFile:
