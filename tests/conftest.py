@@ -35,7 +35,10 @@ _BY_MODULE = {
     "test_backup": ("slow",),  # server processes under write load
     "test_tls": ("slow",),
     "test_image": ("image", "slow"),  # builds and runs the container image: make test-image
-    "test_proxies": ("slow",),  # nginx and Caddy in front of a server process
+    "test_proxies": ("slow",),
+    "test_upload_memory": (
+        "slow",
+    ),  # a server process taking a 200 MB upload  # nginx and Caddy in front of a server process
 }
 _BY_FIXTURE = {
     "pg_server": "postgres",
