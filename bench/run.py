@@ -66,8 +66,16 @@ from rich.progress import (  # noqa: E402
     TextColumn,
     TimeElapsedColumn,
 )
-from scenarios import CEILING_NOTE, FULL, QUICK, SCENARIOS, WRK_SCENARIOS, Params  # noqa: E402
+from scenarios import (  # noqa: E402
+    CEILING_NOTE,
+    FULL,
+    QUICK,
+    SCENARIOS,
+    WRK_SCENARIOS,
+    Params,
+)
 from servers import Pg, serve  # noqa: E402
+from transfers import chat_p99, measure_transfers  # noqa: E402
 from wrk import measure_wrk  # noqa: E402
 from ws_scenarios import hop_run, lat_result, measure_rt  # noqa: E402
 
@@ -84,8 +92,20 @@ def run_scenario(
     overall: Any,
 ) -> list[Result]:
     results: list[Result] = []
+    if name == "download":
+        return results  # measured with upload (the files it leaves)
     for run in range(1, opts.runs + 1):
         with tempfile.TemporaryDirectory(prefix="hubbub-bench-") as tmp:
+            if name == "upload":
+                # hubbub's files go beside its database in `tmp`, and dd writes there too.
+                with serve(["hubbub"], Path(tmp), opts, None) as servers:
+                    both = measure_transfers(servers["hubbub"], Path(tmp), params, run)
+                for measured in both.values():
+                    for result in measured:
+                        results.append(result)
+                        progress.console.print(result_line(result))
+                        progress.advance(overall)
+                continue
             if name == "redis-hop":
                 with serve(["hubbub", "hubbub-b"], Path(tmp), opts, pg) as nodes:
                     order = [("cross-node", nodes["hubbub-b"]), ("same-node", nodes["hubbub"])]
@@ -185,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
             "redis-hop skipped: it needs --database-url postgresql://... and --redis-url "
             "(and no --url)"
         )
+    if opts.url and "upload" in names:
+        names.remove("upload")
+        notes.append("upload/download skipped: with --url the server's files and RSS are not ours")
+    if "download" in names and "upload" not in names:
+        names.append("upload")  # download measures the files upload leaves
     if opts.url and "connections" in names:
         names.remove("connections")
         notes.append("connections skipped: with --url the server's RSS cannot be read")
@@ -224,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         backend += "+redis"
     results: list[Result] = []
     per_run = {name: 2 for name in names}
+    if "upload" in names:
+        per_run["upload"] = 4  # and download's two
+        per_run.pop("download", None)
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=False,
@@ -243,6 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("send", "history"):
         if name in summary:
             console.print(f"{name}: the ceiling is {CEILING_NOTE[name]}")
+    if "upload" in summary:
+        alone, during = chat_p99(results)
+        summary["upload"]["send_p99_ms_alone"] = alone
+        summary["upload"]["send_p99_ms_during_uploads"] = during
+        console.print(
+            f"send p99 of a chat load: {fmt(alone, '.2f')} ms alone, "
+            f"{fmt(during, '.2f')} ms while uploads run"
+        )
     if "redis-hop" in summary:
         row = summary["redis-hop"]
         console.print(

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 SERVERS = ("bare", "hubbub")  # bench/realtime.py's: the ceiling, then hubbub
 REALTIME_SCENARIOS = ("fanout", "rooms", "latency", "connections")
 WRK_SCENARIOS = ("classic-post", "classic-read", "send", "history")
-SCENARIOS = (*WRK_SCENARIOS, *REALTIME_SCENARIOS, "redis-hop")  # make bench's, in report order
+FILE_SCENARIOS = ("upload", "download")  # bench/transfers.py: both from one server
+SCENARIOS = (  # make bench's, in report order
+    *WRK_SCENARIOS,
+    *REALTIME_SCENARIOS,
+    "redis-hop",
+    *FILE_SCENARIOS,
+)
 CEILING_NOTE = {
     "classic-post": "bare_asgi.py POST",
     "classic-read": "bare_asgi.py GET",
@@ -21,6 +27,8 @@ CEILING_NOTE = {
     "latency": "bare_ws.py broadcast",
     "connections": "bare_ws.py idle WebSockets",
     "redis-hop": "the same scenario with subscribers on the sending node (same-node)",
+    "upload": "dd copying the same bytes into the files directory (conv=fsync)",
+    "download": "dd reading the stored bytes to /dev/null",
 }
 
 
@@ -42,6 +50,9 @@ class Params:
     drain_timeout: float  # seconds without a delivery before a run gives up waiting
     settle: float  # seconds to let the server settle before reading its RSS
     shared_servers: bool = False  # one pair of servers for all scenarios (fast, less clean)
+    file_size_mb: int = 200  # upload / download: each file's size
+    file_count: int = 3
+    chat_seconds: float = 3.0  # the chat load alone, before the uploads (its p99's baseline)
 
 
 FULL = Params(
@@ -78,6 +89,9 @@ QUICK = Params(
     drain_timeout=3.0,
     settle=0.2,
     shared_servers=True,
+    file_size_mb=16,
+    file_count=2,
+    chat_seconds=0.5,
 )
 
 

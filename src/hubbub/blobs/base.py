@@ -16,6 +16,10 @@ import anyio
 __all__ = ["CHUNK", "FileStorage", "NotStored", "Spooled", "TooBig", "spool"]
 
 CHUNK = 1 << 20  # written (and hashed) in a worker thread a mebibyte at a time
+# Spools are synced to disk every this many bytes as they arrive, so a big upload never piles
+# up hundreds of dirty megabytes that one final fsync (and every other writer on the disk,
+# the database's commits included) would then wait for.
+SYNC_EVERY = 8 << 20
 
 
 class NotStored(LookupError):
@@ -66,13 +70,19 @@ async def spool(chunks: AsyncIterable[bytes], directory: Path, limit: int | None
     head = b""
     pending: list[bytes] = []
     pending_size = 0
+    unsynced = 0
 
     def flush(data: bytes) -> None:
+        nonlocal unsynced
         digest.update(data)
         view = memoryview(data)
         while view:
             written = os.write(fd, view)
             view = view[written:]
+        unsynced += len(data)
+        if unsynced >= SYNC_EVERY:
+            os.fdatasync(fd)
+            unsynced = 0
 
     try:
         async for chunk in chunks:
@@ -91,6 +101,8 @@ async def spool(chunks: AsyncIterable[bytes], directory: Path, limit: int | None
                 await anyio.to_thread.run_sync(flush, data)
         if pending:
             await anyio.to_thread.run_sync(flush, b"".join(pending))
+        # On disk before anyone is told it is stored (a 201 survives a power cut).
+        await anyio.to_thread.run_sync(os.fsync, fd)
         os.close(fd)
         fd = -1
     except BaseException:
