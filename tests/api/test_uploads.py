@@ -387,3 +387,14 @@ async def test_decompression_bomb_is_422(
 async def test_a_broken_image_is_422(alice: Account, room: dict[str, Any]) -> None:
     broken = png()[:200]
     assert_problem(await upload(alice, room["id"], broken, filename="x.png"), 422, "bad_image")
+
+
+async def test_half_a_signed_link_is_404(
+    client: httpx.AsyncClient, alice: Account, room: dict[str, Any]
+) -> None:
+    up = await uploaded(alice, room["id"], b"x", filename="x.txt")
+    path, query = up["url"].split("?")
+    exp, sig = query.split("&")
+    for half in (exp, sig):
+        r = await fetch(client, f"{path}?{half}", headers=alice.headers)
+        assert_problem(r, 404, "file_not_found")
