@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from PIL import Image
@@ -398,3 +399,18 @@ async def test_half_a_signed_link_is_404(
     for half in (exp, sig):
         r = await fetch(client, f"{path}?{half}", headers=alice.headers)
         assert_problem(r, 404, "file_not_found")
+
+
+async def test_concurrent_uploads_never_pass_the_quota_together(settings: Settings) -> None:
+    async with running(settings.replace(upload_quota_bytes=250_000)) as node:
+        alice = await sign_up(node.client, "alice")
+        room = await alice.create_room("r", "private")
+        statuses: list[int] = []
+
+        async def one() -> None:
+            statuses.append((await upload(alice, room["id"], random_bytes(100_000))).status_code)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(one)
+        assert sorted(statuses) == [201, 201, 413, 413, 413]

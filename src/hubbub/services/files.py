@@ -162,7 +162,8 @@ class FileService:
 
             def fn(tx: Tx, outbox: Outbox) -> Upload:
                 require_voice(tx, room_id, me.id)
-                self._check_quota(tx, me.id, 0)
+                # Again, in the writer: concurrent uploads of one account add up exactly.
+                self._check_quota(tx, me.id, upload.size)
                 stored = replace(upload, created_at=outbox.now_ms)
                 files_q.insert_upload(tx, stored, thumb_size)
                 return stored
