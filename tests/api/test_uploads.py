@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -414,3 +415,49 @@ async def test_concurrent_uploads_never_pass_the_quota_together(settings: Settin
             for _ in range(5):
                 tg.start_soon(one)
         assert sorted(statuses) == [201, 201, 413, 413, 413]
+
+
+async def test_a_client_that_goes_away_mid_upload_leaves_nothing(
+    app: Any,
+    settings: Settings,
+    alice: Account,
+    room: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Half a body, then the connection drops: no file, no spool, nothing logged as ours."""
+    arrived: list[dict[str, Any]] = [
+        {"type": "http.request", "body": b"x" * 100_000, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return arrived.pop(0) if arrived else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    path = f"/api/v1/rooms/{room['id']}/uploads"
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"filename=half.bin",
+        "headers": [
+            (b"host", b"hubbub.test"),
+            (b"authorization", f"Bearer {alice.token}".encode()),
+            (b"content-type", b"application/octet-stream"),
+            (b"content-length", b"150000"),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("hubbub.test", 80),
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert stored_files(settings) == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

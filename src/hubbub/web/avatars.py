@@ -4,12 +4,13 @@ pictures themselves at /api/v1/avatars/{key} (anyone with the link: the key is r
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from hubbub import wire
 from hubbub.web.auth import Me
 from hubbub.web.deps import Svc
-from hubbub.web.files import DOWNLOAD_RESPONSES, UPLOAD_BODY, serve
+from hubbub.web.files import DOWNLOAD_RESPONSES, UPLOAD_BODY, gone_away, serve
 from hubbub.web.responses import json_response
 from hubbub.web.schemas import PROBLEMS, RoomOut, UserOut
 from hubbub.web.uploads import incoming
@@ -35,8 +36,11 @@ _IMAGE_BODY = {
 )
 async def set_my_avatar(request: Request, me: Me, svc: Svc) -> Response:
     """Set your avatar (user.updated tells everyone)."""
-    body = await incoming(request)
-    user = await svc.files.set_avatar(me, body.chunks, body.declared_size)
+    try:
+        body = await incoming(request)
+        user = await svc.files.set_avatar(me, body.chunks, body.declared_size)
+    except ClientDisconnect:
+        return gone_away(request)
     return json_response(wire.user(user))
 
 
@@ -54,8 +58,11 @@ async def delete_my_avatar(me: Me, svc: Svc) -> Response:
 )
 async def set_room_avatar(room_id: str, request: Request, me: Me, svc: Svc) -> Response:
     """Set a room's avatar: its owner or an admin; not a DM (room.updated)."""
-    body = await incoming(request)
-    room = await svc.files.set_room_avatar(me, room_id, body.chunks, body.declared_size)
+    try:
+        body = await incoming(request)
+        room = await svc.files.set_room_avatar(me, room_id, body.chunks, body.declared_size)
+    except ClientDisconnect:
+        return gone_away(request)
     return json_response(wire.room(room))
 
 

@@ -9,18 +9,27 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 
 from hubbub import wire
 from hubbub.services.files import Download, Link
 from hubbub.web.auth import Me, OptionalSession
 from hubbub.web.deps import Links, Svc
-from hubbub.web.problems import error_response
+from hubbub.web.problems import error_response, http_error
 from hubbub.web.responses import json_response
 from hubbub.web.schemas import PROBLEMS, UploadOut
 from hubbub.web.uploads import incoming
 
-__all__ = ["DOWNLOAD_RESPONSES", "SANDBOX", "UPLOAD_BODY", "content_disposition", "router", "serve"]
+__all__ = [
+    "DOWNLOAD_RESPONSES",
+    "SANDBOX",
+    "UPLOAD_BODY",
+    "content_disposition",
+    "gone_away",
+    "router",
+    "serve",
+]
 
 router = APIRouter(prefix="/api/v1", tags=["files"])
 
@@ -69,9 +78,18 @@ async def upload_file(
     streamed to storage; at most HUBBUB_MAX_UPLOAD_BYTES (413 `file_too_large`), within your
     HUBBUB_UPLOAD_QUOTA_BYTES (413 `quota_exceeded`); empty files and files without a name
     are 422. Its type is sniffed from the content. Unattached uploads go after 24 h."""
-    body = await incoming(request, filename)
-    upload = await svc.files.upload(me, room_id, body.filename, body.chunks, body.declared_size)
+    try:
+        body = await incoming(request, filename)
+        upload = await svc.files.upload(me, room_id, body.filename, body.chunks, body.declared_size)
+    except ClientDisconnect:
+        return gone_away(request)
     return json_response(wire.upload(upload, links), 201)
+
+
+def gone_away(request: Request) -> Response:
+    """The answer (nobody reads it) when a client went away before sending the whole file:
+    as for any other body, not an error of ours."""
+    return http_error(request.url.path, 400, "The client went away before sending the whole body")
 
 
 def content_disposition(kind: str, filename: str) -> str:
