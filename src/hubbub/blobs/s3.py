@@ -170,6 +170,10 @@ class S3Storage:
 
         return await anyio.to_thread.run_sync(keys)
 
+    async def check(self) -> None:
+        """Raise (botocore's error) unless the bucket exists and these credentials reach it."""
+        await anyio.to_thread.run_sync(lambda: self._client.head_bucket(Bucket=self.bucket))
+
     async def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (tests and first starts)."""
 
