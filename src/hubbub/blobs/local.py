@@ -17,6 +17,7 @@ object keeps its inode when the blob's name goes.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import secrets
@@ -30,6 +31,7 @@ from hubbub.blobs.base import CHUNK, NotStored, Spooled, spool
 __all__ = ["LocalStorage", "key_ok"]
 
 STALE_TMP_SECONDS = 24 * 3600
+_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV}
 
 
 def key_ok(key: str) -> bool:
@@ -74,8 +76,17 @@ class LocalStorage:
         link = self._tmp / f"link-{secrets.token_hex(8)}"
         try:
             for _ in range(10):
-                with contextlib.suppress(FileExistsError):
+                try:
                     os.link(source, blob)  # first copy of this content: the spool becomes it
+                except FileExistsError:
+                    pass
+                except OSError as exc:
+                    if exc.errno not in _NO_LINKS:
+                        raise
+                    # A file system without hard links (some network shares): the spool
+                    # becomes the object itself, and identical contents are stored twice.
+                    os.replace(source, target)
+                    return
                 try:
                     os.link(blob, link)
                     break
