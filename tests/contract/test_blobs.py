@@ -194,3 +194,30 @@ async def test_local_sweeps_what_a_crash_left_in_tmp(tmp_path: Path) -> None:
     os.utime(old, (two_days_ago, two_days_ago))
     assert await storage.sweep_tmp() == 1
     assert os.listdir(storage.spool_dir) == ["spool-new"]
+
+
+async def test_a_big_object_round_trips_in_parts(
+    storage: FileStorage, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """20 MiB: past S3Storage's multipart threshold (8 MiB), so it goes up in three parts."""
+    data = os.urandom(1024 * 1024) * 20
+    await put_bytes(storage, "f-big", data, tmp_path / "in")
+    if isinstance(storage, S3Storage):
+        client = boto3.client(
+            "s3",
+            endpoint_url=request.getfixturevalue("s3_server"),
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        head = client.head_object(Bucket=storage.bucket, Key=storage.prefix + "f-big")
+        assert head["ETag"].strip('"').endswith("-3")  # a multipart upload's ETag
+    assert await storage.size("f-big") == len(data)
+    digest = hashlib.sha256()
+    async for chunk in storage.read("f-big"):
+        digest.update(chunk)
+    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert (
+        await read_all(storage, "f-big", 19 * 1024 * 1024, 19 * 1024 * 1024 + 9)
+        == data[19 * 1024 * 1024 : 19 * 1024 * 1024 + 10]
+    )
