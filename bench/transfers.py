@@ -4,10 +4,10 @@ the same bytes on the same disk in the same run.
 - upload: `file_count` files of `file_size_mb` MB streamed by curl to POST
   /api/v1/rooms/{id}/uploads (hubbub spools, hashes and syncs them into its files directory
   beside the database) against `dd if=<the same file> of=<a file in that directory> bs=1M
-  conv=fsync`. While the uploads
-  run, a chat load posts a message every 20 ms and its p99 is compared with the same load
-  alone: uploads must not block the event loop or the writer thread. The server's peak RSS
-  during the uploads is its `rss_mb`.
+  conv=fsync`. While the uploads run, a chat load posts a message every 20 ms; its p99 is
+  compared with the same load alone and while dd writes the same bytes (what the disk alone
+  does to its commits): uploads must not block the event loop or the writer thread. The
+  server's peak RSS during the uploads is its `rss_mb`.
 - download: the same files fetched by curl with their signed links (to /dev/null) against
   `dd if=<the stored file> of=/dev/null bs=1M` (both from the page cache).
 
@@ -186,10 +186,17 @@ def measure_transfers(
 
     files_dir = workdir / "files"
     files_dir.mkdir(exist_ok=True)
-    dd_up = [
-        _dd([f"if={source}", f"of={files_dir / f'dd-{i}.bin'}", "bs=1M", "conv=fsync"])
-        for i, source in enumerate(sources)
-    ]
+    # The same chat load while dd writes the same bytes: what the disk alone does to it.
+    beside_dd = _Chat(base, headers, room["id"])
+    beside_dd.start()
+    try:
+        dd_up = [
+            _dd([f"if={source}", f"of={files_dir / f'dd-{i}.bin'}", "bs=1M", "conv=fsync"])
+            for i, source in enumerate(sources)
+        ]
+    finally:
+        beside_dd.done.set()
+        beside_dd.join()
     dd_down = [
         _dd([f"if={files_dir / f'dd-{i}.bin'}", "of=/dev/null", "bs=1M"])
         for i in range(params.file_count)
@@ -197,9 +204,11 @@ def measure_transfers(
     total_mb = params.file_size_mb * params.file_count
     base_p99 = _percentile(alone.latencies, 99) * 1000 if alone.latencies else None
     during_p99 = _percentile(chat.latencies, 99) * 1000 if chat.latencies else None
+    dd_p99 = _percentile(beside_dd.latencies, 99) * 1000 if beside_dd.latencies else None
     extra = {
         "send_p99_ms_alone": base_p99,
         "send_p99_ms_during_uploads": during_p99,
+        "send_p99_ms_during_dd": dd_p99,
         "sends_alone": len(alone.latencies),
         "sends_during_uploads": len(chat.latencies),
         "file_mb": params.file_size_mb,
@@ -213,7 +222,7 @@ def measure_transfers(
         total_mb,
         cpu_us_per_op=up_cpu / total_mb * 1e6,
         rss_mb=peak.peak_kb / 1024,
-        errors=errors + chat.errors + alone.errors,
+        errors=errors + chat.errors + alone.errors + beside_dd.errors,
         extra=extra,
     )
     down = _result(
@@ -245,16 +254,11 @@ def measure_transfers(
     }
 
 
-def chat_p99(results: list[Result]) -> tuple[float | None, float | None]:
-    """Medians over runs of the chat load's p99 alone and during uploads."""
+def chat_p99(results: list[Result]) -> dict[str, float | None]:
+    """Medians over runs of the chat load's p99: alone, during uploads, during dd."""
     ups = [r for r in results if r.scenario == "upload" and r.server == "hubbub"]
-    alone = [r.extra["send_p99_ms_alone"] for r in ups if r.extra.get("send_p99_ms_alone")]
-    during = [
-        r.extra["send_p99_ms_during_uploads"]
-        for r in ups
-        if r.extra.get("send_p99_ms_during_uploads")
-    ]
-    return (
-        statistics.median(alone) if alone else None,
-        statistics.median(during) if during else None,
-    )
+    out: dict[str, float | None] = {}
+    for key in ("send_p99_ms_alone", "send_p99_ms_during_uploads", "send_p99_ms_during_dd"):
+        found = [r.extra[key] for r in ups if r.extra.get(key)]
+        out[key] = statistics.median(found) if found else None
+    return out
