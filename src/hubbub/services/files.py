@@ -153,12 +153,9 @@ class FileService:
                 height=height,
                 has_thumbnail=thumb is not None,
             )
-            await self.storage.put_file(upload.id, spooled.path, content_type, sha256)
             keys = [upload.id]
             if thumb is not None:
-                _, thumb_sha = await anyio.to_thread.run_sync(_digest, thumb)
                 keys.append(upload.id + files_q.THUMB_SUFFIX)
-                await self.storage.put_file(keys[-1], thumb, "image/webp", thumb_sha)
 
             def fn(tx: Tx, outbox: Outbox) -> Upload:
                 require_voice(tx, room_id, me.id)
@@ -169,8 +166,13 @@ class FileService:
                 return stored
 
             try:
+                await self.storage.put_file(upload.id, spooled.path, content_type, sha256)
+                if thumb is not None:
+                    _, thumb_sha = await anyio.to_thread.run_sync(_digest, thumb)
+                    await self.storage.put_file(keys[1], thumb, "image/webp", thumb_sha)
                 return await self.uow.write(fn)
             except BaseException:
+                # Whatever was stored of it goes (deleting what is not there is harmless).
                 with anyio.CancelScope(shield=True):
                     for key in keys:
                         await self.storage.delete(key)
