@@ -130,6 +130,9 @@ class Settings:
     files_url: str = ""
     # The S3 endpoint for a service other than AWS (MinIO, Garage, ...).
     s3_endpoint_url: str = ""
+    # S3: answer downloads with a redirect to a short-lived presigned URL of the object
+    # (served by the store, from its own origin), instead of sending the bytes through hubbub.
+    files_redirect: bool = False
     # Nodes of a cluster share the files directory (NFS, ...): lets `serve` use a local
     # directory with PostgreSQL.
     files_shared: bool = False

@@ -202,3 +202,42 @@ async def test_on_s3_files_round_trip_and_deletion_empties_the_bucket(
         )
         assert (await alice.delete(f"/messages/{sent['id']}")).status_code == 204
         assert s3.list_objects_v2(Bucket=bucket).get("Contents", []) == []
+
+
+async def test_on_s3_downloads_may_redirect_to_the_store(
+    settings: Settings, s3_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    import boto3
+    import httpx
+
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
+        monkeypatch.setenv(name, value)
+    bucket = f"redirect-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket=bucket)
+    redirecting = settings.replace(
+        files_url=f"s3://{bucket}/h", s3_endpoint_url=s3_server, files_redirect=True
+    )
+    async with running(redirecting) as node:
+        alice = await sign_up(node.client, "alice")
+        room = await alice.create_room("r", "private")
+        page = b"<html><script>alert(1)</script></html>"
+        up = await uploaded(alice, room["id"], page, filename="page.html")
+        r = await node.client.get(up["url"])
+        assert r.status_code == 302
+        assert r.headers["location"].startswith(s3_server)
+        async with httpx.AsyncClient() as store:
+            fetched = await store.get(r.headers["location"])
+        assert fetched.content == page
+        assert fetched.headers["content-type"] == "application/octet-stream"
+        assert fetched.headers["content-disposition"].startswith("attachment;")
+        stranger = await sign_up(node.client, "mallory")
+        plain = up["url"].split("?")[0]
+        assert_problem(
+            await node.client.get(plain, headers=stranger.headers), 404, "file_not_found"
+        )

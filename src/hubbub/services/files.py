@@ -79,6 +79,12 @@ class Download:
     inline: bool  # an inert type shown in the browser; else Content-Disposition: attachment
     filename: str
     etag: str
+    # Where the bytes can be fetched straight from the store (S3 with files_redirect), for
+    # a few minutes; None: hubbub sends them itself.
+    redirect: str | None = None
+
+
+REDIRECT_SECONDS = 300
 
 
 def _digest(path: Path) -> tuple[int, str]:
@@ -236,7 +242,7 @@ class FileService:
             name = upload.filename.rsplit(".", 1)[0] + ".thumbnail.webp"
             return Download(key, size, "image/webp", True, name, f'"{upload.sha256[:32]}-t"')
         served = "application/octet-stream" if upload.content_type in DANGEROUS else None
-        return Download(
+        download = Download(
             upload.id,
             upload.size,
             served or upload.content_type,
@@ -244,6 +250,17 @@ class FileService:
             upload.filename,
             f'"{upload.sha256[:32]}"',
         )
+        if self.settings.files_redirect:
+            # The store serves it with the same type and disposition, from its own origin.
+            url = await self.storage.presign(
+                download.key,
+                download.filename,
+                download.content_type,
+                download.inline,
+                REDIRECT_SECONDS,
+            )
+            download = replace(download, redirect=url)
+        return download
 
     def read(self, download: Download, start: int, end: int) -> AsyncIterator[bytes]:
         """The bytes of a download from `start` to `end` (inclusive)."""

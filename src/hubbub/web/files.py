@@ -137,6 +137,11 @@ def serve(
         "Accept-Ranges": "bytes",
         "Cross-Origin-Resource-Policy": "same-origin",
     }
+    if download.redirect is not None:
+        return Response(
+            status_code=302,
+            headers={"Location": download.redirect, "Cache-Control": "private, no-store"},
+        )
     if request.headers.get("if-none-match") == download.etag:
         return Response(status_code=304, headers=headers)
     size = download.size
@@ -175,6 +180,7 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The file",
     },
     206: {"description": "The requested range"},
+    302: {"description": "S3 with HUBBUB_FILES_REDIRECT: the object, presigned for 5 minutes"},
     304: {"description": "Not modified (If-None-Match)"},
     **PROBLEMS(401, 403, 404, 416),
 }
