@@ -242,11 +242,20 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("PUT", "/messages/{message_id}/pin", None),
     ("DELETE", "/messages/{message_id}/pin", None),
     ("GET", "/rooms/{room_id}/pins", None),
+    ("POST", "/rooms/{room_id}/uploads", None),
+    # Without a signed link (exp, sig): only a token opens a file.
+    ("GET", "/files/{file_id}/{filename}", None),
+    ("GET", "/thumbnails/{file_id}", None),
+    ("PUT", "/me/avatar", None),
+    ("DELETE", "/me/avatar", None),
+    ("PUT", "/rooms/{room_id}/avatar", None),
+    ("DELETE", "/rooms/{room_id}/avatar", None),
 ]
 PUBLIC_ROUTES = {
     ("POST", "/accounts"),
     ("POST", "/sessions"),
     ("POST", "/password-resets/{code}"),
+    ("GET", "/avatars/{key}"),  # the random key is the permission
 }
 
 
@@ -258,6 +267,8 @@ def concrete(template: str) -> str:
         emoji=EMOJI,
         session_id="s_none",
         code="nope",
+        file_id="f_none",
+        filename="x.txt",
     )
 
 
