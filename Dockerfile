@@ -35,8 +35,8 @@ RUN python3 -m venv /opt/hubbub \
  && groupadd --system --gid 10001 hubbub \
  && useradd --system --uid 10001 --gid hubbub --home-dir /data --no-create-home \
       --shell /usr/sbin/nologin hubbub \
- && mkdir -p /data \
- && chown hubbub:hubbub /data
+ && mkdir -p /data /files \
+ && chown hubbub:hubbub /data /files
 
 # Listen on every interface of the container; the database in the volume.
 ENV PATH=/opt/hubbub/bin:$PATH \

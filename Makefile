@@ -9,7 +9,7 @@ NBIN   := node_modules/.bin
 NSTAMP := node_modules/.stamp-ci
 JS     := src/hubbub/web/static/app/js
 # The fast inner loop leaves out what needs services, a browser, or server processes.
-FAST   := not (postgres or redis or cluster or browser or bench or slow)
+FAST   := not (postgres or redis or s3 or cluster or browser or bench or slow)
 # Branch coverage of src/hubbub over the whole suite (server processes included) may only rise.
 COVERAGE_FLOOR := 93
 

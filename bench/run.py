@@ -72,8 +72,16 @@ from rich.progress import (  # noqa: E402
     TextColumn,
     TimeElapsedColumn,
 )
-from scenarios import CEILING_NOTE, FULL, QUICK, SCENARIOS, WRK_SCENARIOS, Params  # noqa: E402
+from scenarios import (  # noqa: E402
+    CEILING_NOTE,
+    FULL,
+    QUICK,
+    SCENARIOS,
+    WRK_SCENARIOS,
+    Params,
+)
 from servers import Pg, serve  # noqa: E402
+from transfers import chat_p99, measure_transfers  # noqa: E402
 from wrk import measure_wrk  # noqa: E402
 from ws_scenarios import hop_run, lat_result, measure_rt  # noqa: E402
 
@@ -90,8 +98,20 @@ def run_scenario(
     overall: Any,
 ) -> list[Result]:
     results: list[Result] = []
+    if name == "download":
+        return results  # measured with upload (the files it leaves)
     for run in range(1, opts.runs + 1):
         with tempfile.TemporaryDirectory(prefix="hubbub-bench-") as tmp:
+            if name == "upload":
+                # hubbub's files go beside its database in `tmp`, and dd writes there too.
+                with serve(["hubbub"], Path(tmp), opts, None) as servers:
+                    both = measure_transfers(servers["hubbub"], Path(tmp), params, run)
+                for measured in both.values():
+                    for result in measured:
+                        results.append(result)
+                        progress.console.print(result_line(result))
+                        progress.advance(overall)
+                continue
             if name == "redis-hop":
                 with serve(["hubbub", "hubbub-b"], Path(tmp), opts, pg) as nodes:
                     order = [("cross-node", nodes["hubbub-b"]), ("same-node", nodes["hubbub"])]
@@ -211,6 +231,11 @@ def main(argv: list[str] | None = None) -> int:
             "redis-hop skipped: it needs --database-url postgresql://... and --redis-url "
             "(and no --url)"
         )
+    if opts.url and "upload" in names:
+        names.remove("upload")
+        notes.append("upload/download skipped: with --url the server's files and RSS are not ours")
+    if "download" in names and "upload" not in names:
+        names.append("upload")  # download measures the files upload leaves
     if opts.url and "connections" in names:
         names.remove("connections")
         notes.append("connections skipped: with --url the server's RSS cannot be read")
@@ -250,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         backend += "+redis"
     results: list[Result] = []
     per_run = {name: 2 for name in names}
+    if "upload" in names:
+        per_run["upload"] = 4  # and download's two
+        per_run.pop("download", None)
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, transient=False,
@@ -269,6 +297,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("send", "history"):
         if name in summary:
             console.print(f"{name}: the ceiling is {CEILING_NOTE[name]}")
+    if "upload" in summary:
+        p99 = chat_p99(results)
+        summary["upload"].update(p99)
+        console.print(
+            f"send p99 of a chat load: {fmt(p99['send_p99_ms_alone'], '.2f')} ms alone, "
+            f"{fmt(p99['send_p99_ms_during_uploads'], '.2f')} ms while uploads run, "
+            f"{fmt(p99['send_p99_ms_during_dd'], '.2f')} ms while dd writes the same bytes"
+        )
     if "redis-hop" in summary:
         row = summary["redis-hop"]
         console.print(

@@ -12,7 +12,13 @@ REALTIME_SCENARIOS = ("fanout", "rooms", "latency", "connections")
 # send-mentions: each message mentions 5 members; send-thread: each is a reply in one thread.
 SEND_VARIANTS = ("send-mentions", "send-thread")
 WRK_SCENARIOS = ("classic-post", "classic-read", "send", *SEND_VARIANTS, "history")
-SCENARIOS = (*WRK_SCENARIOS, *REALTIME_SCENARIOS, "redis-hop")  # make bench's, in report order
+FILE_SCENARIOS = ("upload", "download")  # bench/transfers.py: both from one server
+SCENARIOS = (  # make bench's, in report order
+    *WRK_SCENARIOS,
+    *REALTIME_SCENARIOS,
+    "redis-hop",
+    *FILE_SCENARIOS,
+)
 CEILING_NOTE = {
     "classic-post": "bare_asgi.py POST",
     "classic-read": "bare_asgi.py GET",
@@ -25,6 +31,8 @@ CEILING_NOTE = {
     "latency": "bare_ws.py broadcast",
     "connections": "bare_ws.py idle WebSockets",
     "redis-hop": "the same scenario with subscribers on the sending node (same-node)",
+    "upload": "dd copying the same bytes into the files directory (conv=fsync)",
+    "download": "dd reading the stored bytes to /dev/null",
 }
 
 
@@ -46,6 +54,9 @@ class Params:
     drain_timeout: float  # seconds without a delivery before a run gives up waiting
     settle: float  # seconds to let the server settle before reading its RSS
     shared_servers: bool = False  # one pair of servers for all scenarios (fast, less clean)
+    file_size_mb: int = 200  # upload / download: each file's size
+    file_count: int = 3
+    chat_seconds: float = 3.0  # the chat load alone, before the uploads (its p99's baseline)
 
 
 FULL = Params(
@@ -82,6 +93,9 @@ QUICK = Params(
     drain_timeout=3.0,
     settle=0.2,
     shared_servers=True,
+    file_size_mb=16,
+    file_count=2,
+    chat_seconds=0.5,
 )
 
 

@@ -102,6 +102,8 @@ def serve(
     """Start the named servers (bare_asgi, bare_ws, hubbub, hubbub-b: a second node on the same
     database), pinned to SERVER_CPU when we can; yield {kind: Server}; stop them by PID."""
     env = os.environ | {"PYTHONPATH": str(opts.src)}
+    # The upload scenario sends files of hundreds of MB, more than one account may keep.
+    env |= {"HUBBUB_MAX_UPLOAD_BYTES": str(1 << 34), "HUBBUB_UPLOAD_QUOTA_BYTES": "0"}
     servers: dict[str, Server] = {}
     logs: dict[str, Path] = {}
     db = pg.fresh() if pg and any(k.startswith("hubbub") for k in kinds) else None

@@ -221,3 +221,39 @@ class ThrowawayRedis:
             self.proc.terminate()
             self.proc.wait(10)
         self.proc = None
+
+
+class ThrowawayS3:
+    """moto's standalone S3-compatible server (from the installed `moto[server]`), on
+    127.0.0.1 only, holding everything in memory; stopped with the session."""
+
+    def __init__(self) -> None:
+        try:
+            import moto.server  # noqa: F401
+        except ImportError:
+            unavailable("An S3-compatible server", "pip install 'moto[server]'")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                import socket
+
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None

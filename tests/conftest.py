@@ -16,7 +16,7 @@ from hubbub.app import create_app, open_store
 from hubbub.config import Settings
 from hubbub.realtime.frames import event_frame
 from hubbub.store.events import list_after
-from tests.backends import Databases, ThrowawayPostgres, ThrowawayRedis
+from tests.backends import Databases, ThrowawayPostgres, ThrowawayRedis, ThrowawayS3
 from tests.event_schema import check_frame
 from tests.fakes import FakeClock
 
@@ -35,7 +35,10 @@ _BY_MODULE = {
     "test_backup": ("slow",),  # server processes under write load
     "test_tls": ("slow",),
     "test_image": ("image", "slow"),  # builds and runs the container image: make test-image
-    "test_proxies": ("slow",),  # nginx and Caddy in front of a server process
+    "test_proxies": ("slow",),
+    "test_upload_memory": (
+        "slow",
+    ),  # a server process taking a 200 MB upload  # nginx and Caddy in front of a server process
 }
 _BY_FIXTURE = {
     "pg_server": "postgres",
@@ -43,6 +46,7 @@ _BY_FIXTURE = {
     "pg_url": "postgres",
     "redis_server": "redis",
     "redis_url": "redis",
+    "s3_server": "s3",
     "server": "slow",  # tests/realtime: a real server process per engine
     "quiet_server": "slow",
 }
@@ -114,6 +118,20 @@ def redis_url(redis_server: str) -> str:
     client.flushdb()
     client.close()
     return redis_server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """The endpoint URL of a throwaway S3-compatible server (moto) for this session."""
+    given = os.environ.get("HUBBUB_TEST_S3_ENDPOINT_URL")
+    if given:
+        yield given
+        return
+    server = ThrowawayS3()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 # The hub's database poll, in tests that are not about it: an hour, so that only the publish

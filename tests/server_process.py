@@ -8,6 +8,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -67,6 +68,11 @@ class ServerProcess:
                 "HUBBUB_RATE_LIMITS": "off",
             }
         )
+        if not self.database_url.startswith("sqlite"):
+            # Nodes on one PostgreSQL database share one files directory (on this machine).
+            name = self.database_url.rsplit("/", 1)[-1]
+            env["HUBBUB_FILES_URL"] = f"{tempfile.gettempdir()}/hubbub-test-files/{name}"
+            env["HUBBUB_FILES_SHARED"] = "true"
         env.update(self.extra_env)
         cmd = [
             sys.executable,

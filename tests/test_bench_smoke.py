@@ -111,6 +111,7 @@ def test_make_bench_quick(tmp_path: Path) -> None:
     summary = report["summary"]
     expected = {"classic-post", "classic-read", "send", "send-mentions", "send-thread", "history"}
     expected |= {"fanout", "rooms", "latency", "connections"}
+    expected |= {"upload", "download"}
     assert set(summary) == expected, sorted(summary)  # redis-hop needs PostgreSQL + Redis URLs
     for name, row in summary.items():
         for server in ("hubbub", "bare"):
@@ -127,3 +128,6 @@ def test_make_bench_quick(tmp_path: Path) -> None:
     if {0, 1} <= os.sched_getaffinity(0):
         assert "different cores" in report["environment"]["pinning"], report["environment"]
     assert len(report["results"]) == 2 * len(expected)
+    upload = summary["upload"]
+    _positive(upload, "send_p99_ms_alone")
+    _positive(upload, "send_p99_ms_during_uploads")

@@ -56,6 +56,7 @@ async def test_a_sound_single_node_has_no_problems(tmp_path: Path) -> None:
         "public URL",
         "trusted proxies",
         "TLS",
+        "files",
         "disk",
         "open files",
     }
@@ -257,3 +258,43 @@ async def test_an_open_file_limit_below_max_connections_is_a_problem_in_json(
     assert open_files["status"] == "problem"
     assert "fits 640 connections" in open_files["message"]
     assert set(open_files) == {"check", "status", "message", "fix"}
+
+
+async def test_files_in_a_directory_that_cannot_be_made_are_a_problem(tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_text("a file where the files directory should be")
+    report = await doctor(
+        database_url=await migrated_sqlite(tmp_path), files_url=str(tmp_path / "blocker" / "f")
+    )
+    found = finding(report, "files")
+    assert found.status == "problem"
+    assert "is not a directory" in found.message
+
+
+async def test_postgres_with_unshared_local_files_is_a_problem() -> None:
+    report = await doctor(database_url=f"postgresql://nobody@127.0.0.1:{free_port()}/x")
+    found = finding(report, "files")
+    assert found.status == "problem"
+    assert "HUBBUB_FILES_SHARED" in found.fix
+
+
+async def test_a_missing_bucket_is_a_problem_and_an_existing_one_is_ok(
+    tmp_path: Path, s3_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
+        monkeypatch.setenv(name, value)
+    url = await migrated_sqlite(tmp_path)
+    report = await doctor(
+        database_url=url, files_url="s3://doctor-none/x", s3_endpoint_url=s3_server
+    )
+    assert finding(report, "files").status == "problem"
+    boto3.client("s3", endpoint_url=s3_server).create_bucket(Bucket="doctor-here")
+    report = await doctor(
+        database_url=url, files_url="s3://doctor-here/x", s3_endpoint_url=s3_server
+    )
+    assert finding(report, "files").status == "ok"

@@ -14,12 +14,16 @@ from fastapi import FastAPI
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 
 from hubbub import __version__
+from hubbub.blobs import FileStorage
+from hubbub.blobs.local import LocalStorage
+from hubbub.blobs.s3 import S3Storage
 from hubbub.bus import Bus
 from hubbub.bus.memory import MemoryBus
 from hubbub.bus.redis import RedisBus
 from hubbub.clock import Clock, SystemClock
 from hubbub.config import ConfigError, Settings
 from hubbub.errors import Unavailable
+from hubbub.links import FileLinks
 from hubbub.metrics import Metrics
 from hubbub.realtime import Realtime
 from hubbub.realtime.feeds import Feeds
@@ -33,6 +37,7 @@ from hubbub.services.audit import AuditService
 from hubbub.services.classic import ClassicService
 from hubbub.services.erasure import ErasureService
 from hubbub.services.exports import ExportService, Wakeup
+from hubbub.services.files import FileService
 from hubbub.services.health import HealthService
 from hubbub.services.invites import InviteService
 from hubbub.services.mentions import NOBODY_ONLINE, Online
@@ -54,10 +59,12 @@ from hubbub.store.sqlite import SQLiteEngine
 from hubbub.web import (
     accounts,
     admin,
+    avatars,
     client,
     conversations,
     docs_ui,
     exports,
+    files,
     health,
     invites,
     messages,
@@ -141,6 +148,19 @@ async def _search_backfill(services: Services) -> None:
         log.exception("indexing old messages for search failed; it resumes at the next start")
 
 
+def open_file_storage(settings: Settings) -> FileStorage:
+    """Where files go: S3-compatible storage for an s3:// files_url, else a directory."""
+    directory = settings.files_dir
+    if directory is None:
+        spool = settings.sqlite_path.parent / "spool" if settings.sqlite_path else None
+        return S3Storage(settings.files_url, settings.s3_endpoint_url or None, spool)
+    return LocalStorage(directory)
+
+
+async def open_links(store: Store, settings: Settings, clock: Clock) -> FileLinks:
+    return FileLinks(await store.files_key(), clock, settings.file_link_seconds)
+
+
 def open_bus(settings: Settings, clock: Clock) -> Bus:
     if settings.redis_url:
         return RedisBus(settings.redis_url, node_id=secrets.token_hex(6), clock=clock)
@@ -191,11 +211,14 @@ def build_services(
     bus: Bus,
     uow: UnitOfWork,
     limits: RateLimits,
+    storage: FileStorage,
+    links: FileLinks,
     online: Online = NOBODY_ONLINE,
 ) -> Services:
     passwords = Passwords(settings.password_hashing)
     activity = ActivityService(uow, limits)
-    messages = MessageService(uow, settings, limits, activity, online)
+    files = FileService(uow, settings, limits, storage, links)
+    messages = MessageService(uow, settings, limits, activity, online, reap=files.reap)
     return Services(
         classic=ClassicService(uow, settings, limits),
         accounts=AccountService(uow, settings, passwords, limits),
@@ -208,13 +231,14 @@ def build_services(
         admin=AdminService(uow, settings),
         moderation=ModerationService(uow),
         audit=AuditService(uow),
-        retention=RetentionService(uow, settings),
-        erasure=ErasureService(uow, passwords, limits),
+        retention=RetentionService(uow, settings, reap=files.reap),
+        erasure=ErasureService(uow, passwords, limits, reap=files.reap),
         exports=ExportService(uow, limits, Wakeup()),
         threads=ThreadService(uow),
         pins=PinService(uow),
         webhooks=WebhookService(uow, settings, limits, messages),
         search=SearchService(uow),
+        files=files,
     )
 
 
@@ -231,7 +255,9 @@ async def command_services(
         await migrate_when_reachable(store, settings.database_wait_seconds)
         bus = MemoryBus()
         uow = UnitOfWork(store, the_clock, bus)
-        yield build_services(store, settings, bus, uow, RateLimits(None, None))
+        links = await open_links(store, settings, the_clock)
+        storage = open_file_storage(settings)
+        yield build_services(store, settings, bus, uow, RateLimits(None, None), storage, links)
     finally:
         await store.close()
 
@@ -251,6 +277,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             if applied:
                 log.info("applied migrations %s", applied)
             bus = metrics.instrument_bus(open_bus(settings, the_clock))
+            links = await open_links(store, settings, the_clock)
+            app.state.links = links
+            storage = open_file_storage(settings)
             hub = Hub(
                 store,
                 the_clock,
@@ -260,6 +289,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 presence_grace=settings.presence_grace_seconds,
                 presence_room_max=settings.presence_room_max,
                 streams_per_user=settings.streams_per_user,
+                links=links,
             )
             metrics.watch_hub(hub)
             await hub.start()
@@ -267,7 +297,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             uow = UnitOfWork(store, the_clock, bus)
             limits = RateLimits(open_rate_limit_storage(settings), limits_overrides)
             app.state.rate_limits = limits
-            services = build_services(store, settings, bus, uow, limits, HubPresence(hub, bus))
+            services = build_services(
+                store, settings, bus, uow, limits, storage, links, HubPresence(hub, bus)
+            )
             app.state.services = services
             app.state.realtime = Realtime(
                 hub,
@@ -279,6 +311,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 await services.messages.purge_expired_keys()
                 await services.sessions.purge_expired_tickets()
                 await services.sessions.sweep_idle()
+                await services.files.sweep_orphans()  # and reaps what a crash left queued
+                if isinstance(storage, LocalStorage):
+                    await storage.sweep_tmp()
 
             async def retention_once() -> None:
                 await services.erasure.continue_erasures()  # any a crash interrupted
@@ -345,6 +380,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         conversations.router,
         webhooks.router,
         search.router,
+        files.router,
+        avatars.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

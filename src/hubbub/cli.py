@@ -196,6 +196,7 @@ def serve(
     )
     try:
         serving.check_tls(settings)
+        settings.check_shared_files()
     except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from exc
     configure_logging(settings.log_format, settings.log_level)
@@ -348,13 +349,36 @@ restore into an empty database, with the servers stopped:
 (docs/deploy.md, "Backups")"""
 
 
+def files_backup_dir(path: Path) -> Path:
+    """Where `hubbub backup PATH` puts the files: PATH.files/ beside it."""
+    return path.with_name(path.name + ".files")
+
+
+def _copy_files(settings: Settings, source: Path | None, dest: Path | None) -> int | None:
+    """Copy stored files: from the settings' storage to the directory `dest`, or from the
+    directory `source` into the settings' storage. None when the settings keep files
+    elsewhere than a local directory and nothing is asked of them (S3 keeps its own)."""
+    from hubbub.app import open_file_storage
+    from hubbub.blobs.local import LocalStorage
+    from hubbub.blobs.transfer import copy_objects
+
+    storage = open_file_storage(settings)
+    if source is None and not isinstance(storage, LocalStorage):
+        return None
+    if source is not None:
+        return asyncio.run(copy_objects(LocalStorage(source), storage))
+    assert dest is not None
+    return asyncio.run(copy_objects(storage, LocalStorage(dest)))
+
+
 @app.command()
 def backup(
     path: Annotated[Path, typer.Argument(help="The file to write (must not exist)")],
     database_url: DatabaseUrl = None,
 ) -> None:
     """Copy the SQLite database to PATH while the server runs (a consistent snapshot), and
-    check the copy. For PostgreSQL, prints the pg_dump recipe."""
+    check the copy; files in a local directory go to PATH.files/. For PostgreSQL, prints the
+    pg_dump recipe."""
     from hubbub.store.backup import BackupError, backup_sqlite
 
     settings = _settings(database_url=database_url)
@@ -376,6 +400,11 @@ def backup(
         raise typer.Exit(1) from exc
     typer.echo("", err=True)
     typer.echo(f"backed up {size} bytes to {path} (integrity check: ok)")
+    # After the database: a file the copy names is in storage (files are written before
+    # their rows), so the backup's rows all find their files.
+    files = _copy_files(settings, None, files_backup_dir(path))
+    if files is not None:
+        typer.echo(f"backed up {files} files to {files_backup_dir(path)}")
 
 
 @app.command()
@@ -410,6 +439,9 @@ def restore(
     applied, deployment = asyncio.run(renew())
     if applied:
         typer.echo(f"applied migrations: {applied}")
+    if files_backup_dir(path).is_dir():
+        files = _copy_files(settings, files_backup_dir(path), None)
+        typer.echo(f"restored {files} files from {files_backup_dir(path)}")
     typer.echo(f"restored {path} to {database}; new deployment id: {deployment}")
 
 
@@ -426,13 +458,32 @@ def copy_data(
             "postgresql://hubbub@db/hubbub (migrated first)",
         ),
     ],
+    files_from: Annotated[
+        str | None,
+        typer.Option(
+            "--files-from",
+            help="Where the source keeps its files (default: beside a SQLite source, else "
+            "HUBBUB_FILES_URL)",
+        ),
+    ] = None,
+    files_to: Annotated[
+        str | None,
+        typer.Option(
+            "--files-to",
+            help="Where the destination keeps them: a directory or s3://bucket/prefix "
+            "(default: HUBBUB_FILES_URL, else beside a SQLite destination)",
+        ),
+    ] = None,
 ) -> None:
     """Copy a whole deployment (accounts, rooms, messages, reactions, read state, idempotency
     keys, events and cursors) into an empty database. Stop the servers first."""
     from hubbub.app import open_store
     from hubbub.store.copy import CopyError, copy_database
 
-    from_settings, to_settings = _settings(database_url=source), _settings(database_url=dest)
+    from_settings = _settings(database_url=source, files_url=files_from)
+    if files_from is None and from_settings.sqlite_path is not None:
+        from_settings = from_settings.replace(files_url="")  # beside the source database
+    to_settings = _settings(database_url=dest, files_url=files_to)
 
     async def run() -> dict[str, int]:
         src, dst = await open_store(from_settings), await open_store(to_settings)
@@ -449,7 +500,19 @@ def copy_data(
         raise typer.Exit(1) from exc
     for table, count in counts.items():
         typer.echo(f"{table:>18}: {count} rows")
+    files = asyncio.run(_copy_storage(from_settings, to_settings))
+    typer.echo(f"{'files':>18}: {files} copied")
     typer.echo("copied and verified")
+
+
+async def _copy_storage(source: Settings, dest: Settings) -> int:
+    """Every stored file of `source`'s storage into `dest`'s (none when they are the same)."""
+    from hubbub.app import open_file_storage
+    from hubbub.blobs.transfer import copy_objects
+
+    if (source.files_dir, source.files_url) == (dest.files_dir, dest.files_url):
+        return 0
+    return await copy_objects(open_file_storage(source), open_file_storage(dest))
 
 
 admin = typer.Typer(help="Server administration from the command line (on the database).")

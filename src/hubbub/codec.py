@@ -13,6 +13,7 @@ from typing import Any
 
 from hubbub.models import (
     NO_MENTIONS,
+    Attachment,
     Author,
     Card,
     CardField,
@@ -25,6 +26,8 @@ from hubbub.models import (
 )
 
 __all__ = [
+    "attachment_from",
+    "attachment_to",
     "mentions_from",
     "mentions_to",
     "message_from",
@@ -40,7 +43,7 @@ __all__ = [
 
 def user_to(u: User) -> dict[str, Any]:
     """A user as events carry them (never whether the account is deactivated)."""
-    return {
+    body: dict[str, Any] = {
         "id": u.id,
         "username": u.username,
         "display_name": u.display_name,
@@ -48,6 +51,9 @@ def user_to(u: User) -> dict[str, Any]:
         "is_admin": u.is_admin,
         "bot": u.bot,
     }
+    if u.avatar is not None:
+        body["avatar"] = u.avatar
+    return body
 
 
 def user_from(d: dict[str, Any]) -> User:
@@ -58,6 +64,7 @@ def user_from(d: dict[str, Any]) -> User:
         created_at=int(d["created_at"]),
         is_admin=bool(d.get("is_admin", False)),  # added in 0.2 (optional: no new version)
         bot=bool(d.get("bot", False)),  # added in 0.2 (optional: no new version)
+        avatar=d.get("avatar"),  # added with files (likewise)
     )
 
 
@@ -148,7 +155,7 @@ def thread_from(d: dict[str, Any] | None) -> ThreadSummary | None:
 
 
 def message_to(m: Message) -> dict[str, Any]:
-    return {
+    body = {
         "id": m.id,
         "room_id": m.room_id,
         "seq": m.seq,
@@ -166,6 +173,33 @@ def message_to(m: Message) -> dict[str, Any]:
         "pinned_at": m.pinned_at,
         "cards": cards_to(m.cards),
     }
+    if m.attachments:
+        body["attachments"] = [attachment_to(a) for a in m.attachments]
+    return body
+
+
+def attachment_to(a: Attachment) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "width": a.width,
+        "height": a.height,
+        "thumbnail": a.has_thumbnail,
+    }
+
+
+def attachment_from(d: dict[str, Any]) -> Attachment:
+    return Attachment(
+        id=d["id"],
+        filename=d["filename"],
+        content_type=d["content_type"],
+        size=int(d["size"]),
+        width=d.get("width"),
+        height=d.get("height"),
+        has_thumbnail=bool(d.get("thumbnail", False)),
+    )
 
 
 def message_from(d: dict[str, Any]) -> Message:
@@ -189,6 +223,8 @@ def message_from(d: dict[str, Any]) -> Message:
         thread=thread_from(d.get("thread")),
         pinned_at=d.get("pinned_at"),
         cards=cards_from(d.get("cards")),
+        # Added with files (optional: no new version).
+        attachments=tuple(attachment_from(a) for a in d.get("attachments", ())),
     )
 
 
@@ -205,6 +241,7 @@ def room_to(r: Room) -> dict[str, Any]:
         "last_seq": r.last_seq,
         "retention_days": r.retention_days,
         "members_can_pin": r.members_can_pin,
+        **({"avatar": r.avatar} if r.avatar is not None else {}),
     }
 
 
@@ -220,4 +257,5 @@ def room_from(d: dict[str, Any]) -> Room:
         last_seq=int(d["last_seq"]),
         retention_days=d.get("retention_days"),  # added in 0.2 (optional: no new version)
         members_can_pin=bool(d.get("members_can_pin", False)),  # likewise
+        avatar=d.get("avatar"),  # added with files (likewise)
     )

@@ -124,6 +124,26 @@ class Settings:
     # private key. Both or neither.
     tls_cert: str = ""
     tls_key: str = ""
+    # Files (uploads, attachments, avatars). Where they are stored: a directory (default:
+    # "files" beside the SQLite database, else ./data/files) or S3-compatible object storage,
+    # s3://bucket/prefix, with credentials from the standard AWS_* variables.
+    files_url: str = ""
+    # The S3 endpoint for a service other than AWS (MinIO, Garage, ...).
+    s3_endpoint_url: str = ""
+    # S3: answer downloads with a redirect to a short-lived presigned URL of the object
+    # (served by the store, from its own origin), instead of sending the bytes through hubbub.
+    files_redirect: bool = False
+    # Nodes of a cluster share the files directory (NFS, ...): lets `serve` use a local
+    # directory with PostgreSQL.
+    files_shared: bool = False
+    # The largest upload, in bytes (413 file_too_large beyond it).
+    max_upload_bytes: int = 25 * 1024 * 1024
+    # What one account's uploads may add up to, in bytes (413 quota_exceeded); 0: no quota.
+    upload_quota_bytes: int = 1024 * 1024 * 1024
+    # How long the signed links to files in API answers work.
+    file_link_seconds: int = 3600
+    # Images with more pixels than this are refused (422): a decompression bomb.
+    image_max_pixels: int = 50_000_000
 
     def __post_init__(self) -> None:
         self.validate()
@@ -182,6 +202,17 @@ class Settings:
             _duration(name, getattr(self, name))
         if not self.redact_flush_seconds > 0:
             raise ConfigError("redact_flush_seconds must be more than 0")
+        for name in ("max_upload_bytes", "file_link_seconds", "image_max_pixels"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
+        if self.upload_quota_bytes < 0:
+            raise ConfigError("upload_quota_bytes must be 0 (no quota) or more")
+        if self.files_url.startswith("s3:") and not self.files_url.startswith("s3://"):
+            raise ConfigError(
+                f"files_url must look like s3://bucket/prefix (got {self.files_url!r})"
+            )
+        if self.files_url.startswith("s3://") and not self.files_url[5:].split("/")[0]:
+            raise ConfigError("files_url names no bucket: s3://bucket/prefix")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ConfigError("tls_cert and tls_key go together: set both, or neither")
 
@@ -220,6 +251,27 @@ class Settings:
         if not self.database_url.startswith("sqlite:///"):
             return None
         return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def files_dir(self) -> Path | None:
+        """The directory files are stored in; None when they go to S3 (files_url s3://)."""
+        if self.files_url.startswith("s3://"):
+            return None
+        if self.files_url:
+            return Path(self.files_url.removeprefix("file://"))
+        db = self.sqlite_path
+        return db.parent / "files" if db is not None else Path("./data/files")
+
+    def check_shared_files(self) -> None:
+        """ConfigError when several nodes would each keep their own files: PostgreSQL (a
+        cluster) with a local directory, unless the operator says it is shared."""
+        if self.sqlite_path is None and self.files_dir is not None and not self.files_shared:
+            raise ConfigError(
+                "files: with PostgreSQL every node must see the same files. Set "
+                "HUBBUB_FILES_URL=s3://bucket/prefix (S3-compatible storage), or put "
+                f"{self.files_dir} on a directory every node shares and set "
+                "HUBBUB_FILES_SHARED=true"
+            )
 
     @property
     def trusted_proxy_list(self) -> tuple[str, ...]:

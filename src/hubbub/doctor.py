@@ -342,6 +342,58 @@ async def check_tls(context: Context) -> list[Finding]:
     return [Finding("TLS", "ok", f"serves HTTPS and WSS with {settings.tls_cert}")]
 
 
+# -- files ----------------------------------------------------------------------------------------
+
+
+async def check_files(context: Context) -> list[Finding]:
+    settings = context.settings
+    try:
+        settings.check_shared_files()
+    except ConfigError as exc:
+        return [
+            Finding(
+                "files",
+                "problem",
+                str(exc),
+                "HUBBUB_FILES_URL=s3://bucket/prefix, or a shared directory and "
+                "HUBBUB_FILES_SHARED=true",
+            )
+        ]
+    directory = settings.files_dir
+    if directory is None:
+        return [await _check_bucket(settings)]
+    problem = _sqlite_directory_problem(directory / "objects")
+    if problem:
+        return [
+            Finding(
+                "files",
+                "problem",
+                f"uploads cannot be stored in {directory}: {problem}",
+                "make the directory writable by hubbub, or point HUBBUB_FILES_URL elsewhere",
+            )
+        ]
+    return [Finding("files", "ok", f"stored in {directory.resolve()}")]
+
+
+async def _check_bucket(settings: Settings) -> Finding:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from hubbub.blobs.s3 import S3Storage
+
+    storage = S3Storage(settings.files_url, settings.s3_endpoint_url or None)
+    try:
+        await storage.check()
+    except (BotoCoreError, ClientError) as exc:
+        return Finding(
+            "files",
+            "problem",
+            f"{settings.files_url} cannot be used: {exc}",
+            "check that the bucket exists, HUBBUB_S3_ENDPOINT_URL, and the AWS_* credentials "
+            "(they need GetObject, PutObject, DeleteObject and ListBucket)",
+        )
+    return Finding("files", "ok", f"stored in {settings.files_url}")
+
+
 # -- the machine --------------------------------------------------------------------------------
 
 
@@ -400,6 +452,7 @@ CHECKS: tuple[Check, ...] = (
     check_public_url,
     check_trusted_proxies,
     check_tls,
+    check_files,
     check_disk,
     check_open_files,
 )

@@ -9,6 +9,7 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "TooLarge",
     "Unauthenticated",
     "Unavailable",
 ]
@@ -44,6 +45,13 @@ class Forbidden(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     title = "Conflict"
+
+
+class TooLarge(DomainError):
+    """A request asks to store more than allowed (413)."""
+
+    code = "too_large"
+    title = "Too large"
 
 
 class Unauthenticated(DomainError):
@@ -248,3 +256,35 @@ class TooManyStreams(RateLimited):
 
     def __init__(self, detail: str = "", *, retry_after: int = 5) -> None:
         super().__init__(detail, retry_after=retry_after)
+
+
+class FileTooLarge(TooLarge):
+    code = "file_too_large"
+    title = "The file is larger than this server accepts"
+
+
+class QuotaExceeded(TooLarge):
+    code = "quota_exceeded"
+    title = "Your uploads would exceed your storage quota"
+
+
+class FileNotFound(NotFound):
+    code = "file_not_found"
+    title = "File not found"
+
+
+class LinkExpired(Forbidden):
+    code = "link_expired"
+    title = "The link has expired: fetch a new one"
+
+
+class ImageTooLarge(Invalid):
+    """An image whose pixel count is beyond the limit (a decompression bomb)."""
+
+    code = "image_too_large"
+    title = "The image has too many pixels"
+
+
+class BadImage(Invalid):
+    code = "bad_image"
+    title = "Not an image this server can read"

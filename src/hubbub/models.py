@@ -7,6 +7,7 @@ from typing import Literal
 
 __all__ = [
     "NO_MENTIONS",
+    "Attachment",
     "AuditEntry",
     "Author",
     "Ban",
@@ -23,6 +24,7 @@ __all__ = [
     "RoomKind",
     "SessionInfo",
     "ThreadSummary",
+    "Upload",
     "User",
     "Visibility",
     "Webhook",
@@ -44,6 +46,7 @@ class User:
     is_admin: bool = False  # a server admin
     deactivated: bool = False  # shown to admins only
     bot: bool = False  # a bot account (an integration's), never signed in with a password
+    avatar: str | None = None  # the storage key of their picture
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,50 @@ class Card:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file attached to a message, as readers see it (links are made by the web layer)."""
+
+    id: str
+    filename: str
+    content_type: str
+    size: int
+    width: int | None = None  # images only
+    height: int | None = None
+    has_thumbnail: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """An uploaded file: `message_id` is None until it is attached (an orphan, removed after
+    24 h). `content_type` was sniffed from the bytes."""
+
+    id: str
+    room_id: str
+    user_id: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: int
+    width: int | None = None
+    height: int | None = None
+    has_thumbnail: bool = False
+    message_id: str | None = None
+
+    @property
+    def attachment(self) -> Attachment:
+        return Attachment(
+            self.id,
+            self.filename,
+            self.content_type,
+            self.size,
+            self.width,
+            self.height,
+            self.has_thumbnail,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     id: str
     room_id: str
@@ -131,6 +178,7 @@ class Message:
     thread: ThreadSummary | None = None  # a root with replies
     pinned_at: int | None = None
     cards: tuple[Card, ...] = ()  # an integration's attachments
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +194,7 @@ class Room:
     # Days its messages are kept; None: the server's default (message_retention).
     retention_days: int | None = None
     members_can_pin: bool = False  # else only owners and admins pin messages
+    avatar: str | None = None  # the storage key of its picture
     # Only for a member viewing the room; None otherwise.
     my_role: Role | None = None
     last_read_seq: int | None = None

@@ -35,7 +35,9 @@ from hubbub.events import (
     Typing,
     UserUpdated,
 )
+from hubbub.links import FileLinks, file_path, thumbnail_path
 from hubbub.models import (
+    Attachment,
     Author,
     Member,
     Mentions,
@@ -43,18 +45,22 @@ from hubbub.models import (
     Room,
     SessionInfo,
     ThreadSummary,
+    Upload,
     User,
 )
 
 __all__ = [
     "admin_user",
+    "attachment",
     "author",
+    "avatar_url",
     "event_data",
     "member",
     "message",
     "rfc3339",
     "room",
     "session_info",
+    "upload",
     "user",
 ]
 
@@ -72,7 +78,13 @@ def user(u: User) -> dict[str, Any]:
         "created_at": rfc3339(u.created_at),
         "is_admin": u.is_admin,
         "kind": "bot" if u.bot else "user",
+        "avatar_url": avatar_url(u.avatar),
     }
+
+
+def avatar_url(key: str | None) -> str | None:
+    """Avatars are served to anyone with the link: its key is random and unguessable."""
+    return None if key is None else f"/api/v1/avatars/{key}"
 
 
 def session_info(s: SessionInfo) -> dict[str, Any]:
@@ -100,7 +112,32 @@ def author(a: Author) -> dict[str, Any]:
     }
 
 
-def message(m: Message) -> dict[str, Any]:
+def attachment(a: Attachment, links: FileLinks | None) -> dict[str, Any]:
+    """An attachment with its links: signed and expiring when `links` is given (what an
+    `<img>` can open), else plain paths (which need the bearer token)."""
+    if links is not None:
+        url = links.file_url(a.id, a.filename)
+        thumb = links.thumbnail_url(a.id) if a.has_thumbnail else None
+    else:
+        url = file_path(a.id, a.filename)
+        thumb = thumbnail_path(a.id) if a.has_thumbnail else None
+    return {
+        "id": a.id,
+        "filename": a.filename,
+        "content_type": a.content_type,
+        "size": a.size,
+        "width": a.width,
+        "height": a.height,
+        "url": url,
+        "thumbnail_url": thumb,
+    }
+
+
+def upload(u: Upload, links: FileLinks | None) -> dict[str, Any]:
+    return {**attachment(u.attachment, links), "sha256": u.sha256}
+
+
+def message(m: Message, links: FileLinks | None = None) -> dict[str, Any]:
     return {
         "id": m.id,
         "room_id": m.room_id,
@@ -118,6 +155,7 @@ def message(m: Message) -> dict[str, Any]:
         "thread": thread(m.thread),
         "pinned_at": None if m.pinned_at is None else rfc3339(m.pinned_at),
         "cards": cards_to(m.cards),
+        "attachments": [attachment(a, links) for a in m.attachments],
     }
 
 
@@ -147,6 +185,7 @@ def room(r: Room) -> dict[str, Any]:
         "last_seq": r.last_seq,
         "retention_days": r.retention_days,
         "members_can_pin": r.members_can_pin,
+        "avatar_url": avatar_url(r.avatar),
     }
     if r.my_role is not None:
         body["my_role"] = r.my_role
@@ -165,11 +204,12 @@ def member(m: Member) -> dict[str, Any]:
     }
 
 
-def event_data(e: DurableEvent | EphemeralEvent) -> dict[str, Any]:
-    """The `data` of an event's frame (docs/api.md, "Event types")."""
+def event_data(e: DurableEvent | EphemeralEvent, links: FileLinks | None = None) -> dict[str, Any]:
+    """The `data` of an event's frame (docs/api.md, "Event types"); `links` signs the links
+    to attachments."""
     match e:
         case MessageCreated():
-            return message(e.message)
+            return message(e.message, links)
         case MessageUpdated():
             return {
                 "id": e.id,

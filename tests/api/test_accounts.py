@@ -53,7 +53,15 @@ async def test_sign_up_returns_user_and_token(client: httpx.AsyncClient) -> None
     assert isinstance(body["token"], str)
     assert len(body["token"]) >= 20
     user = body["user"]
-    assert set(user) == {"id", "username", "display_name", "created_at", "is_admin", "kind"}
+    assert set(user) == {
+        "id",
+        "username",
+        "display_name",
+        "created_at",
+        "is_admin",
+        "kind",
+        "avatar_url",
+    }
     assert user["is_admin"] is True, "the first account of a server runs it"
     assert user["username"] == "alice"
     assert user["display_name"] == "Alice A."

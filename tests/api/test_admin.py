@@ -30,6 +30,7 @@ ADMIN_USER_FIELDS = {
     "is_admin",
     "kind",
     "deactivated",
+    "avatar_url",
 }
 
 

@@ -246,11 +246,20 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("GET", "/rooms/{room_id}/webhooks", None),
     ("DELETE", "/rooms/{room_id}/webhooks/{hook_id}", None),
     ("GET", "/search", None),
+    ("POST", "/rooms/{room_id}/uploads", None),
+    # Without a signed link (exp, sig): only a token opens a file.
+    ("GET", "/files/{file_id}/{filename}", None),
+    ("GET", "/thumbnails/{file_id}", None),
+    ("PUT", "/me/avatar", None),
+    ("DELETE", "/me/avatar", None),
+    ("PUT", "/rooms/{room_id}/avatar", None),
+    ("DELETE", "/rooms/{room_id}/avatar", None),
 ]
 PUBLIC_ROUTES = {
     ("POST", "/accounts"),
     ("POST", "/sessions"),
     ("POST", "/password-resets/{code}"),
+    ("GET", "/avatars/{key}"),  # the random key is the permission
 }
 
 
@@ -263,6 +272,8 @@ def concrete(template: str) -> str:
         session_id="s_none",
         code="nope",
         hook_id="wh_none",
+        file_id="f_none",
+        filename="x.txt",
     )
 
 

@@ -402,6 +402,7 @@ async def test_bans_are_listed_with_user_reason_and_time(
             "created_at",
             "is_admin",
             "kind",
+            "avatar_url",
         }
         assert b["banned_at"].endswith("Z")
     assert_problem(await carol.post(f"/rooms/{room}/join"), 403, "banned")

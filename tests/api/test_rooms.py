@@ -25,6 +25,7 @@ ROOM_FIELDS = {
     "last_seq",
     "retention_days",
     "members_can_pin",
+    "avatar_url",
 }
 MEMBER_FIELDS = {"my_role", "last_read_seq", "unread_count", "mention_count"}
 
@@ -372,6 +373,7 @@ async def test_members_list_has_user_role_and_joined_at(alice: Account, bob: Acc
             "created_at",
             "is_admin",
             "kind",
+            "avatar_url",
         }
         assert m["muted"] is False
         assert RFC3339_MS_UTC.fullmatch(m["joined_at"])

@@ -94,11 +94,14 @@ async def test_no_operation_answers_5xx_to_unicode_heavy_input(
                 headers = {**alice.headers, "Idempotency-Key": url_part(value)[:200] or "k"}
                 content = None
                 request_body = operation.get("requestBody")
-                if request_body is not None:
+                if request_body is not None and "application/json" in request_body["content"]:
                     schema = request_body["content"]["application/json"]["schema"]
                     # ensure_ascii: lone surrogates travel as \ud800 escapes, as JSON allows.
                     content = json.dumps(body_with(schema, components, value)).encode()
                     headers["Content-Type"] = "application/json"
+                elif request_body is not None:  # a file: the text is its bytes (and its name)
+                    content = value.encode("utf-8", "surrogatepass")
+                    headers["Content-Type"] = "application/octet-stream"
                 r = await client.request(method.upper(), url, content=content, headers=headers)
                 sent += 1
                 if r.status_code >= 500:

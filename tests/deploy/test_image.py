@@ -309,6 +309,9 @@ def test_two_containers_form_a_cluster_on_postgres_and_redis(
                 # Only Redis can carry an event between the nodes within the test.
                 "HUBBUB_EVENT_POLL_SECONDS": "3600",
                 "HUBBUB_PASSWORD_HASHING": "fast",
+                # Each container keeps files in its own /data: said to be shared so that
+                # serve starts (this test uploads none).
+                "HUBBUB_FILES_SHARED": "true",
             }
             container = Container(image, env=env).run("--network", "host")
             nodes.append((container, f"http://127.0.0.1:{port}"))

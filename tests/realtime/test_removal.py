@@ -60,6 +60,7 @@ ROOM_FIELDS = {
     "last_seq",
     "retention_days",
     "members_can_pin",
+    "avatar_url",
 }
 
 

@@ -76,7 +76,7 @@ class Feed:
             body = event.body
             if isinstance(body, SessionsRevoked) and self.sub.session_id in body.session_ids:
                 raise SessionEnded
-        frames = [event_frame(e, hub.deployment_id) for e in events]
+        frames = [event_frame(e, hub.deployment_id, hub.links) for e in events]
         self.sub.last_pos = max(after, upto)
         # Caught up once the database has nothing the hub has not already dispatched: every
         # later event reaches the live buffer.

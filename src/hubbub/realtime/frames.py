@@ -9,6 +9,7 @@ import orjson
 
 from hubbub import wire
 from hubbub.events import Ephemeral, Event, Typing
+from hubbub.links import FileLinks
 from hubbub.realtime.cursors import cursor
 
 __all__ = [
@@ -53,15 +54,15 @@ class Frame:
         return self._sse
 
 
-def event_frame(event: Event, deployment_id: str) -> Frame:
-    """A durable event: its cursor is its `id`."""
+def event_frame(event: Event, deployment_id: str, links: FileLinks | None = None) -> Frame:
+    """A durable event: its cursor is its `id`; `links` signs links to attachments."""
     at = cursor(deployment_id, event.pos)
     body = {
         "id": at,
         "type": event.type,
         "room_id": event.room_id,
         "ts": wire.rfc3339(event.ts),
-        "data": wire.event_data(event.body),
+        "data": wire.event_data(event.body, links),
     }
     return Frame(event.pos, at, body, event.room_id)
 

@@ -33,6 +33,7 @@ from hubbub.events import (
     Presence,
     SessionsRevoked,
 )
+from hubbub.links import FileLinks
 from hubbub.models import User
 from hubbub.realtime.frames import ephemeral_frame, event_frame
 from hubbub.realtime.subscriptions import SessionEnded, Subscription
@@ -58,8 +59,10 @@ class Hub:
         presence_grace: float = 30.0,
         presence_room_max: int = 100,
         streams_per_user: int = 20,
+        links: FileLinks | None = None,
     ) -> None:
         self.store = store
+        self.links = links  # signs the links to attachments in frames
         self.clock = clock
         self.deployment_id = deployment_id
         self.bus = bus
@@ -241,7 +244,7 @@ class Hub:
         subject = event.subject
         if isinstance(body, MemberJoined) and subject is not None:
             self._note_membership(subject, event.pos, body.room.id, joined=True)
-        frame = event_frame(event, self.deployment_id)
+        frame = event_frame(event, self.deployment_id, self.links)
         if isinstance(body, SessionsRevoked):
             ended = set(body.session_ids)
             for sub in list(self.by_user.get(body.user_id, ())):

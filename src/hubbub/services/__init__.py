@@ -13,6 +13,7 @@ from hubbub.services.audit import AuditService
 from hubbub.services.classic import ClassicService
 from hubbub.services.erasure import ErasureService
 from hubbub.services.exports import ExportService
+from hubbub.services.files import FileService
 from hubbub.services.health import HealthService
 from hubbub.services.invites import InviteService
 from hubbub.services.messages import MessageService
@@ -48,3 +49,4 @@ class Services:
     pins: PinService
     webhooks: WebhookService
     search: SearchService
+    files: FileService

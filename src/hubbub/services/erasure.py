@@ -27,6 +27,7 @@ from hubbub.events import (
 from hubbub.models import Author, User
 from hubbub.services.admin import AdminService
 from hubbub.services.audit import record
+from hubbub.services.files import Reap, no_reaping
 from hubbub.services.passwords import Passwords
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.redaction import redact_deleted
@@ -36,6 +37,7 @@ from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
 from hubbub.store import erasures as erasures_q
 from hubbub.store import events as events_q
+from hubbub.store import files as files_q
 from hubbub.store import messages as messages_q
 from hubbub.store import rooms as rooms_q
 from hubbub.store import users as users_q
@@ -56,6 +58,7 @@ class ErasureService:
     uow: UnitOfWork
     passwords: Passwords
     limits: RateLimits
+    reap: Reap = no_reaping
 
     async def delete_me(
         self, session: Session, password: str, erase_messages: bool, client: str
@@ -99,6 +102,10 @@ class ErasureService:
             for room_id, role, kind in rooms_q.list_memberships(tx, target.id):
                 if kind != "dm":
                     remove_member(tx, outbox, room_id, gone, role, "left")
+            # Uploads never attached go now; attached ones go with their messages (erased
+            # in the batches) or stay with them.
+            files_q.doom_user_files(tx, target.id, attached_too=False)
+            files_q.swap_avatar(tx, "users", target.id, None)
             erasures_q.insert_erasure(tx, target.id, erase_messages, outbox.now_ms)
             action = "user.delete_erasing" if erase_messages else "user.delete"
             record(tx, outbox, actor, action, target.id)
@@ -115,6 +122,8 @@ class ErasureService:
             step = functools.partial(_erase_batch, user_id=pending_id)
             while await self.uow.write(step):
                 batches += 1
+        if pending:
+            await self.reap()  # the erased messages' files
         return batches
 
 

@@ -30,11 +30,13 @@ from hubbub.services.access import rank, require_voice, room_access, visible_mes
 from hubbub.services.activity import ActivityService
 from hubbub.services.audit import record
 from hubbub.services.fields import check_text
+from hubbub.services.files import Reap, no_reaping
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.redaction import redact_deleted, redact_edited
 from hubbub.services.threads import check_root, on_reply, on_reply_gone
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
+from hubbub.store import files as files_q
 from hubbub.store import idempotency as idem_q
 from hubbub.store import mentions as mentions_q
 from hubbub.store import messages as messages_q
@@ -42,6 +44,7 @@ from hubbub.store import reactions as reactions_q
 from hubbub.store import rooms as rooms_q
 
 __all__ = [
+    "ATTACHMENTS_MAX",
     "HISTORY_LIMIT_DEFAULT",
     "HISTORY_LIMIT_MAX",
     "HistoryPage",
@@ -56,6 +59,7 @@ REACTIONS_PER_USER = 20
 REACTIONS_PER_MESSAGE = 50
 IDEMPOTENCY_KEY_MAX = 255
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+ATTACHMENTS_MAX = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,7 @@ class MessageService:
     limits: RateLimits
     activity: ActivityService
     online: mentions.Online = mentions.NOBODY_ONLINE
+    reap: Reap = no_reaping
 
     async def send(
         self,
@@ -110,6 +115,7 @@ class MessageService:
         thread_root: str | None = None,
         also_to_room: bool = False,
         integration: Integration | None = None,
+        attachments: list[str] | None = None,
     ) -> Sent:
         """Commit a message to a room `me` is a member of; with `thread_root`, as a reply in
         that message's thread (shown in the room too with `also_to_room`). Its @mentions are
@@ -118,15 +124,18 @@ class MessageService:
         With an idempotency key, the message is stored as the key's answer in the same
         transaction, and a retry with the same key and request returns it again (creating
         nothing); the same key with a different request raises IdempotencyKeyReused.
+
+        `attachments`: up to ATTACHMENTS_MAX uploads of `me` to this room not attached yet
+        (Invalid otherwise); with any, `text` may be empty.
         """
+        files = list(attachments or [])
+        if len(files) > ATTACHMENTS_MAX or len(set(files)) != len(files):
+            raise Invalid(
+                f"attachments: at most {ATTACHMENTS_MAX} different uploads", field="attachments"
+            )
         with_cards = integration is not None and bool(integration.cards)
-        check_text(
-            "text",
-            text,
-            0 if with_cards else 1,
-            self.settings.message_text_max,
-            allow_blank=with_cards,
-        )
+        if not ((files or with_cards) and text == ""):
+            check_text("text", text, 1, self.settings.message_text_max)
         if idempotency_key is not None:
             # A field value's surrounding whitespace is not part of it (RFC 9110 5.5).
             idempotency_key = idempotency_key.strip(" \t")
@@ -139,6 +148,8 @@ class MessageService:
         request: list[object] = [room_id, text, reply_to]
         if thread_root is not None:
             request += [thread_root, also_to_room]
+        if files:
+            request += [files]
         request_hash = hashlib.sha256(orjson.dumps(request)).hexdigest()
 
         def fn(tx: Tx, outbox: Outbox) -> Sent:
@@ -173,7 +184,24 @@ class MessageService:
                 sender_name=None if integration is None else integration.sender_name,
                 cards=() if integration is None else integration.cards,
             )
+            uploads = [files_q.find_upload(tx, upload_id) for upload_id in files]
+            attached = []
+            for upload in uploads:
+                if (
+                    upload is None
+                    or upload.room_id != room_id
+                    or upload.user_id != me.id
+                    or upload.message_id is not None
+                ):
+                    raise Invalid(
+                        "attachments must be your own uploads to this room, not yet attached",
+                        field="attachments",
+                    )
+                attached.append(upload.attachment)
             message = messages_q.insert_message(tx, new, now)
+            if attached:
+                files_q.attach(tx, files, message.id)
+                message = replace(message, attachments=tuple(attached))
             if parsed.any:
                 found = mentions.store_mentions(tx, message, parsed, online, fresh=True)
                 message = replace(message, mentions=found)
@@ -383,6 +411,7 @@ class MessageService:
             outbox.add(MessageDeletedEvent(message.id, message.room_id, message.seq))
 
         await self.uow.write(fn)
+        await self.reap()  # its files' bytes, now that their rows are gone
 
     async def react(self, me: User, message_id: str, emoji: str, *, add: bool) -> None:
         """Add or remove my reaction; idempotent. Members only; not on deleted messages. A

@@ -46,6 +46,7 @@ DEFAULT_LIMITS: dict[str, tuple[str, str]] = {
     "password_resets": ("20/hour", "password-reset links used per client address"),
     "exports": ("5/day", "data exports asked for per account"),
     "webhooks": ("60/minute", "messages posted per incoming webhook"),
+    "uploads": ("100/hour", "file uploads (attachments and avatars) per account"),
     "typing": ("1/2seconds", "typing notifications per account and room (extras dropped)"),
     "stream_frames": ("30/second", "frames a client sends per WebSocket (extras dropped)"),
 }

@@ -23,6 +23,7 @@ from hubbub.models import Message
 from hubbub.store import Tx
 from hubbub.store import events as events_q
 from hubbub.store import exports as exports_q
+from hubbub.store import files as files_q
 from hubbub.store import idempotency as idem_q
 
 __all__ = ["redact_deleted", "redact_edited", "redact_pruned", "tombstone"]
@@ -30,7 +31,7 @@ __all__ = ["redact_deleted", "redact_edited", "redact_pruned", "tombstone"]
 
 def tombstone(message: Message) -> Message:
     """A deleted message as everyone sees it: its place (id, seq, author, time), no content."""
-    return replace(message, text="", deleted=True, reactions=(), cards=())
+    return replace(message, text="", deleted=True, reactions=(), cards=(), attachments=())
 
 
 def redact_deleted(tx: Tx, message: Message) -> None:
@@ -51,6 +52,8 @@ def redact_deleted(tx: Tx, message: Message) -> None:
         events_q.replace_event(tx, event.pos, body)
     idem_q.rewrite_answers_for(tx, dead)
     _discard_export(tx, message)
+    # Its files: the rows now, the bytes right after the commit (services/files.py reaps).
+    files_q.doom_message_files(tx, message.id)
 
 
 def redact_edited(tx: Tx, message: Message) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hubbub.config import Settings
+from hubbub.services.files import Reap, no_reaping
 from hubbub.services.redaction import redact_pruned
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
@@ -32,6 +33,7 @@ class Swept:
 class RetentionService:
     uow: UnitOfWork
     settings: Settings
+    reap: Reap = no_reaping
 
     async def sweep(self) -> Swept:
         """One pass: expired messages in every room, then the event log's old end."""
@@ -52,6 +54,8 @@ class RetentionService:
                 erased += gone
                 if gone < BATCH:
                     break
+        if erased:
+            await self.reap()  # the erased messages' files
         return erased
 
     async def sweep_events(self) -> int:

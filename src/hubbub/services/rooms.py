@@ -387,6 +387,7 @@ def public_room(room: Room) -> Room:
         created_at=room.created_at,
         member_count=room.member_count,
         last_seq=room.last_seq,
+        avatar=room.avatar,
     )
 
 

@@ -126,7 +126,7 @@ class WebhookService:
         hook, bot = found
         await self.limits.hit("webhooks", hook.id)
         converted = convert_payload(payload)
-        text = converted.text
+        text = converted.text if converted.text.strip() else ""
         limit = self.settings.message_text_max
         if len(text) > limit:  # an alert cut short beats an alert lost
             text = text[: limit - 1] + "…"

@@ -52,6 +52,10 @@ class Store:
                 " ON CONFLICT DO NOTHING",
                 {"id": secrets.token_hex(4)},
             )
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('files_key', :key) ON CONFLICT DO NOTHING",
+                {"key": secrets.token_hex(32)},
+            )
             return applied
 
         return await self.engine.write(tx_fn)
@@ -74,6 +78,15 @@ class Store:
         )
         assert row is not None, "run migrations first"
         return str(row[0])
+
+    async def files_key(self) -> bytes:
+        """The key that signs links to files (made at first migration; shared by the
+        cluster's nodes through the database)."""
+        row = await self.engine.read(
+            lambda tx: tx.fetchone("SELECT value FROM meta WHERE key = 'files_key'")
+        )
+        assert row is not None, "run migrations first"
+        return bytes.fromhex(str(row[0]))
 
     async def pending_migrations(self) -> list[int]:
         """Versions shipped but not yet applied (empty when the schema is current)."""

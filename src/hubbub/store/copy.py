@@ -43,6 +43,8 @@ TABLES: list[tuple[str, str]] = [
     ("exports", "user_id"),
     ("export_chunks", "user_id, n"),
     ("webhooks", "id"),
+    ("uploads", "id"),
+    ("doomed_files", "key"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
 # Made from the copied messages rather than copied: the search index (its SQLite form is an

@@ -11,6 +11,7 @@ from hubbub.errors import RoomNotFound
 from hubbub.ids import new_id
 from hubbub.models import (
     NO_MENTIONS,
+    Attachment,
     Author,
     Card,
     Mentions,
@@ -21,6 +22,7 @@ from hubbub.models import (
 )
 from hubbub.store import search
 from hubbub.store.engine import Row, Tx
+from hubbub.store.files import attachments_of
 from hubbub.store.users import USER_COLUMNS, user_from_row
 
 __all__ = [
@@ -74,9 +76,10 @@ class _Extras:
     reactions: dict[str, tuple[ReactionCount, ...]]
     mentioned: dict[str, tuple[str, ...]]
     participants: dict[str, tuple[User, ...]]
+    attachments: dict[str, list[Attachment]]
 
 
-_NO_EXTRAS = _Extras({}, {}, {})
+_NO_EXTRAS = _Extras({}, {}, {}, {})
 
 
 def _message(row: Row, extras: _Extras = _NO_EXTRAS) -> Message:
@@ -121,6 +124,7 @@ def _message(row: Row, extras: _Extras = _NO_EXTRAS) -> Message:
         thread=thread,
         pinned_at=None if row[18] is None else int(row[18]),
         cards=() if deleted or not row[21] else cards_from(orjson.loads(row[21])),
+        attachments=() if deleted else tuple(extras.attachments.get(message_id, ())),
     )
 
 
@@ -220,8 +224,8 @@ def _reactions_by_message(
 def _extras(
     tx: Tx, rows: list[Row], where: str, params: dict[str, object], me: str | None
 ) -> _Extras:
-    """Reactions, @username mentions and thread participants of the messages `where`
-    selects (`m.`-qualified), in three queries whatever the page's size."""
+    """Reactions, @username mentions, thread participants and attachments of the messages
+    `where` selects (`m.`-qualified), in four queries whatever the page's size."""
     if not rows:
         return _NO_EXTRAS
     reactions = _reactions_by_message(tx, where, params, me)
@@ -249,6 +253,7 @@ def _extras(
         reactions,
         {k: tuple(v) for k, v in mentioned.items()},
         {k: tuple(v) for k, v in participants.items()},
+        attachments_of(tx, where, params),
     )
 
 

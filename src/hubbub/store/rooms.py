@@ -39,7 +39,7 @@ __all__ = [
 _COLUMNS = (
     "r.id, r.name, r.topic, r.visibility, r.kind, r.created_at, r.last_seq,"
     " (SELECT COUNT(*) FROM members c WHERE c.room_id = r.id), r.retention_days,"
-    " r.members_can_pin"
+    " r.members_can_pin, r.avatar"
 )
 # The viewer's membership, unread and mention counts, as extra columns (NULL for a
 # non-member). The counting rules are store/messages.py's UNREAD and MENTIONS_ME.
@@ -54,7 +54,7 @@ _JOIN_MINE = " LEFT JOIN members me ON me.room_id = r.id AND me.user_id = :me"
 
 
 def _room(row: Row) -> Room:
-    role = row[10] if len(row) > 10 else None
+    role = row[11] if len(row) > 11 else None
     return Room(
         id=row[0],
         name=row[1],
@@ -66,10 +66,11 @@ def _room(row: Row) -> Room:
         member_count=int(row[7]),
         retention_days=None if row[8] is None else int(row[8]),
         members_can_pin=bool(row[9]),
+        avatar=row[10],
         my_role=role,
-        last_read_seq=None if role is None else int(row[11]),
-        unread_count=None if role is None else int(row[12]),
-        mention_count=None if role is None else int(row[13]),
+        last_read_seq=None if role is None else int(row[12]),
+        unread_count=None if role is None else int(row[13]),
+        mention_count=None if role is None else int(row[14]),
     )
 
 

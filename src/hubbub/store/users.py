@@ -26,7 +26,8 @@ __all__ = [
 
 # The columns user_from_row reads, in order (`u.`-qualified where a query joins users).
 USER_COLUMNS = (
-    "u.id, u.username, u.display_name, u.created_at, u.is_admin, u.deactivated_at, u.kind"
+    "u.id, u.username, u.display_name, u.created_at, u.is_admin, u.deactivated_at, u.kind,"
+    " u.avatar"
 )
 _FROM = "users u"
 
@@ -40,6 +41,7 @@ def user_from_row(row: Row) -> User:
         is_admin=bool(row[4]),
         deactivated=row[5] is not None,
         bot=row[6] == "bot",
+        avatar=row[7],
     )
 
 
@@ -92,7 +94,7 @@ def find_credentials(tx: Tx, username: str) -> tuple[User, str] | None:
         " AND u.deleted_at IS NULL",
         {"key": username.lower()},
     )
-    return None if row is None else (user_from_row(row), row[7])
+    return None if row is None else (user_from_row(row), row[8])
 
 
 def search_users(tx: Tx, prefix: str, limit: int) -> list[User]:

@@ -16,6 +16,7 @@ from hubbub.web.problems import http_error, is_json_content_type
 __all__ = [
     "FORM",
     "SLACK_PATHS",
+    "STREAMED",
     "BadBody",
     "BodyLimitMiddleware",
     "declared_length",
@@ -28,6 +29,11 @@ __all__ = [
 # UTF-8); only bodies with such an escape are walked to look for one.
 _SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+# Routes that read their own bodies as streams, with their own limit (uploads:
+# HUBBUB_MAX_UPLOAD_BYTES, checked as the bytes arrive): not read or limited here.
+STREAMED = re.compile(r"^/api/v1/(rooms/[^/]+/uploads|rooms/[^/]+/avatar|me/avatar)$")
 
 
 class BadBody(Exception):
@@ -137,7 +143,11 @@ class BodyLimitMiddleware:
             response = http_error(scope["path"], 422, "NUL characters are not allowed in URLs")
             await response(scope, receive, send)
             return
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        if (
+            scope["type"] != "http"
+            or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS")
+            or STREAMED.match(scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
         try:

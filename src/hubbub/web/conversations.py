@@ -15,7 +15,7 @@ from hubbub.errors import Invalid
 from hubbub.models import Message
 from hubbub.services.threads import LIST_MAX
 from hubbub.web.auth import Me
-from hubbub.web.deps import Svc
+from hubbub.web.deps import Links, Svc
 from hubbub.web.responses import json_response, no_content
 from hubbub.web.schemas import PROBLEMS, MessageOut, ReadIn
 
@@ -65,6 +65,7 @@ async def get_thread(
     message_id: str,
     me: Me,
     svc: Svc,
+    links: Links,
     after: Annotated[int, Query(ge=0, description="only replies with a seq above this")] = 0,
     limit: Limit = 50,
 ) -> Response:
@@ -72,8 +73,8 @@ async def get_thread(
     page = await svc.threads.replies(me, message_id, after, limit)
     return json_response(
         {
-            "root": wire.message(page.root),
-            "replies": [wire.message(m) for m in page.replies],
+            "root": wire.message(page.root, links),
+            "replies": [wire.message(m, links) for m in page.replies],
             "has_more": page.has_more,
         }
     )
@@ -111,6 +112,7 @@ async def mark_thread_read(message_id: str, body: ReadIn, me: Me, svc: Svc) -> R
 async def list_threads(
     me: Me,
     svc: Svc,
+    links: Links,
     unread: Annotated[bool, Query(description="only threads with unread replies")] = False,
     limit: Limit = 50,
 ) -> Response:
@@ -120,7 +122,7 @@ async def list_threads(
         {
             "threads": [
                 {
-                    "root": wire.message(t.root),
+                    "root": wire.message(t.root, links),
                     "unread_count": t.unread_count,
                     "last_read_seq": t.last_read_seq,
                 }
@@ -151,6 +153,7 @@ def _parse_mention_cursor(cursor: str) -> tuple[int, str]:
 async def list_mentions(
     me: Me,
     svc: Svc,
+    links: Links,
     before: Annotated[str | None, Query(max_length=200)] = None,
     limit: Limit = 50,
 ) -> Response:
@@ -160,7 +163,7 @@ async def list_mentions(
     found = await svc.threads.mentions(me, cursor, limit)
     return json_response(
         {
-            "messages": [wire.message(m) for m in found],
+            "messages": [wire.message(m, links) for m in found],
             "next_before": _mention_cursor(found[-1]) if len(found) == limit else None,
         }
     )
@@ -181,6 +184,7 @@ async def unpin_message(message_id: str, me: Me, svc: Svc) -> Response:
 
 
 @router.get("/rooms/{room_id}/pins", response_model=PinsOut, responses=PROBLEMS(401, 404))
-async def list_pins(room_id: str, me: Me, svc: Svc) -> Response:
+async def list_pins(room_id: str, me: Me, svc: Svc, links: Links) -> Response:
     """The room's pinned messages, the latest pin first (at most 100)."""
-    return json_response({"messages": [wire.message(m) for m in await svc.pins.pins(me, room_id)]})
+    pinned = await svc.pins.pins(me, room_id)
+    return json_response({"messages": [wire.message(m, links) for m in pinned]})

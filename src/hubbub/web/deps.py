@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from hubbub.links import FileLinks
 from hubbub.realtime import Realtime
 from hubbub.services import Services
 
-__all__ = ["Rt", "Svc", "get_realtime", "get_services"]
+__all__ = ["Links", "Rt", "Svc", "get_links", "get_realtime", "get_services"]
 
 
 async def get_services(request: Request) -> Services:
@@ -24,3 +25,12 @@ async def get_realtime(request: Request) -> Realtime:
 
 Svc = Annotated[Services, Depends(get_services)]
 Rt = Annotated[Realtime, Depends(get_realtime)]
+
+
+async def get_links(request: Request) -> FileLinks:
+    """What signs the links to files in answers."""
+    links: FileLinks = request.app.state.links
+    return links
+
+
+Links = Annotated[FileLinks, Depends(get_links)]

@@ -34,6 +34,7 @@ class RoomPublicOut(BaseModel):
     last_seq: int
     retention_days: int | None
     members_can_pin: bool
+    avatar_url: str | None
 
 
 class MessageUpdatedData(BaseModel):

@@ -19,9 +19,15 @@ from hubbub.services.ratelimits import REPORT, QuotaReport
 
 __all__ = ["CORS_ALLOWED_HEADERS", "ResponseHeaders"]
 
-CORS_ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key, Last-Event-ID, X-Request-ID"
+CORS_ALLOWED_HEADERS = (
+    "Authorization, Content-Type, Content-Disposition, Idempotency-Key, Last-Event-ID, Range,"
+    " X-Request-ID"
+)
 CORS_ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE"
-CORS_EXPOSED_HEADERS = "RateLimit, RateLimit-Policy, Retry-After, Idempotent-Replayed, X-Request-ID"
+CORS_EXPOSED_HEADERS = (
+    "RateLimit, RateLimit-Policy, Retry-After, Idempotent-Replayed, X-Request-ID,"
+    " Content-Range, Content-Disposition, ETag"
+)
 CORS_MAX_AGE = "600"
 
 _NOSNIFF = (b"x-content-type-options", b"nosniff")

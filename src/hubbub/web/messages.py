@@ -17,7 +17,7 @@ from hubbub.services.messages import (
     IDEMPOTENCY_KEY_MAX,
 )
 from hubbub.web.auth import Me
-from hubbub.web.deps import Svc
+from hubbub.web.deps import Links, Svc
 from hubbub.web.responses import json_response, no_content
 from hubbub.web.schemas import PROBLEMS, MessageIn, MessageOut, MessagePatch, MessagesPage
 
@@ -47,6 +47,7 @@ async def send_message(
     body: MessageIn,
     me: Me,
     svc: Svc,
+    links: Links,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -70,9 +71,10 @@ async def send_message(
         idempotency_key,
         thread_root=body.thread_root,
         also_to_room=body.also_to_room,
+        attachments=body.attachments,
     )
     headers = {"Idempotent-Replayed": "true"} if sent.replayed else None
-    return json_response(wire.message(sent.message), 201, headers)
+    return json_response(wire.message(sent.message, links), 201, headers)
 
 
 @router.get(
@@ -82,6 +84,7 @@ async def list_messages(
     room_id: str,
     me: Me,
     svc: Svc,
+    links: Links,
     before: Annotated[int | None, Query(ge=0, description="only seqs below this")] = None,
     after: Annotated[int | None, Query(ge=0, description="only seqs above this")] = None,
     around: Annotated[
@@ -113,7 +116,7 @@ async def list_messages(
         page = await svc.messages.history(me, room_id, before, after, limit)
     return json_response(
         {
-            "messages": [wire.message(m) for m in page.messages],
+            "messages": [wire.message(m, links) for m in page.messages],
             "has_more_before": page.has_more_before,
             "has_more_after": page.has_more_after,
         }
@@ -121,8 +124,8 @@ async def list_messages(
 
 
 @router.get("/messages/{message_id}", response_model=MessageOut, responses=PROBLEMS(401, 404))
-async def get_message(message_id: str, me: Me, svc: Svc) -> Response:
-    return json_response(wire.message(await svc.messages.get(me, message_id)))
+async def get_message(message_id: str, me: Me, svc: Svc, links: Links) -> Response:
+    return json_response(wire.message(await svc.messages.get(me, message_id), links))
 
 
 @router.patch(
@@ -130,9 +133,12 @@ async def get_message(message_id: str, me: Me, svc: Svc) -> Response:
     response_model=MessageOut,
     responses=PROBLEMS(400, 401, 403, 404, 409, 413, 415, 422),
 )
-async def edit_message(message_id: str, body: MessagePatch, me: Me, svc: Svc) -> Response:
+async def edit_message(
+    message_id: str, body: MessagePatch, me: Me, svc: Svc, links: Links
+) -> Response:
     """Edit your own message's text; sets `edited_at`."""
-    return json_response(wire.message(await svc.messages.edit(me, message_id, body.text)))
+    edited = await svc.messages.edit(me, message_id, body.text)
+    return json_response(wire.message(edited, links))
 
 
 @router.delete("/messages/{message_id}", status_code=204, responses=PROBLEMS(401, 403, 404))

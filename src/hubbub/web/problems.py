@@ -25,6 +25,7 @@ from hubbub.errors import (
     NotFound,
     RateLimited,
     ResetExpired,
+    TooLarge,
     Unauthenticated,
     Unavailable,
 )
@@ -51,6 +52,7 @@ STATUS: dict[type[DomainError], int] = {
     Unauthenticated: 401,
     Unavailable: 503,
     RateLimited: 429,
+    TooLarge: 413,
 }
 
 

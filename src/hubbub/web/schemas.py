@@ -12,12 +12,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from hubbub.services.accounts import DISPLAY_NAME_MAX
 from hubbub.services.fields import NO_NUL_PATTERN, NOT_BLANK_PATTERN, USERNAME_PATTERN
+from hubbub.services.messages import ATTACHMENTS_MAX
 from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN
 from hubbub.services.rooms import NAME_MAX, RETENTION_DAYS_MAX, TOPIC_MAX
 
 __all__ = [
     "PROBLEMS",
     "AccountIn",
+    "AttachmentOut",
     "DmIn",
     "JsonInt",
     "MemberIn",
@@ -35,6 +37,7 @@ __all__ = [
     "RoomsOut",
     "SessionIn",
     "SessionOut",
+    "UploadOut",
     "UserOut",
     "UsersOut",
 ]
@@ -127,7 +130,18 @@ class DmIn(_In):
 
 
 class MessageIn(_In):
-    text: str = MESSAGE_TEXT
+    text: str = Field(
+        default="",
+        json_schema_extra={"pattern": f"^$|{NOT_BLANK_PATTERN}"},
+        description="1 to message_text_max (default 4000) characters, not only whitespace;"
+        " empty (or left out) only when the message has attachments",
+    )
+    attachments: list[Annotated[str, Field(pattern=NO_NUL_PATTERN, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=ATTACHMENTS_MAX,
+        description="ids of your uploads to this room (POST /rooms/{room_id}/uploads) not yet"
+        " attached, in the order shown; at most 10",
+    )
     reply_to: str | None = Field(default=None, pattern=NO_NUL_PATTERN)
     thread_root: str | None = Field(
         default=None,
@@ -155,6 +169,7 @@ class UserOut(BaseModel):
     created_at: str
     is_admin: bool = Field(description="A server admin")
     kind: Literal["user", "bot"] = Field(description="bot: an integration's account")
+    avatar_url: str | None = Field(description="their picture (a 256 px WebP); null: none")
 
 
 class UsersOut(BaseModel):
@@ -213,6 +228,21 @@ class CardOut(BaseModel):
     ts: int | None = Field(description="seconds since the epoch")
 
 
+class AttachmentOut(BaseModel):
+    id: str
+    filename: str
+    content_type: str = Field(description="sniffed from the content, not the uploader's word")
+    size: int = Field(description="bytes")
+    width: int | None = Field(description="images only")
+    height: int | None = Field(description="images only")
+    url: str = Field(description="signed, expiring (HUBBUB_FILE_LINK_SECONDS) download link")
+    thumbnail_url: str | None = Field(description="images only: a WebP of at most 400 px")
+
+
+class UploadOut(AttachmentOut):
+    sha256: str = Field(description="of the bytes as stored (a JPEG's after its metadata went)")
+
+
 class MessageOut(BaseModel):
     id: str
     room_id: str
@@ -230,6 +260,7 @@ class MessageOut(BaseModel):
     thread: ThreadOut | None = Field(description="a root's thread: null until it has replies")
     pinned_at: str | None
     cards: list[CardOut] = Field(description="an integration's attachments; [] otherwise")
+    attachments: list[AttachmentOut]
 
 
 class MessagesPage(BaseModel):
@@ -252,6 +283,7 @@ class RoomOut(BaseModel):
         " default (HUBBUB_MESSAGE_RETENTION)",
     )
     members_can_pin: bool = Field(description="any member may pin (else owners and admins)")
+    avatar_url: str | None = Field(description="its picture (a 256 px WebP); null: none")
     my_role: Literal["owner", "admin", "member"] | None = Field(
         default=None, description="only for members"
     )
@@ -302,8 +334,9 @@ _DESCRIPTIONS = {
     404: "Not found, or not visible to you",
     409: "Conflict",
     410: "The cursor cannot be resumed (cursor_expired): fetch state again",
-    413: "Body too large",
+    413: "Body too large (file_too_large, quota_exceeded for uploads)",
     415: "Content-Type is not application/json",
+    416: "The Range is outside the file (range_not_satisfiable)",
     422: "Validation failed",
     429: "Too many attempts from this address (rate_limited); see Retry-After",
     503: "Database unavailable; retry",
