@@ -65,10 +65,19 @@ def test_a_backup_under_load_restores_every_write_acknowledged_before_it(
         ).json()["next"]
         writer = Writer(server.url, token)
         writer.start()
-        time.sleep(1.0)  # a backlog of writes, and the writes keep coming during the backup
+        # A backlog of writes (waited for, not slept for: a loaded machine writes slowly),
+        # and the writes keep coming during the backup.
+        deadline = time.monotonic() + 30
+        while len(writer.acked) <= 20:
+            assert time.monotonic() < deadline, "the writer wrote too little in 30 s"
+            time.sleep(0.05)
         started = time.monotonic()
         result = hubbub("backup", str(copy), "--database-url", url)
-        time.sleep(0.3)
+        after = len(writer.acked)
+        deadline = time.monotonic() + 30
+        while len(writer.acked) <= after:  # at least one write after the backup, too
+            assert time.monotonic() < deadline, "the writer stopped writing"
+            time.sleep(0.05)
         writer.stop.set()
         writer.join(10)
         assert result.returncode == 0, result.stderr
