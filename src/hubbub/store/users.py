@@ -26,8 +26,7 @@ __all__ = [
 
 # The columns user_from_row reads, in order (`u.`-qualified where a query joins users).
 USER_COLUMNS = (
-    "u.id, u.username, u.display_name, u.created_at, u.is_admin, u.deactivated_at, u.kind,"
-    " u.avatar"
+    "u.id, u.username, u.display_name, u.created_at, u.is_admin, u.deactivated_at, u.kind, u.avatar"
 )
 _FROM = "users u"
 
