@@ -61,6 +61,10 @@ class Account:
         return dict(r.json())
 
 
+# The fields of a User in every answer and event.
+USER_FIELDS = {"id", "username", "display_name", "created_at", "is_admin", "kind", "avatar_url"}
+
+
 async def sign_up(
     client: httpx.AsyncClient, username: str, password: str = "correct horse"
 ) -> Account:

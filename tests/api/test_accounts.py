@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import API, Account, assert_problem, sign_up
+from tests.api.conftest import API, USER_FIELDS, Account, assert_problem, sign_up
 
 pytestmark = pytest.mark.anyio
 
@@ -53,15 +53,7 @@ async def test_sign_up_returns_user_and_token(client: httpx.AsyncClient) -> None
     assert isinstance(body["token"], str)
     assert len(body["token"]) >= 20
     user = body["user"]
-    assert set(user) == {
-        "id",
-        "username",
-        "display_name",
-        "created_at",
-        "is_admin",
-        "kind",
-        "avatar_url",
-    }
+    assert set(user) == USER_FIELDS
     assert user["is_admin"] is True, "the first account of a server runs it"
     assert user["username"] == "alice"
     assert user["display_name"] == "Alice A."

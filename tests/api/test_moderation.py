@@ -25,7 +25,7 @@ from hubbub.config import Settings
 from hubbub.realtime.frames import event_frame
 from hubbub.store import Store
 from hubbub.store.events import list_after
-from tests.api.conftest import API, Account, assert_problem, sign_up
+from tests.api.conftest import API, USER_FIELDS, Account, assert_problem, sign_up
 from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -395,15 +395,7 @@ async def test_bans_are_listed_with_user_reason_and_time(
     ]
     for b in listed:
         assert set(b) == {"user", "reason", "banned_at"}
-        assert set(b["user"]) == {
-            "id",
-            "username",
-            "display_name",
-            "created_at",
-            "is_admin",
-            "kind",
-            "avatar_url",
-        }
+        assert set(b["user"]) == USER_FIELDS
         assert b["banned_at"].endswith("Z")
     assert_problem(await carol.post(f"/rooms/{room}/join"), 403, "banned")
 

@@ -9,7 +9,7 @@ import anyio
 import httpx
 import pytest
 
-from tests.api.conftest import API, Account, assert_problem, sign_up
+from tests.api.conftest import API, USER_FIELDS, Account, assert_problem, sign_up
 
 pytestmark = pytest.mark.anyio
 
@@ -366,15 +366,7 @@ async def test_members_list_has_user_role_and_joined_at(alice: Account, bob: Acc
     }
     for m in members:
         assert set(m) == {"user", "role", "joined_at", "muted"}
-        assert set(m["user"]) == {
-            "id",
-            "username",
-            "display_name",
-            "created_at",
-            "is_admin",
-            "kind",
-            "avatar_url",
-        }
+        assert set(m["user"]) == USER_FIELDS
         assert m["muted"] is False
         assert RFC3339_MS_UTC.fullmatch(m["joined_at"])
 
