@@ -138,6 +138,14 @@ async def test_following_and_unread_threads(alice: Account, bob: Account, carol:
     assert_problem(
         await alice.put(f"/messages/{root['id']}/thread/read", {"seq": 9}), 403, "not_a_member"
     )
+    # Unfollowing sticks: later replies by others don't make the root's author follow again
+    # (replying yourself does).
+    await reply(bob, room, root["id"], "another answer")
+    assert root["id"] not in [
+        t["root"]["id"] for t in (await alice.get("/threads")).json()["threads"]
+    ]
+    await reply(alice, room, root["id"], "thanks")
+    assert root["id"] in [t["root"]["id"] for t in (await alice.get("/threads")).json()["threads"]]
     # Leaving the room drops its threads from the list.
     assert (await carol.post(f"/rooms/{room}/leave")).status_code == 204
     assert (await carol.get("/threads")).json()["threads"] == []

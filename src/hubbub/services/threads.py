@@ -48,10 +48,11 @@ def check_root(tx: Tx, room_id: str, root_id: str) -> Message:
 
 
 def on_reply(tx: Tx, outbox: Outbox, root: Message, reply: Message) -> None:
-    """Inside the reply's write: count it on the root; its author and the root's follow the
-    thread (the replier has read up to their reply); announce the new summary."""
+    """Inside the reply's write: count it on the root; the replier follows the thread (having
+    read up to their reply), and so does the root's author when the thread begins (not on
+    later replies: an author who unfollowed stays unfollowed); announce the new summary."""
     threads_q.note_reply(tx, root.id, reply.author.id, reply.created_at)
-    if root.author.id is not None:
+    if root.author.id is not None and root.thread is None:
         threads_q.follow(tx, root.id, root.room_id, root.author.id, root.seq)
     if reply.author.id is not None:
         threads_q.follow(tx, root.id, root.room_id, reply.author.id, reply.seq)
