@@ -16,10 +16,12 @@ READ = 100  # alice has read this far
 MAX_ROWS = 250  # MAX_HELD in client.js, plus the page that crossed it
 
 
-def scroll_until(person: Person, step: str, done: Callable[[], bool], watch: list[int]) -> None:
+def scroll_until(
+    person: Person, step: str, done: Callable[[], bool], watch: list[int], tries: int = 400
+) -> None:
     """Scroll the timeline by `step` (JS: el => ...) until `done`, noting the row count."""
     page = person.page
-    for _ in range(400):
+    for _ in range(tries):
         page.locator("#timeline").evaluate(step)
         page.wait_for_timeout(60)
         watch.append(page.locator("#messages li.msg").count())
