@@ -3,11 +3,12 @@ and a service worker that opens the client without the network."""
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import Callable
 
+import brotli
 import httpx
-import pytest
 from starlette.requests import Request
 
 from hubbub.web import client
@@ -73,21 +74,13 @@ def test_the_client_opens_offline_from_the_service_worker(people: Callable[..., 
     a.locator("#banner").wait_for(state="hidden")
 
 
-class FakeBrotli:
-    """Stands in for the optional `brotli` package (not installed here)."""
-
-    @staticmethod
-    def compress(data: bytes) -> bytes:
-        return b"br:" + data[:10]
-
-
-def test_brotli_is_preferred_when_installed_and_q_values_are_obeyed(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(client, "_brotli", FakeBrotli())
+def test_brotli_is_preferred_and_q_values_are_obeyed() -> None:
+    assert client._brotli is not None, "brotli is a dependency"
     body = b"x" * 1000
     encoded = client.Encoded.of("js/app.js", body)
     assert set(encoded.variants) == {"br", "gzip"}
+    assert brotli.decompress(encoded.variants["br"]) == body
+    assert gzip.decompress(encoded.variants["gzip"]) == body
     assert client.Encoded.of("favicon.ico", body).variants == {}
     assert client.Encoded.of("js/tiny.js", b"x").variants == {}, "not worth it under 256 bytes"
 

@@ -6,10 +6,10 @@ cache them for good yet never mix files from two versions after an upgrade; the 
 always revalidated. The page carries a strict Content-Security-Policy: no inline script or
 style, no eval, nothing from another origin, no framing.
 
-Every file is compressed once per process when first asked for (gzip, and Brotli when the
-`brotli` package is installed), never per request, and carries an ETag, so a revalidation
-of the page costs a 304. /sw.js, the service worker, caches the page and this build's files
-so that the client opens offline; it is made from sw.js with the build and its file list.
+Every file is compressed once per process when first asked for (gzip and Brotli), never per
+request, and carries an ETag, so a revalidation of the page costs a 304. /sw.js, the service
+worker, caches the page and this build's files so that the client opens offline; it is made
+from sw.js with the build and its file list.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ MEDIA_TYPES = {
 # Worth compressing (the icon is already small and binary).
 COMPRESSIBLE = (".html", ".js", ".css", ".svg", ".webmanifest")
 try:
-    _brotli: object | None = importlib.import_module("brotli")
-except ImportError:  # optional: gzip alone when it is not installed
+    _brotli: object | None = importlib.import_module("brotli")  # a dependency
+except ImportError:  # an install without it serves gzip alone
     _brotli = None
 
 
