@@ -4,6 +4,7 @@
 import { Account } from "./account.js";
 import { Admin } from "./admin.js";
 import { Api, ApiError, seg } from "./api.js";
+import { Conversations } from "./conversations.js";
 import { Moderation } from "./moderation.js";
 import { Outbox } from "./outbox.js";
 import { Store } from "./store.js";
@@ -66,6 +67,7 @@ export class Client extends EventTarget {
       members: (roomId) => this.members(roomId),
     });
     this.admin = new Admin(this.api);
+    this.conversations = new Conversations(this.api, this.store); // #17: threads, mentions, pins
     this.stream = new Stream({
       api: this.api,
       onEvents: (events) => this._onEvents(events),

@@ -6,6 +6,8 @@ import { isolated } from "../bidi.js";
 import { $, replaceChildren } from "../dom.js";
 import { snippet } from "../format.js";
 import { authorText, authorTitle, clashingNames } from "../names.js";
+import { enterAction } from "../composer-keys.js";
+import { attachMentionAutocomplete } from "./mention-autocomplete.js";
 
 /** @typedef {import("../store.js").Message} Message */
 
@@ -119,7 +121,8 @@ export function mountComposer({ client, onError }) {
 
   input.addEventListener("keydown", (e) => {
     if (e.isComposing) return;
-    if (e.key === "Enter" && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
+    // #17: Enter inside an open ``` fence adds a line (composer-keys.js)
+    if (e.key === "Enter" && enterAction(e, input) === "send") {
       e.preventDefault();
       submit();
     } else if (e.key === "ArrowUp" && input.value === "" && !mode) {
@@ -145,6 +148,8 @@ export function mountComposer({ client, onError }) {
     cancel();
     input.focus();
   });
+
+  attachMentionAutocomplete({ client, input, roomId: () => roomId, id: "mention-suggestions" }); // #17
 
   // A mute (or its end) arrives as a change to my rooms.
   client.store.addEventListener("rooms", () => {

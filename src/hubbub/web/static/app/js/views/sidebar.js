@@ -2,6 +2,7 @@
 
 import { isolated, withoutBidiControls } from "../bidi.js";
 import { $, h, replaceChildren } from "../dom.js";
+import { mentionBadge } from "./mentions.js";
 
 /** @typedef {import("../store.js").Room} Room */
 
@@ -53,6 +54,7 @@ export function mountSidebar({ client, onSelect, onError }) {
         icon,
         isolated(label, { class: "room-name" }),
         badge(room),
+        mentionBadge(room), // #17
       ),
     );
   }

@@ -6,10 +6,13 @@
 
 import { visibleText, withoutBidiControls } from "../bidi.js";
 import { $, h } from "../dom.js";
-import { dayKey, dayLabel, formatFull, formatTime, hue, initials, renderText, snippet } from "../format.js";
+import { dayKey, dayLabel, formatFull, formatTime, hue, initials, snippet } from "../format.js";
 import { authorText, clashingNames, displayName, showsUsername } from "../names.js";
 import { managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
+import { conversationActions, extrasSignature, pinnedMarker, threadSummary } from "./message-extras.js";
+import { messageText } from "./message-text.js";
+import { onlyInThread, mentionsMe } from "../conversations.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -211,6 +214,7 @@ export function mountTimeline({ client, composer, onError }) {
             "Edit",
           )
         : null,
+      conversationActions(client, m, onError), // #17: reply in thread, pin
       del,
       picker,
     );
@@ -241,26 +245,21 @@ export function mountTimeline({ client, composer, onError }) {
         time,
       );
     }
+    // #17: Markdown, mentions highlighted (message-text.js)
     const body = m.deleted
       ? h("p", { class: "text deleted-text" }, "This message was deleted.")
-      : h("p", { class: "text", dir: "auto" }, renderText(m.text));
-    if (!m.deleted && m.edited_at) {
-      body.append(
-        " ",
-        h("span", { class: "edited", title: `Edited ${formatFull(m.edited_at)}` }, "(edited)"),
-      );
-    }
+      : messageText(store, m, m.edited_at ? formatFull(m.edited_at) : null);
     return h(
       "li",
       {
-        class: `msg${grouped ? " grouped" : ""}${mine ? " mine" : ""}${m.deleted ? " deleted" : ""}`,
+        class: `msg${grouped ? " grouped" : ""}${mine ? " mine" : ""}${m.deleted ? " deleted" : ""}${mentionsMe(m, store.me) ? " mentions-me" : ""}${m.pinned_at ? " pinned" : ""}`,
         id: `msg-${m.seq}`,
         tabindex: "-1",
         dataset: { seq: String(m.seq), id: m.id },
       },
       grouped ? h("span", { class: "gutter-time" }, time) : null,
       head,
-      h("div", { class: "msg-body" }, replyQuote(m, clashes), body, reactionBar(m)),
+      h("div", { class: "msg-body" }, pinnedMarker(m), replyQuote(m, clashes), body, reactionBar(m), threadSummary(m)),
       actions(m),
     );
   }
@@ -289,7 +288,7 @@ export function mountTimeline({ client, composer, onError }) {
         dataset: { pending: e.key },
         "aria-busy": failed ? null : "true",
       },
-      h("div", { class: "msg-body" }, h("p", { class: "text", dir: "auto" }, renderText(e.text)), status),
+      h("div", { class: "msg-body" }, messageText(store, { room_id: e.roomId, author: store.me || { display_name: "" }, text: e.text }), status),
     );
   }
 
@@ -308,6 +307,7 @@ export function mountTimeline({ client, composer, onError }) {
     let prev = null;
     let dividerShown = false;
     for (const m of t.list()) {
+      if (onlyInThread(m)) continue; // #17: shown in its thread's panel
       const day = dayKey(m.created_at);
       let newDay = !prev || dayKey(prev.created_at) !== day;
       if (newDay) {
@@ -333,6 +333,7 @@ export function mountTimeline({ client, composer, onError }) {
         showsUsername(m.author, clashes),
         m.reply_to, target && [target.text, target.deleted, authorText(target.author, clashes)],
         canDelete(m),
+        extrasSignature(client, m), // #17
       ]);
       out.push([`m:${m.seq}`, sig, () => messageRow(m, grouped, clashes)]);
       prev = m;
@@ -453,7 +454,9 @@ export function mountTimeline({ client, composer, onError }) {
     for (let i = items.length - 1; i >= 0; i--) {
       const el = items[i];
       if (el.getBoundingClientRect().top < bottom - 8) {
-        client.markRead(roomId, Number(el.dataset.seq));
+        // #17: the last row on screen covers the thread replies after it (not shown here).
+        const t = i === items.length - 1 ? store.timelines.get(roomId) : undefined;
+        client.markRead(roomId, Math.max(Number(el.dataset.seq), t ? t.maxSeq : 0));
         break;
       }
     }

