@@ -213,3 +213,151 @@ def test_xss_filter_evasion_vectors_neither_run_nor_link(people: Callable[..., P
     assert bob.dialogs == []
     assert page.evaluate("window.__cspViolations") == []
     assert bob.unexpected_console_errors() == []
+
+
+def _two_in_a_room(people: Callable[..., Person], name: str) -> tuple[Person, Person, str]:
+    """alice and bob, both in a new room `name` (alice owns it), each page showing it."""
+    alice = people("alice").sign_up()
+    bob = people("bob").sign_up()
+    rid = _room(alice, name)
+    assert bob.api("POST", f"/rooms/{rid}/join").status_code == 204
+    for person in (alice, bob):
+        person.page.locator("#sidebar .room-item", has_text=name).wait_for()
+    return alice, bob, rid
+
+
+def test_mentions_autocomplete_highlight_badge_and_view(people: Callable[..., Person]) -> None:
+    alice, bob, rid = _two_in_a_room(people, "team")
+    a, b = alice.page, bob.page
+    bob.open_room("team")
+    box = b.locator("#composer-input")
+    box.click()
+    box.press_sequentially("look @al")
+    suggestions = b.locator("#mention-suggestions")
+    suggestions.get_by_role("option", name=re.compile("@alice")).wait_for()
+    # @room and @here match too when typed; Escape closes the list without leaving the box.
+    box.press("Escape")
+    suggestions.wait_for(state="hidden")
+    box.press_sequentially("i")
+    suggestions.get_by_role("option", name=re.compile("@alice")).wait_for()
+    box.press("Tab")
+    assert box.input_value() == "look @alice "
+    box.press_sequentially("at **this**")
+    box.press("Enter")
+    mine = bob.message("look @alice at this")
+    mine.wait_for()
+    assert mine.locator(".mention").inner_text() == "@alice"
+    assert mine.locator(".mention-me").count() == 0
+
+    # alice is elsewhere: the room shows a mention badge beside its unread count.
+    item = a.locator("#sidebar .room-item", has_text="team")
+    item.locator(".mention-badge", has_text="@1").wait_for()
+    assert item.locator(".badge:not(.mention-badge)").inner_text() == "1"
+
+    # The Mentions view lists it, and opens the room at it.
+    a.get_by_role("button", name="Mentions").click()
+    panel = a.locator("#side-panel")
+    entry = panel.locator("li", has_text="look @alice at this")
+    entry.wait_for()
+    assert entry.locator(".mention-me").inner_text() == "@alice"
+    entry.get_by_role("button", name="Open").click()
+    a.locator("#room-title", has_text="team").wait_for()
+    row = alice.message("look @alice at this")
+    assert "mentions-me" in (row.get_attribute("class") or "")
+    assert row.locator(".mention-me").inner_text() == "@alice"
+    # Read: the badges go, here and on the server.
+    item.locator(".mention-badge").wait_for(state="detached")
+    for _ in range(50):
+        if alice.api("GET", f"/rooms/{rid}").json()["mention_count"] == 0:
+            break
+        a.wait_for_timeout(100)
+    assert alice.api("GET", f"/rooms/{rid}").json()["mention_count"] == 0
+    save_screenshot(a, "mentions")
+
+    # A new mention while alice is in another room comes live, by @room too.
+    alice.open_room("general")
+    _post(bob, rid, "@room standup in 5")
+    item.locator(".mention-badge", has_text="@1").wait_for()
+    assert alice.console_errors == []
+    assert bob.console_errors == []
+
+
+def test_threads_between_two_people(people: Callable[..., Person]) -> None:
+    alice, bob, _ = _two_in_a_room(people, "plans")
+    a, b = alice.page, bob.page
+    alice.open_room("plans")
+    bob.open_room("plans")
+    alice.send("plan for friday")
+    root = bob.message("plan for friday")
+    root.wait_for()
+    root.hover()
+    root.get_by_role("button", name="Reply in thread").click()
+    b_panel = b.locator("#side-panel")
+    b_panel.locator("#side-panel-title", has_text="Thread").wait_for()
+    b_panel.locator(".thread-root", has_text="plan for friday").wait_for()
+    thread_box = b.locator("#thread-input")
+    thread_box.press_sequentially("I'll bring *snacks*")
+    thread_box.press("Enter")
+    b_panel.locator(".thread-replies li", has_text="I'll bring snacks").locator("em").wait_for()
+    # The reply is in the thread, not in the main timeline; the root shows who replied.
+    summary = alice.message("plan for friday").locator(".thread-summary")
+    summary.filter(has_text="1 reply").wait_for()
+    assert "bob" in summary.inner_text()
+    assert bob.timeline_texts("I'll bring") == []
+    assert alice.timeline_texts("I'll bring") == []
+
+    # alice follows her root: the Threads view lists it as unread, and opens it.
+    a.get_by_role("button", name="Threads").click()
+    a_panel = a.locator("#side-panel")
+    listed = a_panel.locator("li", has_text="plan for friday")
+    listed.locator(".thread-unread", has_text="1 unread").wait_for()
+    listed.get_by_role("button", name="Open thread").click()
+    a_panel.locator(".thread-replies li", has_text="I'll bring snacks").wait_for()
+
+    # alice answers in the thread and to the room: bob sees it live in both places.
+    a.locator("#thread-input").fill("great, see you there")
+    a.locator("#thread-also-to-room").check()
+    a.locator("#thread-input").press("Enter")
+    b_panel.locator(".thread-replies li", has_text="great, see you there").wait_for()
+    bob.message("great, see you there").wait_for()
+    summary.filter(has_text="2 replies").wait_for()
+    b.locator(".thread-summary", has_text="2 replies").wait_for()
+    # Once alice has read it, the thread is no longer unread for her.
+    for _ in range(50):
+        threads = alice.api("GET", "/threads", params={"unread": "true"}).json()["threads"]
+        if not threads:
+            break
+        a.wait_for_timeout(100)
+    assert threads == []
+    save_screenshot(b, "thread")
+    assert alice.console_errors == []
+    assert bob.console_errors == []
+
+
+def test_pins_marker_and_list(people: Callable[..., Person]) -> None:
+    alice, bob, rid = _two_in_a_room(people, "pins")
+    a, b = alice.page, bob.page
+    alice.open_room("pins")
+    bob.open_room("pins")
+    alice.send("the wifi password is in the wiki")
+    row = alice.message("the wifi password is in the wiki")
+    row.wait_for()
+    # bob is a member of a room that does not let members pin: no Pin action for him.
+    theirs = bob.message("the wifi password is in the wiki")
+    theirs.hover()
+    theirs.get_by_role("button", name="Reply in thread").wait_for()
+    assert theirs.get_by_role("button", name="Pin").count() == 0
+    row.hover()
+    row.get_by_role("button", name="Pin", exact=True).click()
+    theirs.locator(".pinned-marker").wait_for()
+    row.locator(".pinned-marker").wait_for()
+    b.get_by_role("button", name="Pins", exact=True).click()
+    b.locator("#side-panel li", has_text="the wifi password is in the wiki").wait_for()
+    a.get_by_role("button", name="Pins", exact=True).click()
+    entry = a.locator("#side-panel li", has_text="the wifi password is in the wiki")
+    entry.get_by_role("button", name="Unpin").click()
+    theirs.locator(".pinned-marker").wait_for(state="detached")
+    b.locator("#side-panel .empty", has_text="Nothing is pinned").wait_for()
+    assert alice.api("GET", f"/rooms/{rid}/pins").json()["messages"] == []
+    assert alice.console_errors == []
+    assert bob.console_errors == []
