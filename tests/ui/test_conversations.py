@@ -361,3 +361,50 @@ def test_pins_marker_and_list(people: Callable[..., Person]) -> None:
     assert alice.api("GET", f"/rooms/{rid}/pins").json()["messages"] == []
     assert alice.console_errors == []
     assert bob.console_errors == []
+
+
+def test_emoji_picker_search_recent_and_skin_tones(people: Callable[..., Person]) -> None:
+    alice = people("alice").sign_up()
+    page = alice.page
+    alice.send("friday release is out")
+    row = alice.message("friday release is out")
+    row.wait_for()
+
+    def open_picker() -> Any:
+        row.hover()
+        row.get_by_role("button", name="Add reaction").click()
+        row.get_by_role("button", name="More emoji").click()
+        picker = row.get_by_role("dialog", name="Pick an emoji")
+        picker.locator(".emoji-cell").first.wait_for()
+        return picker
+
+    picker = open_picker()
+    # Every group of the standard set is there, by name.
+    assert picker.locator(".emoji-cell").count() > 1800
+    assert picker.get_by_role("button", name="thumbs up", exact=True).count() == 1
+    search = picker.get_by_role("searchbox", name="Search emoji")
+    search.fill("party")
+    assert picker.locator(".emoji-cell").first.get_attribute("aria-label") == "partying face"
+    search.press("Enter")
+    row.locator(".reaction", has_text="🥳").wait_for()
+    assert row.get_by_role("dialog", name="Pick an emoji").count() == 0
+
+    # Recently used comes first; a skin tone applies to the emoji that have them.
+    picker = open_picker()
+    assert picker.locator(".emoji-section").first.inner_text() == "Recently used"
+    assert picker.locator(".emoji-cell").first.inner_text() == "🥳"
+    picker.get_by_role("button", name="Dark skin tone", exact=True).click()
+    picker.get_by_role("searchbox", name="Search emoji").fill("waving hand")
+    first = picker.locator(".emoji-cell").first
+    assert first.inner_text() == "👋🏿"
+    # The keyboard: Down from the search reaches the grid, Enter picks.
+    picker.get_by_role("searchbox", name="Search emoji").press("ArrowDown")
+    page.keyboard.press("Enter")
+    row.locator(".reaction", has_text="👋🏿").wait_for()
+
+    # Escape closes it without reacting.
+    picker = open_picker()
+    picker.get_by_role("searchbox", name="Search emoji").press("Escape")
+    assert row.get_by_role("dialog", name="Pick an emoji").count() == 0
+    assert row.locator(".reaction").count() == 2
+    assert alice.console_errors == []

@@ -11,6 +11,7 @@ import { authorText, clashingNames, displayName, showsUsername } from "../names.
 import { managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
 import { conversationActions, extrasSignature, pinnedMarker, threadSummary } from "./message-extras.js";
+import { moreEmojiButton } from "./emoji-picker.js";
 import { messageText } from "./message-text.js";
 import { onlyInThread, mentionsMe } from "../conversations.js";
 
@@ -131,6 +132,7 @@ export function mountTimeline({ client, composer, onError }) {
   function actions(m) {
     if (m.deleted) return null;
     const mine = m.author.id && m.author.id === store.me?.id;
+    /** @type {HTMLElement} */
     const picker = h(
       "div",
       { class: "emoji-picker", role: "group", "aria-label": "Pick a reaction", hidden: true },
@@ -149,6 +151,8 @@ export function mountTimeline({ client, composer, onError }) {
           emoji,
         ),
       ),
+      // #17: the full picker (emoji-picker.js)
+      moreEmojiButton(() => picker, (emoji) => client.react(m, emoji).catch(onError), `${m.seq}:more`),
     );
     picker.addEventListener("keydown", (e) => {
       if (e.key === "Escape") {
