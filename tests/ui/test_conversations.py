@@ -319,7 +319,14 @@ def test_threads_between_two_people(people: Callable[..., Person]) -> None:
     a.locator("#thread-also-to-room").check()
     a.locator("#thread-input").press("Enter")
     b_panel.locator(".thread-replies li", has_text="great, see you there").wait_for()
-    bob.message("great, see you there").wait_for()
+    also = bob.message("great, see you there")
+    also.wait_for()
+    # Shown in the room too, it says where it belongs, and leads there.
+    b.get_by_role("button", name="Close panel").click()
+    b_panel.wait_for(state="hidden")
+    also.get_by_role("button", name="Replied in a thread").click()
+    b_panel.locator(".thread-root", has_text="plan for friday").wait_for()
+    b_panel.locator(".thread-replies li", has_text="great, see you there").wait_for()
     summary.filter(has_text="2 replies").wait_for()
     b.locator(".thread-summary", has_text="2 replies").wait_for()
     # Once alice has read it, the thread is no longer unread for her.
@@ -407,4 +414,35 @@ def test_emoji_picker_search_recent_and_skin_tones(people: Callable[..., Person]
     picker.get_by_role("searchbox", name="Search emoji").press("Escape")
     assert row.get_by_role("dialog", name="Pick an emoji").count() == 0
     assert row.locator(".reaction").count() == 2
+    assert alice.console_errors == []
+
+
+def test_composer_enter_sends_but_adds_lines_in_a_code_fence(people: Callable[..., Person]) -> None:
+    alice = people("alice").sign_up()
+    page = alice.page
+    assert "**bold**" in page.locator("#composer-hint").inner_text()
+    box = page.locator("#composer-input")
+    box.click()
+    box.press_sequentially("```js")
+    box.press("Enter")
+    box.press_sequentially("const x = 1;")
+    box.press("Enter")
+    box.press_sequentially("if (x) go();")
+    box.press("Enter")
+    assert box.input_value() == "```js\nconst x = 1;\nif (x) go();\n"
+    box.press_sequentially("```")
+    box.press("Enter")
+    code = page.locator("#messages li.msg .code-block")
+    code.wait_for()
+    assert box.input_value() == ""
+    assert code.locator(".code-lang").inner_text() == "js"
+    assert code.locator("pre code").inner_text() == "const x = 1;\nif (x) go();"
+    # Outside a fence, Shift+Enter adds a line and Enter sends.
+    box.press_sequentially("first")
+    box.press("Shift+Enter")
+    box.press_sequentially("second")
+    box.press("Enter")
+    row = page.locator("#messages li.msg").filter(has_text="second")
+    row.wait_for()
+    assert row.locator(".text br").count() == 1
     assert alice.console_errors == []

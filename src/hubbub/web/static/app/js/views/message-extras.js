@@ -15,7 +15,7 @@ import { managesRoom } from "../roles.js";
 export const OPEN_THREAD = "hubbub:open-thread";
 
 /**
- * Ask the thread panel to show `m`'s thread.
+ * Ask the thread panel to show `m`'s thread (the event may carry `rootId` instead).
  * @param {Message} m  a top-level message
  */
 export function openThread(m) {
@@ -85,12 +85,29 @@ export function threadSummary(m) {
 }
 
 /**
- * "📌 Pinned" above a pinned message's text.
+ * Above a message: "📌 Pinned" while pinned, and "Replied in a thread" on a thread reply also
+ * sent to the room (opening the thread).
  * @param {Message} m
  */
 export function pinnedMarker(m) {
-  if (!m.pinned_at || m.deleted) return null;
-  return h("span", { class: "pinned-marker", title: `Pinned ${new Date(m.pinned_at).toLocaleString()}` }, "📌 Pinned");
+  if (m.deleted) return null;
+  const pinned = m.pinned_at
+    ? h("span", { class: "pinned-marker", title: `Pinned ${new Date(m.pinned_at).toLocaleString()}` }, "📌 Pinned")
+    : null;
+  const root = m.thread_root;
+  const context = root
+    ? h(
+        "button",
+        {
+          type: "button",
+          class: "link-button thread-context",
+          dataset: { fk: `${m.seq}:context` },
+          onclick: () => document.dispatchEvent(new CustomEvent(OPEN_THREAD, { detail: { rootId: root } })),
+        },
+        "↪ Replied in a thread",
+      )
+    : null;
+  return pinned || context ? h("div", { class: "msg-markers" }, pinned, context) : null;
 }
 
 /**

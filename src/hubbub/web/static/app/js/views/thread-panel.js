@@ -173,8 +173,9 @@ export function mountThreadPanel({ client, panel, onError }) {
   });
 
   document.addEventListener(OPEN_THREAD, (e) => {
-    const m = /** @type {CustomEvent<{message: Message}>} */ (e).detail.message;
-    if (m && !m.thread_root) open(m);
+    const d = /** @type {CustomEvent<{message?: Message, rootId?: string}>} */ (e).detail;
+    if (d.message && !d.message.thread_root) open(d.message);
+    else if (d.rootId) api.openById(d.rootId);
   });
   store.addEventListener("timeline", (e) => {
     if (root && /** @type {CustomEvent<{roomId: string}>} */ (e).detail.roomId === root.room_id) render();
@@ -190,7 +191,7 @@ export function mountThreadPanel({ client, panel, onError }) {
     if (root && shown() && !store.rooms.has(root.room_id)) panel.close();
   });
 
-  return {
+  const api = {
     open,
     /** @param {string} rootId */
     async openById(rootId) {
@@ -201,4 +202,5 @@ export function mountThreadPanel({ client, panel, onError }) {
       }
     },
   };
+  return api;
 }
