@@ -554,7 +554,7 @@ function renderInline(n, o) {
     case "code":
       return h("code", {}, visibleText(n.text));
     case "br":
-      return h("br");
+      return document.createTextNode("\n"); // shown as a line break: messages are white-space: pre-wrap
     case "link":
       return h("a", { href: n.href, target: "_blank", rel: "noopener noreferrer" }, renderInlines(n.children, o));
     case "mention": {

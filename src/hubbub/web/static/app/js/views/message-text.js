@@ -44,11 +44,14 @@ export function mentionStyle(store, m) {
  * @param {string | null} [edited]  the edit's full date, for its title
  */
 export function messageText(store, m, edited = null) {
-  const body = h("div", { class: "text md", dir: "auto" }, renderMarkdown(m.text, { mention: mentionStyle(store, m) }));
+  const blocks = renderMarkdown(m.text, { mention: mentionStyle(store, m) });
+  // A message of one paragraph (most are) holds its text directly, without a <p> around it.
+  const only = blocks.childNodes.length === 1 ? blocks.firstChild : null;
+  const body = h("div", { class: "text md", dir: "auto" }, only instanceof HTMLParagraphElement ? [...only.childNodes] : blocks);
   if (edited) {
     const marker = h("span", { class: "edited", title: `Edited ${edited}` }, "(edited)");
     const last = body.lastElementChild;
-    (last && last.tagName === "P" ? last : body).append(" ", marker);
+    (last && last.tagName === "P" && last === body.lastChild ? last : body).append(" ", marker);
   }
   return body;
 }
