@@ -336,6 +336,32 @@ def test_threads_between_two_people(people: Callable[..., Person]) -> None:
             break
         a.wait_for_timeout(100)
     assert threads == []
+
+    # bob edits his reply, then deletes it: alice's open thread follows.
+    mine = b_panel.locator(".thread-replies li", has_text="I'll bring snacks")
+    mine.get_by_role("button", name="Edit").click()
+    assert thread_box.input_value() == "I'll bring *snacks*"
+    thread_box.fill("I'll bring **cake**")
+    thread_box.press("Enter")
+    edited = a_panel.locator(".thread-replies li", has_text="I'll bring cake")
+    edited.locator("strong", has_text="cake").wait_for()
+    assert "(edited)" in edited.inner_text()
+    # alice cannot edit bob's reply.
+    assert edited.get_by_role("button", name="Edit").count() == 0
+    mine = b_panel.locator(".thread-replies li", has_text="I'll bring cake")
+    mine.get_by_role("button", name="Delete").click()
+    mine.get_by_role("button", name="Delete?").click()
+    a_panel.locator(".thread-replies li", has_text="This message was deleted.").wait_for()
+    summary.filter(has_text="1 reply").wait_for()
+
+    # alice stops following (the server lists it no more), and follows again.
+    a_panel.get_by_role("button", name="Unfollow").click()
+    a_panel.get_by_role("button", name="Follow", exact=True).wait_for()
+    assert alice.api("GET", "/threads", params={"unread": "false"}).json()["threads"] == []
+    a_panel.get_by_role("button", name="Follow", exact=True).click()
+    a_panel.get_by_role("button", name="Unfollow").wait_for()
+    followed = alice.api("GET", "/threads", params={"unread": "false"}).json()["threads"]
+    assert [t["root"]["text"] for t in followed] == ["plan for friday"]
     save_screenshot(b, "thread")
     assert alice.console_errors == []
     assert bob.console_errors == []

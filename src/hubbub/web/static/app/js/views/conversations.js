@@ -54,8 +54,15 @@ export function mountConversations({ client, onSelect, onError }) {
   $("open-pins").addEventListener("click", () => {
     if (client.currentRoomId) pins.open(client.currentRoomId);
   });
-  // A thread's news changes what the Threads view lists.
+  // A thread's news changes what the Threads view lists; a new mention, the Mentions view.
   client.store.addEventListener("thread", () => threads.refresh());
+  let mentionTotal = 0;
+  client.store.addEventListener("rooms", () => {
+    let n = 0;
+    for (const r of client.store.rooms.values()) n += r.mention_count || 0;
+    if (n > mentionTotal) mentions.refresh();
+    mentionTotal = n;
+  });
 
   return { panel, thread };
 }

@@ -32,6 +32,10 @@ export function mountThreadPanel({ client, panel, onError }) {
   let loaded = false;
   let refetch = 0;
   let readUpTo = 0;
+  /** @type {Message | null} my reply being edited in the thread's composer */
+  let editing = null;
+  /** @type {boolean | null} following, as I last set it here (null: as the server's rule says) */
+  let following = null;
 
   const input = h("textarea", {
     id: "thread-input",
@@ -42,11 +46,18 @@ export function mountThreadPanel({ client, panel, onError }) {
   });
   const also = h("input", { type: "checkbox", id: "thread-also-to-room" });
   const sendButton = h("button", { type: "submit", class: "primary small" }, "Reply");
+  const followButton = h("button", { type: "button", class: "small", id: "thread-follow", onclick: () => toggleFollow() }, "Unfollow");
   const form = h(
     "form",
     { class: "thread-composer", novalidate: true },
     input,
-    h("div", { class: "row" }, h("label", { for: "thread-also-to-room", class: "small" }, also, " Also send to the room"), sendButton),
+    h(
+      "div",
+      { class: "row" },
+      h("label", { for: "thread-also-to-room", class: "small" }, also, " Also send to the room"),
+      followButton,
+      sendButton,
+    ),
   );
 
   const owner = () => (root ? `thread:${root.id}` : "");
@@ -73,6 +84,75 @@ export function mountThreadPanel({ client, panel, onError }) {
     return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
   }
 
+  /** Whether I follow: as I set it here, else the server's rule (the root's author and repliers). */
+  function isFollowing() {
+    if (following !== null || !root) return !!following;
+    const me = store.me?.id;
+    return root.author.id === me || replies().some((m) => m.author.id === me);
+  }
+
+  async function toggleFollow() {
+    if (!root) return;
+    const next = !isFollowing();
+    try {
+      await client.conversations.follow(root.id, next);
+      following = next;
+      render();
+    } catch (err) {
+      onError(err);
+    }
+  }
+
+  /**
+   * Edit and Delete on my own replies (Delete asks to be pressed twice).
+   * @param {Message} m
+   */
+  function ownActions(m) {
+    if (m.deleted || !store.me || m.author.id !== store.me.id || m.id === root?.id) return null;
+    /** @type {number | undefined} */
+    let armed;
+    return h(
+      "div",
+      { class: "thread-actions" },
+      h("button", { type: "button", class: "link-button", onclick: () => startEdit(m) }, "Edit"),
+      h(
+        "button",
+        {
+          type: "button",
+          class: "link-button danger-text",
+          onclick: (/** @type {MouseEvent} */ e) => {
+            const button = /** @type {HTMLButtonElement} */ (e.currentTarget);
+            if (!armed) {
+              button.textContent = "Delete?";
+              armed = setTimeout(() => {
+                armed = undefined;
+                button.textContent = "Delete";
+              }, 4000);
+              return;
+            }
+            clearTimeout(armed);
+            client.remove(m).then(load, onError);
+          },
+        },
+        "Delete",
+      ),
+    );
+  }
+
+  /** @param {Message} m */
+  function startEdit(m) {
+    editing = m;
+    input.value = m.text;
+    sendButton.textContent = "Save";
+    input.focus();
+  }
+
+  function stopEdit() {
+    editing = null;
+    input.value = "";
+    sendButton.textContent = "Reply";
+  }
+
   /**
    * @param {Message} m
    * @param {string} cls
@@ -91,6 +171,7 @@ export function mountThreadPanel({ client, panel, onError }) {
       m.deleted
         ? h("p", { class: "text deleted-text" }, "This message was deleted.")
         : messageText(store, m, m.edited_at ? formatFull(m.edited_at) : null),
+      ownActions(m),
     );
   }
 
@@ -104,6 +185,8 @@ export function mountThreadPanel({ client, panel, onError }) {
       h("p", { class: "muted small", role: "status" }, loaded ? `${count} ${count === 1 ? "reply" : "replies"}` : "Loading replies…"),
       h("ol", { class: "side-panel-list thread-replies", "aria-label": "Replies" }, list.map((m) => h("li", {}, row(m, "thread-reply")))),
     ]);
+    followButton.textContent = isFollowing() ? "Unfollow" : "Follow";
+    followButton.setAttribute("aria-pressed", String(isFollowing()));
     const last = list.length ? list[list.length - 1].seq : 0;
     if (loaded && last > readUpTo && document.visibilityState === "visible") {
       readUpTo = last;
@@ -132,7 +215,8 @@ export function mountThreadPanel({ client, panel, onError }) {
     fetched = new Map();
     loaded = false;
     readUpTo = 0;
-    input.value = "";
+    following = null;
+    stopEdit();
     also.checked = false;
     panel.show(owner(), "Thread", [], form);
     render();
@@ -143,6 +227,19 @@ export function mountThreadPanel({ client, panel, onError }) {
   async function submit() {
     const text = input.value;
     if (!root || !text.trim()) return;
+    if (editing) {
+      const m = editing;
+      stopEdit();
+      if (text !== m.text) {
+        try {
+          await client.edit(m, text);
+          await load();
+        } catch (err) {
+          onError(err);
+        }
+      }
+      return;
+    }
     sendButton.disabled = true;
     try {
       await client.conversations.reply(root, text, also.checked);
@@ -160,6 +257,11 @@ export function mountThreadPanel({ client, panel, onError }) {
   }
 
   input.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && editing) {
+      e.preventDefault(); // cancels the edit, not the panel
+      stopEdit();
+      return;
+    }
     if (e.key !== "Enter") return;
     const what = enterAction(e, input);
     if (what === "send") {
