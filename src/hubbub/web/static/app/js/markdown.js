@@ -210,6 +210,8 @@ export function parseInline(src, depth = 0) {
     flush();
     out.push(node);
   };
+  /** @type {Map<string, number>} delimiter -> the earliest start from which it has no closer */
+  const noCloser = new Map();
   let i = 0;
   while (i < src.length) {
     const c = src[i];
@@ -289,7 +291,7 @@ export function parseInline(src, depth = 0) {
       }
     }
     if ((c === "*" || c === "_" || c === "~") && depth < MAX_DEPTH) {
-      const span = parseEmphasis(src, i, buf, depth);
+      const span = parseEmphasis(src, i, buf, depth, noCloser);
       if (span) {
         push(span.node);
         i = span.end;
@@ -404,9 +406,12 @@ function parseLink(src, i, depth) {
  * @param {number} i
  * @param {string} before  the text just before `i` on this line
  * @param {number} depth
+ * @param {Map<string, number>} noCloser  where a search already failed: a later opener of the
+ *   same delimiter would search a subset of the same candidates (this keeps text with many
+ *   unmatched delimiters linear instead of quadratic)
  * @returns {{node: Inline, end: number} | null}
  */
-function parseEmphasis(src, i, before, depth) {
+function parseEmphasis(src, i, before, depth, noCloser) {
   const c = src[i];
   let run = 0;
   while (src[i + run] === c) run++;
@@ -419,6 +424,7 @@ function parseEmphasis(src, i, before, depth) {
     c === "~" ? (run >= 2 ? [["~~", "del"]] : []) : run >= 2 ? [[c + c, "strong"], [c, "em"]] : [[c, "em"]];
   for (const [delim, type] of kinds) {
     const from = i + delim.length;
+    if (from >= (noCloser.get(delim) ?? Infinity)) continue;
     let j = from;
     let ticks = 0; // backticks between `from` and the candidate: odd means inside a code span
     let counted = from;
@@ -445,6 +451,7 @@ function parseEmphasis(src, i, before, depth) {
       }
       j = k + delim.length;
     }
+    noCloser.set(delim, Math.min(from, noCloser.get(delim) ?? Infinity));
   }
   return null;
 }
