@@ -8,7 +8,12 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { insideOpenFence } from "../../src/hubbub/web/static/app/js/composer-keys.js";
-import { mentionsMe, onlyInThread } from "../../src/hubbub/web/static/app/js/conversations.js";
+import {
+  Coverage,
+  mentionsMe,
+  onlyInThread,
+  pageCoverage,
+} from "../../src/hubbub/web/static/app/js/conversations.js";
 import { Store } from "../../src/hubbub/web/static/app/js/store.js";
 import { mentionQuery } from "../../src/hubbub/web/static/app/js/views/mention-autocomplete.js";
 
@@ -150,4 +155,44 @@ test("Enter adds a line inside an open ``` fence, and sends after it closes", ()
   assert.equal(insideOpenFence("```js\nlet x\n```", 15), false);
   assert.equal(insideOpenFence("plain `code`", 12), false);
   assert.equal(insideOpenFence("```\na\n```\n```\nb", 15), true);
+});
+
+test("coverage: ranges merge, and a hole inside one is not a gap", () => {
+  const c = new Coverage();
+  c.add(5, 9);
+  c.add(12, 14);
+  assert.equal(c.covers(6, 8), true);
+  assert.equal(c.covers(8, 12), false);
+  c.add(10, 11);
+  assert.deepEqual(c.ranges, [[5, 14]]);
+  assert.equal(c.covers(8, 12), true);
+  assert.equal(c.covers(3, 2), true); // nothing to cover
+  c.add(9, 3); // empty: ignored
+  assert.deepEqual(c.ranges, [[5, 14]]);
+});
+
+test("what a top_level page proves: from its first message (or seq 1) to before/after bounds", () => {
+  const page = (seqs, before, after) => ({ messages: seqs.map((seq) => ({ seq })), has_more_before: before, has_more_after: after });
+  // The newest page: its first message to now.
+  assert.deepEqual(pageCoverage({}, page([10, 14, 20], true, false), 25), [10, 25]);
+  // The whole room in one page: from seq 1.
+  assert.deepEqual(pageCoverage({}, page([1, 4], false, false), 6), [1, 6]);
+  // An older page: up to just before `before`.
+  assert.deepEqual(pageCoverage({ before: 10 }, page([3, 7], true, true), 25), [3, 9]);
+  assert.deepEqual(pageCoverage({ before: 10 }, page([1, 7], false, true), 25), [1, 9]);
+  // After `after`: to its last message, or to now when nothing later is top-level.
+  assert.deepEqual(pageCoverage({ after: 20 }, page([22, 30], true, true), 40), [21, 30]);
+  assert.deepEqual(pageCoverage({ after: 20 }, page([], true, false), 40), [21, 40]);
+  assert.deepEqual(pageCoverage({ after: 20, before: 30 }, page([26], true, false), 40), [21, 40]);
+  assert.equal(pageCoverage({}, page([], false, false), 0), null);
+});
+
+test("a timeline's thread replies between top-level pages are no gaps to fill", () => {
+  const { store } = makeStore();
+  const t = store.timeline("r1");
+  t.covered.add(1, 6);
+  store.mergeMessages("r1", [message(1), message(4), message(6)], NaN);
+  assert.deepEqual(t.gaps(), []);
+  store.applyEvents([created(message(9))]); // 7 and 8 are not known to be thread replies
+  assert.deepEqual(t.gaps(), [[6, 9]]);
 });

@@ -285,6 +285,8 @@ def test_mentions_autocomplete_highlight_badge_and_view(people: Callable[..., Pe
 def test_threads_between_two_people(people: Callable[..., Person]) -> None:
     alice, bob, _ = _two_in_a_room(people, "plans")
     a, b = alice.page, bob.page
+    listings: list[str] = []
+    b.on("request", lambda r: listings.append(r.url) if "/messages?" in r.url else None)
     alice.open_room("plans")
     bob.open_room("plans")
     alice.send("plan for friday")
@@ -362,6 +364,9 @@ def test_threads_between_two_people(people: Callable[..., Person]) -> None:
     a_panel.get_by_role("button", name="Unfollow").wait_for()
     followed = alice.api("GET", "/threads", params={"unread": "false"}).json()["threads"]
     assert [t["root"]["text"] for t in followed] == ["plan for friday"]
+    # The main timeline pages through top-level messages only.
+    assert listings
+    assert all("top_level=true" in url for url in listings), listings
     save_screenshot(b, "thread")
     assert alice.console_errors == []
     assert bob.console_errors == []

@@ -4,7 +4,7 @@
 import { Account } from "./account.js";
 import { Admin } from "./admin.js";
 import { Api, ApiError, seg } from "./api.js";
-import { Conversations } from "./conversations.js";
+import { Conversations, pageCoverage } from "./conversations.js";
 import { Moderation } from "./moderation.js";
 import { Outbox } from "./outbox.js";
 import { Store } from "./store.js";
@@ -244,7 +244,7 @@ export class Client extends EventTarget {
     await this.loadLatest(roomId);
     // Load back to the last-read position (a few pages at most), so the "new messages"
     // divider can show where the unread part begins.
-    for (let i = 0; marker !== null && i < 4 && t.minSeq > marker + 1; i++) {
+    for (let i = 0; marker !== null && i < 4 && !t.covered.covers(marker + 1, t.minSeq - 1); i++) {
       await this.loadOlder(roomId);
     }
   }
@@ -255,7 +255,17 @@ export class Client extends EventTarget {
    * @returns {Promise<{messages: Message[], has_more_before: boolean, has_more_after: boolean}>}
    */
   async _page(roomId, query) {
-    const { data, date } = await this.api.request("GET", `/rooms/${seg(roomId)}/messages?${query}`);
+    // #17: the main timeline: top-level messages (thread replies show in their thread's panel);
+    // what the page proves holds only thread replies is no gap (conversations.js Coverage).
+    const path = `/rooms/${seg(roomId)}/messages?${query}&top_level=true`;
+    const { data, date } = await this.api.request("GET", path);
+    const q = new URLSearchParams(query);
+    const asked = {
+      after: q.has("after") ? Number(q.get("after")) : undefined,
+      before: q.has("before") ? Number(q.get("before")) : undefined,
+    };
+    const range = pageCoverage(asked, data, this.store.rooms.get(roomId)?.last_seq ?? 0);
+    if (range) this.store.timeline(roomId).covered.add(range[0], range[1]);
     this.store.mergeMessages(roomId, data.messages, date);
     return data;
   }

@@ -204,3 +204,65 @@ export class Conversations {
     else await this.api.del(`/messages/${seg(m.id)}/pin`);
   }
 }
+
+/**
+ * Seq ranges of a room known to hold no top-level message but those the timeline holds: what
+ * pages of `top_level=true` history prove (the seqs between two top-level messages are thread
+ * replies). A hole in the held seqs inside a covered range is not a gap to fill.
+ */
+export class Coverage {
+  constructor() {
+    /** @type {[number, number][]} disjoint, ascending, inclusive */
+    this.ranges = [];
+  }
+
+  /**
+   * @param {number} lo
+   * @param {number} hi
+   */
+  add(lo, hi) {
+    if (!(hi >= lo)) return;
+    /** @type {[number, number][]} */
+    const out = [];
+    let [a, b] = [lo, hi];
+    for (const [x, y] of this.ranges) {
+      if (y + 1 < a || x > b + 1) out.push([x, y]);
+      else [a, b] = [Math.min(a, x), Math.max(b, y)];
+    }
+    out.push([a, b]);
+    this.ranges = out.sort((p, q) => p[0] - q[0]);
+  }
+
+  /**
+   * Every seq in [lo, hi] is covered (an empty range is).
+   * @param {number} lo
+   * @param {number} hi
+   */
+  covers(lo, hi) {
+    return hi < lo || this.ranges.some(([x, y]) => x <= lo && hi <= y);
+  }
+}
+
+/**
+ * The seqs a page of `top_level=true` history covers (see Coverage), or null.
+ * @param {{after?: number, before?: number}} asked
+ * @param {{messages: {seq: number}[], has_more_before: boolean, has_more_after: boolean}} page
+ * @param {number} lastSeq  the room's newest seq as the store knows it now
+ * @returns {[number, number] | null}
+ */
+export function pageCoverage(asked, page, lastSeq) {
+  const seqs = page.messages.map((m) => m.seq);
+  const first = seqs.length ? Math.min(...seqs) : null;
+  const last = seqs.length ? Math.max(...seqs) : null;
+  // Where it starts: after `after`; else its first message (or seq 1 when nothing is earlier).
+  const lo = asked.after !== undefined ? asked.after + 1 : !page.has_more_before ? 1 : first;
+  // Where it ends: before `before`; else its last message (or now, when nothing is later).
+  // (With both, the server pages by `after` alone.)
+  const hi =
+    asked.before !== undefined && asked.after === undefined
+      ? asked.before - 1
+      : page.has_more_after
+        ? last
+        : Math.max(last ?? 0, lastSeq);
+  return lo === null || hi === null || hi < lo ? null : [lo, hi];
+}

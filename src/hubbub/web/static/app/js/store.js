@@ -11,7 +11,13 @@
 // am muted in a room, the notice to show when I was removed or banned from one, and the lists
 // the settings screens show (my sessions, a room's bans).
 
-import { applyConversationEvent, countCreatedMention, mentionsMe, uncountDeletedMention } from "./conversations.js";
+import {
+  applyConversationEvent,
+  countCreatedMention,
+  Coverage,
+  mentionsMe,
+  uncountDeletedMention,
+} from "./conversations.js";
 import { isPublicRoom } from "./roles.js";
 
 const AMBIGUITY_MS = 2000; // an event's ts vs a snapshot's Date header (1 s resolution)
@@ -67,6 +73,8 @@ export class Timeline {
     this.hasMoreBefore = false;
     this.loadingOlder = false;
     this.version = 0;
+    /** #17: seqs known to be thread replies only (the main timeline pages by top_level=true) */
+    this.covered = new Coverage();
   }
   get minSeq() {
     let min = Infinity;
@@ -96,7 +104,9 @@ export class Timeline {
     const out = [];
     const seqs = [...this.bySeq.keys()].sort((a, b) => a - b);
     for (let i = 1; i < seqs.length; i++) {
-      if (seqs[i] !== seqs[i - 1] + 1) out.push([seqs[i - 1], seqs[i]]);
+      if (seqs[i] !== seqs[i - 1] + 1 && !this.covered.covers(seqs[i - 1] + 1, seqs[i] - 1)) {
+        out.push([seqs[i - 1], seqs[i]]);
+      }
     }
     return out;
   }

@@ -460,7 +460,9 @@ export function mountTimeline({ client, composer, onError }) {
       if (el.getBoundingClientRect().top < bottom - 8) {
         // #17: the last row on screen covers the thread replies after it (not shown here).
         const t = i === items.length - 1 ? store.timelines.get(roomId) : undefined;
-        client.markRead(roomId, Math.max(Number(el.dataset.seq), t ? t.maxSeq : 0));
+        const last = store.rooms.get(roomId)?.last_seq ?? 0;
+        const upTo = t && t.covered.covers(t.maxSeq + 1, last) ? last : t ? t.maxSeq : 0;
+        client.markRead(roomId, Math.max(Number(el.dataset.seq), upTo));
         break;
       }
     }
