@@ -196,3 +196,22 @@ test("a timeline's thread replies between top-level pages are no gaps to fill", 
   store.applyEvents([created(message(9))]); // 7 and 8 are not known to be thread replies
   assert.deepEqual(t.gaps(), [[6, 9]]);
 });
+
+test("a reply that stays in its thread is not unread in the room, but a mention in it counts", () => {
+  const { store } = makeStore();
+  const r = store.rooms.get("r1");
+  store.applyEvents([
+    created(message(1)),
+    created(message(2, { thread_root: "m1" })),
+    created(message(3, { thread_root: "m1", also_to_room: true })),
+    created(message(4, { thread_root: "m1", mentions: { users: ["u-alice"], room: false, here: false } })),
+  ]);
+  assert.equal(r.unread_count, 2); // 1 and 3
+  assert.equal(r.mention_count, 1);
+  store.applyEvents([{ type: "message.deleted", room_id: "r1", data: { id: "m2", room_id: "r1", seq: 2 } }]);
+  assert.equal(r.unread_count, 2);
+  store.applyEvents([{ type: "message.deleted", room_id: "r1", data: { id: "m4", room_id: "r1", seq: 4 } }]);
+  assert.equal(r.mention_count, 0);
+  store.markReadLocally("r1", 1);
+  assert.equal(r.unread_count, 1);
+});

@@ -477,3 +477,47 @@ def test_composer_enter_sends_but_adds_lines_in_a_code_fence(people: Callable[..
     row.wait_for()
     assert row.locator(".text").inner_text() == "first\nsecond"
     assert alice.console_errors == []
+
+
+def test_a_timeline_of_top_level_messages_is_read_past_the_thread_replies_after_it(
+    people: Callable[..., Person],
+) -> None:
+    alice, bob, rid = _two_in_a_room(people, "reads")
+    root = _post(alice, rid, "root of a busy thread")
+    _post(bob, rid, "a plain one")
+    for i in range(3):
+        _post(bob, rid, f"thread only {i}", thread_root=root["id"])
+    before = alice.api("GET", f"/rooms/{rid}").json()
+    assert (before["last_seq"], before["unread_count"]) == (5, 1)  # replies in threads: not
+    alice.page.reload()
+    alice.wait_live()
+    alice.page.locator("#sidebar .room-item", has_text="reads").locator(
+        ".badge", has_text="1"
+    ).wait_for()
+    alice.open_room("reads")
+    row = alice.message("root of a busy thread")
+    row.locator(".thread-summary", has_text="3 replies").wait_for()
+    alice.page.locator("#history-status", has_text="This is the beginning of the room.").wait_for()
+    assert alice.timeline_texts("thread only") == []
+    # Reading the timeline moves the marker past the replies after its last row.
+    for _ in range(50):
+        if alice.api("GET", f"/rooms/{rid}").json()["last_read_seq"] == 5:
+            break
+        alice.page.wait_for_timeout(100)
+    after = alice.api("GET", f"/rooms/{rid}").json()
+    assert (after["last_read_seq"], after["unread_count"]) == (5, 0)
+    alice.page.locator("#sidebar .room-item", has_text="reads").locator(".badge").wait_for(
+        state="detached"
+    )
+    # A new reply in the thread does not make the room unread.
+    _post(bob, rid, "thread only 4", thread_root=root["id"])
+    row.locator(".thread-summary", has_text="4 replies").wait_for()
+    alice.open_room("general")
+    _post(bob, rid, "thread only 5", thread_root=root["id"])
+    _post(bob, rid, "plain again")
+    badge = alice.page.locator("#sidebar .room-item", has_text="reads").locator(".badge")
+    badge.filter(has_text="1").wait_for()
+    alice.page.wait_for_timeout(300)  # a wrong count would have grown to 2 by now
+    assert badge.inner_text() == "1"
+    assert alice.api("GET", f"/rooms/{rid}").json()["unread_count"] == 1
+    assert alice.console_errors == []

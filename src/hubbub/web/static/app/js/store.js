@@ -16,6 +16,7 @@ import {
   countCreatedMention,
   Coverage,
   mentionsMe,
+  onlyInThread,
   uncountDeletedMention,
 } from "./conversations.js";
 import { isPublicRoom } from "./roles.js";
@@ -445,8 +446,8 @@ export class Store extends EventTarget {
       room.last_seq = m.seq;
       const mine = this.me && m.author && m.author.id === this.me.id;
       if (!mine && !m.deleted && m.seq > (room.last_read_seq || 0)) {
-        room.unread_count += 1;
-        countCreatedMention(this, m); // #17
+        if (!onlyInThread(m)) room.unread_count += 1; // #17: as the server counts
+        countCreatedMention(this, m); // #17: a mention counts in a thread too
       }
     }
     const t = this.timelines.get(m.room_id);
@@ -480,7 +481,7 @@ export class Store extends EventTarget {
       if (m.deleted) return;
       const mine = this.me && m.author && m.author.id === this.me.id;
       if (room && !mine && d.seq > (room.last_read_seq || 0) && d.seq <= room.last_seq) {
-        room.unread_count = Math.max(0, room.unread_count - 1);
+        if (!onlyInThread(m)) room.unread_count = Math.max(0, room.unread_count - 1);
         if (d.seq <= room.last_seq) uncountDeletedMention(this, m); // #17
       }
       Object.assign(m, { deleted: true, text: "", reactions: [] });
@@ -702,7 +703,7 @@ export class Store extends EventTarget {
         let mentions = 0;
         for (const m of t.bySeq.values()) {
           const mine = m.author && m.author.id === this.me?.id;
-          if (m.seq > seq && !m.deleted && !mine) n += 1;
+          if (m.seq > seq && !m.deleted && !mine && !onlyInThread(m)) n += 1;
           if (m.seq > seq && mentionsMe(m, this.me)) mentions += 1; // #17
         }
         room.unread_count = n;
