@@ -2,7 +2,7 @@
 // it: Markdown (markdown.js) with @mentions highlighted, mine stronger.
 
 import { h } from "../dom.js";
-import { renderMarkdown } from "../markdown.js";
+import { renderMarkdown } from "../markdown-dom.js";
 
 /**
  * @typedef {import("../store.js").Message} Message

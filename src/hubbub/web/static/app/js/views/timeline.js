@@ -14,6 +14,7 @@ import { conversationActions, extrasSignature, pinnedMarker, threadSummary } fro
 import { moreEmojiButton } from "./emoji-picker.js";
 import { messageText } from "./message-text.js";
 import { onlyInThread, mentionsMe } from "../conversations.js";
+import { plainText } from "../markdown.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -87,7 +88,7 @@ export function mountTimeline({ client, composer, onError }) {
     const label = target
       ? target.deleted
         ? "a deleted message"
-        : snippet(target.text, 100)
+        : snippet(plainText(target.text), 100) // #17: without its Markdown syntax
       : "…";
     return h(
       "button",
@@ -390,7 +391,13 @@ export function mountTimeline({ client, composer, onError }) {
     } else if (anchor && anchor.isConnected) {
       scroller.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
     }
-    if (!wasAtBottom && maxSeq > lastMaxSeq && lastMaxSeq) unseen += maxSeq - lastMaxSeq;
+    if (!wasAtBottom && maxSeq > lastMaxSeq && lastMaxSeq && t) {
+      // #17: replies that stay in their thread are not new here
+      for (let seq = Math.max(lastMaxSeq + 1, maxSeq - 1000); seq <= maxSeq; seq++) {
+        const m = t.bySeq.get(seq);
+        if (!m || !onlyInThread(m)) unseen += 1;
+      }
+    }
     lastMaxSeq = maxSeq;
     historyStatus.textContent = !t || !t.loaded
       ? "Loading messages…"
