@@ -93,7 +93,7 @@ def _post(person: Person, room_id: str, text: str, **extra: Any) -> dict[str, An
 
 
 def test_markdown_renders_the_documented_subset(people: Callable[..., Person]) -> None:
-    alice = people("alice").sign_up()
+    alice = people("alice", color_scheme="dark").sign_up()
     page = alice.page
     rid = _room(alice, "md")
     page.reload()
@@ -137,6 +137,9 @@ def test_markdown_renders_the_documented_subset(people: Callable[..., Person]) -
     assert blocks.locator("blockquote").inner_text() == "quoted"
     assert blocks.locator("ul > li").all_inner_texts() == ["one", "two"]
     assert blocks.locator("ol > li").count() == 2
+    # Lists show their bullets and numbers.
+    assert blocks.locator("ul").evaluate("el => getComputedStyle(el).listStyleType") == "disc"
+    assert blocks.locator("ol").evaluate("el => getComputedStyle(el).listStyleType") == "decimal"
     assert blocks.locator("ol > li").nth(1).inner_text() == "second\nline\nbreak"
     autos = messages.locator("li.msg").filter(has_text="mailto")
     hrefs = [a.get_attribute("href") for a in autos.locator("a").all()]
