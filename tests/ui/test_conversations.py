@@ -258,7 +258,7 @@ def test_mentions_autocomplete_highlight_badge_and_view(people: Callable[..., Pe
     assert item.locator(".badge:not(.mention-badge)").inner_text() == "1"
 
     # The Mentions view lists it, and opens the room at it.
-    a.get_by_role("button", name="Mentions").click()
+    a.get_by_role("button", name="Mentions", exact=True).click()
     panel = a.locator("#side-panel")
     entry = panel.locator("li", has_text="look @alice at this")
     entry.wait_for()
@@ -279,8 +279,18 @@ def test_mentions_autocomplete_highlight_badge_and_view(people: Callable[..., Pe
 
     # A new mention while alice is in another room comes live, by @room too.
     alice.open_room("general")
-    _post(bob, rid, "@room standup in 5")
+    root = _post(bob, rid, "@room standup in 5")
     item.locator(".mention-badge", has_text="@1").wait_for()
+    # A mention in a thread counts too, and the Mentions view opens its thread.
+    _post(bob, rid, "@alice can you take notes?", thread_root=root["id"])
+    item.locator(".mention-badge", has_text="@2").wait_for()
+    a.get_by_role("button", name="Mentions", exact=True).click()
+    in_thread = panel.locator("li", has_text="can you take notes?")
+    in_thread.locator(".where", has_text="in a thread").wait_for()
+    in_thread.get_by_role("button", name="Open").click()
+    panel.locator(".thread-root", has_text="standup in 5").wait_for()
+    panel.locator(".thread-replies li", has_text="can you take notes?").wait_for()
+    a.locator("#room-title", has_text="team").wait_for()
     assert alice.console_errors == []
     assert bob.console_errors == []
 

@@ -188,9 +188,10 @@ export function mountThreadPanel({ client, panel, onError }) {
     followButton.textContent = isFollowing() ? "Unfollow" : "Follow";
     followButton.setAttribute("aria-pressed", String(isFollowing()));
     const last = list.length ? list[list.length - 1].seq : 0;
-    if (loaded && last > readUpTo && document.visibilityState === "visible") {
+    // Only followers have a read marker in a thread (others get 403).
+    if (loaded && last > readUpTo && isFollowing() && document.visibilityState === "visible") {
       readUpTo = last;
-      client.conversations.markThreadRead(root.id, last).catch(() => {}); // 403 when not following
+      client.conversations.markThreadRead(root.id, last).catch(() => {});
     }
   }
 
