@@ -7,6 +7,7 @@ import { $, replaceChildren } from "../dom.js";
 import { snippet } from "../format.js";
 import { authorText, authorTitle, clashingNames } from "../names.js";
 import { enterAction } from "../composer-keys.js";
+import { plainText } from "../markdown.js";
 import { attachMentionAutocomplete } from "./mention-autocomplete.js";
 
 /** @typedef {import("../store.js").Message} Message */
@@ -70,7 +71,7 @@ export function mountComposer({ client, onError }) {
         "Replying to ",
         isolated(authorText(m.author, clashes), { title: authorTitle(m.author) }),
         ": ",
-        isolated(snippet(m.text, 80)),
+        isolated(snippet(plainText(m.text), 80)), // #17: without its Markdown syntax
       );
     }
     send.textContent = mode.kind === "edit" ? "Save" : "Send";
