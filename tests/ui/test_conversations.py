@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.ui.conftest import Person, save_screenshot
 
 # Recorded from the first script on the page: what the Content-Security-Policy refused.
@@ -412,6 +414,29 @@ def test_pins_marker_and_list(people: Callable[..., Person]) -> None:
     assert alice.api("GET", f"/rooms/{rid}/pins").json()["messages"] == []
     assert alice.console_errors == []
     assert bob.console_errors == []
+
+
+@pytest.mark.parametrize("server_env", [{"HUBBUB_RATE_LIMITS": "off"}], ids=["no-limits"])
+def test_an_old_pin_opens_the_room_at_it(people: Callable[..., Person]) -> None:
+    """A pin (or mention) far above the newest page opens the room there, as a permalink."""
+    alice, bob, rid = _two_in_a_room(people, "archive")
+    old = _post(bob, rid, "the old decision")
+    assert alice.api("PUT", f"/messages/{old['id']}/pin").status_code == 204
+    for i in range(120):
+        last = _post(bob, rid, f"later {i}")
+    # alice has read them all: the room opens at its newest page.
+    assert alice.api("PUT", f"/rooms/{rid}/read", json={"seq": last["seq"]}).status_code < 300
+    a = alice.page
+    alice.open_room("archive")
+    alice.message("later 119").wait_for()
+    assert a.locator(f"#msg-{old['seq']}").count() == 0  # not in the newest page
+    a.get_by_role("button", name="Pins", exact=True).click()
+    entry = a.locator("#side-panel li", has_text="the old decision")
+    entry.get_by_role("button", name="Show in the room").click()
+    target = a.locator(f"#msg-{old['seq']}")
+    target.wait_for()
+    assert a.evaluate("location.hash") == f"#/r/{rid}/{old['seq']}"
+    assert alice.console_errors == []
 
 
 def test_emoji_picker_search_recent_and_skin_tones(people: Callable[..., Person]) -> None:

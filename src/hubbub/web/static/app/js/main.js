@@ -119,7 +119,7 @@ function startChat(session) {
   const settings = mountSettings({ client });
   const roomSettings = mountRoomSettings({ client, confirm, leave });
   const adminPage = mountAdminPage({ client, confirm, onClose: () => select(client.currentRoomId || LOBBY, true) });
-  mountConversations({ client, onSelect: (id) => select(id), onError: showError }); // #17
+  mountConversations({ client, onSelect: (id, at) => select(id, false, at ?? null), onError: showError }); // #17
   const store = client.store;
   let alive = true;
   mountNotice({ store });

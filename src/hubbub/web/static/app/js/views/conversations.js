@@ -15,7 +15,8 @@ import { mountThreads } from "./threads.js";
 /**
  * @param {object} o
  * @param {import("../client.js").Client} o.client
- * @param {(roomId: string) => Promise<void>} o.onSelect  open a room
+ * @param {(roomId: string, at?: number) => Promise<void>} o.onSelect  open a room (at message
+ *   `at`, as a permalink does, when given)
  * @param {(err: unknown) => void} o.onError
  */
 export function mountConversations({ client, onSelect, onError }) {
@@ -30,7 +31,8 @@ export function mountConversations({ client, onSelect, onError }) {
     if (client.currentRoomId !== m.room_id) await onSelect(m.room_id);
     if (m.thread_root) return thread.openById(m.thread_root);
     const row = document.getElementById(`msg-${m.seq}`);
-    if (!row) return;
+    // Not loaded (an old pin or mention): open the room there, as its permalink would (#13).
+    if (!row) return onSelect(m.room_id, m.seq);
     row.scrollIntoView({ block: "center" });
     row.classList.add("flash");
     setTimeout(() => row.classList.remove("flash"), 1500);
