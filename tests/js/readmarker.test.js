@@ -8,16 +8,18 @@ import { advanceMarker, isSeenEnough } from "../../src/hubbub/web/static/app/js/
 
 const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
-function advance({ marker, held, seen, mine = [] }) {
+function advance({ marker, held, seen, mine = [], threadOnly = [], last = undefined }) {
   const h = new Set(held);
   const s = new Set(seen);
   const m = new Set(mine);
+  const t = new Set(threadOnly);
   return advanceMarker({
     marker,
-    last: Math.max(marker, ...held),
+    last: last ?? Math.max(marker, ...held),
     isHeld: (seq) => h.has(seq),
     isSeen: (seq) => s.has(seq),
     isMine: (seq) => m.has(seq),
+    isThreadOnly: (seq) => t.has(seq),
   });
 }
 
@@ -38,6 +40,15 @@ test("my own messages count as read; it never moves back", () => {
   assert.equal(advance({ marker: 5, held: range(1, 10), seen: [6, 7, 9], mine: [8] }), 9);
   assert.equal(advance({ marker: 9, held: range(1, 10), seen: [] }), 9);
   assert.equal(advance({ marker: 20, held: range(1, 10), seen: range(1, 10) }), 20);
+});
+
+test("#17: replies that stay in their thread (not shown, not unread) are passed over, not waited for", () => {
+  // 3..5 are thread replies, not loaded: the pages prove it; 2 was seen, so the marker reaches 5.
+  assert.equal(advance({ marker: 1, held: [1, 2], seen: [2], threadOnly: [3, 4, 5], last: 5 }), 5);
+  // Between two seen messages too; but an unseen one after them still stops it.
+  assert.equal(advance({ marker: 0, held: [1, 4, 5, 6], seen: [1, 4], threadOnly: [2, 3] }), 4);
+  // Without that proof, a seq not loaded stops it as before.
+  assert.equal(advance({ marker: 1, held: [1, 2], seen: [2], last: 5 }), 2);
 });
 
 test("seen enough: half the message, or half the view for a tall one", () => {

@@ -415,3 +415,17 @@ test("trim keeps the end being read and marks the other as having more", () => {
   assert.deepEqual(t.list().map((m) => m.seq), [3, 4, 5, 6]);
   assert.equal(t.hasMoreBefore, true);
 });
+
+test("#17: a trim forgets what pages proved about the dropped end (their messages are not held)", () => {
+  const { store } = makeStore([room({ last_seq: 30 })]);
+  const t = store.timeline("r1");
+  store.mergeMessages("r1", [2, 4, 6, 8, 10, 12].map((s) => message(s)), T0);
+  t.covered.add(1, 30); // a top_level=true page: the odd seqs are thread replies
+  assert.equal(t.trim(4, "oldest"), true); // 10 and 12 dropped
+  assert.equal(t.covered.covers(1, 8), true);
+  assert.equal(t.covered.covers(9, 9), false);
+  assert.equal(t.trim(2, "newest"), true); // 2 and 4 dropped
+  assert.deepEqual(t.covered.ranges, [[6, 8]]);
+  t.clear();
+  assert.deepEqual(t.covered.ranges, []);
+});

@@ -66,7 +66,7 @@ def test_two_people_see_messages_typing_reactions_edits_and_replies_live(
     # bob replies; alice sees what the reply refers to.
     original = bob.message("hi bob, welcome to design")
     original.hover()
-    original.get_by_role("button", name="Reply").click()
+    original.get_by_role("button", name="Reply", exact=True).click()
     b.locator("#composer-context", has_text="Replying to alice").wait_for()
     bob.send("thanks! Shift+Enter works too")
     reply = alice.message("thanks! Shift+Enter works too")

@@ -43,7 +43,7 @@ def test_two_people_with_one_display_name_are_told_apart_by_username(
     # Replies name the author the same way.
     row = bob.message("no, it's me: send me the keys")
     row.hover()
-    row.get_by_role("button", name="Reply").click()
+    row.get_by_role("button", name="Reply", exact=True).click()
     bob.page.locator("#composer-context", has_text="Replying to Alice (@mallory)").wait_for()
     bob.send("who are you?")
     quote = alice.message("who are you?").locator(".reply-quote")

@@ -4,6 +4,7 @@
 import { Account } from "./account.js";
 import { Admin } from "./admin.js";
 import { Api, ApiError, seg } from "./api.js";
+import { Conversations, pageCoverage } from "./conversations.js";
 import { Drafts } from "./drafts.js";
 import { openLocalDb } from "./localdb.js";
 import { Moderation } from "./moderation.js";
@@ -75,6 +76,7 @@ export class Client extends EventTarget {
       members: (roomId) => this.members(roomId),
     });
     this.admin = new Admin(this.api);
+    this.conversations = new Conversations(this.api, this.store); // #17: threads, mentions, pins
     this.stream = new Stream({
       api: this.api,
       onEvents: (events) => this._onEvents(events),
@@ -266,6 +268,11 @@ export class Client extends EventTarget {
       await this.loadAtFirstUnread(roomId, marker);
     } else {
       await this.loadLatest(roomId); // the first unread, if any, is in the newest page
+      // #17: that page is of top-level messages, so it reaches back at least as far; should it
+      // not reach the marker (a page of thread replies only?), load back to it, by coverage.
+      for (let i = 0; marker !== null && i < 4 && !t.covered.covers(marker + 1, t.minSeq - 1); i++) {
+        await this.loadOlder(roomId);
+      }
     }
   }
 
@@ -278,16 +285,18 @@ export class Client extends EventTarget {
    */
   async loadAtFirstUnread(roomId, marker) {
     const [after, before] = await Promise.all([
-      this.api.request("GET", `/rooms/${seg(roomId)}/messages?after=${marker}&limit=${PAGE}`),
-      marker > 0
-        ? this.api.request("GET", `/rooms/${seg(roomId)}/messages?before=${marker + 1}&limit=${CONTEXT_BEFORE_UNREAD}`)
-        : null,
+      this._fetchPage(roomId, `after=${marker}&limit=${PAGE}`),
+      marker > 0 ? this._fetchPage(roomId, `before=${marker + 1}&limit=${CONTEXT_BEFORE_UNREAD}`) : null,
     ]);
     const t = this.store.timeline(roomId);
-    t.bySeq.clear();
+    t.clear();
     t.hasMoreAfter = false;
+    this._cover(roomId, after);
     this.store.mergeMessages(roomId, after.data.messages, after.date);
-    if (before) this.store.mergeMessages(roomId, before.data.messages, before.date);
+    if (before) {
+      this._cover(roomId, before);
+      this.store.mergeMessages(roomId, before.data.messages, before.date);
+    }
     t.hasMoreAfter = after.data.has_more_after;
     t.hasMoreBefore = t.minSeq > 1;
     t.loaded = true;
@@ -320,7 +329,7 @@ export class Client extends EventTarget {
   async jumpToLatest(roomId) {
     const t = this.store.timeline(roomId);
     if (!t.hasMoreAfter) return;
-    t.bySeq.clear();
+    t.clear();
     t.hasMoreAfter = false;
     t.loaded = false;
     this.store.emit("timeline", { roomId });
@@ -334,9 +343,38 @@ export class Client extends EventTarget {
    * @returns {Promise<{messages: Message[], has_more_before: boolean, has_more_after: boolean}>}
    */
   async _page(roomId, query, extend = false) {
-    const { data, date } = await this.api.request("GET", `/rooms/${seg(roomId)}/messages?${query}`);
-    this.store.mergeMessages(roomId, data.messages, date, extend);
-    return data;
+    const page = await this._fetchPage(roomId, query);
+    this._cover(roomId, page);
+    this.store.mergeMessages(roomId, page.data.messages, page.date, extend);
+    return page.data;
+  }
+
+  /**
+   * A page of the main timeline: top-level messages (#17: thread replies show in their
+   * thread's panel), not merged yet.
+   * @param {string} roomId
+   * @param {string} query
+   * @returns {Promise<{data: any, date: number, query: string}>}
+   */
+  async _fetchPage(roomId, query) {
+    const { data, date } = await this.api.request("GET", `/rooms/${seg(roomId)}/messages?${query}&top_level=true`);
+    return { data, date, query };
+  }
+
+  /**
+   * Record what a fetched page proves holds only thread replies: no gap (conversations.js
+   * Coverage).
+   * @param {string} roomId
+   * @param {{data: any, query: string}} page
+   */
+  _cover(roomId, { data, query }) {
+    const q = new URLSearchParams(query);
+    const asked = {
+      after: q.has("after") ? Number(q.get("after")) : undefined,
+      before: q.has("before") ? Number(q.get("before")) : undefined,
+    };
+    const range = pageCoverage(asked, data, this.store.rooms.get(roomId)?.last_seq ?? 0);
+    if (range) this.store.timeline(roomId).covered.add(range[0], range[1]);
   }
 
   /** @param {string} roomId */

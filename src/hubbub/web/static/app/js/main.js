@@ -20,6 +20,7 @@ import {
   takeSessionEnded,
 } from "./session.js";
 import { backoffDelay } from "./stream.js";
+import { mountConversations } from "./views/conversations.js";
 import { mountAdminPage } from "./views/admin-page.js";
 import { mountAuth } from "./views/auth.js";
 import { mountBanner, mountNotice, toast } from "./views/banner.js";
@@ -118,6 +119,7 @@ function startChat(session) {
   const settings = mountSettings({ client });
   const roomSettings = mountRoomSettings({ client, confirm, leave });
   const adminPage = mountAdminPage({ client, confirm, onClose: () => select(client.currentRoomId || LOBBY, true) });
+  mountConversations({ client, onSelect: (id, at) => select(id, false, at ?? null), onError: showError }); // #17
   const store = client.store;
   let alive = true;
   mountNotice({ store });

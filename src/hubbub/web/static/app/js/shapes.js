@@ -28,6 +28,16 @@
  */
 
 /**
+ * Who a message mentions (#17): user ids by @username, and whether it used @room / @here.
+ * @typedef {{users: string[], room: boolean, here: boolean}} Mentions
+ */
+
+/**
+ * A thread root's summary (#17): null until it has replies.
+ * @typedef {{reply_count: number, last_reply_at: string | null, participants: User[]}} ThreadSummary
+ */
+
+/**
  * @typedef {object} Message
  * @property {string} id
  * @property {string} room_id
@@ -39,6 +49,11 @@
  * @property {boolean} deleted
  * @property {string | null} reply_to
  * @property {Reaction[]} reactions
+ * @property {Mentions} [mentions]
+ * @property {string | null} [thread_root]  set on a reply in a thread: its root's id
+ * @property {boolean} [also_to_room]  a thread reply shown in the main timeline too
+ * @property {ThreadSummary | null} [thread]
+ * @property {string | null} [pinned_at]
  */
 
 /**
@@ -60,6 +75,8 @@
  * @property {"owner" | "admin" | "member" | null} [my_role]
  * @property {number} last_read_seq
  * @property {number} unread_count
+ * @property {number} [mention_count]  unread messages that mention me (#17)
+ * @property {boolean} [members_can_pin]
  */
 
 /**

@@ -11,6 +11,14 @@
 // am muted in a room, the notice to show when I was removed or banned from one, and the lists
 // the settings screens show (my sessions, a room's bans).
 
+import {
+  applyConversationEvent,
+  countCreatedMention,
+  Coverage,
+  mentionsMe,
+  onlyInThread,
+  uncountDeletedMention,
+} from "./conversations.js";
 import { isPublicRoom } from "./roles.js";
 
 const AMBIGUITY_MS = 2000; // an event's ts vs a snapshot's Date header (1 s resolution)
@@ -28,6 +36,11 @@ const AMBIGUITY_MS = 2000; // an event's ts vs a snapshot's Date header (1 s res
  * @typedef {import("./shapes.js").Notice} Notice
  * @typedef {import("./shapes.js").StreamEvent} StreamEvent
  * @typedef {import("./shapes.js").HeldMessage} HeldMessage
+ */
+
+/**
+ * @typedef {"rooms" | "timeline" | "typing" | "presence" | "members" | "roster" | "me" | "bans"
+ *   | "sessions" | "notice" | "thread" | "pins"} StoreEventKind
  */
 
 /**
@@ -65,6 +78,8 @@ export class Timeline {
     this.hasMoreAfter = false;
     this.loadingNewer = false;
     this.version = 0;
+    /** #17: seqs known to be thread replies only (the main timeline pages by top_level=true) */
+    this.covered = new Coverage();
   }
 
   /**
@@ -79,10 +94,18 @@ export class Timeline {
     const seqs = [...this.bySeq.keys()].sort((a, b) => a - b);
     const drop = keep === "oldest" ? seqs.slice(n) : seqs.slice(0, seqs.length - n);
     for (const seq of drop) this.bySeq.delete(seq);
+    // #17: what was proved about the dropped end held true only with those messages held.
+    if (keep === "oldest") this.covered.remove(seqs[n - 1] + 1, Infinity);
+    else this.covered.remove(1, seqs[seqs.length - n] - 1);
     if (keep === "oldest") this.hasMoreAfter = true;
     else this.hasMoreBefore = true;
     this.version++;
     return true;
+  }
+  /** Drop every message held (a window elsewhere is loaded next), and what pages proved. */
+  clear() {
+    this.bySeq.clear();
+    this.covered = new Coverage();
   }
   get minSeq() {
     let min = Infinity;
@@ -112,7 +135,9 @@ export class Timeline {
     const out = [];
     const seqs = [...this.bySeq.keys()].sort((a, b) => a - b);
     for (let i = 1; i < seqs.length; i++) {
-      if (seqs[i] !== seqs[i - 1] + 1) out.push([seqs[i - 1], seqs[i]]);
+      if (seqs[i] !== seqs[i - 1] + 1 && !this.covered.covers(seqs[i - 1] + 1, seqs[i] - 1)) {
+        out.push([seqs[i - 1], seqs[i]]);
+      }
     }
     return out;
   }
@@ -152,8 +177,7 @@ export class Store extends EventTarget {
   /**
    * "members": a room's membership changed (fetch it again); "roster": a fetched member list
    * arrived (setMembers) or changed; "me": my own account changed; "notice": see `notice`.
-   * @param {"rooms" | "timeline" | "typing" | "presence" | "members" | "roster" | "me" | "bans"
-   *   | "sessions" | "notice"} kind
+   * @param {StoreEventKind} kind
    * @param {{roomId: string}} [detail]
    */
   emit(kind, detail) {
@@ -184,10 +208,10 @@ export class Store extends EventTarget {
       this.rooms.set(room.id, { ...room });
       return;
     }
-    const { last_seq, last_read_seq, unread_count, ...rest } = room;
+    const { last_seq, last_read_seq, unread_count, mention_count, ...rest } = room;
     Object.assign(have, rest);
     if (last_seq >= have.last_seq) {
-      Object.assign(have, { last_seq, last_read_seq, unread_count });
+      Object.assign(have, { last_seq, last_read_seq, unread_count, mention_count });
     } else {
       this.hooks.refetchRoom(room.id); // older than events we applied: ask again
     }
@@ -435,7 +459,8 @@ export class Store extends EventTarget {
           // and the client signs out from there; the page holds nothing of the others.
           break;
         default:
-          break; // unknown types are for newer clients
+          applyConversationEvent(this, ev, touched); // #17: threads, pins (conversations.js)
+          break; // other unknown types are for newer clients
       }
     }
     if (touched.me) this.emit("me");
@@ -455,7 +480,10 @@ export class Store extends EventTarget {
     if (room && m.seq > room.last_seq) {
       room.last_seq = m.seq;
       const mine = this.me && m.author && m.author.id === this.me.id;
-      if (!mine && !m.deleted && m.seq > (room.last_read_seq || 0)) room.unread_count += 1;
+      if (!mine && !m.deleted && m.seq > (room.last_read_seq || 0)) {
+        if (!onlyInThread(m)) room.unread_count += 1; // #17: as the server counts
+        countCreatedMention(this, m); // #17: a mention counts in a thread too
+      }
     }
     const t = this.timelines.get(m.room_id);
     if (!t || t.bySeq.has(m.seq)) return;
@@ -465,13 +493,20 @@ export class Store extends EventTarget {
     if (t.loaded && t.gaps().length) this.hooks.fillGaps(m.room_id);
   }
 
-  /** @param {{room_id: string, seq: number, text: string, edited_at: string}} d */
+  /** @param {{room_id: string, seq: number, text: string, edited_at: string, mentions?: Message["mentions"]}} d */
   _updated(d) {
     const m = this._message(d.room_id, d.seq);
     if (!m || m.deleted) return;
     if (m.edited_at && m.edited_at > d.edited_at) return;
     m.text = d.text;
     m.edited_at = d.edited_at;
+    if (d.mentions) {
+      // #17: an edit that adds or removes a mention of me changes the room's mention count.
+      const before = mentionsMe(m, this.me);
+      m.mentions = d.mentions;
+      const room = this.rooms.get(d.room_id);
+      if (room && before !== mentionsMe(m, this.me) && m.seq > (room.last_read_seq || 0)) this.hooks.refetchRoom(d.room_id);
+    }
   }
 
   /** @param {{room_id: string, seq: number}} d */
@@ -482,7 +517,8 @@ export class Store extends EventTarget {
       if (m.deleted) return;
       const mine = this.me && m.author && m.author.id === this.me.id;
       if (room && !mine && d.seq > (room.last_read_seq || 0) && d.seq <= room.last_seq) {
-        room.unread_count = Math.max(0, room.unread_count - 1);
+        if (!onlyInThread(m)) room.unread_count = Math.max(0, room.unread_count - 1);
+        if (d.seq <= room.last_seq) uncountDeletedMention(this, m); // #17
       }
       Object.assign(m, { deleted: true, text: "", reactions: [] });
     } else if (room && d.seq > (room.last_read_seq || 0)) {
@@ -674,12 +710,13 @@ export class Store extends EventTarget {
     }
   }
 
-  /** @param {{room_id: string, last_read_seq: number, unread_count: number}} d */
+  /** @param {{room_id: string, last_read_seq: number, unread_count: number, mention_count?: number}} d */
   _read(d) {
     const room = this.rooms.get(d.room_id);
     if (!room || d.last_read_seq < (room.last_read_seq || 0)) return;
     room.last_read_seq = d.last_read_seq;
     room.unread_count = d.unread_count;
+    if (typeof d.mention_count === "number") room.mention_count = d.mention_count;
   }
 
   /**
@@ -693,16 +730,20 @@ export class Store extends EventTarget {
     room.last_read_seq = seq;
     if (seq >= room.last_seq) {
       room.unread_count = 0;
+      room.mention_count = 0;
     } else {
       // Exact when every message after the marker is held; else read.updated will say.
       const t = this.timelines.get(roomId);
       if (t && t.minSeq <= seq + 1 && t.maxSeq >= room.last_seq && !t.gaps().length) {
         let n = 0;
+        let mentions = 0;
         for (const m of t.bySeq.values()) {
           const mine = m.author && m.author.id === this.me?.id;
-          if (m.seq > seq && !m.deleted && !mine) n += 1;
+          if (m.seq > seq && !m.deleted && !mine && !onlyInThread(m)) n += 1;
+          if (m.seq > seq && mentionsMe(m, this.me)) mentions += 1; // #17
         }
         room.unread_count = n;
+        room.mention_count = mentions;
       }
     }
     this.emit("rooms");

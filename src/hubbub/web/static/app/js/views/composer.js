@@ -6,6 +6,9 @@ import { isolated } from "../bidi.js";
 import { $, replaceChildren } from "../dom.js";
 import { snippet } from "../format.js";
 import { authorText, authorTitle, clashingNames } from "../names.js";
+import { enterAction } from "../composer-keys.js";
+import { plainText } from "../markdown.js";
+import { attachMentionAutocomplete } from "./mention-autocomplete.js";
 
 /** @typedef {import("../store.js").Message} Message */
 
@@ -92,7 +95,7 @@ export function mountComposer({ client, onError }) {
         "Replying to ",
         isolated(authorText(m.author, clashes), { title: authorTitle(m.author) }),
         ": ",
-        isolated(snippet(m.text, 80)),
+        isolated(snippet(plainText(m.text), 80)), // #17: without its Markdown syntax
       );
     }
     send.textContent = mode.kind === "edit" ? "Save" : "Send";
@@ -150,7 +153,8 @@ export function mountComposer({ client, onError }) {
 
   input.addEventListener("keydown", (e) => {
     if (e.isComposing) return;
-    if (e.key === "Enter" && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
+    // #17: Enter inside an open ``` fence adds a line (composer-keys.js)
+    if (e.key === "Enter" && enterAction(e, input) === "send") {
       e.preventDefault();
       submit();
     } else if (e.key === "ArrowUp" && input.value === "" && !mode) {
@@ -177,6 +181,8 @@ export function mountComposer({ client, onError }) {
     cancel();
     input.focus();
   });
+
+  attachMentionAutocomplete({ client, input, roomId: () => roomId, id: "mention-suggestions" }); // #17
 
   // A mute (or its end) arrives as a change to my rooms.
   client.store.addEventListener("rooms", () => {

@@ -3,6 +3,7 @@
 import { isolated, withoutBidiControls } from "../bidi.js";
 import { $, h, replaceChildren } from "../dom.js";
 import { icon } from "../icons.js";
+import { mentionBadge } from "./mentions.js";
 
 /** @typedef {import("../store.js").Room} Room */
 
@@ -59,6 +60,7 @@ export function mountSidebar({ client, onSelect, onError }) {
         icon,
         isolated(label, { class: "room-name" }),
         badge(room),
+        mentionBadge(room), // #17
       ),
     );
   }

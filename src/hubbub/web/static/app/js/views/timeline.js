@@ -6,13 +6,18 @@
 
 import { visibleText, withoutBidiControls } from "../bidi.js";
 import { $, h, replaceChildren } from "../dom.js";
-import { dayKey, dayLabel, formatFull, formatTime, hue, initials, renderText, snippet } from "../format.js";
+import { dayKey, dayLabel, formatFull, formatTime, hue, initials, snippet } from "../format.js";
 import { authorText, clashingNames, displayName, showsUsername } from "../names.js";
 import { advanceMarker, isSeenEnough } from "../readmarker.js";
 import { icon } from "../icons.js";
 import { managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
 import { toast } from "./banner.js";
+import { conversationActions, extrasSignature, pinnedMarker, threadSummary } from "./message-extras.js";
+import { moreEmojiButton } from "./emoji-picker.js";
+import { messageText } from "./message-text.js";
+import { onlyInThread, mentionsMe } from "../conversations.js";
+import { plainText } from "../markdown.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -96,7 +101,7 @@ export function mountTimeline({ client, composer, onError }) {
     const label = target
       ? target.deleted
         ? "a deleted message"
-        : snippet(target.text, 100)
+        : snippet(plainText(target.text), 100) // #17: without its Markdown syntax
       : "…";
     return h(
       "button",
@@ -144,6 +149,7 @@ export function mountTimeline({ client, composer, onError }) {
     /** @type {HTMLElement | null} made on first use: most messages never show one */
     let picker = null;
     const makePicker = () => {
+      /** @type {HTMLElement} */
       const p = h(
         "div",
         { class: "emoji-picker", role: "group", "aria-label": "Pick a reaction", hidden: true },
@@ -162,6 +168,8 @@ export function mountTimeline({ client, composer, onError }) {
             emoji,
           ),
         ),
+        // #17: the full picker (emoji-picker.js), opened in place of this one
+        moreEmojiButton(() => p, (emoji) => client.react(m, emoji).catch(onError), `${m.seq}:more`),
       );
       // Escape closes the picker and goes back to the message's button (not on to the
       // timeline's "Escape goes to the composer", nor the members panel's).
@@ -245,6 +253,7 @@ export function mountTimeline({ client, composer, onError }) {
         },
         "Link",
       ),
+      conversationActions(client, m, onError), // #17: reply in thread, pin
       del,
     );
     return bar;
@@ -288,26 +297,21 @@ export function mountTimeline({ client, composer, onError }) {
         time,
       );
     }
+    // #17: Markdown, mentions highlighted (message-text.js)
     const body = m.deleted
       ? h("p", { class: "text deleted-text" }, "This message was deleted.")
-      : h("p", { class: "text", dir: "auto" }, renderText(m.text));
-    if (!m.deleted && m.edited_at) {
-      body.append(
-        " ",
-        h("span", { class: "edited", title: `Edited ${formatFull(m.edited_at)}` }, "(edited)"),
-      );
-    }
+      : messageText(store, m, m.edited_at ? formatFull(m.edited_at) : null);
     return h(
       "li",
       {
-        class: `msg${grouped ? " grouped" : ""}${mine ? " mine" : ""}${m.deleted ? " deleted" : ""}`,
+        class: `msg${grouped ? " grouped" : ""}${mine ? " mine" : ""}${m.deleted ? " deleted" : ""}${mentionsMe(m, store.me) ? " mentions-me" : ""}${m.pinned_at ? " pinned" : ""}`,
         id: `msg-${m.seq}`,
         tabindex: "-1",
         dataset: { seq: String(m.seq), id: m.id },
       },
       grouped ? h("span", { class: "gutter-time" }, time) : null,
       head,
-      h("div", { class: "msg-body" }, replyQuote(m, clashes), body, reactionBar(m)),
+      h("div", { class: "msg-body" }, pinnedMarker(m), replyQuote(m, clashes), body, reactionBar(m), threadSummary(m)),
       actions(m),
     );
   }
@@ -336,7 +340,7 @@ export function mountTimeline({ client, composer, onError }) {
         dataset: { pending: e.key },
         "aria-busy": failed ? null : "true",
       },
-      h("div", { class: "msg-body" }, h("p", { class: "text", dir: "auto" }, renderText(e.text)), status),
+      h("div", { class: "msg-body" }, messageText(store, { room_id: e.roomId, author: store.me || { display_name: "" }, text: e.text }), status),
     );
   }
 
@@ -355,6 +359,7 @@ export function mountTimeline({ client, composer, onError }) {
     let prev = null;
     let dividerShown = false;
     for (const m of t.list()) {
+      if (onlyInThread(m)) continue; // #17: shown in its thread's panel
       const day = dayKey(m.created_at);
       let newDay = !prev || dayKey(prev.created_at) !== day;
       if (newDay) {
@@ -380,6 +385,7 @@ export function mountTimeline({ client, composer, onError }) {
         showsUsername(m.author, clashes),
         m.reply_to, target && [target.text, target.deleted, authorText(target.author, clashes)],
         canDelete(m),
+        extrasSignature(client, m), // #17
       ]);
       out.push([`m:${m.seq}`, sig, () => messageRow(m, grouped, clashes)]);
       prev = m;
@@ -443,9 +449,13 @@ export function mountTimeline({ client, composer, onError }) {
       const now = document.getElementById(anchorId);
       if (now) scroller.scrollTop += now.getBoundingClientRect().top - anchorTop;
     }
-    // New messages arrived below while I read above (not a page loaded by scrolling down).
+    // New messages arrived below while I read above (not a page loaded by scrolling down);
+    // #17: replies that stay in their thread are not new here.
     if (!wasAtBottom && maxSeq > lastMaxSeq && lastMaxSeq && t && !t.loadingNewer) {
-      unseen += maxSeq - lastMaxSeq;
+      for (let seq = Math.max(lastMaxSeq + 1, maxSeq - 1000); seq <= maxSeq; seq++) {
+        const m = t.bySeq.get(seq);
+        if (!m || !onlyInThread(m)) unseen += 1;
+      }
     }
     lastMaxSeq = maxSeq;
     historyStatus.textContent = !t || !t.loaded
@@ -563,6 +573,9 @@ export function mountTimeline({ client, composer, onError }) {
     const me = store.me?.id;
     let last = t.maxSeq;
     for (const seq of seen) if (seq > last) last = seq;
+    // #17: the thread replies after the last row, when the pages loaded prove that is all
+    // there is up to the room's newest, are passed over once that row is seen.
+    if (!t.hasMoreAfter && room.last_seq > last && t.covered.covers(last + 1, room.last_seq)) last = room.last_seq;
     const next = advanceMarker({
       marker: room.last_read_seq || 0,
       last,
@@ -570,6 +583,12 @@ export function mountTimeline({ client, composer, onError }) {
       isHeld: (seq) => t.bySeq.has(seq) || seen.has(seq),
       isSeen: (seq) => seen.has(seq),
       isMine: (seq) => !!me && t.bySeq.get(seq)?.author?.id === me,
+      // #17: not shown here, nor unread in the room; a seq not held is one only if a page
+      // proved it (a seen one dropped by a trim is no thread reply: it was on screen).
+      isThreadOnly: (seq) => {
+        const m = t.bySeq.get(seq);
+        return m ? onlyInThread(m) : !seen.has(seq) && t.covered.covers(seq, seq);
+      },
     });
     if (next > (room.last_read_seq || 0)) client.markRead(roomId, next);
   }
