@@ -58,7 +58,7 @@ typecheck: $(TSTAMP) ## mypy --strict over src, tests and bench
 	$(BIN)/mypy
 
 jstest: $(NSTAMP) ## The web client: ESLint, tsc on its JSDoc types, unit tests (node --test)
-	$(NBIN)/eslint $(JS) tests/js eslint.config.js
+	$(NBIN)/eslint $(JS) src/hubbub/web/static/app/sw.js tests/js eslint.config.js
 	$(NBIN)/tsc -p tsconfig.json
 	node --test tests/js/
 
