@@ -360,6 +360,7 @@ async def test_classic_post_arrives_as_message_created_in_general(
         "username": None,
         "display_name": "superman",
         "guest": True,
+        "bot": False,
     }
 
 
