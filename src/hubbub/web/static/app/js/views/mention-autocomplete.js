@@ -155,7 +155,13 @@ export function attachMentionAutocomplete({ client, input, roomId, id }) {
 
   input.addEventListener("input", update);
   input.addEventListener("click", update);
-  input.addEventListener("blur", () => setTimeout(close, 100));
+  // Close when focus has really left (a click on a suggestion lands first); a focus that
+  // comes straight back (the page re-rendering around the composer) keeps the list open.
+  input.addEventListener("blur", () =>
+    setTimeout(() => {
+      if (document.activeElement !== input) close();
+    }, 100),
+  );
   // Capture: these keys are the list's while it is open, before the composer's own handling.
   input.addEventListener(
     "keydown",
