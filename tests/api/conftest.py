@@ -61,6 +61,20 @@ class Account:
         return dict(r.json())
 
 
+# The fields of a Room anyone may see (members see MEMBER_FIELDS too), in answers and events.
+ROOM_FIELDS = {
+    "id",
+    "name",
+    "topic",
+    "visibility",
+    "kind",
+    "created_at",
+    "member_count",
+    "last_seq",
+    "retention_days",
+    "members_can_pin",
+    "avatar_url",
+}
 # The fields of a User in every answer and event.
 USER_FIELDS = {"id", "username", "display_name", "created_at", "is_admin", "kind", "avatar_url"}
 

@@ -9,24 +9,11 @@ import anyio
 import httpx
 import pytest
 
-from tests.api.conftest import API, USER_FIELDS, Account, assert_problem, sign_up
+from tests.api.conftest import API, ROOM_FIELDS, USER_FIELDS, Account, assert_problem, sign_up
 
 pytestmark = pytest.mark.anyio
 
 RFC3339_MS_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-ROOM_FIELDS = {
-    "id",
-    "name",
-    "topic",
-    "visibility",
-    "kind",
-    "created_at",
-    "member_count",
-    "last_seq",
-    "retention_days",
-    "members_can_pin",
-    "avatar_url",
-}
 MEMBER_FIELDS = {"my_role", "last_read_seq", "unread_count", "mention_count"}
 
 

@@ -27,6 +27,7 @@ import pytest
 from anyio.abc import SocketStream
 from anyio.streams.buffered import BufferedByteReceiveStream
 
+from tests.api.conftest import ROOM_FIELDS
 from tests.event_schema import check_frame
 from tests.realtime.conftest import (
     API,
@@ -49,19 +50,6 @@ WITHIN = 1.0  # revocation must close a stream within a second (the issue's boun
 ADMIN = "root"  # the first account of each server here, so its server admin
 NEW_PASSWORD = "battery staple 42"
 BIG_TEXT = "x" * 250_000
-ROOM_FIELDS = {
-    "id",
-    "name",
-    "topic",
-    "visibility",
-    "kind",
-    "created_at",
-    "member_count",
-    "last_seq",
-    "retention_days",
-    "members_can_pin",
-    "avatar_url",
-}
 
 
 def messages_to_fill_the_socket() -> int:
