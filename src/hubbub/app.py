@@ -233,7 +233,7 @@ def build_services(
         audit=AuditService(uow),
         retention=RetentionService(uow, settings, reap=files.reap),
         erasure=ErasureService(uow, passwords, limits, reap=files.reap),
-        exports=ExportService(uow, limits, Wakeup()),
+        exports=ExportService(uow, limits, Wakeup(), storage),
         threads=ThreadService(uow),
         pins=PinService(uow),
         webhooks=WebhookService(uow, settings, limits, messages),

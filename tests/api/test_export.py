@@ -73,6 +73,7 @@ async def test_an_export_holds_the_account_its_rooms_messages_and_reactions(
         "rooms.json",
         "messages.jsonl",
         "reactions.jsonl",
+        "files.jsonl",
     }
     assert files["manifest.json"]["format"] == "hubbub-export"
     assert files["manifest.json"]["version"] == FORMAT_VERSION

@@ -18,12 +18,14 @@ from typing import IO, Any
 
 import orjson
 
+from hubbub.blobs import FileStorage, NotStored
 from hubbub.errors import ExportNotFound
-from hubbub.models import User
+from hubbub.models import Attachment, Message, User
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
 from hubbub.store import exports as exports_q
+from hubbub.store import files as files_q
 from hubbub.store import messages as messages_q
 from hubbub.store import reactions as reactions_q
 from hubbub.store import rooms as rooms_q
@@ -34,6 +36,7 @@ __all__ = ["CHUNK_BYTES", "EXPORT_TTL_MS", "FORMAT_VERSION", "Export", "ExportSe
 FORMAT_VERSION = 1
 CHUNK_BYTES = 256 * 1024
 PAGE = 500
+FILES_PAGE = 50
 EXPORT_TTL_MS = 7 * 86_400_000
 STALE_MS = 10 * 60_000  # a build unfinished this long is taken over (its node died)
 
@@ -69,6 +72,7 @@ class ExportService:
     uow: UnitOfWork
     limits: RateLimits
     wakeup: Wakeup
+    storage: FileStorage
 
     async def request(self, me: User) -> Export:
         """Ask for a fresh export (replacing any earlier one); it is built in the background."""
@@ -141,9 +145,18 @@ class ExportService:
                 "version": FORMAT_VERSION,
                 "exported_at": _time(self.uow.clock.now_ms()),
                 "user_id": user_id,
-                "files": ["account.json", "rooms.json", "messages.jsonl", "reactions.jsonl"],
+                "files": [
+                    "account.json",
+                    "rooms.json",
+                    "messages.jsonl",
+                    "reactions.jsonl",
+                    "files.jsonl",
+                ],
             }
             await _put(archive, "manifest.json", [manifest])
+            avatar = user.pop("avatar_key")
+            if avatar is not None and await self._put_blob(archive, avatar, "avatar.webp"):
+                user["avatar"] = "avatar.webp"
             await _put(archive, "account.json", [user])
             await _put(archive, "rooms.json", [rooms])
             await _put_pages(
@@ -152,12 +165,64 @@ class ExportService:
             await _put_pages(
                 archive, "reactions.jsonl", lambda after: self._reactions(user_id, after)
             )
+            await _put_pages(
+                archive, "files.jsonl", lambda after: self._file_records(user_id, after)
+            )
+            await self._put_files(archive, user_id)
         return spool.tell()
 
-    async def _messages(self, user_id: str, after: Any) -> tuple[list[dict[str, Any]], Any]:
+    async def _put_blob(self, archive: zipfile.ZipFile, key: str, name: str) -> bool:
+        """Copy a stored object into the archive as `name`, a chunk at a time; False when
+        storage no longer holds it (its message was deleted since the page was read)."""
+        if await self.storage.size(key) is None:
+            return False
+        try:
+            with archive.open(name, "w", force_zip64=True) as member:
+                async for chunk in self.storage.read(key):
+                    await asyncio.to_thread(member.write, chunk)
+        except NotStored:
+            return False
+        return True
+
+    async def _file_records(self, user_id: str, after: Any) -> tuple[list[dict[str, Any]], Any]:
+        """A page of the account's attached files, as records."""
         page = await self.uow.read(
-            lambda tx: messages_q.list_by_author(tx, user_id, after or "", PAGE)
+            lambda tx: files_q.list_attached_by_user(tx, user_id, after or "", FILES_PAGE)
         )
+        records = [
+            {
+                "id": upload.id,
+                "message_id": upload.message_id,
+                "room_id": upload.room_id,
+                "filename": upload.filename,
+                "content_type": upload.content_type,
+                "size": upload.size,
+                "sha256": upload.sha256,
+                "created_at": _time(upload.created_at),
+                "path": _file_path(upload.id, upload.filename),
+            }
+            for upload in page
+        ]
+        return records, (page[-1].id if len(page) == FILES_PAGE else None)
+
+    async def _put_files(self, archive: zipfile.ZipFile, user_id: str) -> None:
+        """The bytes of the account's attached files, each at its record's `path`. (A file
+        whose message is deleted meanwhile is skipped: that delete discards this export.)"""
+        after = ""
+        while True:
+            page = await self.uow.read(
+                functools.partial(
+                    files_q.list_attached_by_user, user_id=user_id, after_id=after, limit=FILES_PAGE
+                )
+            )
+            for upload in page:
+                await self._put_blob(archive, upload.id, _file_path(upload.id, upload.filename))
+            if len(page) < FILES_PAGE:
+                return
+            after = page[-1].id
+
+    async def _messages(self, user_id: str, after: Any) -> tuple[list[dict[str, Any]], Any]:
+        page, attached = await self.uow.read(lambda tx: _messages_page(tx, user_id, after))
         records = [
             {
                 "id": m.id,
@@ -168,6 +233,7 @@ class ExportService:
                 "created_at": _time(m.created_at),
                 "edited_at": _time(m.edited_at),
                 "reply_to": m.reply_to,
+                "attachments": [a.id for a in attached.get(m.id, ())],
             }
             for m, room_name in page
         ]
@@ -193,6 +259,24 @@ def _chunk_writer(
     return fn
 
 
+def _file_path(upload_id: str, filename: str) -> str:
+    return f"files/{upload_id}/{filename}"
+
+
+def _messages_page(
+    tx: Tx, user_id: str, after: Any
+) -> tuple[list[tuple[Message, str]], dict[str, list[Attachment]]]:
+    page = messages_q.list_by_author(tx, user_id, after or "", PAGE)
+    if not page:
+        return page, {}
+    attached = files_q.attachments_of(
+        tx,
+        "m.author_id = :u AND m.id >= :first AND m.id <= :last",
+        {"u": user_id, "first": page[0][0].id, "last": page[-1][0].id},
+    )
+    return page, attached
+
+
 def _account(tx: Tx, user_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     user = users_q.find_user_by_id(tx, user_id)
     assert user is not None
@@ -202,6 +286,7 @@ def _account(tx: Tx, user_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]
         "display_name": user.display_name,
         "created_at": _time(user.created_at),
         "is_admin": user.is_admin,
+        "avatar_key": user.avatar,
     }
     rooms = [
         {

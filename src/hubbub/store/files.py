@@ -17,6 +17,7 @@ __all__ = [
     "find_upload",
     "forget_doomed",
     "insert_upload",
+    "list_attached_by_user",
     "list_doomed",
     "purge_orphans",
     "swap_avatar",
@@ -71,6 +72,18 @@ def insert_upload(tx: Tx, upload: Upload, thumb: tuple[int, int] | None) -> None
 def find_upload(tx: Tx, upload_id: str) -> Upload | None:
     row = tx.fetchone(f"SELECT {_COLUMNS} FROM uploads f WHERE f.id = :id", {"id": upload_id})
     return None if row is None else _upload(row)
+
+
+def list_attached_by_user(tx: Tx, user_id: str, after_id: str, limit: int) -> list[Upload]:
+    """The uploads `user_id` attached to live messages, after `after_id` in id order, at most
+    `limit` (for their data export)."""
+    rows = tx.fetchall(
+        f"SELECT {_COLUMNS} FROM uploads f JOIN messages m ON m.id = f.message_id"
+        " WHERE f.user_id = :u AND f.id > :after AND m.deleted = FALSE"
+        " ORDER BY f.id LIMIT :limit",
+        {"u": user_id, "after": after_id, "limit": limit},
+    )
+    return [_upload(r) for r in rows]
 
 
 def bytes_used(tx: Tx, user_id: str) -> int:
