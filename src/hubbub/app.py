@@ -34,6 +34,7 @@ from hubbub.services.accounts import AccountService
 from hubbub.services.activity import ActivityService
 from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
+from hubbub.services.bots import BotService
 from hubbub.services.classic import ClassicService
 from hubbub.services.erasure import ErasureService
 from hubbub.services.exports import ExportService, Wakeup
@@ -60,6 +61,7 @@ from hubbub.web import (
     accounts,
     admin,
     avatars,
+    bots,
     client,
     conversations,
     docs_ui,
@@ -237,6 +239,7 @@ def build_services(
         threads=ThreadService(uow),
         pins=PinService(uow),
         webhooks=WebhookService(uow, settings, limits, messages),
+        bots=BotService(uow, limits),
         search=SearchService(uow),
         files=files,
     )
@@ -379,6 +382,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         exports.router,
         conversations.router,
         webhooks.router,
+        bots.router,
         search.router,
         files.router,
         avatars.router,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "BotNotFound",
     "Conflict",
     "DomainError",
     "ExportNotFound",
@@ -10,6 +11,7 @@ __all__ = [
     "Invalid",
     "NotFound",
     "TooLarge",
+    "TooManyBots",
     "Unauthenticated",
     "Unavailable",
 ]
@@ -139,6 +141,16 @@ class RegistrationClosed(Forbidden):
 class InviteNotFound(NotFound):
     code = "invite_not_found"
     title = "Invite not found"
+
+
+class BotNotFound(NotFound):
+    code = "bot_not_found"
+    title = "Bot not found"
+
+
+class TooManyBots(Conflict):
+    code = "too_many_bots"
+    title = "Too many bots"
 
 
 class WebhookNotFound(NotFound):

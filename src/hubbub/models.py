@@ -11,6 +11,7 @@ __all__ = [
     "AuditEntry",
     "Author",
     "Ban",
+    "BotAccount",
     "Card",
     "CardField",
     "Invite",
@@ -265,6 +266,14 @@ class AuditEntry:
     action: str
     target: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BotAccount:
+    """A bot with an API key (not a webhook's), and who made it."""
+
+    bot: User
+    owner_id: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -245,6 +245,10 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("POST", "/rooms/{room_id}/webhooks", {"name": "ci"}),
     ("GET", "/rooms/{room_id}/webhooks", None),
     ("DELETE", "/rooms/{room_id}/webhooks/{hook_id}", None),
+    ("POST", "/bots", {"username": "ci-bot"}),
+    ("GET", "/bots", None),
+    ("POST", "/bots/{username}/tokens", None),
+    ("DELETE", "/bots/{username}", None),
     ("GET", "/search", None),
     ("POST", "/rooms/{room_id}/uploads", None),
     # Without a signed link (exp, sig): only a token opens a file.

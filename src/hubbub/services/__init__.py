@@ -10,6 +10,7 @@ from hubbub.services.accounts import AccountService
 from hubbub.services.activity import ActivityService
 from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
+from hubbub.services.bots import BotService
 from hubbub.services.classic import ClassicService
 from hubbub.services.erasure import ErasureService
 from hubbub.services.exports import ExportService
@@ -48,5 +49,6 @@ class Services:
     threads: ThreadService
     pins: PinService
     webhooks: WebhookService
+    bots: BotService
     search: SearchService
     files: FileService

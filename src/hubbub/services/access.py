@@ -11,6 +11,7 @@ from __future__ import annotations
 from hubbub.errors import MessageNotFound, Muted, NotAllowed, NotAMember, RoomNotFound
 from hubbub.models import Message, Role, Room, RoomAccess, User
 from hubbub.store import Tx
+from hubbub.store.bots import is_bot
 from hubbub.store.messages import find_message
 from hubbub.store.rooms import find_access, find_room
 
@@ -50,7 +51,7 @@ def visible_room(tx: Tx, room_id: str, me: str) -> Room:
     """The room if `me` may see it: public, or `me` is a member. Otherwise RoomNotFound,
     so a private room's existence never leaks."""
     room = find_room(tx, room_id, me)
-    if room is None or (room.visibility == "private" and room.my_role is None):
+    if room is None or (room.my_role is None and _hidden(tx, room.visibility, me)):
         raise RoomNotFound(f"No room {room_id!r}")
     return room
 
@@ -58,9 +59,15 @@ def visible_room(tx: Tx, room_id: str, me: str) -> Room:
 def room_access(tx: Tx, room_id: str, me: str) -> RoomAccess:
     """Like visible_room, but only what access rules need (cheap: no counts)."""
     access = find_access(tx, room_id, me)
-    if access is None or (access.visibility == "private" and access.my_role is None):
+    if access is None or (access.my_role is None and _hidden(tx, access.visibility, me)):
         raise RoomNotFound(f"No room {room_id!r}")
     return access
+
+
+def _hidden(tx: Tx, visibility: str, me: str) -> bool:
+    """Whether a room `me` is not in is hidden from them: a private one always; a public one
+    from a bot (bots see only the rooms they were added to). Members never get here."""
+    return visibility == "private" or is_bot(tx, me)
 
 
 def require_member(tx: Tx, room_id: str, me: str) -> RoomAccess:

@@ -142,7 +142,7 @@ class MessageService:
             check_text("Idempotency-Key", idempotency_key, 1, IDEMPOTENCY_KEY_MAX)
         if also_to_room and thread_root is None:
             raise Invalid("also_to_room needs a thread_root", field="also_to_room")
-        await self.limits.hit("messages", me.id)
+        await self.limits.hit(_budget(me), me.id)
         parsed = mentions.parse(text)
         online = await self._online(room_id, parsed)
         request: list[object] = [room_id, text, reply_to]
@@ -347,7 +347,7 @@ class MessageService:
         """Replace the text of my own message; sets edited_at; its mentions are resolved
         again (so mention counts follow the new text)."""
         check_text("text", text, 1, self.settings.message_text_max)
-        await self.limits.hit("messages", me.id)
+        await self.limits.hit(_budget(me), me.id)
         parsed = mentions.parse(text)
 
         async def room_of() -> str:
@@ -391,7 +391,7 @@ class MessageService:
 
     async def delete(self, me: User, message_id: str) -> None:
         """Tombstone a message: its author, or the room's owner or an admin. Idempotent."""
-        await self.limits.hit("messages", me.id)
+        await self.limits.hit(_budget(me), me.id)
 
         def fn(tx: Tx, outbox: Outbox) -> None:
             message = visible_message(tx, message_id, me.id)
@@ -444,3 +444,8 @@ class MessageService:
             outbox.add(kind(message.id, message.room_id, message.seq, emoji, me.id, me.username))
 
         await self.uow.write(fn)
+
+
+def _budget(me: User) -> str:
+    """Bots write on budgets of their own (an integration posts more than a person)."""
+    return "bot_messages" if me.bot else "messages"

@@ -126,6 +126,8 @@ class RoomService:
             raise Invalid(f"limit must be 1..{PUBLIC_PAGE_MAX}", field="limit")
         check_optional_text("prefix", prefix, 0, NAME_MAX, allow_blank=True)
         after = None if cursor is None else parse_room_cursor(cursor)
+        if me.bot:
+            return [], None  # bots see only the rooms they were added to
         rooms = await self.uow.read(
             lambda tx: rooms_q.list_public_rooms(tx, me.id, prefix, after, limit + 1)
         )

@@ -120,6 +120,8 @@ class SearchService:
         """
         if not 1 <= limit <= SEARCH_LIMIT_MAX:
             raise Invalid(f"limit must be 1..{SEARCH_LIMIT_MAX}", field="limit")
+        if me.bot:
+            scope = "member"  # bots see only the rooms they were added to
         try:
             plan = parse_query(query)
         except QueryError as exc:

@@ -145,7 +145,7 @@ class SessionService:
         now = self.uow.clock.now_ms()
         if user.deactivated:
             raise Unauthenticated("The account is deactivated")
-        if now - last_used > self._idle_ms:
+        if now - last_used > self._idle_ms and not user.bot:  # a bot's key never idles out
             raise Unauthenticated("The session expired: sign in again")
         if now - last_used > TOUCH_EVERY_MS:
             await self.uow.write(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hubbub.config import Settings
-from hubbub.errors import Invalid, WebhookNotFound
+from hubbub.errors import Invalid, NotAMember, RoomNotFound, WebhookNotFound
 from hubbub.ids import new_id
 from hubbub.models import Message, User, Webhook
 from hubbub.services.access import check_manager, require_manager, room_access
@@ -136,13 +136,20 @@ class WebhookService:
             root = await self.uow.read(lambda tx: messages_q.find_message(tx, wanted))
             if root is not None and root.room_id == hook.room_id and root.thread_root is None:
                 thread_root = root.id
-        sent = await self.messages.send(
-            bot,
-            hook.room_id,
-            text,
-            thread_root=thread_root,
-            integration=Integration(converted.sender_name, converted.cards),
-        )
+        try:
+            sent = await self.messages.send(
+                bot,
+                hook.room_id,
+                text,
+                thread_root=thread_root,
+                integration=Integration(converted.sender_name, converted.cards),
+            )
+        except RoomNotFound:
+            # A bot sees no room it is not in: one that took the bot out is still there.
+            room = await self.uow.read(lambda tx: rooms_q.find_access(tx, hook.room_id, bot.id))
+            if room is None:
+                raise
+            raise NotAMember("The room took the webhook's bot out") from None
         return sent.message
 
 

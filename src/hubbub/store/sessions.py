@@ -108,10 +108,12 @@ def delete_sessions_of(tx: Tx, user_id: str, keep: str | None = None) -> list[st
 
 
 def list_idle_sessions(tx: Tx, unused_since: int, limit: int) -> list[tuple[str, str]]:
-    """(session id, user id) of sessions not used since `unused_since` (ms), oldest first."""
+    """(session id, user id) of sessions not used since `unused_since` (ms), oldest first;
+    never a bot's (its key does not idle out)."""
     rows = tx.fetchall(
-        "SELECT id, user_id FROM auth_tokens WHERE last_used_at < :t"
-        " ORDER BY last_used_at LIMIT :limit",
+        "SELECT t.id, t.user_id FROM auth_tokens t JOIN users u ON u.id = t.user_id"
+        " WHERE t.last_used_at < :t AND u.kind = 'user'"
+        " ORDER BY t.last_used_at LIMIT :limit",
         {"t": unused_since, "limit": limit},
     )
     return [(r[0], r[1]) for r in rows]
