@@ -1,7 +1,7 @@
 // Message search (#16): a dialog opened by Ctrl+K / Cmd+K anywhere, `/` when not typing, or
 // the header's Search button. The query box is a combobox over the results (a listbox): Up and
 // Down choose, Enter opens, Escape closes. Chips under it edit the query's filters (from:,
-// in:, has:, before:, after:) and the scope (also public rooms I am not in). Results show the
+// in:, has:, before:, after:) and the scope (search-chips.js). Results show the
 // room, author, time and the message with its matches marked (<mark> built as DOM nodes from
 // the server's code-point offsets: search-query.js); "More results" follows next_cursor.
 //
@@ -15,17 +15,9 @@ import { onlyInThread } from "../conversations.js";
 import { $, h, replaceChildren } from "../dom.js";
 import { formatFull, formatWhen } from "../format.js";
 import { icon } from "../icons.js";
-import {
-  excerpt,
-  hasFilter,
-  markPieces,
-  queryFilters,
-  queryWords,
-  withFilter,
-  withoutFilter,
-  withoutRange,
-} from "../search-query.js";
+import { excerpt, markPieces, queryWords } from "../search-query.js";
 import { authorName } from "./author.js";
+import { mountSearchChips } from "./search-chips.js";
 import { OPEN_THREAD } from "./message-extras.js";
 
 const SEARCH_DELAY_MS = 250;
@@ -64,7 +56,6 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
   let active = -1;
   /** @type {string | null} */
   let nextCursor = null;
-  let scope = /** @type {"member" | "all"} */ ("member");
   /** @type {{q: string, scope: string} | null} what the results shown answer */
   let shownFor = null;
   /** @type {AbortController | null} */
@@ -89,13 +80,11 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
     spellcheck: "false",
     maxlength: 1000,
   });
-  const chips = h("div", { id: "search-chips", class: "search-chips", role: "group", "aria-label": "Filters" });
+  const chips = mountSearchChips({ client, input, onChange: () => schedule(0) });
   const status = h("p", { id: "search-status", class: "search-status muted small", role: "status" });
   const error = h("p", { id: "search-error", class: "error search-error", role: "alert" });
   const list = h("ul", { id: "search-results", class: "search-results", role: "listbox", "aria-label": "Search results" });
   const more = h("button", { type: "button", id: "search-more", class: "small", hidden: true, onclick: () => loadMore() }, "More results");
-  const before = h("input", { type: "date", id: "search-before", class: "search-date", onchange: () => setDate("before", before.value) });
-  const after = h("input", { type: "date", id: "search-after", class: "search-date", onchange: () => setDate("after", after.value) });
   const dialog = h(
     "dialog",
     { id: "search-dialog", class: "search-dialog", "aria-labelledby": "search-title" },
@@ -111,7 +100,7 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
       h("span", { class: "search-icon", "aria-hidden": "true" }, icon("search")),
       input,
     ),
-    chips,
+    chips.element,
     h(
       "p",
       { id: "search-help", class: "search-help muted small" },
@@ -125,89 +114,6 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
   );
   document.body.append(dialog);
 
-  // -- the query and its chips ---------------------------------------------------------------
-
-  /**
-   * Put `q` in the box and search for it (a chip's change).
-   * @param {string} q
-   * @param {boolean} [typeMore]  the caret at the end, ready for a value (a "from:" typed on)
-   */
-  function setQuery(q, typeMore = false) {
-    input.value = typeMore ? q : q.replace(/\s+$/, "");
-    input.focus();
-    if (typeMore) input.setSelectionRange(input.value.length, input.value.length);
-    renderChips();
-    schedule(0);
-  }
-
-  /**
-   * @param {"before" | "after"} key
-   * @param {string} value  YYYY-MM-DD, or "" to drop it
-   */
-  function setDate(key, value) {
-    setQuery(value ? withFilter(input.value, key, value) : withoutFilter(input.value, key));
-  }
-
-  /**
-   * @param {string} label
-   * @param {boolean} pressed
-   * @param {() => void} onclick
-   * @param {string} [id]
-   */
-  function toggle(label, pressed, onclick, id) {
-    return h("button", { type: "button", class: "chip", id, "aria-pressed": String(pressed), onclick }, label);
-  }
-
-  function renderChips() {
-    const q = input.value;
-    const filters = queryFilters(q);
-    const room = client.currentRoomId ? store.rooms.get(client.currentRoomId) : undefined;
-    const me = store.me?.username;
-    const dateOf = (/** @type {string} */ key) => filters.filter((f) => f.key === key).map((f) => f.value).pop() || "";
-    before.value = /^\d{4}-\d{2}-\d{2}$/.test(dateOf("before")) ? dateOf("before") : "";
-    after.value = /^\d{4}-\d{2}-\d{2}$/.test(dateOf("after")) ? dateOf("after") : "";
-    const focused = /** @type {HTMLElement | null} */ (document.activeElement)?.id;
-    replaceChildren(
-      chips,
-      // The filters in the query, each removable.
-      filters.map((f) =>
-        h(
-          "button",
-          {
-            type: "button",
-            class: "chip chip-filter",
-            "aria-label": `Remove filter ${f.key}: ${f.value}`,
-            onclick: () => setQuery(withoutRange(input.value, f.start, f.end)),
-          },
-          h("span", { class: "chip-key" }, `${f.key}:`),
-          " ",
-          isolated(f.value),
-          icon("x"),
-        ),
-      ),
-      // Filters to add.
-      h("button", { type: "button", class: "chip", id: "search-chip-from", onclick: () => setQuery(`${q.trimEnd()} from:`.trimStart(), true) }, "From…"),
-      me
-        ? toggle("From me", hasFilter(q, "from", me), () => setQuery(hasFilter(input.value, "from", me) ? withoutFilter(input.value, "from", me) : withFilter(input.value, "from", me)), "search-chip-from-me")
-        : null,
-      room && room.kind === "room"
-        ? toggle(`In #${room.name}`, hasFilter(q, "in", room.name), () => setQuery(hasFilter(input.value, "in", room.name) ? withoutFilter(input.value, "in", room.name) : withFilter(input.value, "in", room.name)), "search-chip-in")
-        : null,
-      toggle("Has link", hasFilter(q, "has", "link"), () => setQuery(hasFilter(input.value, "has", "link") ? withoutFilter(input.value, "has", "link") : withFilter(input.value, "has", "link")), "search-chip-link"),
-      toggle("Has file", hasFilter(q, "has", "file"), () => setQuery(hasFilter(input.value, "has", "file") ? withoutFilter(input.value, "has", "file") : withFilter(input.value, "has", "file")), "search-chip-file"),
-      h("label", { class: "chip chip-date" }, "Before ", before),
-      h("label", { class: "chip chip-date" }, "After ", after),
-      toggle("All public rooms", scope === "all", () => {
-        scope = scope === "all" ? "member" : "all";
-        renderChips();
-        input.focus();
-        schedule(0);
-      }, "search-chip-scope"),
-    );
-    // A chip rebuilt under the pointer keeps the keyboard where it was.
-    if (focused && focused.startsWith("search-chip-")) document.getElementById(focused)?.focus();
-  }
-
   // -- searching -----------------------------------------------------------------------------
 
   /**
@@ -218,7 +124,7 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
   function schedule(ms = SEARCH_DELAY_MS) {
     clearTimeout(timer);
     const q = input.value.trim();
-    if (q && !(shownFor && shownFor.q === q && shownFor.scope === scope) && !KEY_ONLY.test(q)) {
+    if (q && !(shownFor && shownFor.q === q && shownFor.scope === chips.scope) && !KEY_ONLY.test(q)) {
       status.textContent = "Searching…";
       list.setAttribute("aria-busy", "true");
     }
@@ -248,7 +154,7 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
       status.textContent = "Type words to find, or pick a filter.";
       return;
     }
-    if (shownFor && shownFor.q === q && shownFor.scope === scope) return;
+    if (shownFor && shownFor.q === q && shownFor.scope === chips.scope) return;
     if (KEY_ONLY.test(q)) {
       status.textContent = "Type the filter's value.";
       return;
@@ -256,11 +162,11 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
     const controller = (inflight = new AbortController());
     status.textContent = "Searching…";
     try {
-      const page = await client.search.find({ q, scope, limit: PAGE, signal: controller.signal });
+      const page = await client.search.find({ q, scope: chips.scope, limit: PAGE, signal: controller.signal });
       if (controller.signal.aborted) return;
       inflight = null;
       clearResults();
-      shownFor = { q, scope };
+      shownFor = { q, scope: chips.scope };
       hits = page.results;
       nextCursor = page.next_cursor;
       active = hits.length ? 0 : -1;
@@ -281,7 +187,7 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
     more.disabled = true;
     status.textContent = "Loading more results…";
     try {
-      const page = await client.search.find({ q: shownFor.q, scope, cursor: nextCursor, limit: PAGE, signal: controller.signal });
+      const page = await client.search.find({ q: shownFor.q, scope: chips.scope, cursor: nextCursor, limit: PAGE, signal: controller.signal });
       if (controller.signal.aborted) return;
       hits = hits.concat(page.results);
       nextCursor = page.next_cursor;
@@ -361,7 +267,7 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
     input.setAttribute("aria-expanded", String(hits.length > 0));
     const words = shownFor ? queryWords(shownFor.q) : "";
     if (!hits.length) {
-      status.textContent = `No messages match ${words ? `“${words}”` : "these filters"}${scope === "member" ? " in your rooms. Try “All public rooms”, or fewer words." : ". Try fewer words or filters."}`;
+      status.textContent = `No messages match ${words ? `“${words}”` : "these filters"}${chips.scope === "member" ? " in your rooms. Try “All public rooms”, or fewer words." : ". Try fewer words or filters."}`;
     } else {
       const n = hits.length;
       status.textContent = `${n}${nextCursor ? "+" : ""} ${n === 1 ? "result" : "results"}${nextCursor ? " (newest first; more below)" : ""}`;
@@ -443,7 +349,7 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
       returnTo = /** @type {HTMLElement | null} */ (document.activeElement);
       dialog.showModal();
     }
-    renderChips();
+    chips.render();
     input.focus();
     input.select();
     if (!input.value.trim()) status.textContent = "Type words to find, or pick a filter.";
@@ -457,7 +363,7 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
   }
 
   input.addEventListener("input", () => {
-    renderChips();
+    chips.render();
     schedule();
   });
   input.addEventListener("keydown", (e) => {
@@ -482,7 +388,7 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
       e.preventDefault();
       const q = input.value.trim();
       // Enter opens the chosen result of this query; on a query not searched yet, searches.
-      if (shownFor && shownFor.q === q && shownFor.scope === scope && active >= 0) openHit(active);
+      if (shownFor && shownFor.q === q && shownFor.scope === chips.scope && active >= 0) openHit(active);
       else schedule(0);
     }
   });
