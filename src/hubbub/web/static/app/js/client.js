@@ -9,6 +9,7 @@ import { Drafts } from "./drafts.js";
 import { openLocalDb } from "./localdb.js";
 import { Moderation } from "./moderation.js";
 import { Outbox } from "./outbox.js";
+import { Search } from "./search.js";
 import { Store } from "./store.js";
 import { Stream } from "./stream.js";
 
@@ -77,6 +78,7 @@ export class Client extends EventTarget {
     });
     this.admin = new Admin(this.api);
     this.conversations = new Conversations(this.api, this.store); // #17: threads, mentions, pins
+    this.search = new Search(this.api, this.store); // #16: message search, opening at a message
     this.stream = new Stream({
       api: this.api,
       onEvents: (events) => this._onEvents(events),
@@ -247,7 +249,8 @@ export class Client extends EventTarget {
 
   /**
    * Make `roomId` the room on screen; fetch its newest page the first time (or, in a big room,
-   * the page at my first unread; or, for a permalink, the page at message `at`).
+   * the page at my first unread; or, for a permalink or a search hit, the page around message
+   * `at`).
    * @param {string} roomId
    * @param {number | null} [at]
    */
@@ -255,7 +258,7 @@ export class Client extends EventTarget {
     this.currentRoomId = roomId;
     const t = this.store.timeline(roomId);
     if (at !== null && !t.bySeq.has(at)) {
-      await this.loadAtFirstUnread(roomId, Math.max(0, at - 1));
+      await this.search.loadAround(roomId, at);
       return;
     }
     if (t.loaded) return;
@@ -278,8 +281,7 @@ export class Client extends EventTarget {
 
   /**
    * Open a big room where I stopped reading: the first unread page and a few read messages
-   * above it, in two requests (instead of paging back from the newest). Also how a permalink
-   * opens a room at its message.
+   * above it, in two requests (instead of paging back from the newest).
    * @param {string} roomId
    * @param {number} marker  my read marker (the page starts after it)
    */

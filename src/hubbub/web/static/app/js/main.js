@@ -1,7 +1,7 @@
 // Entry point: the signed-out screen or the chat, and the wiring between the views.
 //
 // Addresses: #/room/<id> the room on screen; #/r/<id>/<seq> a message's permalink (its room,
-// scrolled to it); #/admin the admin page (server admins);
+// opened around it and scrolled to it: where a search result leads too); #/admin the admin page (server admins);
 // #/invite/<code> and #/reset/<code> (where invite and password-reset links lead) the
 // signed-out screen's sign-up with that invite, or its "set a new password" form.
 
@@ -30,6 +30,7 @@ import { mountDmDialog, mountRoomDialog } from "./views/dialogs.js";
 import { mountLeave } from "./views/leave.js";
 import { mountMembers } from "./views/members.js";
 import { mountRoomSettings } from "./views/room-settings.js";
+import { mountSearch } from "./views/search.js";
 import { mountSettings } from "./views/settings.js";
 import { mountSidebar } from "./views/sidebar.js";
 import { mountTimeline } from "./views/timeline.js";
@@ -120,6 +121,7 @@ function startChat(session) {
   const roomSettings = mountRoomSettings({ client, confirm, leave });
   const adminPage = mountAdminPage({ client, confirm, onClose: () => select(client.currentRoomId || LOBBY, true) });
   mountConversations({ client, onSelect: (id, at) => select(id, false, at ?? null), onError: showError }); // #17
+  mountSearch({ client, confirm, onOpen: (id, at) => select(id, false, at), onError: showError }); // #16
   const store = client.store;
   let alive = true;
   mountNotice({ store });
