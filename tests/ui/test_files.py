@@ -343,3 +343,34 @@ def test_an_image_whose_link_expired_is_shown_again_from_fresh_links(
     assert any(u.endswith(f"/api/v1/messages/{message_id}") for u in fetched)
     errors = alice.unexpected_console_errors()
     assert [e for e in errors if "status of 403" not in e] == []
+
+
+def test_send_waits_for_uploads_still_running_then_sends_text_and_files_together(
+    people: Callable[..., Person],
+) -> None:
+    alice = people("alice").sign_up()
+    bob = people("bob").sign_up()
+    a = alice.page
+    # The upload's request is held until the test lets it through.
+    held: list[Any] = []
+    a.route("**/api/v1/rooms/*/uploads*", lambda route: held.append(route))
+    a.locator("#composer-file").set_input_files(
+        files=[
+            payload("one.txt", "text/plain", b"first file"),
+            payload("two.txt", "text/plain", b"second file"),
+        ]
+    )
+    wait_until(alice, lambda: len(held) == 2, "both uploads to start")
+    alice.send("both files, please")
+    a.locator("#composer-uploads-note", has_text="Sends when the uploads finish").wait_for()
+    assert a.locator("#composer-input").input_value() == "both files, please"
+    held[0].continue_()
+    tray(alice).filter(has_text="one.txt").filter(has_text="Ready to send").wait_for()
+    assert alice.timeline_texts("both files") == []
+    held[1].continue_()
+    row = bob.message("both files, please")
+    row.wait_for()
+    assert row.locator(".file-card .file-name").all_inner_texts() == ["one.txt", "two.txt"]
+    assert a.locator("#composer-input").input_value() == ""
+    a.locator("#composer-uploads-note").wait_for(state="hidden")
+    assert alice.message("both files, please").locator(".file-card").count() == 2

@@ -33,7 +33,7 @@ export function attachComposerFiles({ client, input, roomId }) {
   function add(files) {
     const id = roomId();
     if (!id || attach.disabled) return;
-    const list = [...files].filter((f) => f.size >= 0);
+    const list = [...files];
     if (!list.length) return;
     const held = uploads.itemsIn(id).length;
     if (held + list.length > MAX_ATTACHMENTS) {
