@@ -133,3 +133,19 @@ test("the echo of a message with files hides its pending copy only when the file
   outbox.noteEcho(echo([{ id: "f_1" }]));
   assert.equal(outbox.pendingIn("r1").length, 0);
 });
+
+test("a new picture (user.updated) reaches the member lists held, and its removal too", () => {
+  const store = new Store({ refetchRoom() {}, refetchMessage() {}, fillGaps() {} });
+  store.me = ALICE;
+  const bob = { id: "u-bob", username: "bob", display_name: "Bob", avatar_url: null };
+  store.setMembers("r1", [{ user: bob, role: "member", joined_at: "2026-01-01T00:00:00Z", muted: false }]);
+  const rosters = [];
+  store.addEventListener("roster", (e) => rosters.push(e.detail.roomId));
+  const event = (avatar_url) => ({ type: "user.updated", data: { ...bob, avatar_url } });
+  store.applyEvents([event("/api/v1/avatars/k1")]);
+  assert.equal(store.members.get("r1")[0].user.avatar_url, "/api/v1/avatars/k1");
+  assert.deepEqual(rosters, ["r1"]);
+  store.applyEvents([event(null)]);
+  assert.equal(store.members.get("r1")[0].user.avatar_url, null);
+  assert.deepEqual(rosters, ["r1", "r1"]);
+});

@@ -142,6 +142,12 @@ export function attachComposerFiles({ client, input, roomId }) {
     if (/** @type {CustomEvent<{roomId: string}>} */ (e).detail.roomId === roomId()) renderProgress();
   });
 
+  // Files uploading, or uploaded but not sent, are lost with the page (unlike messages, they
+  // are not kept in the browser): ask before leaving.
+  window.addEventListener("beforeunload", (e) => {
+    if (uploads.items.length) e.preventDefault();
+  });
+
   attach.addEventListener("click", () => picker.click());
   picker.addEventListener("change", () => {
     if (picker.files) add(picker.files);
