@@ -30,9 +30,10 @@ function make() {
  * Show an image in the lightbox.
  * @param {import("../shapes.js").Attachment} a
  * @param {HTMLElement} from  what opened it (focus returns there)
- * @param {() => void} [onError]  the image did not load (its link may have expired)
+ * @param {() => Promise<import("../shapes.js").Attachment | null>} [fresh]  the attachment with
+ *   fresh links, for an image that did not load (its link may have expired); null: none
  */
-export function openLightbox(a, from, onError) {
+export function openLightbox(a, from, fresh) {
   dialog ??= make();
   opener = from;
   const name = withoutBidiControls(a.filename);
@@ -44,7 +45,16 @@ export function openLightbox(a, from, onError) {
     height: a.height || null,
   });
   if (a.width && a.height) img.style.aspectRatio = `${a.width} / ${a.height}`;
-  if (onError) img.addEventListener("error", onError, { once: true });
+  if (fresh) {
+    img.addEventListener(
+      "error",
+      async () => {
+        const again = await fresh();
+        if (again && img.isConnected) img.src = again.url;
+      },
+      { once: true },
+    );
+  }
   const close = h("button", { type: "button", class: "icon-button lightbox-close", "aria-label": "Close image" }, "×");
   close.addEventListener("click", () => dialog?.close());
   dialog.replaceChildren(
