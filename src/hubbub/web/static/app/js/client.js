@@ -473,9 +473,10 @@ export class Client extends EventTarget {
    * @param {string} roomId
    * @param {string} text
    * @param {string | null} replyTo
+   * @param {import("./outbox.js").PendingFile[]} [attachments]  finished uploads (#15)
    */
-  send(roomId, text, replyTo) {
-    this.outbox.send(roomId, text, replyTo);
+  send(roomId, text, replyTo, attachments = []) {
+    this.outbox.send(roomId, text, replyTo, attachments);
     // Reading older messages: what I send shows at the end, so go there.
     if (this.store.timelines.get(roomId)?.hasMoreAfter) this.jumpToLatest(roomId).catch(() => {});
     this._typingSent.delete(roomId); // the message ends "typing": typing again says so again

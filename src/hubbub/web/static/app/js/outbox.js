@@ -31,6 +31,7 @@ export const RESUME_MAX_AGE_MS = 20 * 3600 * 1000; // the server forgets keys af
  * @property {string} roomId
  * @property {string} text
  * @property {string | null} replyTo
+ * @property {PendingFile[]} attachments  #15: finished uploads it carries (maybe with no text)
  * @property {"queued" | "sending" | "retrying" | "failed"} state
  * @property {number} attempts
  * @property {string} error  what to show while retrying or failed
@@ -41,9 +42,15 @@ export const RESUME_MAX_AGE_MS = 20 * 3600 * 1000; // the server forgets keys af
  */
 
 /**
+ * An uploaded file a message carries: its id, and what the pending row shows of it.
+ * @typedef {{id: string, filename: string, content_type: string, size: number}} PendingFile
+ */
+
+/**
  * What the local database keeps of a Pending.
  * @typedef {{key: string, roomId: string, text: string, replyTo: string | null,
- *   failed: boolean, error: string, createdAt: number, n: number}} OutboxRecord
+ *   attachments?: PendingFile[], failed: boolean, error: string, createdAt: number,
+ *   n: number}} OutboxRecord
  */
 
 export class Outbox extends EventTarget {
@@ -94,14 +101,16 @@ export class Outbox extends EventTarget {
    * @param {string} roomId
    * @param {string} text
    * @param {string | null} [replyTo]  the id of the message answered
+   * @param {PendingFile[]} [attachments]  uploads to attach, their ids sent (#15)
    */
-  send(roomId, text, replyTo = null) {
+  send(roomId, text, replyTo = null, attachments = []) {
     /** @type {Pending} */
     const e = {
       key: crypto.randomUUID(),
       roomId,
       text,
       replyTo,
+      attachments: attachments.map(({ id, filename, content_type, size }) => ({ id, filename, content_type, size })),
       state: "queued",
       attempts: 0,
       error: "",
@@ -145,6 +154,7 @@ export class Outbox extends EventTarget {
         roomId: r.roomId,
         text: r.text,
         replyTo: r.replyTo,
+        attachments: r.attachments || [],
         state: r.failed || stale ? "failed" : "queued",
         attempts: 0,
         error: r.failed ? r.error : stale ? "Not sent before the page was closed" : "",
@@ -184,6 +194,7 @@ export class Outbox extends EventTarget {
       roomId: e.roomId,
       text: e.text,
       replyTo: e.replyTo,
+      attachments: e.attachments,
       failed: e.state === "failed" && !!e.refused,
       error: e.state === "failed" && e.refused ? e.error : "",
       createdAt: e.createdAt,
@@ -243,6 +254,7 @@ export class Outbox extends EventTarget {
         x.roomId === message.room_id &&
         x.text === message.text &&
         (x.replyTo || null) === (message.reply_to || null) &&
+        sameFiles(x.attachments, message.attachments) &&
         x.state !== "failed",
     );
     if (e) e.echoed = true;
@@ -322,9 +334,10 @@ export class Outbox extends EventTarget {
     e.attempts += 1;
     this._changed(roomId);
     try {
-      /** @type {{text: string, reply_to?: string}} */
+      /** @type {{text: string, reply_to?: string, attachments?: string[]}} */
       const body = { text: e.text };
       if (e.replyTo) body.reply_to = e.replyTo;
+      if (e.attachments.length) body.attachments = e.attachments.map((a) => a.id);
       const message = await this.api.post(`/rooms/${seg(roomId)}/messages`, body, {
         headers: { "Idempotency-Key": e.key },
       });
@@ -339,4 +352,15 @@ export class Outbox extends EventTarget {
     }
     this._pump(roomId);
   }
+}
+
+/**
+ * The same files, in the same order (a message's echo against its pending copy).
+ * @param {PendingFile[]} mine
+ * @param {{id: string}[] | undefined} theirs
+ */
+function sameFiles(mine, theirs) {
+  const a = mine.map((f) => f.id);
+  const b = (theirs || []).map((f) => f.id);
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }

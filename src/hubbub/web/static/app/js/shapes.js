@@ -9,6 +9,7 @@
  * @property {string} display_name
  * @property {string} [created_at]
  * @property {boolean} [is_admin]  a server admin
+ * @property {string | null} [avatar_url]  their picture, or null (#15)
  */
 
 /**
@@ -54,6 +55,20 @@
  * @property {boolean} [also_to_room]  a thread reply shown in the main timeline too
  * @property {ThreadSummary | null} [thread]
  * @property {string | null} [pinned_at]
+ * @property {Attachment[]} [attachments]  files shared with it (#15)
+ */
+
+/**
+ * A file a message carries (#15). `url` and `thumbnail_url` are signed links that expire.
+ * @typedef {object} Attachment
+ * @property {string} id
+ * @property {string} filename
+ * @property {string} content_type
+ * @property {number} size
+ * @property {number | null} [width]  images only
+ * @property {number | null} [height]
+ * @property {string} url
+ * @property {string | null} [thumbnail_url]  images only
  */
 
 /**

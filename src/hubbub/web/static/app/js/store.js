@@ -675,8 +675,10 @@ export class Store extends EventTarget {
     const renamed = (person) => !!person && person.id === user.id && person.display_name !== user.display_name;
     for (const [roomId, members] of this.members) {
       for (const m of members) {
-        if (renamed(m.user)) {
-          m.user = { ...m.user, display_name: user.display_name };
+        // #15: a new picture too (a message's author has none: views/avatar.js looks here)
+        const repictured = m.user && m.user.id === user.id && "avatar_url" in user && m.user.avatar_url !== user.avatar_url;
+        if (renamed(m.user) || repictured) {
+          m.user = { ...m.user, display_name: user.display_name, avatar_url: "avatar_url" in user ? user.avatar_url : m.user.avatar_url };
           touched.rosters.add(roomId);
         }
       }

@@ -9,6 +9,7 @@ import { authorText, authorTitle, clashingNames } from "../names.js";
 import { enterAction } from "../composer-keys.js";
 import { plainText } from "../markdown.js";
 import { attachMentionAutocomplete } from "./mention-autocomplete.js";
+import { attachComposerFiles } from "./composer-files.js";
 
 /** @typedef {import("../store.js").Message} Message */
 
@@ -49,6 +50,7 @@ export function mountComposer({ client, onError }) {
     muted = !!roomId && client.store.isMuted(roomId);
     if (muted && mode) cancel();
     input.disabled = send.disabled = !roomId || muted;
+    files.setEnabled(!!roomId && !muted); // #15
     input.placeholder = muted ? MUTED : roomId ? `Message ${label}` : "Message";
     mutedNote.textContent = muted ? `${MUTED}: you can read it, but not write in it.` : "";
     updateCount();
@@ -120,7 +122,9 @@ export function mountComposer({ client, onError }) {
 
   async function submit() {
     const text = input.value;
-    if (!roomId || muted || !text.trim()) return;
+    const editing = !!mode && mode.kind === "edit";
+    // #15: a message may be only files
+    if (!roomId || muted || (!text.trim() && (editing || !files.has(roomId)))) return;
     if (over) {
       count.classList.remove("over");
       void count.offsetWidth; // restart the highlight: Enter was refused
@@ -143,8 +147,9 @@ export function mountComposer({ client, onError }) {
       }
       return;
     }
+    if (files.hold(roomId, submit)) return; // #15: files still uploading, or one failed
     const replyTo = mode && mode.kind === "reply" ? mode.message.id : null;
-    client.send(roomId, text, replyTo);
+    client.send(roomId, text.trim() ? text : "", replyTo, files.take(roomId));
     input.value = "";
     drafts.set(roomId, "");
     setMode(null);
@@ -183,6 +188,7 @@ export function mountComposer({ client, onError }) {
   });
 
   attachMentionAutocomplete({ client, input, roomId: () => roomId, id: "mention-suggestions" }); // #17
+  const files = attachComposerFiles({ client, input, roomId: () => roomId }); // #15
 
   // A mute (or its end) arrives as a change to my rooms.
   client.store.addEventListener("rooms", () => {
@@ -199,6 +205,7 @@ export function mountComposer({ client, onError }) {
       if (roomId) drafts.set(roomId, mode && mode.kind === "edit" ? draftBeforeEdit : input.value);
       roomId = id;
       label = name;
+      files.setRoom(!!id); // #15: applyState() below disables it where I am muted
       setMode(null);
       input.value = id ? drafts.get(id) : "";
       applyState();

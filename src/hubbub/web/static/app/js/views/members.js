@@ -5,6 +5,7 @@ import { ApiError } from "../api.js";
 import { $, h, replaceChildren } from "../dom.js";
 import { managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
+import { avatarBadge } from "./avatar.js";
 
 /**
  * @param {object} o
@@ -33,6 +34,7 @@ export function mountMembers({ client, leave, onError }) {
         return h(
           "li",
           {},
+          avatarBadge(m.user, m.user.avatar_url || null, m.user.display_name || m.user.username, "member-avatar"), // #15
           h("span", { class: `dot${online ? " online" : ""}`, role: "img", "aria-label": online ? "online" : "offline" }),
           // A list of who is who: every username shows, not only where names clash.
           authorName(m.user, { always: true, nameClass: "member-name" }),

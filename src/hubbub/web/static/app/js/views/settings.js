@@ -7,6 +7,7 @@ import { $, h, replaceChildren } from "../dom.js";
 import { describeAgent, formatWhen } from "../format.js";
 import { isInvisibleName } from "../names.js";
 import { closeOnCancelButtons } from "./dialogs.js";
+import { mountAvatarSettings } from "./avatar-settings.js";
 
 /** @typedef {import("../store.js").SessionInfo} SessionInfo */
 
@@ -29,6 +30,7 @@ export function mountSettings({ client }) {
   const account = client.account;
   const dialog = $("settings-dialog", HTMLDialogElement);
   closeOnCancelButtons(dialog);
+  const avatar = mountAvatarSettings({ client }); // #15: my picture
 
   // -- display name ----------------------------------------------------------------------------
 
@@ -187,6 +189,7 @@ export function mountSettings({ client }) {
         el.textContent = "";
       }
       current.value = next.value = "";
+      avatar.reset();
       renderSessions();
       dialog.showModal();
       display.focus();

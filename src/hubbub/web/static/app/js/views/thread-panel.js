@@ -11,6 +11,7 @@ import { formatFull, formatTime } from "../format.js";
 import { enterAction } from "../composer-keys.js";
 import { authorName } from "./author.js";
 import { messageText } from "./message-text.js";
+import { attachmentList } from "./attachments.js";
 import { OPEN_THREAD } from "./message-extras.js";
 
 /**
@@ -171,6 +172,7 @@ export function mountThreadPanel({ client, panel, onError }) {
       m.deleted
         ? h("p", { class: "text deleted-text" }, "This message was deleted.")
         : messageText(store, m, m.edited_at ? formatFull(m.edited_at) : null),
+      attachmentList(client, m), // #15
       ownActions(m),
     );
   }

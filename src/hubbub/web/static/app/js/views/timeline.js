@@ -6,7 +6,7 @@
 
 import { visibleText, withoutBidiControls } from "../bidi.js";
 import { $, h, replaceChildren } from "../dom.js";
-import { dayKey, dayLabel, formatFull, formatTime, hue, initials, snippet } from "../format.js";
+import { dayKey, dayLabel, formatFull, formatTime, snippet } from "../format.js";
 import { authorText, clashingNames, displayName, showsUsername } from "../names.js";
 import { advanceMarker, isSeenEnough } from "../readmarker.js";
 import { icon } from "../icons.js";
@@ -18,6 +18,8 @@ import { moreEmojiButton } from "./emoji-picker.js";
 import { messageText } from "./message-text.js";
 import { onlyInThread, mentionsMe } from "../conversations.js";
 import { plainText } from "../markdown.js";
+import { attachmentList, attachmentsSignature, pendingFiles } from "./attachments.js";
+import { avatarBadge, avatarLookup } from "./avatar.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -276,8 +278,9 @@ export function mountTimeline({ client, composer, onError }) {
    * @param {Message} m
    * @param {boolean} grouped  under the previous message's header
    * @param {Set<string>} clashes  see names.js
+   * @param {string | null} avatarUrl  #15: the author's picture, if known
    */
-  function messageRow(m, grouped, clashes) {
+  function messageRow(m, grouped, clashes, avatarUrl) {
     const mine = !!(m.author.id && m.author.id === store.me?.id);
     const name = displayName(m.author);
     const time = h(
@@ -287,8 +290,7 @@ export function mountTimeline({ client, composer, onError }) {
     );
     let head = null;
     if (!grouped) {
-      const avatar = h("span", { class: "avatar", "aria-hidden": "true" }, initials(name));
-      avatar.style.setProperty("--hue", String(hue(m.author.username || name)));
+      const avatar = avatarBadge(m.author, avatarUrl, name); // #15: a picture, else initials
       head = h(
         "div",
         { class: "msg-head" },
@@ -311,7 +313,7 @@ export function mountTimeline({ client, composer, onError }) {
       },
       grouped ? h("span", { class: "gutter-time" }, time) : null,
       head,
-      h("div", { class: "msg-body" }, pinnedMarker(m), replyQuote(m, clashes), body, reactionBar(m), threadSummary(m)),
+      h("div", { class: "msg-body" }, pinnedMarker(m), replyQuote(m, clashes), body, attachmentList(client, m), reactionBar(m), threadSummary(m)),
       actions(m),
     );
   }
@@ -340,7 +342,7 @@ export function mountTimeline({ client, composer, onError }) {
         dataset: { pending: e.key },
         "aria-busy": failed ? null : "true",
       },
-      h("div", { class: "msg-body" }, messageText(store, { room_id: e.roomId, author: store.me || { display_name: "" }, text: e.text }), status),
+      h("div", { class: "msg-body" }, messageText(store, { room_id: e.roomId, author: store.me || { display_name: "" }, text: e.text }), pendingFiles(e.attachments), status),
     );
   }
 
@@ -355,6 +357,7 @@ export function mountTimeline({ client, composer, onError }) {
     if (!roomId || !t) return out;
     // Display names that read the same for different people: their rows show usernames.
     const clashes = clashingNames(store.peopleIn(roomId));
+    const avatarOf = avatarLookup(store); // #15
     /** @type {Message | null} */
     let prev = null;
     let dividerShown = false;
@@ -386,8 +389,9 @@ export function mountTimeline({ client, composer, onError }) {
         m.reply_to, target && [target.text, target.deleted, authorText(target.author, clashes)],
         canDelete(m),
         extrasSignature(client, m), // #17
+        attachmentsSignature(m), grouped ? null : avatarOf(m.author.id), // #15
       ]);
-      out.push([`m:${m.seq}`, sig, () => messageRow(m, grouped, clashes)]);
+      out.push([`m:${m.seq}`, sig, () => messageRow(m, grouped, clashes, avatarOf(m.author.id))]);
       prev = m;
     }
     for (const e of client.outbox.pendingIn(roomId)) {
@@ -652,6 +656,7 @@ export function mountTimeline({ client, composer, onError }) {
   // My role decides which messages I can delete; rows whose rights changed are rebuilt.
   store.addEventListener("rooms", () => roomId && store.rooms.has(roomId) && render());
   store.addEventListener("typing", renderTyping);
+  store.addEventListener("me", () => roomId && render()); // #15: my picture changed
   // A member list arrived: someone in it may share a display name with an author.
   store.addEventListener("roster", (e) => {
     if (eventRoom(e) === roomId) render();
