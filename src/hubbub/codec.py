@@ -75,6 +75,7 @@ def _author_to(a: Author) -> dict[str, Any]:
         "display_name": a.display_name,
         "guest": a.guest,
         "bot": a.bot,
+        "avatar": a.avatar,
     }
 
 
@@ -85,6 +86,7 @@ def _author_from(d: dict[str, Any]) -> Author:
         display_name=d["display_name"],
         guest=bool(d["guest"]),
         bot=bool(d.get("bot", False)),  # added in 0.2 (optional: no new version)
+        avatar=d.get("avatar"),  # added in 0.2 (optional: no new version)
     )
 
 

@@ -59,6 +59,7 @@ class Author:
     display_name: str
     guest: bool
     bot: bool = False  # written by a bot account (an integration)
+    avatar: str | None = None  # the storage key of their picture (wire: avatar_url)
 
     @property
     def name(self) -> str:

@@ -109,6 +109,7 @@ def author(a: Author) -> dict[str, Any]:
         "display_name": a.display_name,
         "guest": a.guest,
         "bot": a.bot,
+        "avatar_url": avatar_url(a.avatar),
     }
 
 

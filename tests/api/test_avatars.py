@@ -118,3 +118,20 @@ async def test_deleting_an_account_deletes_its_avatar(
     assert objects(settings) == []
     assert_problem(await client.get(url), 404, "file_not_found")
     assert (await alice.get(f"/users/{bob.username}")).status_code == 404
+
+
+async def test_messages_carry_their_authors_picture(
+    client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    since = await head(bob)
+    url = (await put_avatar(alice, "/me/avatar", png(64, 64))).json()["avatar_url"]
+    sent = await alice.send("general", "with a face")
+    assert sent["author"]["avatar_url"] == url
+    created = await events_since(bob, since, "message.created")
+    assert [e["data"]["author"]["avatar_url"] for e in created] == [url]
+    # History shows the picture they have now; none once it is removed.
+    assert (await alice.delete("/me/avatar")).status_code == 200
+    history = (await bob.get("/rooms/general/messages")).json()["messages"]
+    assert [m["author"]["avatar_url"] for m in history if m["id"] == sent["id"]] == [None]
+    theirs = await bob.send("general", "no face")
+    assert theirs["author"]["avatar_url"] is None

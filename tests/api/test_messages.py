@@ -28,6 +28,7 @@ async def test_send_returns_message_with_seq_author_and_time(alice: Account) -> 
         "display_name": "alice",
         "guest": False,
         "bot": False,
+        "avatar_url": None,
     }
     assert m["cards"] == []
     assert RFC3339_MS.match(m["created_at"])
@@ -216,6 +217,7 @@ async def test_classic_posts_appear_as_guest_messages(alice: Account) -> None:
         "display_name": "superman",
         "guest": True,
         "bot": False,
+        "avatar_url": None,
     }
     await alice.send("general", "hi superman")
     classic = (await alice.client.get("/messages")).json()["messages"]

@@ -120,6 +120,7 @@ async def test_a_slack_payload_becomes_a_message_from_the_bot(
         "display_name": "Release bot",
         "guest": False,
         "bot": True,
+        "avatar_url": None,
     }
     assert message["cards"] == [
         {

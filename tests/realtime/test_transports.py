@@ -361,6 +361,7 @@ async def test_classic_post_arrives_as_message_created_in_general(
         "display_name": "superman",
         "guest": True,
         "bot": False,
+        "avatar_url": None,
     }
 
 

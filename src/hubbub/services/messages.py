@@ -93,6 +93,7 @@ def author_of(user: User) -> Author:
         display_name=user.display_name,
         guest=False,
         bot=user.bot,
+        avatar=user.avatar,
     )
 
 

@@ -63,7 +63,7 @@ _COLUMNS = (
     "m.id, m.room_id, m.seq, m.author_id, u.username, u.display_name, m.guest_name, m.text,"
     " m.created_at, m.edited_at, m.deleted, m.reply_to, m.mention_room, m.mention_here,"
     " m.thread_root, m.also_to_room, m.reply_count, m.last_reply_at, m.pinned_at,"
-    " u.kind, m.sender_name, m.cards"
+    " u.kind, m.sender_name, m.cards, u.avatar"
 )
 PARTICIPANTS_SHOWN = 5
 _FROM = "messages m LEFT JOIN users u ON u.id = m.author_id"
@@ -93,6 +93,7 @@ def _message(row: Row, extras: _Extras = _NO_EXTRAS) -> Message:
             display_name=row[20] or row[5],  # an integration's name for this message
             guest=False,
             bot=row[19] == "bot",
+            avatar=row[22],
         )
     deleted = bool(row[10])
     message_id = row[0]

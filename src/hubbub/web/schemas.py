@@ -187,6 +187,10 @@ class AuthorOut(BaseModel):
     display_name: str = Field(description="for an integration, the name it gave this message")
     guest: bool
     bot: bool = Field(description="written by a bot account (an integration)")
+    avatar_url: str | None = Field(
+        default=None,
+        description="their picture when the message was sent (history: their picture now)",
+    )
 
 
 class ReactionOut(BaseModel):

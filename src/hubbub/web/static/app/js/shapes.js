@@ -19,6 +19,8 @@
  * @property {string | null} [username]
  * @property {string} display_name
  * @property {boolean} [guest]
+ * @property {boolean} [bot]  written by a bot account (#19)
+ * @property {string | null} [avatar_url]  their picture when it was sent (#15)
  */
 
 /**

@@ -1,9 +1,9 @@
 // People's pictures (#15): a User's avatar_url where the page knows it, else their initials on
 // a colour of their own (as before pictures existed).
 //
-// A message's author carries no avatar_url, so the picture comes from what the page holds of
-// that person as a User: myself, and the member lists fetched (the members panel, and rooms
-// small enough to fetch on opening). user.updated keeps those current.
+// A message's author carries the picture they had when it was sent (history: the one they have
+// now). What the page holds of that person as a User is fresher when it has them (myself, and
+// the member lists fetched, kept current by user.updated), so that wins.
 
 import { h } from "../dom.js";
 import { hue, initials } from "../format.js";
@@ -14,9 +14,10 @@ import { hue, initials } from "../format.js";
  */
 
 /**
- * A lookup from user id to picture, over what the store holds now (made once per render).
+ * A lookup from a message's author to their picture, over what the store holds now (made once
+ * per render), else the author's own `avatar_url`.
  * @param {Store} store
- * @returns {(id: string | null | undefined) => string | null}
+ * @returns {(author: Person) => string | null}
  */
 export function avatarLookup(store) {
   /** @type {Map<string, string | null>} */
@@ -25,7 +26,10 @@ export function avatarLookup(store) {
     for (const m of members) if (m.user && m.user.id) urls.set(m.user.id, m.user.avatar_url || null);
   }
   if (store.me) urls.set(store.me.id, store.me.avatar_url || null);
-  return (id) => (id ? urls.get(id) || null : null);
+  return (author) => {
+    if (author.id && urls.has(author.id)) return urls.get(author.id) || null;
+    return author.avatar_url || null;
+  };
 }
 
 /**

@@ -389,9 +389,9 @@ export function mountTimeline({ client, composer, onError }) {
         m.reply_to, target && [target.text, target.deleted, authorText(target.author, clashes)],
         canDelete(m),
         extrasSignature(client, m), // #17
-        attachmentsSignature(m), grouped ? null : avatarOf(m.author.id), // #15
+        attachmentsSignature(m), grouped ? null : avatarOf(m.author), // #15
       ]);
-      out.push([`m:${m.seq}`, sig, () => messageRow(m, grouped, clashes, avatarOf(m.author.id))]);
+      out.push([`m:${m.seq}`, sig, () => messageRow(m, grouped, clashes, avatarOf(m.author))]);
       prev = m;
     }
     for (const e of client.outbox.pendingIn(roomId)) {
