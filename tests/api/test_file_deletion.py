@@ -241,3 +241,8 @@ async def test_on_s3_downloads_may_redirect_to_the_store(
         assert_problem(
             await node.client.get(plain, headers=stranger.headers), 404, "file_not_found"
         )
+        # The web client's page lets images, audio and video come from the store.
+        csp = (await node.client.get("/")).headers["content-security-policy"]
+        assert f"img-src 'self' {s3_server}" in csp
+        assert f"media-src 'self' {s3_server}" in csp
+        assert "script-src 'self';" in csp  # nothing else loosened

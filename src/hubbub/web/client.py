@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 from fastapi import APIRouter
@@ -31,7 +32,9 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["CSP", "SecuredStatic", "router"]
+from hubbub.config import Settings
+
+__all__ = ["CSP", "SecuredStatic", "page_csp", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,6 +51,23 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+
+
+def page_csp(settings: Settings) -> str:
+    """The page's CSP for this deployment: CSP, and with HUBBUB_FILES_REDIRECT on S3 the
+    store's origin for images, audio and video too (their links redirect there)."""
+    if not (settings.files_redirect and settings.files_url.startswith("s3://")):
+        return CSP
+    if settings.s3_endpoint_url:
+        parts = urlsplit(settings.s3_endpoint_url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    else:
+        origin = "https://*.amazonaws.com"  # AWS itself: bucket.s3.<region>.amazonaws.com
+    return (
+        CSP.replace("img-src 'self'", f"img-src 'self' {origin}") + f"; media-src 'self' {origin}"
+    )
+
+
 PAGE_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -208,7 +228,9 @@ async def index(request: Request) -> Response:
     bundle = await _load()
     page = await anyio.to_thread.run_sync(bundle.get, "")
     assert page is not None
-    return page.response(request, MEDIA_TYPES[".html"], PAGE_HEADERS)
+    settings: Settings = request.app.state.settings
+    headers = {**PAGE_HEADERS, "Content-Security-Policy": page_csp(settings)}
+    return page.response(request, MEDIA_TYPES[".html"], headers)
 
 
 @router.api_route("/sw.js", methods=["GET", "HEAD"])
