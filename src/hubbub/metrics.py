@@ -108,13 +108,6 @@ class Metrics:
             ["transport"],
             registry=registry,
         )
-        self.file_bytes_sent = Counter(
-            "hubbub_file_bytes_sent",
-            "Bytes of file downloads sent, by how: sendfile (by the kernel, local storage over"
-            " plain TCP) or stream (read by the server: S3, TLS)",
-            ["how"],
-            registry=registry,
-        )
         self.connections_open = Gauge(
             "hubbub_connections_open",
             "Open real-time connections (waiting long-polls included), by transport",

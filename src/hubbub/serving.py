@@ -39,13 +39,8 @@ from typing import Any, ClassVar
 import httptools
 import uvicorn
 from starlette.types import ASGIApp
-from uvicorn.protocols.http.httptools_impl import (
-    STATUS_LINE,
-    HttpToolsProtocol,
-    RequestResponseCycle,
-)
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from hubbub import zerocopy
 from hubbub.clock import Clock, SystemClock, Timer
 from hubbub.config import ConfigError, Settings
 
@@ -301,10 +296,6 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._idle_limit = self.guard.limits.keep_alive
         super().on_message_complete()
-
-    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
-        zerocopy.offer(cycle)  # type: ignore[arg-type]
-        super()._start_asgi_task(cycle, app)
 
     def on_response_complete(self) -> None:
         # uvicorn's, with its per-request keep-alive timer replaced by the sweep.

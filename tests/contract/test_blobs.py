@@ -67,20 +67,6 @@ async def test_round_trip_of_random_bytes_is_identical(
     assert hashlib.sha256(back).hexdigest() == hashlib.sha256(data).hexdigest()
 
 
-async def test_local_path_is_the_objects_bytes_or_none(
-    storage: FileStorage, tmp_path: Path
-) -> None:
-    data = os.urandom(70_000)
-    await put_bytes(storage, "f-path", data, tmp_path / "in")
-    path = storage.local_path("f-path")
-    if storage.kind == "s3":
-        assert path is None  # the bytes are not on this machine
-        return
-    assert path is not None
-    assert path.read_bytes() == data
-    assert storage.local_path("../escape") is None  # only a stored object's key
-
-
 async def test_put_file_consumes_the_source(storage: FileStorage, tmp_path: Path) -> None:
     spooled = await spool(chunks_of(b"hello"), tmp_path / "in", None)
     await storage.put_file("f-src", spooled.path, "text/plain", spooled.sha256)

@@ -159,12 +159,6 @@ class FileStorage(Protocol):
         backend cannot (a local directory: hubbub serves it)."""
         ...
 
-    def local_path(self, key: str) -> Path | None:
-        """The object's file on this machine, which hubbub may send with sendfile(2) (a local
-        directory); None when the bytes live elsewhere (S3) or the key is malformed. The file
-        may be gone (a delete unlinks it): open it, then read what is open."""
-        ...
-
     async def list_keys(self) -> list[str]:
         """Every stored key (for backups, copies and tests)."""
         ...

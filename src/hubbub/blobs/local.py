@@ -135,9 +135,6 @@ class LocalStorage:
         finally:
             handle.close()
 
-    def local_path(self, key: str) -> Path | None:
-        return self._object(key) if key_ok(key) else None
-
     async def delete(self, key: str) -> None:
         await anyio.to_thread.run_sync(self._delete_sync, self._object(key))
 

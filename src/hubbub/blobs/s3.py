@@ -142,9 +142,6 @@ class S3Storage:
             lambda: self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
         )
 
-    def local_path(self, key: str) -> Path | None:
-        return None
-
     async def presign(
         self, key: str, filename: str, content_type: str, inline: bool, expires_seconds: int
     ) -> str | None:

@@ -262,10 +262,6 @@ class FileService:
             download = replace(download, redirect=url)
         return download
 
-    def local_path(self, download: Download) -> Path | None:
-        """The download's file on this machine (local storage), for sendfile; else None."""
-        return self.storage.local_path(download.key)
-
     def read(self, download: Download, start: int, end: int) -> AsyncIterator[bytes]:
         """The bytes of a download from `start` to `end` (inclusive)."""
         return self.storage.read(download.key, start, end)

@@ -5,21 +5,14 @@ thumbnails (/api/v1/thumbnails/{id}), served so that nothing uploaded can run in
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-import anyio
 from fastapi import APIRouter, Query, Request
-from prometheus_client import Counter
-from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
 
-from hubbub import wire, zerocopy
-from hubbub.errors import FileNotFound
+from hubbub import wire
 from hubbub.services.files import Download, Link
 from hubbub.web.auth import Me, OptionalSession
 from hubbub.web.deps import Links, Svc
@@ -32,7 +25,6 @@ __all__ = [
     "DOWNLOAD_RESPONSES",
     "SANDBOX",
     "UPLOAD_BODY",
-    "FileSliceResponse",
     "content_disposition",
     "gone_away",
     "router",
@@ -173,62 +165,8 @@ def serve(
     else:
         start, end, status = 0, size - 1, 200
     headers["Content-Length"] = str(end - start + 1)
-    sent: Counter = request.app.state.metrics.file_bytes_sent
-    path = svc.files.local_path(download)
-    if path is not None and zerocopy.EXTENSION in request.scope.get("extensions", {}):
-        response = FileSliceResponse(path, start, end - start + 1, status, headers, download)
-        response.background = BackgroundTask(sent.labels("sendfile").inc, end - start + 1)
-        return response
     body = svc.files.read(download, start, end) if end >= start else _nothing()
-    return StreamingResponse(
-        _counted(body, sent.labels("stream")), status, headers, media_type=download.content_type
-    )
-
-
-async def _counted(body: AsyncIterator[bytes], counter: Counter) -> AsyncIterator[bytes]:
-    async for chunk in body:
-        counter.inc(len(chunk))
-        yield chunk
-
-
-class FileSliceResponse(Response):
-    """Bytes of a file on this machine, sent by the kernel (sendfile(2), hubbub.zerocopy)."""
-
-    def __init__(
-        self,
-        path: Path,
-        offset: int,
-        count: int,
-        status: int,
-        headers: dict[str, str],
-        download: Download,
-    ) -> None:
-        super().__init__(None, status, headers, media_type=download.content_type)
-        self.path = path
-        self.offset = offset
-        self.count = count
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            handle = await anyio.to_thread.run_sync(open, self.path, "rb")
-        except FileNotFoundError:  # deleted since it was found: as the streaming path does
-            raise FileNotFound("No such file") from None
-        try:
-            start = {"status": self.status_code, "headers": self.raw_headers}
-            await send({"type": "http.response.start", **start})
-            await send(
-                {
-                    "type": zerocopy.EXTENSION,
-                    "file": handle,
-                    "offset": self.offset,
-                    "count": self.count,
-                    "more_body": False,
-                }
-            )
-        finally:
-            handle.close()
-        if self.background is not None:
-            await self.background()
+    return StreamingResponse(body, status, headers, media_type=download.content_type)
 
 
 async def _nothing() -> Any:
