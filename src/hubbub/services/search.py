@@ -149,10 +149,13 @@ class SearchService:
     ) -> list[Message]:
         clauses: list[str] = []
         params: dict[str, object] = {"me": me.id}
+        narrow: str | None = None  # one author or one room: the index may walk them
+        newest: int | None = None  # an upper bound on created_at (the index starts there)
         if room_id is not None:
             room_access(tx, room_id, me.id)  # RoomNotFound unless they may read it
             clauses.append("d.room_id = :room")
             params["room"] = room_id
+            narrow = "room"
         elif scope == "all":
             clauses.append(f"({_MINE} OR {_PUBLIC})")
         else:
@@ -164,13 +167,16 @@ class SearchService:
             sql, extra = _in_list("s_room", ids)
             clauses.append(f"d.room_id IN {sql}")
             params.update(extra)
+            narrow = narrow or ("room" if len(ids) == 1 else None)
         if plan.from_users:
             sql, extra = _in_list("s_user", plan.from_users)
             clauses.append(f"d.author_id IN (SELECT id FROM users WHERE username_key IN {sql})")
             params.update(extra)
+            narrow = "author" if len(plan.from_users) == 1 else narrow
         if plan.before_ms is not None:
             clauses.append("d.created_at < :s_before")
             params["s_before"] = plan.before_ms
+            newest = plan.before_ms - 1
         if plan.after_ms is not None:
             clauses.append("d.created_at >= :s_after")
             params["s_after"] = plan.after_ms
@@ -179,7 +185,9 @@ class SearchService:
                 "(d.created_at < :c_at OR (d.created_at = :c_at AND d.message_id < :c_id))"
             )
             params.update(c_at=after[0], c_id=after[1])
-        found = search_q.list_matching(tx, plan, " AND ".join(clauses), params, limit)
+            newest = after[0] if newest is None else min(newest, after[0])
+        where = " AND ".join(clauses)
+        found = search_q.list_matching(tx, plan, where, params, limit, newest=newest, narrow=narrow)
         if not found:
             return []
         sql, hit_ids = _in_list("s_hit", found)
