@@ -18,7 +18,9 @@ server). Results: a table and `<out-dir>/search-<UTC timestamp>.json`.
 
 Then `--deletes` deletes and as many edits of random messages, each its own transaction
 through the store's `mark_deleted`/`update_text` (so the index follows as in the API): their
-p50/p99 is what a delete or edit holds the single writer for.
+p50/p99 is what a delete or edit holds the single writer for; then 100 times as many new
+messages through `insert_message`, 16 per transaction (the send path's store work, indexing
+included, with an index of the corpus's size), in messages per second.
 
 Generating 1,000,000 messages takes about six minutes here: --corpus FILE.db generates the
 SQLite corpus into FILE.db once and reuses it on later runs (the options that shape it must
@@ -56,6 +58,7 @@ from hubbub.store import users as users_q
 
 BENCH = Path(__file__).resolve().parent
 BATCH = 2000
+APPEND_BATCH = 16
 AUTHORS = 50
 CJK = [
     "東京都に行きました",
@@ -208,6 +211,27 @@ async def edits_and_deletes(store: Store, n: int, now: int) -> dict[str, float]:
     return report
 
 
+async def appends(store: Store, texts: Callable[[], str], rooms: int, n: int) -> float:
+    """Send `n` more messages into the corpus through `insert_message`, APPEND_BATCH per
+    transaction (as group commit gathers concurrent sends); return messages per second: the
+    send path's store work with an index of the corpus's size."""
+    rng = random.Random(11)
+    batch = [
+        (f"r_{rng.randrange(rooms)}", f"author{rng.randrange(AUTHORS)}", texts()) for _ in range(n)
+    ]
+    now = int(time.time() * 1000)
+    started = time.perf_counter()
+    for k in range(0, n, APPEND_BATCH):
+
+        def write(tx: Tx, chunk: list[tuple[str, str, str]] = batch[k : k + APPEND_BATCH]) -> None:
+            for room, author, text in chunk:
+                who = Author(id=f"u_{author}", username=author, display_name=author, guest=False)
+                messages_q.insert_message(tx, messages_q.NewMessage(room, text, who), now)
+
+        await store.write(write)
+    return n / (time.perf_counter() - started)
+
+
 async def run(opts: argparse.Namespace, database_url: str) -> dict[str, Any]:
     settings = Settings(database_url=database_url, password_hashing="fast")
     store = await open_store(settings)
@@ -260,6 +284,10 @@ async def run(opts: argparse.Namespace, database_url: str) -> dict[str, Any]:
             }
         if opts.deletes:
             report["writes"] = await edits_and_deletes(store, opts.deletes, int(time.time() * 1000))
+            sends = await appends(
+                store, lambda: message_text(rng, words, weights), opts.rooms, 100 * opts.deletes
+            )
+            report["writes"]["appends_per_second"] = round(sends)
         return report
     finally:
         await store.close()

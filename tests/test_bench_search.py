@@ -44,3 +44,4 @@ def test_the_search_benchmark_runs_at_its_smallest_size(tmp_path: Path) -> None:
     writes = report["writes"]  # deletes and edits through the store, each its own transaction
     assert 0 < writes["delete_p50_ms"] <= writes["delete_p99_ms"]
     assert 0 < writes["edit_p50_ms"] <= writes["edit_p99_ms"]
+    assert writes["appends_per_second"] > 0
