@@ -1,6 +1,6 @@
 """The search index's query on both engines against an oracle (every message checked by
 hand), with SQLite's walk made tiny (store/postings.py) so that a page takes several chunks,
-a prefix stands for more tokens than it merges, a named author drives the walk, and many
+rooms are merged or read as one range, a prefix stands for more tokens than it merges, a named author drives the walk, and many
 messages share a millisecond (the order within it is the message id's, as on PostgreSQL)."""
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ MINE = "d.room_id IN (SELECT room_id FROM members WHERE user_id = :me)"
 AFTER = "(d.created_at < :c_at OR (d.created_at = :c_at AND d.message_id < :c_id))"
 
 
-@pytest.fixture(autouse=True)
-def tiny_walk(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, params=[3, 1], ids=["merged", "ranged"])
+def tiny_walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both ways of reading the rooms: each (token, room) range merged, or (past
+    STREAMS_MAX ranges) one range of the token read across the rooms and sorted."""
+    monkeypatch.setattr(postings, "STREAMS_MAX", request.param)
+    monkeypatch.setattr(postings, "ROOM_CHUNK_FIRST", 2)
     monkeypatch.setattr(postings, "CHUNK_FIRST", 3)
     monkeypatch.setattr(postings, "CHUNK_MAX", 8)
     monkeypatch.setattr(postings, "COUNT_CAP", 40)
@@ -103,7 +107,9 @@ def _pages(tx: Tx, plan: Plan, author: str | None, limit: int) -> list[str]:
             last = got[-1]
             where, newest = f"{base} AND {AFTER}", at[last]
             params.update(c_at=at[last], c_id=last)
-        page = search_q.list_matching(tx, plan, where, params, limit, newest=newest, narrow=narrow)
+        page = search_q.list_matching(
+            tx, plan, where, params, limit, rooms=["r_a", "r_b"], newest=newest, narrow=narrow
+        )
         for message_id in page:
             row = tx.fetchone("SELECT created_at FROM messages WHERE id = :m", {"m": message_id})
             assert row is not None

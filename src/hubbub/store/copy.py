@@ -50,7 +50,7 @@ PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
 # Made from the copied messages rather than copied: the search index (on SQLite also its
 # postings). The destination indexes every message again when its server starts
 # (store/search.py's backfill).
-DERIVED = {"search_docs", "search_state", "search_postings"}
+DERIVED = {"search_docs", "search_state", "search_postings", "search_rooms"}
 CHUNK = 2000
 
 

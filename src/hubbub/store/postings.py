@@ -3,9 +3,12 @@
 - `search_docs`: one row per indexed message: its integer doc id, room, author, time,
   has_link, and `words` (its tokens in order, space-separated: no token holds a space), so a
   phrase is checked and a removal knows what to remove without reading `messages`.
-- `search_postings`: one row per distinct token of each indexed message, `(token, at, doc)`,
-  a b-tree WITHOUT ROWID ordered by token, then time (`at` is the message's created_at),
-  then doc. A word's matches are read newest first and the read stops once a page is full.
+- `search_rooms`: a small number for each room id (`room`), so postings stay short.
+- `search_postings`: one row per distinct token of each indexed message,
+  `(token, room, at, doc)`, a b-tree WITHOUT ROWID ordered by token, then room, then time
+  (`at` is the message's created_at), then doc. A word's matches in each room the searcher
+  may read are read newest first, merged, and the read stops once a page is full: a user in
+  few rooms never walks the matches in rooms they cannot see.
 
 Removing a message deletes its rows from both tables: ordinary b-tree deletes, so with
 `PRAGMA secure_delete` (store/sqlite.py) no removed token stays in a live page, at a cost in
@@ -13,8 +16,9 @@ proportion to the message's own tokens, not to the index's size. (FTS5 before SQ
 kept removed tokens until its segments merged: migration 0015 replaced it.)
 
 A query walks one *driver* in (at, doc) order, newest first: the rarest word of the query
-(counted up to a cap), the tokens a prefix stands for, or, when the caller's condition
-names one author or room and every word is common, that author's or room's documents. Each
+(counted up to a cap) in each of the rooms searched, the tokens a prefix stands for, or,
+when the caller's condition names one author and every word is common, that author's
+documents. Each
 chunk of candidates is filtered in SQL (the caller's condition, the other words), then
 checked exactly against `words` (phrases, prefixes, exclusions), and ordered as PostgreSQL
 orders them (created_at, then message_id, newest first).
@@ -30,12 +34,14 @@ import orjson
 from hubbub.store.engine import Tx
 from hubbub.textsearch import Plan, Term
 
-__all__ = ["add", "add_many", "list_matching", "remove", "replace"]
+__all__ = ["add", "add_many", "list_matching", "remove", "replace", "room_number"]
 
-COUNT_CAP = 20_000  # postings counted per word to pick the rarest (an index-only read)
-DOCS_DRIVE_MIN = 2_000  # the rarest word's count above which a named author/room drives
+COUNT_CAP = 10_000  # postings counted per word to pick the rarest (an index-only read)
+DOCS_DRIVE_MIN = 2_000  # the rarest word's count above which a named author drives
 PREFIX_TOKENS_MAX = 64  # a prefix standing for more tokens is read as one range and sorted
+STREAMS_MAX = 512  # (token, room) ranges merged at most; past that, one range, sorted
 CHUNK_FIRST, CHUNK_MAX = 200, 5_000
+ROOM_CHUNK_FIRST = 16  # one room's first read: most pages need few from each room
 _Key = tuple[int, int]  # (at, doc)
 
 
@@ -43,41 +49,53 @@ def _json(tokens: list[str] | set[str]) -> str:
     return orjson.dumps(sorted(tokens)).decode()
 
 
-def add(tx: Tx, doc: int, at: int, words: list[str]) -> None:
+def room_number(tx: Tx, room_id: str) -> int:
+    """The room's number in the index (made on first use)."""
+    tx.execute(
+        "INSERT INTO search_rooms (room_id) VALUES (:r) ON CONFLICT DO NOTHING", {"r": room_id}
+    )
+    row = tx.fetchone("SELECT room FROM search_rooms WHERE room_id = :r", {"r": room_id})
+    assert row is not None
+    return int(row[0])
+
+
+def add(tx: Tx, doc: int, room: int, at: int, words: list[str]) -> None:
     """Add a document's postings (its distinct tokens)."""
     if words:
         tx.execute(
-            "INSERT INTO search_postings (token, at, doc) SELECT value, :a, :d FROM json_each(:w)",
-            {"a": at, "d": doc, "w": _json(set(words))},
+            "INSERT INTO search_postings (token, room, at, doc)"
+            " SELECT value, :r, :a, :d FROM json_each(:w)",
+            {"r": room, "a": at, "d": doc, "w": _json(set(words))},
         )
 
 
-def add_many(tx: Tx, rows: list[tuple[str, int, int]]) -> None:
-    """Add postings (token, at, doc) of several documents at once, in key order (a batch
-    touches each b-tree page once, where one document at a time would come back to it)."""
+def add_many(tx: Tx, rows: list[tuple[str, int, int, int]]) -> None:
+    """Add postings (token, room, at, doc) of several documents at once, in key order (a
+    batch touches each b-tree page once, where one document at a time would come back)."""
     if rows:
         tx.execute(
-            "INSERT INTO search_postings (token, at, doc) SELECT json_extract(value, '$[0]'),"
-            " json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(:rows)",
+            "INSERT INTO search_postings (token, room, at, doc)"
+            " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),"
+            " json_extract(value, '$[2]'), json_extract(value, '$[3]') FROM json_each(:rows)",
             {"rows": orjson.dumps(sorted(rows)).decode()},
         )
 
 
-def remove(tx: Tx, doc: int, at: int, words: list[str] | set[str]) -> None:
+def remove(tx: Tx, doc: int, room: int, at: int, words: list[str] | set[str]) -> None:
     """Remove a document's postings for `words` (each a b-tree delete)."""
     if words:
         tx.execute(
             "DELETE FROM search_postings WHERE token IN (SELECT value FROM json_each(:w))"
-            " AND at = :a AND doc = :d",
-            {"a": at, "d": doc, "w": _json(set(words))},
+            " AND room = :r AND at = :a AND doc = :d",
+            {"r": room, "a": at, "d": doc, "w": _json(set(words))},
         )
 
 
-def replace(tx: Tx, doc: int, at: int, old: list[str], new: list[str]) -> None:
+def replace(tx: Tx, doc: int, room: int, at: int, old: list[str], new: list[str]) -> None:
     """Change a document's postings from the tokens of `old` to those of `new`."""
     before, after = set(old), set(new)
-    remove(tx, doc, at, before - after)
-    add(tx, doc, at, list(after - before))
+    remove(tx, doc, room, at, before - after)
+    add(tx, doc, room, at, list(after - before))
 
 
 # Reading
@@ -113,13 +131,20 @@ class _Walk:
     """Keys (at, doc) newest first from one SQL source, read in growing chunks."""
 
     def __init__(
-        self, tx: Tx, sql: str, params: dict[str, object], newest: int | None, key: str
+        self,
+        tx: Tx,
+        sql: str,
+        params: dict[str, object],
+        newest: int | None,
+        key: str,
+        first: int = CHUNK_FIRST,
     ) -> None:
         self.tx, self.sql, self.params = tx, sql, params
         self.newest, self.key = newest, key  # key: the (at, doc) columns, as SQL
+        self.first = first
 
     def __iter__(self) -> Iterator[_Key]:
-        size = CHUNK_FIRST
+        size = self.first
         last: _Key | None = None
         while True:
             if last is not None:
@@ -141,12 +166,31 @@ class _Walk:
             size = min(size * 2, CHUNK_MAX)
 
 
-def _token_walk(tx: Tx, token: str, newest: int | None) -> _Walk:
+def _room_walk(tx: Tx, token: str, room: int, newest: int | None) -> _Walk:
     sql = (
-        "SELECT at, doc FROM search_postings WHERE token = :w_token {bound}"
+        "SELECT at, doc FROM search_postings WHERE token = :w_token AND room = :w_room {bound}"
         " ORDER BY at DESC, doc DESC LIMIT :w_n"
     )
-    return _Walk(tx, sql, {"w_token": token}, newest, "at, doc")
+    params: dict[str, object] = {"w_token": token, "w_room": room}
+    return _Walk(tx, sql, params, newest, "at, doc", ROOM_CHUNK_FIRST)
+
+
+def _range_walk(tx: Tx, lo: str, hi: str | None, rooms: list[int], newest: int | None) -> _Walk:
+    """Documents in `rooms` holding a token in [lo, hi), read as one range and sorted."""
+    below = "AND token < :p_hi" if hi is not None else ""
+    sql = (
+        f"SELECT at, doc FROM search_postings WHERE token >= :p_lo {below}"
+        " AND room IN (SELECT value FROM json_each(:p_rooms)) {bound}"
+        " GROUP BY at, doc ORDER BY at DESC, doc DESC LIMIT :w_n"
+    )
+    params: dict[str, object] = {"p_lo": lo, "p_hi": hi, "p_rooms": orjson.dumps(rooms).decode()}
+    return _Walk(tx, sql, params, newest, "at, doc")
+
+
+def _token_walk(tx: Tx, tokens: list[str], rooms: list[int], newest: int | None) -> Iterator[_Key]:
+    """Documents in `rooms` holding any of `tokens`, newest first, once each."""
+    walks = [iter(_room_walk(tx, t, r, newest)) for t in tokens for r in rooms]
+    return _unique(heapq.merge(*walks, reverse=True))
 
 
 def _unique(keys: Iterator[_Key]) -> Iterator[_Key]:
@@ -157,7 +201,7 @@ def _unique(keys: Iterator[_Key]) -> Iterator[_Key]:
         previous = key
 
 
-def _prefix_walk(tx: Tx, prefix: str, newest: int | None) -> Iterator[_Key]:
+def _prefix_walk(tx: Tx, prefix: str, rooms: list[int], newest: int | None) -> Iterator[_Key]:
     """The documents holding a token that starts with `prefix`, newest first, once each."""
     upper = _upper(prefix)
     below = "AND token < :hi" if upper is not None else ""
@@ -172,15 +216,17 @@ def _prefix_walk(tx: Tx, prefix: str, newest: int | None) -> Iterator[_Key]:
             break
         tokens.append(str(row[0]))
         params["lo"] = str(row[0]) + "\x00"  # the next token after this one
-    if len(tokens) <= PREFIX_TOKENS_MAX:
-        walks = [iter(_token_walk(tx, t, newest)) for t in tokens]
-        return _unique(heapq.merge(*walks, reverse=True))
-    sql = (
-        "SELECT at, doc FROM search_postings"
-        f" WHERE token >= :p_lo {below.replace(':hi', ':p_hi')} {{bound}}"
-        " GROUP BY at, doc ORDER BY at DESC, doc DESC LIMIT :w_n"
+    if len(tokens) <= PREFIX_TOKENS_MAX and len(tokens) * len(rooms) <= STREAMS_MAX:
+        return _token_walk(tx, tokens, rooms, newest)
+    return iter(_range_walk(tx, prefix, upper, rooms, newest))
+
+
+def _room_numbers(tx: Tx, rooms: list[str]) -> list[int]:
+    rows = tx.fetchall(
+        "SELECT room FROM search_rooms WHERE room_id IN (SELECT value FROM json_each(:r))",
+        {"r": orjson.dumps(sorted(set(rooms))).decode()},
     )
-    return iter(_Walk(tx, sql, {"p_lo": prefix, "p_hi": upper}, newest, "at, doc"))
+    return sorted(int(r[0]) for r in rows)
 
 
 def _count(tx: Tx, token: str) -> int:
@@ -198,13 +244,17 @@ def list_matching(
     params: dict[str, object],
     limit: int,
     *,
+    rooms: list[str],
     newest: int | None = None,
     narrow: str | None = None,
 ) -> list[str]:
-    """See store/search.py's `list_matching`; `newest` bounds created_at from above (a hint:
-    `where` still decides), `narrow` ("author" or "room") says `where` names one author or
-    one room (indexed on search_docs), which then drives the walk when every word is
-    common."""
+    """See store/search.py's `list_matching`: `rooms` are the only rooms `where` may let
+    through; `newest` bounds created_at from above (a hint: `where` still decides);
+    `narrow="author"` says `where` names one author (indexed on search_docs), whose
+    documents then drive the walk when every word is common."""
+    numbers = _room_numbers(tx, rooms)
+    if not numbers:
+        return []
     required = sorted({w for t in plan.include for w in (t.words[:-1] if t.prefix else t.words)})
     counts = {w: _count(tx, w) for w in required}
     if any(n == 0 for n in counts.values()):
@@ -213,11 +263,14 @@ def list_matching(
     rarest = min(required, key=counts.__getitem__) if required else None
     walk: Iterator[_Key]
     if rarest is not None and not (narrow and counts[rarest] >= DOCS_DRIVE_MIN):
-        walk = iter(_token_walk(tx, rarest, newest))
+        if len(numbers) <= STREAMS_MAX:
+            walk = _token_walk(tx, [rarest], numbers, newest)
+        else:
+            walk = iter(_range_walk(tx, rarest, rarest + "\x00", numbers, newest))
     elif rarest is None and prefixes and not narrow:
-        walk = _prefix_walk(tx, max(prefixes, key=len), newest)
-    else:  # no word to drive, or a named author/room narrower than the words
-        how = f"INDEXED BY search_docs_{narrow}" if narrow in ("author", "room") else ""
+        walk = _prefix_walk(tx, max(prefixes, key=len), numbers, newest)
+    else:  # no word to drive, or a named author narrower than the words
+        how = "INDEXED BY search_docs_author" if narrow == "author" else ""
         sql = (
             f"SELECT d.created_at, d.doc FROM search_docs d {how}"
             f" WHERE ({where}) {{bound}} ORDER BY d.created_at DESC, d.doc DESC LIMIT :w_n"
@@ -226,7 +279,7 @@ def list_matching(
     others = [w for w in required if w != rarest]
     exists = "".join(
         f" AND EXISTS (SELECT 1 FROM search_postings p WHERE p.token = :s_o{i}"
-        " AND p.at = d.created_at AND p.doc = d.doc)"
+        " AND p.room = d.room AND p.at = d.created_at AND p.doc = d.doc)"
         for i in range(len(others))
     )
     link = " AND d.has_link = TRUE" if plan.has_link else ""

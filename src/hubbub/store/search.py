@@ -2,9 +2,10 @@
 
 Both engines index the tokens `hubbub.textsearch` makes (so they find the same messages):
 
-- SQLite: `search_docs` (one row per indexed message: its integer doc id, room, author, time,
-  has_link and its tokens) and `search_postings` (one row per distinct token of each
-  message), read and written by store/postings.py.
+- SQLite: `search_docs` (one row per indexed message: its integer doc id, room (and the
+  room's number in `search_rooms`), author, time, has_link and its tokens) and
+  `search_postings` (one row per distinct token of each message), read and written by
+  store/postings.py.
 - PostgreSQL: `search_docs` with a `tsvector` built from the same tokens and positions (no
   text-search parser runs, so nothing is split or stemmed differently) and a GIN index.
 
@@ -53,9 +54,11 @@ def _split(words: object) -> list[str]:
 def _remove_docs(tx: Tx, where: str, params: dict[str, object]) -> None:
     """SQLite: remove the postings of the documents `where` selects (their rows in
     search_docs are the caller's to delete)."""
-    rows = tx.fetchall(f"SELECT doc, created_at, words FROM search_docs WHERE {where}", params)
-    for doc, at, words in rows:
-        postings.remove(tx, int(doc), int(at), _split(words))
+    rows = tx.fetchall(
+        f"SELECT doc, room, created_at, words FROM search_docs WHERE {where}", params
+    )
+    for doc, room, at, words in rows:
+        postings.remove(tx, int(doc), int(room), int(at), _split(words))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,7 @@ def index(tx: Tx, entry: Entry, text: str) -> None:
     _index(tx, entry, text, None)
 
 
-def _index(tx: Tx, entry: Entry, text: str, later: list[tuple[str, int, int]] | None) -> None:
+def _index(tx: Tx, entry: Entry, text: str, later: list[tuple[str, int, int, int]] | None) -> None:
     """`index`; on SQLite with `later`, its postings are appended there for the caller to add
     (postings.add_many) instead of added now."""
     words = index_words(text)
@@ -86,16 +89,18 @@ def _index(tx: Tx, entry: Entry, text: str, later: list[tuple[str, int, int]] | 
         "l": has_link(text),
     }
     if tx.dialect == "sqlite":
+        room = postings.room_number(tx, entry.room_id)
         found = tx.fetchone(
-            "INSERT INTO search_docs (message_id, room_id, author_id, created_at, has_link,"
-            " words) VALUES (:m, :r, :a, :t, :l, :w) RETURNING doc",
-            {**params, "w": " ".join(words)},
+            "INSERT INTO search_docs (message_id, room_id, room, author_id, created_at,"
+            " has_link, words) VALUES (:m, :r, :n, :a, :t, :l, :w) RETURNING doc",
+            {**params, "n": room, "w": " ".join(words)},
         )
         assert found is not None
+        doc = int(found[0])
         if later is None:
-            postings.add(tx, int(found[0]), entry.created_at, words)
+            postings.add(tx, doc, room, entry.created_at, words)
         else:
-            later.extend((w, entry.created_at, int(found[0])) for w in set(words))
+            later.extend((w, room, entry.created_at, doc) for w in set(words))
         return
     tx.execute(
         "INSERT INTO search_docs (message_id, room_id, author_id, created_at, has_link, words)"
@@ -111,13 +116,13 @@ def reindex(tx: Tx, message_id: str, text: str) -> None:
     link = has_link(text)
     if tx.dialect == "sqlite":
         row = tx.fetchone(
-            "SELECT doc, created_at, words FROM search_docs WHERE message_id = :m",
+            "SELECT doc, room, created_at, words FROM search_docs WHERE message_id = :m",
             {"m": message_id},
         )
         if row is None:
             return
-        doc, at = int(row[0]), int(row[1])
-        postings.replace(tx, doc, at, _split(row[2]), words)
+        doc, room, at = int(row[0]), int(row[1]), int(row[2])
+        postings.replace(tx, doc, room, at, _split(row[3]), words)
         tx.execute(
             "UPDATE search_docs SET has_link = :l, words = :w WHERE doc = :d",
             {"l": link, "w": " ".join(words), "d": doc},
@@ -163,7 +168,7 @@ def backfill_batch(tx: Tx, limit: int = BACKFILL_BATCH) -> int:
         " WHERE m.id > :after ORDER BY m.id LIMIT :n",
         {"after": row[0], "n": limit},
     )
-    later: list[tuple[str, int, int]] = []
+    later: list[tuple[str, int, int, int]] = []
     for message_id, room_id, author_id, created_at, text, deleted, indexed in rows:
         if not deleted and indexed is None:
             _index(tx, Entry(message_id, room_id, author_id, int(created_at)), text, later)
@@ -180,6 +185,7 @@ def restart_backfill(tx: Tx) -> None:
     """Forget the index and index every message again (after `hubbub copy-data`)."""
     if tx.dialect == "sqlite":
         tx.execute("DELETE FROM search_postings")
+        tx.execute("DELETE FROM search_rooms")
     tx.execute("DELETE FROM search_docs")
     tx.execute("DELETE FROM search_state")  # backfill_batch starts over without its row
 
@@ -205,6 +211,7 @@ def list_matching(
     params: dict[str, object],
     limit: int,
     *,
+    rooms: list[str],
     newest: int | None = None,
     narrow: str | None = None,
 ) -> list[str]:
@@ -214,11 +221,14 @@ def list_matching(
     `limit`. Filters and order come from the index alone, so a common word costs a walk of
     its matches in the index, not a read of each matching message.
 
-    Hints for SQLite (store/postings.py), which reads matches newest first and stops once
-    the page is full: `newest` bounds created_at from above when `where` does (a cursor, a
-    `before:`), `narrow` ("author", "room") says `where` names one author or one room."""
+    For SQLite (store/postings.py), which reads matches newest first in each room and stops
+    once the page is full: `rooms` holds every room `where` may let through (a superset
+    will do), `newest` bounds created_at from above when `where` does (a cursor, a
+    `before:`), `narrow="author"` says `where` names one author."""
     if tx.dialect == "sqlite":
-        return postings.list_matching(tx, plan, where, params, limit, newest=newest, narrow=narrow)
+        return postings.list_matching(
+            tx, plan, where, params, limit, rooms=rooms, newest=newest, narrow=narrow
+        )
     clauses = [where]
     params = dict(params)
     if plan.include:

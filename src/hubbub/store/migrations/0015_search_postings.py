@@ -3,8 +3,9 @@
 Before SQLite 3.42, FTS5 keeps a removed document's tokens until its segments merge, so
 every delete and edit merged the whole index in its transaction (the redaction rule): a cost
 in proportion to the index's size, holding the single writer. A postings table
-`(token, at, doc)` removes a message with a few b-tree deletes, and is read newest first, so
-a common word no longer costs a walk of all its matches.
+`(token, room, at, doc)` removes a message with a few b-tree deletes, and is read newest
+first in each room a searcher may read, so a common word no longer costs a walk of all its
+matches.
 
 The index is rebuilt, not converted: `search_docs` is emptied (and gains the tokens) and the
 server's resumable backfill (services/search.py) indexes every message again, 500 per
@@ -27,16 +28,19 @@ def upgrade(tx: Tx) -> None:
     tx.execute(
         "CREATE TABLE search_docs (doc INTEGER PRIMARY KEY,"
         " message_id TEXT NOT NULL UNIQUE REFERENCES messages (id),"
-        " room_id TEXT NOT NULL, author_id TEXT, created_at BIGINT NOT NULL,"
+        " room_id TEXT NOT NULL, room INTEGER NOT NULL, author_id TEXT, created_at BIGINT NOT NULL,"
         " has_link BOOLEAN NOT NULL DEFAULT FALSE, words TEXT NOT NULL DEFAULT '')"
     )
     tx.execute("CREATE INDEX search_docs_links ON search_docs (message_id) WHERE has_link = TRUE")
-    # A query naming one author (from:) or one room walks their documents newest first.
-    tx.execute("CREATE INDEX search_docs_author ON search_docs (author_id, created_at)")
-    tx.execute("CREATE INDEX search_docs_room ON search_docs (room_id, created_at)")
+    # A query naming one author (from:) may walk their documents newest first; the room
+    # is in the index so that rooms the searcher cannot see are skipped without a lookup.
+    tx.execute("CREATE INDEX search_docs_author ON search_docs (author_id, created_at, room_id)")
+    # Rooms by number: postings carry a small integer, not the room's id.
+    tx.execute("CREATE TABLE search_rooms (room INTEGER PRIMARY KEY, room_id TEXT NOT NULL UNIQUE)")
     tx.execute(
-        "CREATE TABLE search_postings (token TEXT NOT NULL, at BIGINT NOT NULL,"
-        " doc INTEGER NOT NULL, PRIMARY KEY (token, at, doc)) WITHOUT ROWID"
+        "CREATE TABLE search_postings (token TEXT NOT NULL, room INTEGER NOT NULL,"
+        " at BIGINT NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (token, room, at, doc))"
+        " WITHOUT ROWID"
     )
     tx.execute("DELETE FROM search_state")
     tx.execute("INSERT INTO search_state (id) VALUES (1)")
