@@ -18,7 +18,7 @@ kept removed tokens until its segments merged: migration 0015 replaced it.)
 A query walks one *driver* in (at, doc) order, newest first: the rarest word of the query
 (counted up to a cap) in each of the rooms searched, the tokens a prefix stands for, or,
 when the caller's condition names one author and every word is common, that author's
-documents. Each
+documents (with no word at all: the rooms' documents). Each
 chunk of candidates is filtered in SQL (the caller's condition, the other words), then
 checked exactly against `words` (phrases, prefixes, exclusions), and ordered as PostgreSQL
 orders them (created_at, then message_id, newest first).
@@ -221,6 +221,27 @@ def _prefix_walk(tx: Tx, prefix: str, rooms: list[int], newest: int | None) -> I
     return iter(_range_walk(tx, prefix, upper, rooms, newest))
 
 
+def _docs_walk(tx: Tx, rooms: list[int], newest: int | None) -> Iterator[_Key]:
+    """Every document in `rooms`, newest first (a query with no word to drive it)."""
+    if len(rooms) <= STREAMS_MAX:
+        sql = (
+            "SELECT created_at, doc FROM search_docs WHERE room = :w_room {bound}"
+            " ORDER BY created_at DESC, doc DESC LIMIT :w_n"
+        )
+        walks = [
+            iter(_Walk(tx, sql, {"w_room": r}, newest, "created_at, doc", ROOM_CHUNK_FIRST))
+            for r in rooms
+        ]
+        return heapq.merge(*walks, reverse=True)
+    sql = (
+        "SELECT created_at, doc FROM search_docs"
+        " WHERE room IN (SELECT value FROM json_each(:p_rooms)) {bound}"
+        " ORDER BY created_at DESC, doc DESC LIMIT :w_n"
+    )
+    params: dict[str, object] = {"p_rooms": orjson.dumps(rooms).decode()}
+    return iter(_Walk(tx, sql, params, newest, "created_at, doc"))
+
+
 def _room_numbers(tx: Tx, rooms: list[str]) -> list[int]:
     rows = tx.fetchall(
         "SELECT room FROM search_rooms WHERE room_id IN (SELECT value FROM json_each(:r))",
@@ -269,13 +290,14 @@ def list_matching(
             walk = iter(_range_walk(tx, rarest, rarest + "\x00", numbers, newest))
     elif rarest is None and prefixes and not narrow:
         walk = _prefix_walk(tx, max(prefixes, key=len), numbers, newest)
-    else:  # no word to drive, or a named author narrower than the words
-        how = "INDEXED BY search_docs_author" if narrow == "author" else ""
+    elif narrow == "author":  # a named author, narrower than the words (or no words)
         sql = (
-            f"SELECT d.created_at, d.doc FROM search_docs d {how}"
+            "SELECT d.created_at, d.doc FROM search_docs d INDEXED BY search_docs_author"
             f" WHERE ({where}) {{bound}} ORDER BY d.created_at DESC, d.doc DESC LIMIT :w_n"
         )
         walk = iter(_Walk(tx, sql, params, newest, "d.created_at, d.doc"))
+    else:  # no word: filters, exclusions
+        walk = _docs_walk(tx, numbers, newest)
     others = [w for w in required if w != rarest]
     exists = "".join(
         f" AND EXISTS (SELECT 1 FROM search_postings p WHERE p.token = :s_o{i}"

@@ -35,6 +35,8 @@ def upgrade(tx: Tx) -> None:
     # A query naming one author (from:) may walk their documents newest first; the room
     # is in the index so that rooms the searcher cannot see are skipped without a lookup.
     tx.execute("CREATE INDEX search_docs_author ON search_docs (author_id, created_at, room_id)")
+    # A query without words (filters, exclusions) walks each room's documents newest first.
+    tx.execute("CREATE INDEX search_docs_room ON search_docs (room, created_at)")
     # Rooms by number: postings carry a small integer, not the room's id.
     tx.execute("CREATE TABLE search_rooms (room INTEGER PRIMARY KEY, room_id TEXT NOT NULL UNIQUE)")
     tx.execute(
