@@ -36,7 +36,7 @@ from hubbub.textsearch import Plan, Term
 
 __all__ = ["add", "add_many", "list_matching", "remove", "replace", "room_number"]
 
-COUNT_CAP = 10_000  # postings counted per word to pick the rarest (an index-only read)
+COUNT_CAP = 20_000  # postings counted per word in the rooms searched, to pick the rarest
 DOCS_DRIVE_MIN = 2_000  # the rarest word's count above which a named author drives
 PREFIX_TOKENS_MAX = 64  # a prefix standing for more tokens is read as one range and sorted
 STREAMS_MAX = 512  # (token, room) ranges merged at most; past that, one range, sorted
@@ -250,10 +250,13 @@ def _room_numbers(tx: Tx, rooms: list[str]) -> list[int]:
     return sorted(int(r[0]) for r in rows)
 
 
-def _count(tx: Tx, token: str) -> int:
+def _count(tx: Tx, token: str, rooms: list[int]) -> int:
+    """How many documents in `rooms` hold `token`, up to COUNT_CAP (an index-only read)."""
+    in_rooms = " AND room IN (SELECT value FROM json_each(:r))" if len(rooms) <= STREAMS_MAX else ""
     row = tx.fetchone(
-        "SELECT count(*) FROM (SELECT 1 FROM search_postings WHERE token = :t LIMIT :cap)",
-        {"t": token, "cap": COUNT_CAP},
+        "SELECT count(*) FROM"
+        f" (SELECT 1 FROM search_postings WHERE token = :t{in_rooms} LIMIT :cap)",
+        {"t": token, "r": orjson.dumps(rooms).decode(), "cap": COUNT_CAP},
     )
     return int(row[0]) if row is not None else 0
 
@@ -277,7 +280,7 @@ def list_matching(
     if not numbers:
         return []
     required = sorted({w for t in plan.include for w in (t.words[:-1] if t.prefix else t.words)})
-    counts = {w: _count(tx, w) for w in required}
+    counts = {w: _count(tx, w, numbers) for w in required}
     if any(n == 0 for n in counts.values()):
         return []  # a word no document holds
     prefixes = [t.words[-1] for t in plan.include if t.prefix]
