@@ -1,7 +1,8 @@
 """The search index's query on both engines against an oracle (every message checked by
 hand), with SQLite's walk made tiny (store/postings.py) so that a page takes several chunks,
-rooms are merged or read as one range, a prefix stands for more tokens than it merges, a named author drives the walk, and many
-messages share a millisecond (the order within it is the message id's, as on PostgreSQL)."""
+rooms are merged or read as one range, a prefix stands for more tokens than it merges, a
+named author drives the walk, and many messages share a millisecond (the order within it is
+the message id's, as on PostgreSQL)."""
 
 from __future__ import annotations
 
