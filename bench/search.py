@@ -1,7 +1,8 @@
 """Benchmark message search (#16): query latency over a generated corpus, and the index's size.
 
     .venv/bin/python bench/search.py [--messages 1000000] [--rooms 1000] [--member-of 50]
-        [--queries 100] [--database-url postgresql://...] [--out-dir DIR] [--quick]
+        [--queries 100] [--deletes 50] [--corpus FILE.db] [--database-url postgresql://...]
+        [--out-dir DIR] [--quick]
 
 The corpus is written through the store's own `insert_message` (so each message is indexed
 as a send indexes it), 2,000 messages per transaction, into a fresh SQLite file in a temporary
@@ -15,8 +16,17 @@ p99 in milliseconds are reported per kind, with the index's size beside the mess
 table's. On PostgreSQL the tables are ANALYZEd after loading (autovacuum's job on a live
 server). Results: a table and `<out-dir>/search-<UTC timestamp>.json`.
 
-Generating 1,000,000 messages takes a long while (tens of minutes on a small machine): pick
-the size with --messages. --quick is 2,000 messages in 20 rooms, 10 queries per kind.
+Then `--deletes` deletes and as many edits of random messages, each its own transaction
+through the store's `mark_deleted`/`update_text` (so the index follows as in the API): their
+p50/p99 is what a delete or edit holds the single writer for; then 100 times as many new
+messages through `insert_message`, 16 per transaction (the send path's store work, indexing
+included, with an index of the corpus's size), in messages per second.
+
+Generating 1,000,000 messages takes about six minutes here: --corpus FILE.db generates the
+SQLite corpus into FILE.db once and reuses it on later runs (the options that shape it must
+stay the same; the file is migrated first, so a file from an older release is reindexed by
+the backfill, which is timed; deletes change it). --quick is 2,000 messages in 20 rooms, 10
+queries per kind.
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ from hubbub.store import users as users_q
 
 BENCH = Path(__file__).resolve().parent
 BATCH = 2000
+APPEND_BATCH = 16
 AUTHORS = 50
 CJK = [
     "東京都に行きました",
@@ -171,19 +182,77 @@ async def sizes(store: Store) -> dict[str, int | None]:
     return await store.read(fn)
 
 
+async def edits_and_deletes(store: Store, n: int, now: int) -> dict[str, float]:
+    """Time `n` deletes and `n` edits of random indexed messages, one transaction each."""
+    rows = await store.read(
+        lambda tx: tx.fetchall(
+            "SELECT message_id FROM search_docs ORDER BY random() LIMIT :n", {"n": 2 * n}
+        )
+    )
+    ids = [str(r[0]) for r in rows]
+    timings: dict[str, list[float]] = {"delete": [], "edit": []}
+    for i, message_id in enumerate(ids):
+        kind = "delete" if i % 2 == 0 else "edit"
+
+        def write(tx: Tx, message_id: str = message_id, kind: str = kind) -> None:
+            if kind == "delete":
+                messages_q.mark_deleted(tx, message_id)
+            else:
+                messages_q.update_text(tx, message_id, "edited words here", now)
+
+        started = time.perf_counter()
+        await store.write(write)
+        timings[kind].append((time.perf_counter() - started) * 1000)
+    report: dict[str, float] = {}
+    for kind, values in timings.items():
+        if values:
+            report[f"{kind}_p50_ms"] = round(statistics.median(values), 2)
+            report[f"{kind}_p99_ms"] = round(percentile(values, 0.99), 2)
+    return report
+
+
+async def appends(store: Store, texts: Callable[[], str], rooms: int, n: int) -> float:
+    """Send `n` more messages into the corpus through `insert_message`, APPEND_BATCH per
+    transaction (as group commit gathers concurrent sends); return messages per second: the
+    send path's store work with an index of the corpus's size."""
+    rng = random.Random(11)
+    batch = [
+        (f"r_{rng.randrange(rooms)}", f"author{rng.randrange(AUTHORS)}", texts()) for _ in range(n)
+    ]
+    now = int(time.time() * 1000)
+    started = time.perf_counter()
+    for k in range(0, n, APPEND_BATCH):
+
+        def write(tx: Tx, chunk: list[tuple[str, str, str]] = batch[k : k + APPEND_BATCH]) -> None:
+            for room, author, text in chunk:
+                who = Author(id=f"u_{author}", username=author, display_name=author, guest=False)
+                messages_q.insert_message(tx, messages_q.NewMessage(room, text, who), now)
+
+        await store.write(write)
+    return n / (time.perf_counter() - started)
+
+
 async def run(opts: argparse.Namespace, database_url: str) -> dict[str, Any]:
     settings = Settings(database_url=database_url, password_hashing="fast")
     store = await open_store(settings)
     try:
+        started = time.perf_counter()
         await store.migrate()
+        migrated = time.perf_counter() - started
         rng = random.Random(1)
         words = vocabulary(rng)
         weights = [1 / (i + 1) for i in range(len(words))]
-        seconds = await build_corpus(store, opts, lambda: message_text(rng, words, weights))
-        if store.engine.dialect == "postgresql":  # as autovacuum would have by now
-            await store.write(lambda tx: tx.execute("ANALYZE"))
+        have = await store.read(lambda tx: tx.fetchone("SELECT count(*) FROM messages"))
+        seconds = None
+        if not have or not have[0]:
+            seconds = await build_corpus(store, opts, lambda: message_text(rng, words, weights))
         clock = SystemClock()
         search = SearchService(UnitOfWork(store, clock, MemoryBus()))
+        started = time.perf_counter()
+        backfilled = await search.backfill_all()  # a corpus from before a reindexing migration
+        backfill_seconds = time.perf_counter() - started
+        if store.engine.dialect == "postgresql":  # as autovacuum would have by now
+            await store.write(lambda tx: tx.execute("ANALYZE"))
         reader = await store.read(lambda tx: users_q.find_user_by_id(tx, "u_reader"))
         assert reader is not None
         report: dict[str, Any] = {
@@ -191,8 +260,11 @@ async def run(opts: argparse.Namespace, database_url: str) -> dict[str, Any]:
             "rooms": opts.rooms,
             "member_of": opts.member_of,
             "engine": store.engine.dialect,
-            "corpus_seconds": round(seconds, 1),
+            "corpus_seconds": round(seconds, 1) if seconds else None,
             "messages_per_second": round(opts.messages / seconds, 1) if seconds else None,
+            "migrate_seconds": round(migrated, 1),
+            "backfilled": backfilled,
+            "backfill_seconds": round(backfill_seconds, 1),
             **await sizes(store),
             "kinds": {},
         }
@@ -210,6 +282,12 @@ async def run(opts: argparse.Namespace, database_url: str) -> dict[str, Any]:
                 "p99_ms": round(percentile(latencies, 0.99), 2),
                 "mean_hits": round(found / len(qs), 1),
             }
+        if opts.deletes:
+            report["writes"] = await edits_and_deletes(store, opts.deletes, int(time.time() * 1000))
+            sends = await appends(
+                store, lambda: message_text(rng, words, weights), opts.rooms, 100 * opts.deletes
+            )
+            report["writes"]["appends_per_second"] = round(sends)
         return report
     finally:
         await store.close()
@@ -236,17 +314,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rooms", type=int, default=1000)
     parser.add_argument("--member-of", type=int, default=50)
     parser.add_argument("--queries", type=int, default=100, help="per kind of query")
+    parser.add_argument("--deletes", type=int, default=50, help="and as many edits (0: none)")
+    parser.add_argument(
+        "--corpus", type=Path, help="SQLite: generate into this file once, then reuse it"
+    )
     parser.add_argument("--database-url", help="postgresql://...: a fresh database on it")
     parser.add_argument("--out-dir", type=Path, default=BENCH / "results")
     parser.add_argument("--quick", action="store_true", help="2,000 messages: a smoke test")
     opts = parser.parse_args(argv)
     if opts.quick:
         opts.messages, opts.rooms, opts.member_of, opts.queries = 2000, 20, 5, 10
+        opts.deletes = min(opts.deletes, 10)
     opts.member_of = min(opts.member_of, opts.rooms)
     with tempfile.TemporaryDirectory(prefix="hubbub-bench-search-") as tmp:
         drop: Callable[[], None] | None = None
         url = f"sqlite:///{Path(tmp) / 'search.db'}"
-        if opts.database_url:
+        if opts.corpus:
+            url = f"sqlite:///{opts.corpus.resolve()}"
+        elif opts.database_url:
             url, drop = fresh_database(opts.database_url)
         try:
             report = asyncio.run(run(opts, url))
@@ -258,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     for kind, row in report["kinds"].items():
         print(f"{kind:<16}{row['p50_ms']:>10}{row['p99_ms']:>10}{row['mean_hits']:>8}")
     print(f"index {report['index_bytes']} bytes, messages {report['messages_bytes']} bytes")
+    for name, value in report.get("writes", {}).items():
+        print(f"{name:<16}{value:>10}")
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (opts.out_dir / f"search-{stamp}.json").write_text(json.dumps(report, indent=2) + "\n")

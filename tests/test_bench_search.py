@@ -1,5 +1,6 @@
 """Smoke test of bench/search.py (#16): the search benchmark at its smallest size writes a
-report with a latency for every kind of query, each kind finding something."""
+report with a latency for every kind of query, each kind finding something, and the
+latency of deletes and edits."""
 
 from __future__ import annotations
 
@@ -40,3 +41,7 @@ def test_the_search_benchmark_runs_at_its_smallest_size(tmp_path: Path) -> None:
     for kind, row in report["kinds"].items():
         assert 0 < row["p50_ms"] <= row["p99_ms"], kind
         assert row["mean_hits"] > 0, kind
+    writes = report["writes"]  # deletes and edits through the store, each its own transaction
+    assert 0 < writes["delete_p50_ms"] <= writes["delete_p99_ms"]
+    assert 0 < writes["edit_p50_ms"] <= writes["edit_p99_ms"]
+    assert writes["appends_per_second"] > 0

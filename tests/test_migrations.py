@@ -283,3 +283,76 @@ async def test_a_released_databases_messages_are_found_once_the_backfill_has_run
         assert await texts("oops") == []  # deleted
     finally:
         await store.close()
+
+
+async def test_0015_replaces_sqlites_fts5_index_by_postings_and_rebuilds_it(
+    tmp_path: Path,
+) -> None:
+    """A database indexed by FTS5 (0012-0014): 0015 drops FTS5's tables (and what they held)
+    and the backfill indexes the live messages again, into the postings table."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'fts5.db'}", password_hashing="fast")
+    store = await open_store(settings)
+
+    def as_of_0014(tx: Any) -> None:
+        tx.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at BIGINT NOT NULL)"
+        )
+        for migration in load_migrations():
+            if migration.version <= 14:
+                migration.apply(tx)
+                tx.execute(
+                    "INSERT INTO schema_migrations VALUES (:v, :n, 0)",
+                    {"v": migration.version, "n": migration.name},
+                )
+        tx.execute(
+            "INSERT INTO users (id, username, username_key, display_name, password_hash,"
+            " created_at) VALUES ('u_alice', 'alice', 'alice', 'alice', 'x', 0)"
+        )
+        tx.execute(
+            "INSERT INTO rooms (id, name, visibility, kind, created_at)"
+            " VALUES ('r_1', 'general', 'public', 'room', 0)"
+        )
+        tx.execute(
+            "INSERT INTO members (room_id, user_id, role, joined_at)"
+            " VALUES ('r_1', 'u_alice', 'member', 0)"
+        )
+        for seq, text in enumerate(["the fts5 era quokka", "quokka again"], start=1):
+            tx.execute(
+                "INSERT INTO messages (id, room_id, seq, author_id, text, created_at)"
+                " VALUES (:id, 'r_1', :seq, 'u_alice', :text, :seq)",
+                {"id": f"m_{seq}", "seq": seq, "text": text},
+            )
+            doc = tx.fetchone(
+                "INSERT INTO search_docs (message_id, room_id, author_id, created_at)"
+                " VALUES (:id, 'r_1', 'u_alice', :seq) RETURNING doc",
+                {"id": f"m_{seq}", "seq": seq},
+            )
+            assert doc is not None
+            tx.execute(
+                "INSERT INTO search_fts (rowid, words) VALUES (:d, :w)", {"d": doc[0], "w": text}
+            )
+
+    def tables(tx: Any) -> set[str]:
+        rows = tx.fetchall("SELECT name FROM sqlite_master WHERE name LIKE 'search%'")
+        return {str(r[0]) for r in rows}
+
+    try:
+        await store.write(as_of_0014)
+        assert "search_fts_data" in await store.read(tables)
+        await store.migrate()
+        found = await store.read(tables)
+        assert "search_postings" in found
+        assert not any(name.startswith("search_fts") for name in found)
+        search = SearchService(UnitOfWork(store, SystemClock(), MemoryBus()))
+        alice = await store.read(lambda tx: find_user_by_username(tx, "alice"))
+        assert alice is not None
+        assert (await search.search(alice, "quokka")).hits == []  # not indexed yet
+        assert await search.backfill_all() == 2
+        page = await search.search(alice, "quokka")
+        assert [hit.message.text for hit in page.hits] == ["quokka again", "the fts5 era quokka"]
+        assert [h.message.text for h in (await search.search(alice, '"fts5 era"')).hits] == [
+            "the fts5 era quokka"
+        ]
+    finally:
+        await store.close()

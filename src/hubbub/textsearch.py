@@ -13,7 +13,7 @@ Both engines index the *same* tokens, made here, so they find the same messages:
 - each emoji (any other symbol) is a token of its own.
 
 A token never holds an ASCII punctuation character, a quote or a space, so the plan the
-stores compile into FTS5 or tsquery syntax cannot carry user syntax to the engine.
+stores compile into tsquery syntax (or look up in a table) cannot carry user syntax to the engine.
 
 The query language (docs/api.md): words (all must match), `"a phrase"`, `prefix*`, `-word`
 or `-"a phrase"` to exclude, and the filters `from:username`, `in:room-name`, `has:link`,

@@ -40,14 +40,14 @@ def _index_tables(tx: Tx) -> list[str]:
 
 
 async def index_rows_holding(settings: Settings, needle: str) -> list[tuple[str, str]]:
-    """Every row of the index's tables (on SQLite: FTS5's own, raw b-tree blobs included)
+    """Every row of the index's tables (on SQLite: its postings too, raw blobs included)
     whose text or bytes hold `needle`."""
 
     def scan(tx: Tx) -> list[tuple[str, str]]:
         tables = _index_tables(tx)
         assert "search_docs" in tables
         if tx.dialect == "sqlite":
-            assert {"search_fts_data", "search_fts_content"} <= set(tables)
+            assert "search_postings" in tables
         found = []
         for table in tables:
             for row in tx.fetchall(f"SELECT * FROM {table}"):
@@ -150,7 +150,7 @@ async def test_messages_older_than_the_index_are_found_after_the_backfill(
 
     def forget(tx: Tx) -> None:
         if tx.dialect == "sqlite":
-            tx.execute("DELETE FROM search_fts")
+            tx.execute("DELETE FROM search_postings")
         tx.execute("DELETE FROM search_docs")
         tx.execute("UPDATE search_state SET backfill_after = '', backfill_done = FALSE")
 

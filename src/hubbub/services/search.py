@@ -39,6 +39,8 @@ CURSOR_MAX = 200
 Scope = Literal["member", "all"]
 _MINE = "d.room_id IN (SELECT room_id FROM members WHERE user_id = :me)"
 _PUBLIC = "d.room_id IN (SELECT id FROM rooms WHERE visibility = 'public' AND kind = 'room')"
+_MINE_IDS = "SELECT room_id FROM members WHERE user_id = :me"
+_PUBLIC_IDS = "SELECT id FROM rooms WHERE visibility = 'public' AND kind = 'room'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,10 @@ def _parse_cursor(cursor: str) -> tuple[int, str]:
 def _in_list(name: str, values: tuple[str, ...] | list[str]) -> tuple[str, dict[str, object]]:
     params = {f"{name}{i}": v for i, v in enumerate(values)}
     return "(" + ", ".join(":" + k for k in params) + ")", dict(params)
+
+
+def _ids(tx: Tx, sql: str, me: str) -> list[str]:
+    return [str(r[0]) for r in tx.fetchall(sql, {"me": me})]
 
 
 def _room_ids_named(tx: Tx, me: str, names: tuple[str, ...], everywhere: bool) -> list[str]:
@@ -151,14 +157,21 @@ class SearchService:
     ) -> list[Message]:
         clauses: list[str] = []
         params: dict[str, object] = {"me": me.id}
+        narrow: str | None = None  # one author: the index may walk their messages
+        newest: int | None = None  # an upper bound on created_at (the index starts there)
+        # Every room the clauses may let through (the index reads each room's matches).
+        rooms: set[str]
         if room_id is not None:
             room_access(tx, room_id, me.id)  # RoomNotFound unless they may read it
             clauses.append("d.room_id = :room")
             params["room"] = room_id
+            rooms = {room_id}
         elif scope == "all":
             clauses.append(f"({_MINE} OR {_PUBLIC})")
+            rooms = set(_ids(tx, _MINE_IDS, me.id)) | set(_ids(tx, _PUBLIC_IDS, me.id))
         else:
             clauses.append(_MINE)
+            rooms = set(_ids(tx, _MINE_IDS, me.id))
         if plan.in_rooms:
             ids = _room_ids_named(tx, me.id, plan.in_rooms, scope == "all")
             if not ids:
@@ -166,13 +179,21 @@ class SearchService:
             sql, extra = _in_list("s_room", ids)
             clauses.append(f"d.room_id IN {sql}")
             params.update(extra)
+            rooms &= set(ids)
         if plan.from_users:
-            sql, extra = _in_list("s_user", plan.from_users)
-            clauses.append(f"d.author_id IN (SELECT id FROM users WHERE username_key IN {sql})")
+            # Their ids first: one author is then an equality the index can walk in order.
+            sql, extra = _in_list("s_name", plan.from_users)
+            rows = tx.fetchall(f"SELECT id FROM users WHERE username_key IN {sql}", extra)
+            if not rows:
+                return []
+            sql, extra = _in_list("s_user", sorted(str(r[0]) for r in rows))
+            clauses.append(f"d.author_id IN {sql}")
             params.update(extra)
+            narrow = "author" if len(rows) == 1 else narrow
         if plan.before_ms is not None:
             clauses.append("d.created_at < :s_before")
             params["s_before"] = plan.before_ms
+            newest = plan.before_ms - 1
         if plan.after_ms is not None:
             clauses.append("d.created_at >= :s_after")
             params["s_after"] = plan.after_ms
@@ -181,7 +202,11 @@ class SearchService:
                 "(d.created_at < :c_at OR (d.created_at = :c_at AND d.message_id < :c_id))"
             )
             params.update(c_at=after[0], c_id=after[1])
-        found = search_q.list_matching(tx, plan, " AND ".join(clauses), params, limit)
+            newest = after[0] if newest is None else min(newest, after[0])
+        where = " AND ".join(clauses)
+        found = search_q.list_matching(
+            tx, plan, where, params, limit, rooms=sorted(rooms), newest=newest, narrow=narrow
+        )
         if not found:
             return []
         sql, hit_ids = _in_list("s_hit", found)

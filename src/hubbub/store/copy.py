@@ -47,19 +47,10 @@ TABLES: list[tuple[str, str]] = [
     ("doomed_files", "key"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
-# Made from the copied messages rather than copied: the search index (its SQLite form is an
-# FTS5 table and the tables FTS5 keeps it in). The destination indexes every message again
-# when its server starts (store/search.py's backfill).
-DERIVED = {
-    "search_docs",
-    "search_state",
-    "search_fts",
-    "search_fts_config",
-    "search_fts_content",
-    "search_fts_data",
-    "search_fts_docsize",
-    "search_fts_idx",
-}
+# Made from the copied messages rather than copied: the search index (on SQLite also its
+# postings). The destination indexes every message again when its server starts
+# (store/search.py's backfill).
+DERIVED = {"search_docs", "search_state", "search_postings", "search_rooms"}
 CHUNK = 2000
 
 

@@ -2,25 +2,24 @@
 
 Both engines index the tokens `hubbub.textsearch` makes (so they find the same messages):
 
-- SQLite: `search_docs` (one row per indexed message: its integer doc id, `has_link`) and the
-  FTS5 table `search_fts` (the tokens, space-separated, with the `ascii` tokenizer, which
-  splits on spaces only here: tokens hold no ASCII punctuation, and non-ASCII characters
-  (already case-folded and without diacritics) stay as they are).
+- SQLite: `search_docs` (one row per indexed message: its integer doc id, room (and the
+  room's number in `search_rooms`), author, time, has_link and its tokens) and
+  `search_postings` (one row per distinct token of each message), read and written by
+  store/postings.py.
 - PostgreSQL: `search_docs` with a `tsvector` built from the same tokens and positions (no
   text-search parser runs, so nothing is split or stemmed differently) and a GIN index.
 
 Only live messages are indexed. Every path that changes a message's text goes through
 store/messages.py, which calls `index`/`unindex`/`unindex_range` here in its transaction (the
-redaction rule, docs/architecture.md). On SQLite, FTS5 keeps a removed document's tokens in
-its b-tree until segments merge; from SQLite 3.42 its `secure-delete` option removes them at
-once, and before that the transaction merges the index (`optimize`), which costs time in
-proportion to the index's size (docs/deploy.md).
+redaction rule, docs/architecture.md). On SQLite a removal is a few b-tree deletes (with
+`secure_delete`, nothing of them stays in a live page), whatever the index's size.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hubbub.store import postings
 from hubbub.store.engine import Tx
 from hubbub.textsearch import Plan, Term, has_link, index_words
 
@@ -44,23 +43,22 @@ def _quote_pg(word: str) -> str:
     return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _quote_fts(word: str) -> str:
-    return '"' + word.replace('"', '""') + '"'
-
-
 def _tsvector(words: list[str]) -> str:
     return " ".join(f"{_quote_pg(w)}:{min(i + 1, _MAX_POSITION)}" for i, w in enumerate(words))
 
 
-def _remove_doc(tx: Tx, docs_sql: str, params: dict[str, object]) -> None:
-    """SQLite: remove the FTS5 documents `docs_sql` selects, leaving none of their tokens in
-    the index's b-tree (the redaction rule)."""
-    version = tx.fetchone("SELECT sqlite_version()")
-    secure = version is not None and tuple(int(p) for p in str(version[0]).split(".")) >= (3, 42)
-    if secure:  # a persistent setting of the table; setting it again is cheap
-        tx.execute("INSERT INTO search_fts (search_fts, rank) VALUES ('secure-delete', 1)")
-    if tx.execute(f"DELETE FROM search_fts WHERE rowid IN ({docs_sql})", params) and not secure:
-        tx.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+def _split(words: object) -> list[str]:
+    return str(words).split(" ") if words else []
+
+
+def _remove_docs(tx: Tx, where: str, params: dict[str, object]) -> None:
+    """SQLite: remove the postings of the documents `where` selects (their rows in
+    search_docs are the caller's to delete)."""
+    rows = tx.fetchall(
+        f"SELECT doc, room, created_at, words FROM search_docs WHERE {where}", params
+    )
+    for doc, room, at, words in rows:
+        postings.remove(tx, int(doc), int(room), int(at), _split(words))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +74,12 @@ class Entry:
 
 def index(tx: Tx, entry: Entry, text: str) -> None:
     """Index a live message that is not in the index yet."""
+    _index(tx, entry, text, None)
+
+
+def _index(tx: Tx, entry: Entry, text: str, later: list[tuple[str, int, int, int]] | None) -> None:
+    """`index`; on SQLite with `later`, its postings are appended there for the caller to add
+    (postings.add_many) instead of added now."""
     words = index_words(text)
     params = {
         "m": entry.message_id,
@@ -85,16 +89,18 @@ def index(tx: Tx, entry: Entry, text: str) -> None:
         "l": has_link(text),
     }
     if tx.dialect == "sqlite":
+        room = postings.room_number(tx, entry.room_id)
         found = tx.fetchone(
-            "INSERT INTO search_docs (message_id, room_id, author_id, created_at, has_link)"
-            " VALUES (:m, :r, :a, :t, :l) RETURNING doc",
-            params,
+            "INSERT INTO search_docs (message_id, room_id, room, author_id, created_at,"
+            " has_link, words) VALUES (:m, :r, :n, :a, :t, :l, :w) RETURNING doc",
+            {**params, "n": room, "w": " ".join(words)},
         )
         assert found is not None
-        tx.execute(
-            "INSERT INTO search_fts (rowid, words) VALUES (:d, :w)",
-            {"d": found[0], "w": " ".join(words)},
-        )
+        doc = int(found[0])
+        if later is None:
+            postings.add(tx, doc, room, entry.created_at, words)
+        else:
+            later.extend((w, room, entry.created_at, doc) for w in set(words))
         return
     tx.execute(
         "INSERT INTO search_docs (message_id, room_id, author_id, created_at, has_link, words)"
@@ -109,14 +115,17 @@ def reindex(tx: Tx, message_id: str, text: str) -> None:
     words = index_words(text)
     link = has_link(text)
     if tx.dialect == "sqlite":
-        row = tx.fetchone("SELECT doc FROM search_docs WHERE message_id = :m", {"m": message_id})
+        row = tx.fetchone(
+            "SELECT doc, room, created_at, words FROM search_docs WHERE message_id = :m",
+            {"m": message_id},
+        )
         if row is None:
             return
-        _remove_doc(tx, "SELECT :d", {"d": row[0]})
-        tx.execute("UPDATE search_docs SET has_link = :l WHERE doc = :d", {"l": link, "d": row[0]})
+        doc, room, at = int(row[0]), int(row[1]), int(row[2])
+        postings.replace(tx, doc, room, at, _split(row[3]), words)
         tx.execute(
-            "INSERT INTO search_fts (rowid, words) VALUES (:d, :w)",
-            {"d": row[0], "w": " ".join(words)},
+            "UPDATE search_docs SET has_link = :l, words = :w WHERE doc = :d",
+            {"l": link, "w": " ".join(words), "d": doc},
         )
         return
     tx.execute(
@@ -128,7 +137,7 @@ def reindex(tx: Tx, message_id: str, text: str) -> None:
 def unindex(tx: Tx, message_id: str) -> None:
     """Remove a message from the index (deleted or erased). Idempotent."""
     if tx.dialect == "sqlite":
-        _remove_doc(tx, "SELECT doc FROM search_docs WHERE message_id = :m", {"m": message_id})
+        _remove_docs(tx, "message_id = :m", {"m": message_id})
     tx.execute("DELETE FROM search_docs WHERE message_id = :m", {"m": message_id})
 
 
@@ -137,7 +146,7 @@ def unindex_range(tx: Tx, room_id: str, after_seq: int, upto_seq: int) -> None:
     params = {"room": room_id, "after": after_seq, "upto": upto_seq}
     doomed = "(SELECT id FROM messages WHERE room_id = :room AND seq > :after AND seq <= :upto)"
     if tx.dialect == "sqlite":
-        _remove_doc(tx, f"SELECT doc FROM search_docs WHERE message_id IN {doomed}", params)
+        _remove_docs(tx, f"message_id IN {doomed}", params)
     tx.execute(f"DELETE FROM search_docs WHERE message_id IN {doomed}", params)
 
 
@@ -152,16 +161,19 @@ def backfill_batch(tx: Tx, limit: int = BACKFILL_BATCH) -> int:
     if row[1]:
         return 0
     # A message written since the migration is indexed already (by its write): leave it, so
-    # the backfill never removes anything from the index (which costs a merge on SQLite).
+    # the backfill never rewrites what a write indexed.
     rows = tx.fetchall(
         "SELECT m.id, m.room_id, m.author_id, m.created_at, m.text, m.deleted, d.message_id"
         " FROM messages m LEFT JOIN search_docs d ON d.message_id = m.id"
         " WHERE m.id > :after ORDER BY m.id LIMIT :n",
         {"after": row[0], "n": limit},
     )
+    later: list[tuple[str, int, int, int]] = []
     for message_id, room_id, author_id, created_at, text, deleted, indexed in rows:
         if not deleted and indexed is None:
-            index(tx, Entry(message_id, room_id, author_id, int(created_at)), text)
+            _index(tx, Entry(message_id, room_id, author_id, int(created_at)), text, later)
+    if tx.dialect == "sqlite":
+        postings.add_many(tx, later)
     if rows:
         tx.execute("UPDATE search_state SET backfill_after = :a WHERE id = 1", {"a": rows[-1][0]})
     if len(rows) < limit:
@@ -172,14 +184,10 @@ def backfill_batch(tx: Tx, limit: int = BACKFILL_BATCH) -> int:
 def restart_backfill(tx: Tx) -> None:
     """Forget the index and index every message again (after `hubbub copy-data`)."""
     if tx.dialect == "sqlite":
-        tx.execute("DELETE FROM search_fts")
+        tx.execute("DELETE FROM search_postings")
+        tx.execute("DELETE FROM search_rooms")
     tx.execute("DELETE FROM search_docs")
     tx.execute("DELETE FROM search_state")  # backfill_batch starts over without its row
-
-
-def _fts_term(term: Term) -> str:
-    phrase = _quote_fts(" ".join(term.words))
-    return phrase + " *" if term.prefix else phrase
 
 
 def _pg_term(term: Term) -> str:
@@ -190,24 +198,37 @@ def _pg_term(term: Term) -> str:
 
 
 def _matching(tx: Tx, terms: tuple[Term, ...], *, every: bool, name: str) -> tuple[str, str]:
-    """A condition on `d` (search_docs) for the entries matching every (or any) of `terms`,
-    and the engine's query text for it (made of tokens only: user syntax never gets here)."""
-    if tx.dialect == "sqlite":
-        query = (" AND " if every else " OR ").join(_fts_term(t) for t in terms)
-        sql = f"d.doc IN (SELECT rowid FROM search_fts WHERE search_fts MATCH :{name})"
-        return sql, query
+    """PostgreSQL: a condition on `d` (search_docs) for the entries matching every (or any)
+    of `terms`, and the tsquery for it (made of tokens only: user syntax never gets here)."""
     query = (" & " if every else " | ").join(_pg_term(t) for t in terms)
     return f"d.words @@ CAST(:{name} AS tsquery)", query
 
 
 def list_matching(
-    tx: Tx, plan: Plan, where: str, params: dict[str, object], limit: int
+    tx: Tx,
+    plan: Plan,
+    where: str,
+    params: dict[str, object],
+    limit: int,
+    *,
+    rooms: list[str],
+    newest: int | None = None,
+    narrow: str | None = None,
 ) -> list[str]:
     """Ids of the indexed (so live) messages matching the plan's words and has:link and
     `where` (a condition on `d`: search_docs' room_id, author_id, created_at, message_id,
     written by callers, never user input), newest first (created_at, then id), at most
     `limit`. Filters and order come from the index alone, so a common word costs a walk of
-    its matches in the index, not a read of each matching message."""
+    its matches in the index, not a read of each matching message.
+
+    For SQLite (store/postings.py), which reads matches newest first in each room and stops
+    once the page is full: `rooms` holds every room `where` may let through (a superset
+    will do), `newest` bounds created_at from above when `where` does (a cursor, a
+    `before:`), `narrow="author"` says `where` names one author."""
+    if tx.dialect == "sqlite":
+        return postings.list_matching(
+            tx, plan, where, params, limit, rooms=rooms, newest=newest, narrow=narrow
+        )
     clauses = [where]
     params = dict(params)
     if plan.include:
