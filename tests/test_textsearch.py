@@ -88,7 +88,7 @@ def test_unknown_keys_and_engine_syntax_are_words() -> None:
         "x" * (QUERY_MAX + 1),
         " ".join(f"w{i}" for i in range(17)),
         '"' + "w " * 33 + '"',
-        "has:file",
+        "has:photo",
         "before:2026-02-30",
         "after:2026-1-1",
         "-from:bob",

@@ -17,7 +17,7 @@ stores compile into tsquery syntax (or look up in a table) cannot carry user syn
 
 The query language (docs/api.md): words (all must match), `"a phrase"`, `prefix*`, `-word`
 or `-"a phrase"` to exclude, and the filters `from:username`, `in:room-name`, `has:link`,
-`before:YYYY-MM-DD`, `after:YYYY-MM-DD`.
+`has:file`, `before:YYYY-MM-DD`, `after:YYYY-MM-DD`.
 """
 
 from __future__ import annotations
@@ -220,6 +220,7 @@ class Plan:
     from_users: tuple[str, ...] = ()  # case-folded usernames: any of them
     in_rooms: tuple[str, ...] = ()  # case-folded room names: any of them
     has_link: bool = False
+    has_file: bool = False  # attachments (uploads attached to it)
     before_ms: int | None = None
     after_ms: int | None = None
 
@@ -231,6 +232,7 @@ class Plan:
             or self.from_users
             or self.in_rooms
             or self.has_link
+            or self.has_file
             or self.before_ms is not None
             or self.after_ms is not None
         )
@@ -275,6 +277,7 @@ def parse_query(query: str) -> Plan:
     users: list[str] = []
     rooms: list[str] = []
     link = False
+    file = False
     before: int | None = None
     after: int | None = None
     for match in _PIECE.finditer(query):
@@ -295,9 +298,11 @@ def parse_query(query: str) -> Plan:
             elif name == "in":
                 rooms.append(value.removeprefix("#").casefold())
             elif name == "has":
-                if value.lower() != "link":
-                    raise QueryError(f"has: takes 'link', not {value[:40]!r}")
-                link = True
+                kind = value.lower()
+                if kind not in ("link", "file"):
+                    raise QueryError(f"has: takes 'link' or 'file', not {value[:40]!r}")
+                link = link or kind == "link"
+                file = file or kind == "file"
             elif name == "before":
                 before = _day(name, value)
             else:
@@ -321,6 +326,7 @@ def parse_query(query: str) -> Plan:
         from_users=tuple(dict.fromkeys(users)),
         in_rooms=tuple(dict.fromkeys(rooms)),
         has_link=link,
+        has_file=file,
         before_ms=before,
         after_ms=after,
     )

@@ -289,7 +289,7 @@ REFUSED = [
     "x" * 10_000,
     " ".join(f"w{i}" for i in range(17)),
     '"' + " ".join(["w"] * 33) + '"',
-    "has:file",
+    "has:photo",
     "has:nothing",
     "before:yesterday",
     "after:2026-13-01",

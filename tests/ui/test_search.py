@@ -195,7 +195,7 @@ def test_chips_edit_the_query_and_scope_and_errors_are_explained(
     assert box.input_value() == "release has:link"
     page.get_by_role("button", name="Remove filter has: link").click()
     assert box.input_value() == "release"
-    # "Has file" toggles has:file (this server's search answers it once it indexes files).
+    # "Has file" toggles has:file.
     page.locator("#search-chip-file").click()
     assert box.input_value() == "release has:file"
     assert page.locator("#search-chip-file").get_attribute("aria-pressed") == "true"
@@ -251,8 +251,7 @@ def test_chips_edit_the_query_and_scope_and_errors_are_explained(
     page.locator("#room-title", has_text="garden").wait_for()
     page.locator(f"#msg-{in_garden['seq']}").wait_for()
     assert page.evaluate("location.hash") == f"#/r/{garden_id}/{in_garden['seq']}"
-    # (Chromium logs each answer of 422 as a console error: the bad queries', and has:file's
-    # while the server has no files to search.)
+    # (Chromium logs each answer of 422 as a console error: the bad queries'.)
     refused = [e for e in alice.unexpected_console_errors() if "status of 422" in e]
     assert len(refused) >= 2
     assert [e for e in alice.unexpected_console_errors() if e not in refused] == []

@@ -308,6 +308,8 @@ def list_matching(
         for i in range(len(others))
     )
     link = " AND d.has_link = TRUE" if plan.has_link else ""
+    if plan.has_file:
+        link += " AND EXISTS (SELECT 1 FROM uploads f WHERE f.message_id = d.message_id)"
     check = (
         # NOT INDEXED: the chunk's doc ids are the way in, never the caller's room or author.
         "SELECT d.created_at, d.message_id, d.words FROM search_docs d NOT INDEXED"

@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 BACKFILL_BATCH = 500
+# has:file: the message has an attachment (uploads.message_id is indexed).
+_HAS_FILE = "EXISTS (SELECT 1 FROM uploads f WHERE f.message_id = d.message_id)"
 _MAX_POSITION = 16383  # PostgreSQL's largest tsvector position
 
 
@@ -241,6 +243,8 @@ def list_matching(
         params["s_exc"] = query
     if plan.has_link:
         clauses.append("d.has_link = TRUE")
+    if plan.has_file:
+        clauses.append(_HAS_FILE)
     rows = tx.fetchall(
         f"SELECT d.message_id FROM search_docs d WHERE {' AND '.join(clauses)}"
         " ORDER BY d.created_at DESC, d.message_id DESC LIMIT :s_limit",
