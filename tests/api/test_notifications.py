@@ -253,3 +253,26 @@ async def test_the_server_default_is_configurable(loud_app: FastAPI) -> None:
         assert await who(loud_app, await alice.send(room, "plain")) == {bob.id: "message"}
         assert (await set_level(bob, room, level="mentions")).status_code == 200
         assert await who(loud_app, await alice.send(room, "plain")) == {}
+
+
+async def test_my_other_devices_hear_of_a_change_and_nobody_else_does(
+    alice: Account, bob: Account
+) -> None:
+    room = await room_with(alice, bob)
+    mine = (await bob.get("/events", params={"timeout": 0})).json()["next"]
+    theirs = (await alice.get("/events", params={"timeout": 0})).json()["next"]
+    assert (await set_level(bob, room, level="none", muted_until=FUTURE)).status_code == 200
+    events = (await bob.get("/events", params={"since": mine, "timeout": 0})).json()["events"]
+    updates = [e for e in events if e["type"] == "notifications.updated"]
+    assert [(e["room_id"], e["data"]) for e in updates] == [
+        (
+            room,
+            {
+                "room_id": room,
+                "notification_level": "none",
+                "notifications_muted_until": "2999-01-01T00:00:00.000Z",
+            },
+        )
+    ]
+    events = (await alice.get("/events", params={"since": theirs, "timeout": 0})).json()["events"]
+    assert [e for e in events if e["type"] == "notifications.updated"] == []
