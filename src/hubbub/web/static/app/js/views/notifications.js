@@ -44,6 +44,20 @@ function setFlag(key, on) {
 /** Whether the browser has the Notification API at all. */
 const supported = () => typeof window.Notification === "function";
 
+/** A bell (drawn here: a plain outline in the style of the page's icons). */
+function bell() {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  const attrs = { class: "icon icon-bell", viewBox: "0 0 24 24", fill: "none", stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": "true", focusable: "false" };
+  for (const [k, v] of Object.entries(attrs)) svg.setAttribute(k, v);
+  for (const d of ["M6 16V10a6 6 0 0 1 12 0v6l2 2H4z", "M10 21h4"]) {
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
+}
+
 /** A short beep (no audio file to fetch). */
 function beep() {
   try {
@@ -277,7 +291,17 @@ export function mountNotifications({ client, onOpen, onError }) {
 
   // -- a room's level and mute ----------------------------------------------------------------
 
-  const roomButton = h("button", { type: "button", id: "open-room-notify", class: "ghost small", "aria-haspopup": "dialog", onclick: () => openRoom() }, "Notifications");
+  // An icon button: the header has little room to spare beside the room's name.
+  const roomButton = h("button", {
+    type: "button",
+    id: "open-room-notify",
+    class: "icon-button",
+    "aria-haspopup": "dialog",
+    "aria-label": "Notifications",
+    title: "Notifications in this room",
+    onclick: () => openRoom(),
+  });
+  roomButton.append(bell());
   $("open-room-settings").before(roomButton);
   const level = h(
     "select",
