@@ -44,6 +44,7 @@ from hubbub.services.invites import InviteService
 from hubbub.services.mentions import NOBODY_ONLINE, Online
 from hubbub.services.messages import MessageService
 from hubbub.services.moderation import ModerationService
+from hubbub.services.notifications import NotificationService
 from hubbub.services.passwords import Passwords
 from hubbub.services.pins import PinService
 from hubbub.services.ratelimits import RateLimits, parse_overrides
@@ -70,6 +71,7 @@ from hubbub.web import (
     health,
     invites,
     messages,
+    notifications,
     rooms,
     search,
     stream,
@@ -225,7 +227,7 @@ def build_services(
         classic=ClassicService(uow, settings, limits),
         accounts=AccountService(uow, settings, passwords, limits),
         sessions=SessionService(uow, settings, passwords, limits),
-        rooms=RoomService(uow, limits),
+        rooms=RoomService(uow, limits, settings.notify_default),
         messages=messages,
         activity=activity,
         health=HealthService(store, lambda: bus.state),
@@ -242,6 +244,7 @@ def build_services(
         bots=BotService(uow, limits),
         search=SearchService(uow),
         files=files,
+        notifications=NotificationService(uow, settings.notify_default),
     )
 
 
@@ -386,6 +389,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         search.router,
         files.router,
         avatars.router,
+        notifications.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

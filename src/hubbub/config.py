@@ -18,6 +18,7 @@ LogFormat = Literal["console", "json"]
 Synchronous = Literal["FULL", "NORMAL"]
 PasswordHashing = Literal["default", "fast"]
 Registration = Literal["open", "invite", "closed"]
+NotifyDefault = Literal["all", "mentions", "none"]  # notifications (#18)
 
 
 class ConfigError(ValueError):
@@ -83,6 +84,8 @@ class Settings:
     redact_flush_seconds: float = 60.0
     # @room and @here need an owner or admin in rooms with more members than this.
     room_mention_max: int = 100
+    # Notifications (#18): the level of a room whose member chose none (DMs are always "all").
+    notify_default: NotifyDefault = "mentions"
     graceful_shutdown_seconds: int = 2
     # On start, how long to wait for an unreachable database before giving up.
     database_wait_seconds: float = 30.0

@@ -21,7 +21,16 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, get_origin, get_type_hints
 
 from hubbub import codec
-from hubbub.models import NO_MENTIONS, Mentions, Message, Role, Room, ThreadSummary, User
+from hubbub.models import (
+    NO_MENTIONS,
+    Mentions,
+    Message,
+    NotifyLevel,
+    Role,
+    Room,
+    ThreadSummary,
+    User,
+)
 
 __all__ = [
     "DURABLE_TYPES",
@@ -40,6 +49,7 @@ __all__ = [
     "MessagePinned",
     "MessageUnpinned",
     "MessageUpdated",
+    "NotificationsUpdated",
     "Presence",
     "ReactionAdded",
     "ReactionRemoved",
@@ -251,6 +261,26 @@ class ReadUpdated(_Kind):
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationsUpdated(_Kind):
+    """A member changed their notification level or mute in a room (#18): for their own
+    connections only (every device applies the same rule)."""
+
+    TYPE: ClassVar[str] = "notifications.updated"
+    room_id: str
+    user_id: str
+    notification_level: NotifyLevel  # the effective level
+    muted_until: int | None = None  # ms
+
+    @property
+    def subject(self) -> str | None:
+        return self.user_id
+
+    @property
+    def private(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
 class RoomCreated(_Kind):
     """A public room was made: every signed-in user hears of it (room directories)."""
 
@@ -381,6 +411,7 @@ DurableEvent = (
     | MemberLeft
     | MemberUpdated
     | ReadUpdated
+    | NotificationsUpdated
     | RoomCreated
     | UserUpdated
     | SessionsRevoked
@@ -402,6 +433,7 @@ DURABLE_TYPES: dict[str, type[DurableEvent]] = {
         MemberLeft,
         MemberUpdated,
         ReadUpdated,
+        NotificationsUpdated,
         RoomCreated,
         UserUpdated,
         SessionsRevoked,

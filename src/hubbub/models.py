@@ -14,10 +14,13 @@ __all__ = [
     "BotAccount",
     "Card",
     "CardField",
+    "EmailNotify",
     "Invite",
     "Member",
     "Mentions",
     "Message",
+    "NotifyLevel",
+    "NotifyPrefs",
     "ReactionCount",
     "Role",
     "Room",
@@ -34,6 +37,8 @@ __all__ = [
 Role = Literal["owner", "admin", "member"]
 Visibility = Literal["public", "private"]
 RoomKind = Literal["room", "dm"]
+NotifyLevel = Literal["all", "mentions", "none"]  # notifications (#18)
+EmailNotify = Literal["off", "digest"]
 
 LOBBY_ROOM_ID = "general"
 
@@ -202,6 +207,10 @@ class Room:
     last_read_seq: int | None = None
     unread_count: int | None = None
     mention_count: int | None = None  # unread messages that mention the viewer
+    # The viewer's notification level (#18): their own choice, else "all" in a DM, else the
+    # server's default (services fill that in: the store does not know it; None there).
+    notification_level: NotifyLevel | None = None
+    notifications_muted_until: int | None = None  # ms; nothing notifies before then
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,3 +296,12 @@ class Webhook:
     bot_id: str
     created_by: str
     created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyPrefs:
+    """A user's notification preferences (#18); the defaults for one who never chose."""
+
+    dnd_until: int | None = None  # ms: do not disturb before then
+    email: EmailNotify = "off"
+    push_preview: bool = True

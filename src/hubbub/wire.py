@@ -23,6 +23,7 @@ from hubbub.events import (
     MessagePinned,
     MessageUnpinned,
     MessageUpdated,
+    NotificationsUpdated,
     Presence,
     ReactionAdded,
     ReactionRemoved,
@@ -193,6 +194,10 @@ def room(r: Room) -> dict[str, Any]:
         body["last_read_seq"] = r.last_read_seq
         body["unread_count"] = r.unread_count
         body["mention_count"] = r.mention_count or 0
+        # notifications (#18)
+        body["notification_level"] = r.notification_level
+        muted = r.notifications_muted_until
+        body["notifications_muted_until"] = None if muted is None else rfc3339(muted)
     return body
 
 
@@ -249,6 +254,14 @@ def event_data(e: DurableEvent | EphemeralEvent, links: FileLinks | None = None)
                 "last_read_seq": e.last_read_seq,
                 "unread_count": e.unread_count,
                 "mention_count": e.mention_count,
+            }
+        case NotificationsUpdated():
+            return {
+                "room_id": e.room_id,
+                "notification_level": e.notification_level,
+                "notifications_muted_until": None
+                if e.muted_until is None
+                else rfc3339(e.muted_until),
             }
         case ThreadUpdated():
             return {

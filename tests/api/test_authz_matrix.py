@@ -258,6 +258,9 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("DELETE", "/me/avatar", None),
     ("PUT", "/rooms/{room_id}/avatar", None),
     ("DELETE", "/rooms/{room_id}/avatar", None),
+    ("PUT", "/rooms/{room_id}/notifications", {"level": "all"}),
+    ("GET", "/me/notifications", None),
+    ("PUT", "/me/notifications", {"email": "off", "push_preview": True}),
 ]
 PUBLIC_ROUTES = {
     ("POST", "/accounts"),

@@ -14,7 +14,14 @@ from tests.api.conftest import API, ROOM_FIELDS, USER_FIELDS, Account, assert_pr
 pytestmark = pytest.mark.anyio
 
 RFC3339_MS_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-MEMBER_FIELDS = {"my_role", "last_read_seq", "unread_count", "mention_count"}
+MEMBER_FIELDS = {
+    "my_role",
+    "last_read_seq",
+    "unread_count",
+    "mention_count",
+    "notification_level",
+    "notifications_muted_until",
+}
 
 
 def assert_invalid_field(r: httpx.Response, field: str) -> None:

@@ -19,6 +19,7 @@ from hubbub.services.health import HealthService
 from hubbub.services.invites import InviteService
 from hubbub.services.messages import MessageService
 from hubbub.services.moderation import ModerationService
+from hubbub.services.notifications import NotificationService
 from hubbub.services.pins import PinService
 from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
@@ -52,3 +53,4 @@ class Services:
     bots: BotService
     search: SearchService
     files: FileService
+    notifications: NotificationService

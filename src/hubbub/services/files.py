@@ -42,6 +42,7 @@ from hubbub.models import Room, RoomAccess, Upload, User
 from hubbub.services.access import require_manager, require_voice, room_access, visible_room
 from hubbub.services.filetypes import DANGEROUS, IMAGES, INLINE, clean_filename, sniff
 from hubbub.services.images import make_avatar, process_image
+from hubbub.services.notifications import with_level
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.rooms import public_room
 from hubbub.services.unit import Outbox, UnitOfWork
@@ -320,7 +321,8 @@ class FileService:
             outbox.add(RoomUpdated(public_room(updated)))
             return updated
 
-        return await self._write_avatar(fn, key)
+        room = await self._write_avatar(fn, key)
+        return with_level(room, self.settings.notify_default)  # notifications (#18)
 
     async def _store_avatar(self, chunks: AsyncIterable[bytes], declared: int | None) -> str:
         limit = self.settings.max_upload_bytes

@@ -31,7 +31,7 @@ from hubbub.events import (
     RoomUpdated,
 )
 from hubbub.ids import new_id
-from hubbub.models import Member, Role, Room, User, Visibility
+from hubbub.models import Member, NotifyLevel, Role, Room, User, Visibility
 from hubbub.services.access import (
     check_manager,
     rank,
@@ -42,6 +42,7 @@ from hubbub.services.access import (
 )
 from hubbub.services.audit import record
 from hubbub.services.fields import check_name, check_optional_text, is_lone_surrogate_in
+from hubbub.services.notifications import with_level
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
@@ -84,6 +85,7 @@ ASSIGNABLE_ROLES: frozenset[Role] = frozenset({"admin", "member"})
 class RoomService:
     uow: UnitOfWork
     limits: RateLimits
+    notify_default: NotifyLevel = "mentions"  # fills Room.notification_level (#18)
 
     async def create(self, me: User, name: str, topic: str | None, visibility: Visibility) -> Room:
         """Create a room owned by `me`. Limited per account (the `rooms` budget)."""
@@ -111,10 +113,11 @@ class RoomService:
                 outbox.add(RoomCreated(public_room(made)))
             return made
 
-        return await self.uow.write(fn)
+        return with_level(await self.uow.write(fn), self.notify_default)
 
     async def list_mine(self, me: User) -> list[Room]:
-        return await self.uow.read(lambda tx: rooms_q.list_rooms_of(tx, me.id))
+        rooms = await self.uow.read(lambda tx: rooms_q.list_rooms_of(tx, me.id))
+        return [with_level(r, self.notify_default) for r in rooms]
 
     async def list_public(
         self, me: User, prefix: str = "", cursor: str | None = None, limit: int = PUBLIC_PAGE
@@ -136,7 +139,8 @@ class RoomService:
         return rooms, room_cursor(rooms[-1]) if more else None
 
     async def get(self, me: User, room_id: str) -> Room:
-        return await self.uow.read(lambda tx: visible_room(tx, room_id, me.id))
+        room = await self.uow.read(lambda tx: visible_room(tx, room_id, me.id))
+        return with_level(room, self.notify_default)
 
     async def update(
         self,
@@ -172,7 +176,7 @@ class RoomService:
             outbox.add(RoomUpdated(public_room(updated)))
             return updated
 
-        return await self.uow.write(fn)
+        return with_level(await self.uow.write(fn), self.notify_default)
 
     async def join(self, me: User, room_id: str) -> None:
         """Join a public room; idempotent. A private room (or DM) you are not in is not found."""
@@ -338,7 +342,8 @@ class RoomService:
                 announce_join(tx, outbox, room.id, user, "member")
             return visible_room(tx, room.id, me.id), True
 
-        return await self.uow.write(fn)
+        room, created = await self.uow.write(fn)
+        return with_level(room, self.notify_default), created
 
     async def mark_read(self, me: User, room_id: str, seq: int) -> int:
         """Move my read marker forward to `seq` (capped at the room's last seq); my other

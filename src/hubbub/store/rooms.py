@@ -48,7 +48,9 @@ _MINE = (
     " CASE WHEN me.role IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM messages x"
     f" WHERE x.room_id = r.id AND x.seq > me.last_read_seq AND {UNREAD}) END,"
     " CASE WHEN me.role IS NULL THEN NULL ELSE (SELECT COUNT(*) FROM messages x"
-    f" WHERE x.room_id = r.id AND x.seq > me.last_read_seq AND {MENTIONS_ME}) END"
+    f" WHERE x.room_id = r.id AND x.seq > me.last_read_seq AND {MENTIONS_ME}) END,"
+    # notifications (#18): the member's level (a DM's default "all"), mute
+    " COALESCE(me.notify_level, CASE WHEN r.kind = 'dm' THEN 'all' END), me.notify_muted_until"
 )
 _JOIN_MINE = " LEFT JOIN members me ON me.room_id = r.id AND me.user_id = :me"
 
@@ -71,6 +73,8 @@ def _room(row: Row) -> Room:
         last_read_seq=None if role is None else int(row[12]),
         unread_count=None if role is None else int(row[13]),
         mention_count=None if role is None else int(row[14]),
+        notification_level=None if role is None else row[15],
+        notifications_muted_until=None if role is None or row[16] is None else int(row[16]),
     )
 
 

@@ -43,7 +43,7 @@ CSP = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self'",
+        "img-src 'self' blob:",  # blob: the favicon with its mention badge, drawn here (#18)
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",

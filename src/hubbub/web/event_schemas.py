@@ -89,6 +89,12 @@ class ReadUpdatedData(BaseModel):
     mention_count: int
 
 
+class NotificationsUpdatedData(BaseModel):
+    room_id: str
+    notification_level: Literal["all", "mentions", "none"]
+    notifications_muted_until: str | None
+
+
 class ThreadUpdatedData(BaseModel):
     root_id: str
     room_id: str
@@ -193,6 +199,13 @@ class ReadUpdatedEvent(_Durable):
 
     type: Literal["read.updated"]
     data: ReadUpdatedData
+
+
+class NotificationsUpdatedEvent(_Durable):
+    """Your notification level or mute in a room changed (to your own connections only)."""
+
+    type: Literal["notifications.updated"]
+    data: NotificationsUpdatedData
 
 
 class ThreadUpdatedEvent(_Durable):
@@ -328,6 +341,7 @@ _Frame = Annotated[
     | MemberLeftEvent
     | MemberUpdatedEvent
     | ReadUpdatedEvent
+    | NotificationsUpdatedEvent
     | RoomCreatedEvent
     | UserUpdatedEvent
     | SessionRevokedEvent

@@ -296,6 +296,14 @@ class RoomOut(BaseModel):
     mention_count: int | None = Field(
         default=None, description="only for members: unread messages that mention you"
     )
+    notification_level: Literal["all", "mentions", "none"] | None = Field(
+        default=None,
+        description="only for members: what notifies you here; your choice, else `all` in a"
+        " DM, else the server's default (HUBBUB_NOTIFY_DEFAULT)",
+    )
+    notifications_muted_until: str | None = Field(
+        default=None, description="only for members: nothing notifies you here before then"
+    )
 
 
 class RoomsOut(BaseModel):

@@ -573,6 +573,7 @@ export class Client extends EventTarget {
       if (ev.type === "message.created") this.outbox.noteEcho(ev.data);
     }
     this.store.applyEvents(events);
+    this.dispatchEvent(new CustomEvent("events", { detail: events })); // #18: desktop notifications
   }
 
   /** @param {StreamStatus} status */

@@ -29,6 +29,7 @@ import { mountConfirm } from "./views/confirm.js";
 import { mountDmDialog, mountRoomDialog } from "./views/dialogs.js";
 import { mountLeave } from "./views/leave.js";
 import { mountMembers } from "./views/members.js";
+import { mountNotifications } from "./views/notifications.js";
 import { mountRoomSettings } from "./views/room-settings.js";
 import { mountSearch } from "./views/search.js";
 import { mountSettings } from "./views/settings.js";
@@ -122,6 +123,7 @@ function startChat(session) {
   const adminPage = mountAdminPage({ client, confirm, onClose: () => select(client.currentRoomId || LOBBY, true) });
   mountConversations({ client, onSelect: (id, at) => select(id, false, at ?? null), onError: showError }); // #17
   mountSearch({ client, confirm, onOpen: (id, at) => select(id, false, at), onError: showError }); // #16
+  mountNotifications({ client, onOpen: (id, at) => select(id, false, at), onError: showError }); // #18
   const store = client.store;
   let alive = true;
   mountNotice({ store });

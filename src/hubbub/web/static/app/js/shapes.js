@@ -94,6 +94,8 @@
  * @property {number} unread_count
  * @property {number} [mention_count]  unread messages that mention me (#17)
  * @property {boolean} [members_can_pin]
+ * @property {"all" | "mentions" | "none"} [notification_level]  what notifies me here (#18)
+ * @property {string | null} [notifications_muted_until]  nothing notifies me here before then (#18)
  */
 
 /**

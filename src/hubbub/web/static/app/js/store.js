@@ -445,6 +445,16 @@ export class Store extends EventTarget {
           this._read(d);
           touched.rooms = true;
           break;
+        case "notifications.updated": {
+          // #18: my level or mute in a room changed (here or on another device)
+          const room = this.rooms.get(d.room_id);
+          if (room) {
+            room.notification_level = d.notification_level;
+            room.notifications_muted_until = d.notifications_muted_until;
+          }
+          touched.rooms = true;
+          break;
+        }
         case "typing":
           this._typing(ev, d);
           touched.typing = true;
