@@ -117,7 +117,7 @@ function startChat(session) {
   const sidebar = mountSidebar({ client, onSelect: (id) => select(id, true), onError: showError });
   const roomDialog = mountRoomDialog({ client, onCreated: (id) => select(id, true) });
   const dmDialog = mountDmDialog({ client, onOpened: (id) => select(id, true) });
-  const settings = mountSettings({ client });
+  const settings = mountSettings({ client, confirm });
   const roomSettings = mountRoomSettings({ client, confirm, leave });
   const adminPage = mountAdminPage({ client, confirm, onClose: () => select(client.currentRoomId || LOBBY, true) });
   mountConversations({ client, onSelect: (id, at) => select(id, false, at ?? null), onError: showError }); // #17
