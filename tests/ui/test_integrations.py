@@ -2,14 +2,17 @@
 room settings shows its URL once; a Slack payload posted to it shows as a card (title link,
 fields, coloured border) under a BOT badge, while a javascript: link and a bogus colour are
 not obeyed; revoking it makes the URL answer 404. Bots made in account settings show their key
-once, the key works, a new key stops the old one, and deleting stops the bot."""
+once, the key works, a new key stops the old one, and deleting stops the bot. A room's picture
+set in room settings shows in the sidebar and the header, for others too."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 
 import httpx
+from PIL import Image
 
 from tests.ui.conftest import Person, save_screenshot
 from tests.ui.test_moderation import create_room, open_room_settings
@@ -42,6 +45,12 @@ SLACK_PAYLOAD = {
         },
     ],
 }
+
+
+def png(color: tuple[int, int, int] = (30, 120, 200)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (80, 60), color).save(out, "PNG")
+    return out.getvalue()
 
 
 def confirm(person: Person, button: str) -> None:
@@ -207,3 +216,49 @@ def test_bots_in_account_settings_show_their_key_once_and_rotate_and_delete(
     assert me_as(alice.base_url, new_key).status_code == 401
     assert alice.api("GET", "/bots").json()["bots"] == []
     assert alice.unexpected_console_errors() == []
+
+
+def test_a_room_picture_set_in_settings_shows_in_the_sidebar_and_header_for_everyone(
+    people: Callable[..., Person],
+) -> None:
+    alice = people("alice").sign_up()
+    bob = people("bob").sign_up()
+    create_room(alice, "design")
+    join = bob.page.get_by_role("button", name="Join design")
+    join.wait_for()
+    join.click()
+    bob.page.locator("#room-title", has_text="design").wait_for()
+
+    dialog = open_room_settings(alice)
+    dialog.locator("#room-avatar-file").set_input_files(
+        files=[{"name": "room.png", "mimeType": "image/png", "buffer": png()}]
+    )
+    dialog.locator("#room-avatar-status", has_text="Saved").wait_for()
+    dialog.locator("#room-avatar-preview .room-picture img").wait_for()
+    dialog.get_by_role("button", name="Close room settings").click()
+    url = alice.api("GET", f"/rooms/{room_id(alice)}").json()["avatar_url"]
+    assert url
+
+    for person in (alice, bob):  # bob's page learns of it from room.updated
+        item = person.page.locator("#sidebar .room-item", has_text="design")
+        img = item.locator(".room-picture img")
+        img.wait_for()
+        assert img.get_attribute("src") == url
+        assert img.evaluate("i => i.complete && i.naturalWidth > 0")
+        header = person.page.locator("#room-picture img")
+        header.wait_for()
+        assert header.get_attribute("src") == url
+    save_screenshot(bob.page, "integrations-room-picture")
+
+    # Removed: the room's icon again, everywhere.
+    dialog = open_room_settings(alice)
+    dialog.get_by_role("button", name="Remove picture").click()
+    dialog.locator("#room-avatar-status", has_text="Picture removed").wait_for()
+    dialog.get_by_role("button", name="Close room settings").click()
+    for person in (alice, bob):
+        item = person.page.locator("#sidebar .room-item", has_text="design")
+        item.locator(".room-picture").wait_for(state="detached")
+        item.locator(".room-icon").wait_for()
+        assert person.page.locator("#room-picture").is_hidden()
+    assert alice.unexpected_console_errors() == []
+    assert bob.unexpected_console_errors() == []

@@ -30,6 +30,7 @@ import { mountDmDialog, mountRoomDialog } from "./views/dialogs.js";
 import { mountLeave } from "./views/leave.js";
 import { mountMembers } from "./views/members.js";
 import { mountRoomSettings } from "./views/room-settings.js";
+import { showRoomPicture } from "./views/room-picture.js";
 import { mountSearch } from "./views/search.js";
 import { mountSettings } from "./views/settings.js";
 import { mountSidebar } from "./views/sidebar.js";
@@ -160,6 +161,7 @@ function startChat(session) {
     const title = room ? (partner ? partner : room.name) : "Welcome";
     replaceChildren($("room-title"), visibleText(title));
     $("room-title").title = withoutBidiControls(title); // whole, where a narrow header cuts it
+    showRoomPicture($("room-picture"), room); // #19 web client
     replaceChildren(
       $("room-topic"),
       visibleText(

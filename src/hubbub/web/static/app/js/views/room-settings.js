@@ -11,6 +11,7 @@ import { allowedOn, managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
 import { closeOnCancelButtons } from "./dialogs.js";
 import { mountIntegrations } from "./integrations.js";
+import { mountRoomAvatarSettings } from "./room-avatar-settings.js";
 
 /**
  * @typedef {import("../store.js").Member} Member
@@ -48,6 +49,7 @@ export function mountRoomSettings({ client, confirm, leave }) {
   let roomId = null;
   closeOnCancelButtons(dialog);
   const integrations = mountIntegrations({ client, confirm }); // #19: webhooks
+  const roomAvatar = mountRoomAvatarSettings({ client }); // #19 web client: the room's picture
 
   const room = () => (roomId ? store.rooms.get(roomId) : undefined);
 
@@ -314,6 +316,7 @@ export function mountRoomSettings({ client, confirm, leave }) {
       for (const el of [detailsError, detailsStatus, membersError, bansStatus]) el.textContent = "";
       // Not the lobby's (as in the members panel).
       /** @type {HTMLElement} */ (leaveButton.parentElement).hidden = r.id === "general";
+      roomAvatar.reset(id); // #19 web client
       integrations.open(id); // #19
       render();
       dialog.showModal();
