@@ -10,12 +10,16 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import httpx
 from PIL import Image
 
 from tests.ui.conftest import Person, save_screenshot
 from tests.ui.test_moderation import create_room, open_room_settings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import FilePayload
 
 SLACK_PAYLOAD = {
     "username": "CI",
@@ -230,9 +234,8 @@ def test_a_room_picture_set_in_settings_shows_in_the_sidebar_and_header_for_ever
     bob.page.locator("#room-title", has_text="design").wait_for()
 
     dialog = open_room_settings(alice)
-    dialog.locator("#room-avatar-file").set_input_files(
-        files=[{"name": "room.png", "mimeType": "image/png", "buffer": png()}]
-    )
+    picture: FilePayload = {"name": "room.png", "mimeType": "image/png", "buffer": png()}
+    dialog.locator("#room-avatar-file").set_input_files(files=[picture])
     dialog.locator("#room-avatar-status", has_text="Saved").wait_for()
     dialog.locator("#room-avatar-preview .room-picture img").wait_for()
     dialog.get_by_role("button", name="Close room settings").click()
