@@ -178,7 +178,7 @@ def test_bots_in_account_settings_show_their_key_once_and_rotate_and_delete(
     section = dialog.locator("#bots-section")
     section.locator("#bot-list", has_text="No bots yet.").wait_for()
     section.get_by_label("Bot's username").fill("deploy-bot")
-    section.get_by_label("Display name (optional)").fill("Deploys")
+    section.get_by_label("Bot's name as shown (optional)").fill("Deploys")
     section.get_by_role("button", name="Create bot").click()
     panel = section.locator("#bot-key .link-panel")
     panel.wait_for()
