@@ -140,6 +140,18 @@ def test_a_webhook_posts_cards_under_a_bot_badge_and_revoking_it_stops_its_url(
     assert border == plain
     save_screenshot(a, "integrations-cards")
 
+    # A payload with thread_ts replies in the message's thread: its card shows in the panel.
+    root_id = msg.get_attribute("data-id")
+    reply = {"thread_ts": root_id, "attachments": [{"color": "danger", "title": "Rollback"}]}
+    assert httpx.post(url, json=reply, timeout=10).status_code == 200
+    summary = msg.locator(".thread-summary", has_text="1 reply")
+    summary.click()
+    in_thread = a.locator("#side-panel .thread-replies li .card", has_text="Rollback")
+    in_thread.wait_for()
+    assert in_thread.evaluate("el => getComputedStyle(el).borderLeftColor") == "rgb(163, 2, 0)"
+    assert a.locator("#side-panel .thread-replies li .bot-tag").inner_text() == "BOT"
+    a.locator("#side-panel-close").click()
+
     # The members panel lists the webhook's bot with its badge.
     a.locator("#show-members").click()
     a.locator("#member-list li", has_text="Deploys").locator(".bot-tag").wait_for()
