@@ -31,6 +31,7 @@ import { mountLeave } from "./views/leave.js";
 import { mountMembers } from "./views/members.js";
 import { mountNotifications } from "./views/notifications.js";
 import { mountRoomSettings } from "./views/room-settings.js";
+import { showRoomPicture } from "./views/room-picture.js";
 import { mountSearch } from "./views/search.js";
 import { mountSettings } from "./views/settings.js";
 import { mountSidebar } from "./views/sidebar.js";
@@ -118,7 +119,7 @@ function startChat(session) {
   const sidebar = mountSidebar({ client, onSelect: (id) => select(id, true), onError: showError });
   const roomDialog = mountRoomDialog({ client, onCreated: (id) => select(id, true) });
   const dmDialog = mountDmDialog({ client, onOpened: (id) => select(id, true) });
-  const settings = mountSettings({ client });
+  const settings = mountSettings({ client, confirm });
   const roomSettings = mountRoomSettings({ client, confirm, leave });
   const adminPage = mountAdminPage({ client, confirm, onClose: () => select(client.currentRoomId || LOBBY, true) });
   mountConversations({ client, onSelect: (id, at) => select(id, false, at ?? null), onError: showError }); // #17
@@ -162,6 +163,7 @@ function startChat(session) {
     const title = room ? (partner ? partner : room.name) : "Welcome";
     replaceChildren($("room-title"), visibleText(title));
     $("room-title").title = withoutBidiControls(title); // whole, where a narrow header cuts it
+    showRoomPicture($("room-picture"), room); // #19 web client
     replaceChildren(
       $("room-topic"),
       visibleText(

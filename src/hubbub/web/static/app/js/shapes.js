@@ -10,6 +10,7 @@
  * @property {string} [created_at]
  * @property {boolean} [is_admin]  a server admin
  * @property {string | null} [avatar_url]  their picture, or null (#15)
+ * @property {"user" | "bot"} [kind]  a bot account (#19)
  */
 
 /**
@@ -58,6 +59,29 @@
  * @property {ThreadSummary | null} [thread]
  * @property {string | null} [pinned_at]
  * @property {Attachment[]} [attachments]  files shared with it (#15)
+ * @property {Card[]} [cards]  an integration's attachments (#19; views/cards.js)
+ */
+
+/**
+ * @typedef {object} CardField
+ * @property {string} title
+ * @property {string} value  Markdown
+ * @property {boolean} [short]  may share a row with another short one
+ */
+
+/**
+ * A card (#19): a Slack attachment as the server keeps it. Texts are the Markdown subset;
+ * `color` and `title_link` are checked again before use (cards.js).
+ * @typedef {object} Card
+ * @property {string} [fallback]
+ * @property {string} [color]
+ * @property {string} [pretext]
+ * @property {string} [title]
+ * @property {string} [title_link]
+ * @property {string} [text]
+ * @property {CardField[]} [fields]
+ * @property {string} [footer]
+ * @property {number | null} [ts]  Unix seconds
  */
 
 /**
@@ -96,6 +120,7 @@
  * @property {boolean} [members_can_pin]
  * @property {"all" | "mentions" | "none"} [notification_level]  what notifies me here (#18)
  * @property {string | null} [notifications_muted_until]  nothing notifies me here before then (#18)
+ * @property {string | null} [avatar_url]  the room's picture (#19 web client)
  */
 
 /**

@@ -588,7 +588,7 @@ export class Store extends EventTarget {
     if (!room) return;
     const fields = /** @type {Record<string, unknown>} */ (room);
     const changes = /** @type {Record<string, unknown>} */ (d);
-    for (const key of ["name", "topic", "visibility", "member_count"]) {
+    for (const key of ["name", "topic", "visibility", "member_count", "avatar_url"]) { // avatar_url: #19 web client
       if (key in changes) fields[key] = changes[key];
     }
   }

@@ -1,4 +1,4 @@
-// A link to hand to someone (a password reset, an invite): shown in full in a read-only field,
+// A link to hand to someone (a password reset, an invite; a webhook's URL or a bot's key, #19): shown in full in a read-only field,
 // with a button that copies it. Where the clipboard is refused, the link is selected instead,
 // ready for Ctrl+C.
 
@@ -20,10 +20,12 @@ export async function copyText(text) {
 }
 
 /**
- * @param {{title: string, url: string, note: string}} o  title: what the link is (a password
- *   reset link for whom); note: what it does, and until when
+ * @param {{title: string, url: string, note: string, copyLabel?: string, secret?: boolean}} o
+ *   title: what the link is (a password reset link for whom); note: what it does, and until
+ *   when; copyLabel: the button's label ("Copy link"); secret: shown once (a webhook's URL, a
+ *   bot's key, #19), so the note stands out
  */
-export function linkPanel({ title, url, note }) {
+export function linkPanel({ title, url, note, copyLabel = "Copy link", secret = false }) {
   const id = `link-${++panels}`;
   const status = h("p", { class: "small", role: "status" });
   const field = h("input", {
@@ -57,10 +59,10 @@ export function linkPanel({ title, url, note }) {
             }
           },
         },
-        "Copy link",
+        copyLabel,
       ),
     ),
-    h("p", { class: "muted small" }, note),
+    h("p", { class: secret ? "secret-note small" : "muted small" }, note),
     status,
   );
 }

@@ -10,6 +10,8 @@ import { formatWhen } from "../format.js";
 import { allowedOn, managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
 import { closeOnCancelButtons } from "./dialogs.js";
+import { mountIntegrations } from "./integrations.js";
+import { mountRoomAvatarSettings } from "./room-avatar-settings.js";
 
 /**
  * @typedef {import("../store.js").Member} Member
@@ -46,6 +48,8 @@ export function mountRoomSettings({ client, confirm, leave }) {
   /** @type {string | null} the room whose settings are open */
   let roomId = null;
   closeOnCancelButtons(dialog);
+  const integrations = mountIntegrations({ client, confirm }); // #19: webhooks
+  const roomAvatar = mountRoomAvatarSettings({ client }); // #19 web client: the room's picture
 
   const room = () => (roomId ? store.rooms.get(roomId) : undefined);
 
@@ -296,7 +300,10 @@ export function mountRoomSettings({ client, confirm, leave }) {
     if (!r || !managesRoom(r, store.me)) dialog.close();
     else renderKeepingFocus();
   });
-  dialog.addEventListener("close", () => (roomId = null));
+  dialog.addEventListener("close", () => {
+    roomId = null;
+    integrations.close(); // #19
+  });
 
   return {
     /** @param {string} id */
@@ -309,6 +316,8 @@ export function mountRoomSettings({ client, confirm, leave }) {
       for (const el of [detailsError, detailsStatus, membersError, bansStatus]) el.textContent = "";
       // Not the lobby's (as in the members panel).
       /** @type {HTMLElement} */ (leaveButton.parentElement).hidden = r.id === "general";
+      roomAvatar.reset(id); // #19 web client
+      integrations.open(id); // #19
       render();
       dialog.showModal();
       nameInput.focus();

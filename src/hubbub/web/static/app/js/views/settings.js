@@ -8,6 +8,7 @@ import { describeAgent, formatWhen } from "../format.js";
 import { isInvisibleName } from "../names.js";
 import { closeOnCancelButtons } from "./dialogs.js";
 import { mountAvatarSettings } from "./avatar-settings.js";
+import { mountBotsSettings } from "./bots-settings.js";
 
 /** @typedef {import("../store.js").SessionInfo} SessionInfo */
 
@@ -24,13 +25,16 @@ function reasonOf(err) {
 /**
  * @param {object} o
  * @param {import("../client.js").Client} o.client
+ * @param {import("./confirm.js").Confirm} o.confirm
  */
-export function mountSettings({ client }) {
+export function mountSettings({ client, confirm }) {
   const store = client.store;
   const account = client.account;
   const dialog = $("settings-dialog", HTMLDialogElement);
   closeOnCancelButtons(dialog);
   const avatar = mountAvatarSettings({ client }); // #15: my picture
+  const bots = mountBotsSettings({ client, confirm }); // #19: my bots and their keys
+  dialog.addEventListener("close", () => bots.close());
 
   // -- display name ----------------------------------------------------------------------------
 
@@ -190,6 +194,7 @@ export function mountSettings({ client }) {
       }
       current.value = next.value = "";
       avatar.reset();
+      bots.reset();
       renderSessions();
       dialog.showModal();
       display.focus();

@@ -4,6 +4,7 @@ import { isolated, withoutBidiControls } from "../bidi.js";
 import { $, h, replaceChildren } from "../dom.js";
 import { icon } from "../icons.js";
 import { mentionBadge } from "./mentions.js";
+import { roomPicture } from "./room-picture.js";
 
 /** @typedef {import("../store.js").Room} Room */
 
@@ -103,7 +104,8 @@ export function mountSidebar({ client, onSelect, onError }) {
         { class: "room-icon", title: room.visibility === "private" ? "Private room" : null },
         icon(room.visibility === "private" ? "lock" : "hash"),
       );
-    replaceChildren(roomList, named.map((r) => item(r, r.name, hash(r))));
+    // #19 web client: the room's picture where it has one
+    replaceChildren(roomList, named.map((r) => item(r, r.name, roomPicture(r, hash(r)) || hash(r))));
     replaceChildren(dmList, dms.map(({ room, partner }) => item(room, partner, presenceDot(partner))));
     if (!dms.length) dmList.append(h("li", { class: "empty muted small" }, "No conversations yet."));
     const pub = [...store.publicRooms].sort(byName);

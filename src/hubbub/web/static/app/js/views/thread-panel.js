@@ -10,7 +10,8 @@ import { h } from "../dom.js";
 import { formatFull, formatTime } from "../format.js";
 import { enterAction } from "../composer-keys.js";
 import { authorName } from "./author.js";
-import { messageText } from "./message-text.js";
+import { mentionStyle, messageText } from "./message-text.js";
+import { messageCards } from "./cards.js";
 import { attachmentList } from "./attachments.js";
 import { OPEN_THREAD } from "./message-extras.js";
 
@@ -172,6 +173,7 @@ export function mountThreadPanel({ client, panel, onError }) {
       m.deleted
         ? h("p", { class: "text deleted-text" }, "This message was deleted.")
         : messageText(store, m, m.edited_at ? formatFull(m.edited_at) : null),
+      m.deleted ? null : messageCards(m, { mention: mentionStyle(store, m) }), // #19
       attachmentList(client, m), // #15
       ownActions(m),
     );

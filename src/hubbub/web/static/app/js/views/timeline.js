@@ -15,11 +15,12 @@ import { authorName } from "./author.js";
 import { toast } from "./banner.js";
 import { conversationActions, extrasSignature, pinnedMarker, threadSummary } from "./message-extras.js";
 import { moreEmojiButton } from "./emoji-picker.js";
-import { messageText } from "./message-text.js";
+import { mentionStyle, messageText } from "./message-text.js";
 import { onlyInThread, mentionsMe } from "../conversations.js";
 import { plainText } from "../markdown.js";
 import { attachmentList, attachmentsSignature, pendingFiles } from "./attachments.js";
 import { avatarBadge, avatarLookup } from "./avatar.js";
+import { messageCards } from "./cards.js";
 
 const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 const GROUP_GAP_MS = 5 * 60 * 1000;
@@ -303,6 +304,8 @@ export function mountTimeline({ client, composer, onError }) {
     const body = m.deleted
       ? h("p", { class: "text deleted-text" }, "This message was deleted.")
       : messageText(store, m, m.edited_at ? formatFull(m.edited_at) : null);
+    // #19: an integration's cards under the text (a message may be only cards)
+    const cards = m.deleted ? null : messageCards(m, { mention: mentionStyle(store, m) });
     return h(
       "li",
       {
@@ -313,7 +316,7 @@ export function mountTimeline({ client, composer, onError }) {
       },
       grouped ? h("span", { class: "gutter-time" }, time) : null,
       head,
-      h("div", { class: "msg-body" }, pinnedMarker(m), replyQuote(m, clashes), body, attachmentList(client, m), reactionBar(m), threadSummary(m)),
+      h("div", { class: "msg-body" }, pinnedMarker(m), replyQuote(m, clashes), cards && !m.text ? null : body, cards, attachmentList(client, m), reactionBar(m), threadSummary(m)),
       actions(m),
     );
   }
@@ -390,6 +393,7 @@ export function mountTimeline({ client, composer, onError }) {
         canDelete(m),
         extrasSignature(client, m), // #17
         attachmentsSignature(m), grouped ? null : avatarOf(m.author), // #15
+        m.cards, // #19
       ]);
       out.push([`m:${m.seq}`, sig, () => messageRow(m, grouped, clashes, avatarOf(m.author))]);
       prev = m;
