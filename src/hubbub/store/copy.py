@@ -45,6 +45,7 @@ TABLES: list[tuple[str, str]] = [
     ("webhooks", "id"),
     ("uploads", "id"),
     ("doomed_files", "key"),
+    ("notify_prefs", "user_id"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
 # Made from the copied messages rather than copied: the search index (on SQLite also its
