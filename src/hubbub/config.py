@@ -147,6 +147,9 @@ class Settings:
     file_link_seconds: int = 3600
     # Images with more pixels than this are refused (422): a decompression bomb.
     image_max_pixels: int = 50_000_000
+    # Outbound HTTP (Web Push, outgoing webhooks, slash commands) may reach private, loopback
+    # and link-local addresses. Off: only public addresses (the SSRF guard, src/hubbub/outbound.py).
+    outbound_allow_private: bool = False
 
     def __post_init__(self) -> None:
         self.validate()

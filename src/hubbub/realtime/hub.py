@@ -85,6 +85,8 @@ class Hub:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._offline_timers: dict[str, Timer] = {}
         self._online: set[str] = set()
+        # Log consumers (services/consumers.py) waiting for this node to dispatch past a point.
+        self._waiters: list[asyncio.Future[None]] = []
 
     async def start(self) -> None:
         self.pos = await self.store.read(head)
@@ -98,6 +100,13 @@ class Hub:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    async def wait_beyond(self, pos: int) -> None:
+        """Return once this node has dispatched an event after position `pos`."""
+        while self.pos <= pos:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
 
     # -- subscriptions ---------------------------------------------------------------------
 
@@ -268,6 +277,11 @@ class Hub:
                 self.delivered += 1
         if isinstance(body, MemberLeft) and subject is not None:
             self._note_membership(subject, event.pos, body.room_id, joined=False)
+        if self._waiters:
+            for waiter in self._waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            self._waiters.clear()
 
     def _note_membership(self, user_id: str, pos: int, room_id: str, *, joined: bool) -> None:
         early = self._early.get(user_id)
