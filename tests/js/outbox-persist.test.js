@@ -223,3 +223,42 @@ test("a message that failed on server errors is tried again by the next page (it
   assert.equal(second.api.posts.length, 1);
   assert.equal(second.api.posts[0].key, first.api.posts[0].key);
 });
+
+test("a thread reply is shown in its thread (and in the room only when it also goes there), and a new page resumes it as a thread reply", async () => {
+  const db = new MemoryDb();
+  const clock = new FakeClock();
+  const first = page(db, clock);
+  first.outbox.send("r1", "room message");
+  first.outbox.send("r1", "in the thread", null, [], { root: "m0", alsoToRoom: false });
+  first.outbox.send("r1", "to both", null, [], { root: "m0", alsoToRoom: true });
+  await flush();
+  assert.deepEqual(
+    first.outbox.pendingIn("r1").map((e) => e.text),
+    ["room message", "to both"],
+    "a reply only in the thread is not pending in the room's timeline",
+  );
+  assert.deepEqual(
+    first.outbox.pendingInThread("m0").map((e) => e.text),
+    ["in the thread", "to both"],
+  );
+  assert.deepEqual(first.outbox.pendingInThread("m9"), []);
+
+  const second = page(db, clock); // the page was closed while the first was being sent
+  await second.outbox.resume();
+  await flush();
+  assert.deepEqual(second.outbox.pendingInThread("m0").map((e) => e.text), ["in the thread", "to both"]);
+  second.api.posts[0].resolve(sent("r1", 1, "room message"));
+  await flush();
+  assert.deepEqual(second.api.posts[1].body, { text: "in the thread", thread_root: "m0", also_to_room: false });
+  // Its echo on the stream (a thread reply) hides the pending copy; a top-level echo would not.
+  second.outbox.noteEcho({ ...sent("r1", 2, "in the thread"), thread_root: null });
+  assert.deepEqual(second.outbox.pendingInThread("m0").map((e) => e.text), ["in the thread", "to both"]);
+  second.outbox.noteEcho({ ...sent("r1", 2, "in the thread"), thread_root: "m0" });
+  assert.deepEqual(second.outbox.pendingInThread("m0").map((e) => e.text), ["to both"]);
+  second.api.posts[1].resolve({ ...sent("r1", 2, "in the thread"), thread_root: "m0" });
+  await flush();
+  assert.deepEqual(second.api.posts[2].body, { text: "to both", thread_root: "m0", also_to_room: true });
+  second.api.posts[2].resolve({ ...sent("r1", 3, "to both"), thread_root: "m0" });
+  await flush();
+  assert.deepEqual(await db.all("outbox"), []);
+});

@@ -64,6 +64,7 @@ def wait_until(person: Person, check: Callable[[], bool], what: str, timeout_s: 
 
 
 LOADED = "i => i.complete && i.naturalWidth > 0"
+SEND = re.compile(r".*/api/v1/rooms/[^/]+/messages$")
 
 
 def b64(data: bytes) -> str:
@@ -374,3 +375,61 @@ def test_send_waits_for_uploads_still_running_then_sends_text_and_files_together
     assert a.locator("#composer-input").input_value() == ""
     a.locator("#composer-uploads-note").wait_for(state="hidden")
     assert alice.message("both files, please").locator(".file-card").count() == 2
+
+
+def test_a_thread_reply_carries_files_and_an_unsent_one_survives_a_reload(
+    people: Callable[..., Person],
+) -> None:
+    """The thread panel's composer attaches files like the room's, and its replies go through
+    the outbox: one that cannot be sent shows as pending in the thread, outlives a reload, and
+    is then stored once, as a reply in the thread (not in the room)."""
+    alice = people("alice").sign_up()
+    a = alice.page
+    alice.send("the plan")
+    root = alice.message("the plan")
+    root.wait_for()
+    root.hover()
+    root.get_by_role("button", name="Reply in thread").click()
+    panel = a.locator("#side-panel")
+    panel.locator(".thread-root", has_text="the plan").wait_for()
+
+    data = b"step one\nstep two\n"
+    a.locator("#thread-file").set_input_files(files=[payload("steps.txt", "text/plain", data)])
+    panel.locator("#thread-uploads li.upload", has_text="steps.txt").filter(
+        has_text="Ready to send"
+    ).wait_for()
+    assert tray(alice).count() == 0, "the room's composer has its own tray"
+    box = a.locator("#thread-input")
+    box.fill("details attached")
+    box.press("Enter")
+    reply = panel.locator(".thread-replies li:not(.pending)", has_text="details attached")
+    reply.locator(".file-card", has_text="steps.txt").wait_for()
+    panel.locator("#thread-uploads").wait_for(state="hidden")
+
+    # No send reaches the server now: the reply waits, shown as pending in the thread only.
+    a.route(SEND, lambda route: route.abort())
+    box.fill("and one more thing")
+    box.press("Enter")
+    panel.locator("li.pending", has_text="and one more thing").wait_for()
+    assert a.locator("#messages li.pending").count() == 0
+    a.close()  # the tab is closed (a reload would ask first: something is unsent)
+    page = alice.context.new_page()
+    again = Person("alice", page, alice.context, alice.base_url, http=alice.http)
+    page.on("console", lambda m: again.console_errors.append(m.text) if m.type == "error" else None)
+    page.goto(alice.base_url + "/")
+    again.wait_live()
+
+    root_id = again.api("GET", "/rooms/general/messages?limit=50").json()["messages"][0]["id"]
+
+    def replies() -> list[dict[str, Any]]:
+        thread = again.api("GET", f"/messages/{root_id}/thread").json()
+        return list(thread["replies"])
+
+    wait_until(again, lambda: len(replies()) == 2, "the unsent reply stored by the next page")
+    page.wait_for_timeout(1000)  # and not a second time
+    got = replies()
+    assert [r["text"] for r in got] == ["details attached", "and one more thing"]
+    assert [f["filename"] for f in got[0]["attachments"]] == ["steps.txt"]
+    top = again.api("GET", "/rooms/general/messages?limit=50&top_level=true").json()["messages"]
+    assert [m["text"] for m in top] == ["the plan"]
+    assert again.unexpected_console_errors() == []

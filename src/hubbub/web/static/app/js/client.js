@@ -474,11 +474,14 @@ export class Client extends EventTarget {
    * @param {string} text
    * @param {string | null} replyTo
    * @param {import("./outbox.js").PendingFile[]} [attachments]  finished uploads (#15)
+   * @param {import("./outbox.js").ThreadReply | null} [thread]  a reply in a thread (#17)
    */
-  send(roomId, text, replyTo, attachments = []) {
-    this.outbox.send(roomId, text, replyTo, attachments);
+  send(roomId, text, replyTo, attachments = [], thread = null) {
+    this.outbox.send(roomId, text, replyTo, attachments, thread);
     // Reading older messages: what I send shows at the end, so go there.
-    if (this.store.timelines.get(roomId)?.hasMoreAfter) this.jumpToLatest(roomId).catch(() => {});
+    if ((!thread || thread.alsoToRoom) && this.store.timelines.get(roomId)?.hasMoreAfter) {
+      this.jumpToLatest(roomId).catch(() => {});
+    }
     this._typingSent.delete(roomId); // the message ends "typing": typing again says so again
   }
 

@@ -131,23 +131,6 @@ export class Conversations {
   }
 
   /**
-   * Reply in a thread (at most once: the request carries an Idempotency-Key).
-   * @param {Message} root
-   * @param {string} text
-   * @param {boolean} alsoToRoom
-   * @returns {Promise<Message>}
-   */
-  async reply(root, text, alsoToRoom = false) {
-    const message = await this.api.post(
-      `/rooms/${seg(root.room_id)}/messages`,
-      { text, thread_root: root.id, also_to_room: alsoToRoom },
-      { headers: { "Idempotency-Key": crypto.randomUUID() } },
-    );
-    this.store.addSent(message);
-    return message;
-  }
-
-  /**
    * Mark a followed thread read up to `seq`.
    * @param {string} rootId
    * @param {number} seq

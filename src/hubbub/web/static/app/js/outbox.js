@@ -32,6 +32,8 @@ export const RESUME_MAX_AGE_MS = 20 * 3600 * 1000; // the server forgets keys af
  * @property {string} text
  * @property {string | null} replyTo
  * @property {PendingFile[]} attachments  #15: finished uploads it carries (maybe with no text)
+ * @property {ThreadReply | null} thread  a reply in a thread (#17): its root, and whether it
+ *   also goes to the room's timeline
  * @property {"queued" | "sending" | "retrying" | "failed"} state
  * @property {number} attempts
  * @property {string} error  what to show while retrying or failed
@@ -47,10 +49,14 @@ export const RESUME_MAX_AGE_MS = 20 * 3600 * 1000; // the server forgets keys af
  */
 
 /**
+ * @typedef {{root: string, alsoToRoom: boolean}} ThreadReply
+ */
+
+/**
  * What the local database keeps of a Pending.
  * @typedef {{key: string, roomId: string, text: string, replyTo: string | null,
- *   attachments?: PendingFile[], failed: boolean, error: string, createdAt: number,
- *   n: number}} OutboxRecord
+ *   attachments?: PendingFile[], thread?: ThreadReply | null, failed: boolean, error: string,
+ *   createdAt: number, n: number}} OutboxRecord
  */
 
 export class Outbox extends EventTarget {
@@ -90,11 +96,22 @@ export class Outbox extends EventTarget {
   }
 
   /**
-   * Entries to show in a room, in the order written.
+   * Entries to show in a room's timeline, in the order written (thread replies only when they
+   * also go to the room).
    * @param {string} roomId
    */
   pendingIn(roomId) {
-    return this.entries.filter((e) => e.roomId === roomId && !e.echoed);
+    return this.entries.filter(
+      (e) => e.roomId === roomId && !e.echoed && (!e.thread || e.thread.alsoToRoom),
+    );
+  }
+
+  /**
+   * Replies on their way to a thread, in the order written.
+   * @param {string} rootId
+   */
+  pendingInThread(rootId) {
+    return this.entries.filter((e) => e.thread?.root === rootId && !e.echoed);
   }
 
   /**
@@ -102,8 +119,9 @@ export class Outbox extends EventTarget {
    * @param {string} text
    * @param {string | null} [replyTo]  the id of the message answered
    * @param {PendingFile[]} [attachments]  uploads to attach, their ids sent (#15)
+   * @param {ThreadReply | null} [thread]  a reply in this thread (#17)
    */
-  send(roomId, text, replyTo = null, attachments = []) {
+  send(roomId, text, replyTo = null, attachments = [], thread = null) {
     /** @type {Pending} */
     const e = {
       key: crypto.randomUUID(),
@@ -111,6 +129,7 @@ export class Outbox extends EventTarget {
       text,
       replyTo,
       attachments: attachments.map(({ id, filename, content_type, size }) => ({ id, filename, content_type, size })),
+      thread: thread ? { root: thread.root, alsoToRoom: thread.alsoToRoom } : null,
       state: "queued",
       attempts: 0,
       error: "",
@@ -155,6 +174,7 @@ export class Outbox extends EventTarget {
         text: r.text,
         replyTo: r.replyTo,
         attachments: r.attachments || [],
+        thread: r.thread || null,
         state: r.failed || stale ? "failed" : "queued",
         attempts: 0,
         error: r.failed ? r.error : stale ? "Not sent before the page was closed" : "",
@@ -195,6 +215,7 @@ export class Outbox extends EventTarget {
       text: e.text,
       replyTo: e.replyTo,
       attachments: e.attachments,
+      thread: e.thread,
       failed: e.state === "failed" && !!e.refused,
       error: e.state === "failed" && e.refused ? e.error : "",
       createdAt: e.createdAt,
@@ -254,6 +275,7 @@ export class Outbox extends EventTarget {
         x.roomId === message.room_id &&
         x.text === message.text &&
         (x.replyTo || null) === (message.reply_to || null) &&
+        (x.thread?.root || null) === (message.thread_root || null) &&
         sameFiles(x.attachments, message.attachments) &&
         x.state !== "failed",
     );
@@ -334,9 +356,13 @@ export class Outbox extends EventTarget {
     e.attempts += 1;
     this._changed(roomId);
     try {
-      /** @type {{text: string, reply_to?: string, attachments?: string[]}} */
+      /** @type {{text: string, reply_to?: string, attachments?: string[], thread_root?: string, also_to_room?: boolean}} */
       const body = { text: e.text };
       if (e.replyTo) body.reply_to = e.replyTo;
+      if (e.thread) {
+        body.thread_root = e.thread.root;
+        body.also_to_room = e.thread.alsoToRoom;
+      }
       if (e.attachments.length) body.attachments = e.attachments.map((a) => a.id);
       const message = await this.api.post(`/rooms/${seg(roomId)}/messages`, body, {
         headers: { "Idempotency-Key": e.key },

@@ -14,18 +14,57 @@ export const MAX_ATTACHMENTS = 10; // the server's limit per message
  */
 
 /**
+ * The parts of a composer that hold its files: the room's main composer (the default) or the
+ * thread panel's, which builds its own (`filesParts`).
+ * @typedef {object} FilesParts
+ * @property {HTMLElement} tray  the list of files to send
+ * @property {HTMLElement} note  why a send waits or a file was left out
+ * @property {HTMLButtonElement} attach
+ * @property {HTMLInputElement} picker  the hidden file input
+ * @property {HTMLElement} dropZone  files dropped here are attached
+ */
+
+/** @returns {FilesParts} the room's main composer's */
+function mainParts() {
+  return {
+    tray: $("composer-uploads"),
+    note: $("composer-uploads-note"),
+    attach: $("composer-attach", HTMLButtonElement),
+    picker: $("composer-file", HTMLInputElement),
+    dropZone: $("room"),
+  };
+}
+
+/**
+ * New parts for another composer (ids from `prefix`), to place in its form.
+ * @param {string} prefix
+ * @returns {FilesParts}
+ */
+export function filesParts(prefix) {
+  return {
+    tray: h("ul", { id: `${prefix}-uploads`, class: "upload-tray", "aria-label": "Files to send", hidden: true }),
+    note: h("p", { id: `${prefix}-uploads-note`, class: "composer-uploads-note", role: "status" }),
+    attach: /** @type {HTMLButtonElement} */ (
+      h("button", { type: "button", id: `${prefix}-attach`, class: "ghost attach-button", title: "Attach files (or drop or paste them)", "aria-label": "Attach files" }, "Attach")
+    ),
+    picker: /** @type {HTMLInputElement} */ (
+      h("input", { type: "file", id: `${prefix}-file`, multiple: true, hidden: true, tabindex: "-1", "aria-label": "Files to attach" })
+    ),
+    dropZone: h("div"), // replaced by the caller with the element that takes drops
+  };
+}
+
+/**
  * @param {object} o
  * @param {import("../client.js").Client} o.client
  * @param {HTMLTextAreaElement} o.input  the composer's text box (pastes land there)
  * @param {() => string | null} o.roomId  the room the composer writes to
+ * @param {FilesParts} [o.parts]  default: the room's main composer
  */
-export function attachComposerFiles({ client, input, roomId }) {
+export function attachComposerFiles({ client, input, roomId, parts = mainParts() }) {
   const uploads = new Uploads({ token: () => client.session.token });
-  const tray = $("composer-uploads");
-  const note = $("composer-uploads-note");
-  const attach = $("composer-attach", HTMLButtonElement);
-  const picker = $("composer-file", HTMLInputElement);
-  const room = $("room");
+  const { tray, note, attach, picker } = parts;
+  const room = parts.dropZone;
   /** @type {{roomId: string, go: () => void} | null} a send waiting for uploads */
   let waiting = null;
 

@@ -1,12 +1,14 @@
 // The thread panel (#17): a root message and its replies in the side panel, live, with its own
 // composer (Enter sends, Shift+Enter adds a line; "Also send to the room" shows the reply in
-// the main timeline too).
+// the main timeline too). Replies go through the outbox like the room's messages (#13: kept
+// across a reload, retried, shown as pending until sent), and may carry files (#15: Attach,
+// drop on the panel, paste).
 //
 // Replies come from GET /messages/{id}/thread, and live from the room's timeline in the store
 // (message.created with thread_root, edits, deletes); a thread.updated for this root fetches the
 // thread again, for replies the timeline does not hold.
 
-import { h } from "../dom.js";
+import { $, h } from "../dom.js";
 import { formatFull, formatTime } from "../format.js";
 import { enterAction } from "../composer-keys.js";
 import { authorName } from "./author.js";
@@ -14,6 +16,8 @@ import { mentionStyle, messageText } from "./message-text.js";
 import { messageCards } from "./cards.js";
 import { attachmentList } from "./attachments.js";
 import { OPEN_THREAD } from "./message-extras.js";
+import { attachComposerFiles, filesParts } from "./composer-files.js";
+import { pendingRow } from "./pending.js";
 
 /**
  * @typedef {import("../store.js").Message} Message
@@ -49,18 +53,26 @@ export function mountThreadPanel({ client, panel, onError }) {
   const also = h("input", { type: "checkbox", id: "thread-also-to-room" });
   const sendButton = h("button", { type: "submit", class: "primary small" }, "Reply");
   const followButton = h("button", { type: "button", class: "small", id: "thread-follow", onclick: () => toggleFollow() }, "Unfollow");
+  const parts = filesParts("thread");
   const form = h(
     "form",
     { class: "thread-composer", novalidate: true },
+    parts.tray,
+    parts.note,
     input,
     h(
       "div",
       { class: "row" },
+      parts.attach,
+      parts.picker,
       h("label", { for: "thread-also-to-room", class: "small" }, also, " Also send to the room"),
       followButton,
       sendButton,
     ),
   );
+  parts.dropZone = $("side-panel");
+  // Files go with a reply; each room keeps its own tray, apart from the room's composer's.
+  const files = attachComposerFiles({ client, input, roomId: () => (root && !editing ? root.room_id : null), parts });
 
   const owner = () => (root ? `thread:${root.id}` : "");
   const shown = () => !!root && panel.owner() === owner();
@@ -84,6 +96,11 @@ export function mountThreadPanel({ client, panel, onError }) {
       }
     }
     return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** My replies on their way (the outbox), after the sent ones. */
+  function pending() {
+    return root ? client.outbox.pendingInThread(root.id) : [];
   }
 
   /** Whether I follow: as I set it here, else the server's rule (the root's author and repliers). */
@@ -146,6 +163,7 @@ export function mountThreadPanel({ client, panel, onError }) {
     editing = m;
     input.value = m.text;
     sendButton.textContent = "Save";
+    files.setEnabled(false); // an edit does not change a message's files
     input.focus();
   }
 
@@ -153,6 +171,7 @@ export function mountThreadPanel({ client, panel, onError }) {
     editing = null;
     input.value = "";
     sendButton.textContent = "Reply";
+    files.setRoom(!!root);
   }
 
   /**
@@ -187,7 +206,12 @@ export function mountThreadPanel({ client, panel, onError }) {
     panel.update([
       h("div", { class: "thread-root" }, row(top, "thread-root-msg")),
       h("p", { class: "muted small", role: "status" }, loaded ? `${count} ${count === 1 ? "reply" : "replies"}` : "Loading replies…"),
-      h("ol", { class: "side-panel-list thread-replies", "aria-label": "Replies" }, list.map((m) => h("li", {}, row(m, "thread-reply")))),
+      h(
+        "ol",
+        { class: "side-panel-list thread-replies", "aria-label": "Replies" },
+        list.map((m) => h("li", {}, row(m, "thread-reply"))),
+        pending().map((e) => pendingRow(client, e)),
+      ),
     ]);
     followButton.textContent = isFollowing() ? "Unfollow" : "Follow";
     followButton.setAttribute("aria-pressed", String(isFollowing()));
@@ -231,8 +255,9 @@ export function mountThreadPanel({ client, panel, onError }) {
 
   async function submit() {
     const text = input.value;
-    if (!root || !text.trim()) return;
+    if (!root) return;
     if (editing) {
+      if (!text.trim()) return;
       const m = editing;
       stopEdit();
       if (text !== m.text) {
@@ -245,20 +270,14 @@ export function mountThreadPanel({ client, panel, onError }) {
       }
       return;
     }
-    sendButton.disabled = true;
-    try {
-      await client.conversations.reply(root, text, also.checked);
-      input.value = "";
-      also.checked = false;
-      if (shown()) {
-        await load();
-        input.focus();
-      }
-    } catch (err) {
-      onError(err); // the text stays in the box, to send again
-    } finally {
-      sendButton.disabled = false;
-    }
+    const roomId = root.room_id;
+    if (!text.trim() && !files.has(roomId)) return;
+    if (files.hold(roomId, submit)) return; // files still uploading, or one failed
+    client.send(roomId, text.trim() ? text : "", null, files.take(roomId), { root: root.id, alsoToRoom: also.checked });
+    input.value = "";
+    also.checked = false;
+    render();
+    input.focus();
   }
 
   input.addEventListener("keydown", (e) => {
@@ -283,6 +302,18 @@ export function mountThreadPanel({ client, panel, onError }) {
     const d = /** @type {CustomEvent<{message?: Message, rootId?: string}>} */ (e).detail;
     if (d.message && !d.message.thread_root) open(d.message);
     else if (d.rootId) api.openById(d.rootId);
+  });
+  let pendingShown = 0;
+  client.outbox.addEventListener("change", (e) => {
+    if (!root || /** @type {CustomEvent<{roomId: string}>} */ (e).detail.roomId !== root.room_id) return;
+    const n = pending().length;
+    if (n < pendingShown && shown()) {
+      // A reply was sent: fetch the thread, in case the room's timeline does not hold it.
+      clearTimeout(refetch);
+      refetch = setTimeout(load, 150);
+    }
+    pendingShown = n;
+    render();
   });
   store.addEventListener("timeline", (e) => {
     if (root && /** @type {CustomEvent<{roomId: string}>} */ (e).detail.roomId === root.room_id) render();

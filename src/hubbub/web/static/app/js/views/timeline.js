@@ -18,7 +18,8 @@ import { moreEmojiButton } from "./emoji-picker.js";
 import { mentionStyle, messageText } from "./message-text.js";
 import { onlyInThread, mentionsMe } from "../conversations.js";
 import { plainText } from "../markdown.js";
-import { attachmentList, attachmentsSignature, pendingFiles } from "./attachments.js";
+import { attachmentList, attachmentsSignature } from "./attachments.js";
+import { pendingRow } from "./pending.js";
 import { avatarBadge, avatarLookup } from "./avatar.js";
 import { messageCards } from "./cards.js";
 
@@ -321,34 +322,6 @@ export function mountTimeline({ client, composer, onError }) {
     );
   }
 
-  /** @param {Pending} e */
-  function pendingRow(e) {
-    const failed = e.state === "failed";
-    const status = failed
-      ? h(
-          "span",
-          { class: "pending-status failed" },
-          `Not sent: ${e.error} `,
-          h("button", { type: "button", class: "link-button", dataset: { fk: `p:${e.key}:retry` }, onclick: () => client.outbox.retry(e.key) }, "Retry"),
-          " · ",
-          h("button", { type: "button", class: "link-button", dataset: { fk: `p:${e.key}:discard` }, onclick: () => client.outbox.discard(e.key) }, "Delete"),
-        )
-      : h(
-          "span",
-          { class: "pending-status" },
-          e.state === "retrying" ? e.error : e.state === "queued" ? "Queued…" : "Sending…",
-        );
-    return h(
-      "li",
-      {
-        class: `msg mine pending${failed ? " failed" : ""}`,
-        dataset: { pending: e.key },
-        "aria-busy": failed ? null : "true",
-      },
-      h("div", { class: "msg-body" }, messageText(store, { room_id: e.roomId, author: store.me || { display_name: "" }, text: e.text }), pendingFiles(e.attachments), status),
-    );
-  }
-
   /**
    * Rows in order: [key, signature, build].
    * @returns {[string, string, () => HTMLElement][]}
@@ -399,7 +372,7 @@ export function mountTimeline({ client, composer, onError }) {
       prev = m;
     }
     for (const e of client.outbox.pendingIn(roomId)) {
-      out.push([`p:${e.key}`, JSON.stringify([e.state, e.error]), () => pendingRow(e)]);
+      out.push([`p:${e.key}`, JSON.stringify([e.state, e.error]), () => pendingRow(client, e)]);
     }
     return out;
   }
