@@ -20,6 +20,11 @@ Scenarios (throughput unit in brackets; the ceiling is measured in the same run)
   load (20 subscribers, 100 messages/s) so that the difference is the Redis hop, not a queue.
   Skipped (and said so) without those URLs.
 
+- chaos: bench/chaos.py, the reliability run (two nodes on throwaway PostgreSQL + Redis, 200
+  subscribers over all three transports, a node killed, Redis and PostgreSQL restarted, clients
+  asleep): lost, duplicated and reset must be 0. Only when named: not part of `all`; --quick
+  runs it with 30 subscribers.
+
 - search: bench/search.py (message search latency over a generated corpus, 1,000,000 messages
   by default, 2,000 with --quick; with --database-url on PostgreSQL). Only when named: not
   part of `all`.
@@ -141,7 +146,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--scenario",
         action="append",
-        choices=[*SCENARIOS, "search", "all"],
+        choices=[*SCENARIOS, "search", "chaos", "all"],
         help="repeatable; default all (which leaves out search: bench/search.py)",
     )
     parser.add_argument(
@@ -213,9 +218,23 @@ def run_search(opts: argparse.Namespace) -> int:
     return subprocess.run(command, check=False).returncode
 
 
+def run_chaos(opts: argparse.Namespace) -> int:
+    """The `chaos` scenario: bench/chaos.py in its own process (it starts its own servers)."""
+    command = [sys.executable, str(BENCH / "chaos.py"), "--out-dir", str(opts.out_dir)]
+    if opts.quick:
+        command.append("--quick")
+    return subprocess.run(command, check=False).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
     wanted = opts.scenario or ["all"]
+    if "chaos" in wanted:  # not part of `all`: a reliability run, not a throughput figure
+        if run_chaos(opts) != 0:
+            return 1
+        wanted = [name for name in wanted if name != "chaos"]
+        if not wanted:
+            return 0
     if "search" in wanted:  # not part of `all`: its full corpus takes tens of minutes
         if run_search(opts) != 0:
             return 1
