@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { cardColor, cardLink, cardTime, fieldRows } from "../../src/hubbub/web/static/app/js/cards.js";
+import { cardColor, cardLink, cardsSummary, cardTime, fieldRows } from "../../src/hubbub/web/static/app/js/cards.js";
 
 test("hex colours pass, normalised, with or without their #", () => {
   assert.equal(cardColor("#36a64f"), "#36a64f");
@@ -60,4 +60,19 @@ test("two short fields share a row; a long one stands alone", () => {
   assert.deepEqual(fieldRows([a, b, c, d, e, f]), [[a, b], [c], [d, e], [f]]);
   assert.deepEqual(fieldRows([a, c, b]), [[a], [c], [b]]);
   assert.deepEqual(fieldRows([]), []);
+});
+
+test("a message of cards only is summed up in one line for search results: titles, else pretext, fallback or text", () => {
+  const m = {
+    text: "",
+    cards: [
+      { title: "Build 42", text: "green" },
+      { pretext: "A deploy", fallback: "ignored: there is a pretext" },
+      { fallback: "Disk 91% full" },
+      { color: "good" },
+    ],
+  };
+  assert.equal(cardsSummary(m), "Build 42 · A deploy · Disk 91% full");
+  assert.equal(cardsSummary({ text: "plain" }), "");
+  assert.equal(cardsSummary({ cards: "not a list" }), "");
 });

@@ -152,6 +152,15 @@ def test_a_webhook_posts_cards_under_a_bot_badge_and_revoking_it_stops_its_url(
     assert a.locator("#side-panel .thread-replies li .bot-tag").inner_text() == "BOT"
     a.locator("#side-panel-close").click()
 
+    # Pinned, it shows in the Pins list with its cards and the bot's badge (#17 lists, #19).
+    assert alice.api("PUT", f"/messages/{root_id}/pin").status_code == 204
+    a.get_by_role("button", name="Pins", exact=True).click()
+    pinned = a.locator("#side-panel li", has=a.locator(".card"))
+    pinned.locator(".card-title a", has_text="Build 42").wait_for()
+    assert pinned.locator(".bot-tag").inner_text() == "BOT"
+    assert pinned.locator(".card").count() == 2
+    a.locator("#side-panel-close").click()
+
     # The members panel lists the webhook's bot with its badge.
     a.locator("#show-members").click()
     a.locator("#member-list li", has_text="Deploys").locator(".bot-tag").wait_for()

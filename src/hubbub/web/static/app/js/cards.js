@@ -67,3 +67,16 @@ export function fieldRows(fields) {
   }
   return rows;
 }
+
+/**
+ * A message's cards as one line of plain text (their titles, else pretexts or fallbacks): what a
+ * search result shows for a message that is only cards.
+ * @param {{cards?: unknown}} m
+ */
+export function cardsSummary(m) {
+  const cards = Array.isArray(m.cards) ? m.cards : [];
+  return cards
+    .map((c) => c.title || c.pretext || c.fallback || c.text || "")
+    .filter(Boolean)
+    .join(" · ");
+}

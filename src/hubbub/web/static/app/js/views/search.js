@@ -18,6 +18,7 @@ import { icon } from "../icons.js";
 import { excerpt, markPieces, queryWords } from "../search-query.js";
 import { authorName } from "./author.js";
 import { mountSearchChips } from "./search-chips.js";
+import { cardsSummary } from "../cards.js";
 import { OPEN_THREAD } from "./message-extras.js";
 
 const SEARCH_DELAY_MS = 250;
@@ -256,7 +257,7 @@ export function mountSearch({ client, confirm, onOpen, onError }) {
         authorName(m.author),
         h("time", { datetime: m.created_at, title: formatFull(m.created_at), class: "time" }, formatWhen(m.created_at)),
       ),
-      h("p", { class: "search-text" }, h("bdi", {}, highlighted(hit))),
+      h("p", { class: "search-text" }, h("bdi", {}, m.text ? highlighted(hit) : visibleText(cardsSummary(m)))),
     );
   }
 

@@ -1,11 +1,12 @@
-// A message as the Mentions, Threads and Pins views list it (#17): where, who, when, its text,
-// and a button that opens it.
+// A message as the Mentions, Threads and Pins views list it (#17): where, who (with a BOT badge,
+// #19), when, its text and an integration's cards, and a button that opens it.
 
 import { visibleText } from "../bidi.js";
 import { h } from "../dom.js";
 import { formatWhen } from "../format.js";
-import { displayName } from "../names.js";
-import { messageText } from "./message-text.js";
+import { authorName } from "./author.js";
+import { messageCards } from "./cards.js";
+import { mentionStyle, messageText } from "./message-text.js";
 
 /**
  * @param {import("../client.js").Client} client
@@ -26,8 +27,9 @@ export function messageItem(client, m, { onOpen, label = "Open", extra = null })
       h("time", { datetime: m.created_at }, formatWhen(m.created_at)),
       m.thread_root ? " · in a thread" : null,
     ),
-    h("span", { class: "who" }, visibleText(displayName(m.author))),
+    h("span", { class: "who" }, authorName(m.author)),
     m.deleted ? h("p", { class: "text deleted-text" }, "This message was deleted.") : messageText(client.store, m),
+    m.deleted ? null : messageCards(m, { mention: mentionStyle(client.store, m) }),
     extra,
     h("button", { type: "button", class: "link-button", onclick: onOpen }, label),
   );
