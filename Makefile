@@ -64,7 +64,7 @@ jstest: $(NSTAMP) ## The web client: ESLint, tsc on its JSDoc types, unit tests 
 
 pytest: $(TSTAMP) ## Every test but the image's, with branch coverage (floor: COVERAGE_FLOOR)
 	rm -f .coverage .coverage.*
-	$(BIN)/pytest -m "not image" --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
+	$(BIN)/pytest -m "not image" --durations=30 --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
 
 bench: $(TSTAMP) ## Benchmarks (not a test): make bench ARGS="--scenario send --runs 3"
 	$(BIN)/python bench/run.py $(ARGS)
