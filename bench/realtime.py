@@ -1,6 +1,6 @@
 """Benchmark hubbub's real-time delivery against a bare ASGI WebSocket broadcast server.
 
-    .venv/bin/python bench/realtime.py [--scenario fanout|rooms|latency|connections|all] [--quick]
+    .venv/bin/python bench/realtime.py [--scenario fanout|rooms|latency|idle|connections|all] [--quick]
 
 Scenarios (each runs against hubbub and against bench/bare_ws.py, the ceiling, in the same run):
 
@@ -10,6 +10,7 @@ Scenarios (each runs against hubbub and against bench/bare_ws.py, the ceiling, i
 - rooms: 100 rooms x 10 subscribers; 2,000 messages posted round-robin over the rooms at
   500/s (each costs hubbub an authenticated, durable POST: this one measures the send path).
 - latency: 500 messages/s into one room with 100 subscribers for 5 s; the goal is p99 < 10 ms.
+- idle: 20 messages/s to one subscriber for 15 s (a quiet room); the goal is p99 <= 2.5 ms.
 - connections: 10,000 idle WebSockets in rooms of 10; server RSS before and after (once one
   message has reached every connection), in KB per connection.
 

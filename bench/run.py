@@ -12,7 +12,8 @@ Scenarios (throughput unit in brackets; the ceiling is measured in the same run)
   Lua script, durable) [req/s]; ceiling: bare_asgi.py POST, the nearest trivial thing.
 - history: wrk against `GET /api/v1/rooms/{id}/messages?limit=50` with 60 messages in the room
   [req/s]; ceiling: bare_asgi.py GET, the nearest trivial thing.
-- fanout, rooms, latency, connections: bench/realtime.py's scenarios (the same code, its sizes)
+- fanout, rooms, latency, idle, connections: bench/realtime.py's scenarios (the same code, its
+  sizes; idle: one subscriber, 20 messages/s for 15 s, its send -> receive latency)
   [deliveries/s; connections: connections/s and KB per connection]; ceiling: bench/bare_ws.py.
 - redis-hop: two hubbub nodes on one PostgreSQL + Redis (needs --database-url postgresql://...
   and --redis-url); the latency scenario's load posted to node A with the subscribers on node B

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SERVERS = ("bare", "hubbub")  # bench/realtime.py's: the ceiling, then hubbub
-REALTIME_SCENARIOS = ("fanout", "rooms", "latency", "connections")
+REALTIME_SCENARIOS = ("fanout", "rooms", "latency", "idle", "connections")
 # send-mentions: each message mentions 5 members; send-thread: each is a reply in one thread.
 SEND_VARIANTS = ("send-mentions", "send-thread")
 WRK_SCENARIOS = ("classic-post", "classic-read", "send", *SEND_VARIANTS, "history")
@@ -29,6 +29,7 @@ CEILING_NOTE = {
     "fanout": "bare_ws.py broadcast",
     "rooms": "bare_ws.py broadcast",
     "latency": "bare_ws.py broadcast",
+    "idle": "bare_ws.py broadcast (one subscriber, a message every 50 ms: latency, not load)",
     "connections": "bare_ws.py idle WebSockets",
     "redis-hop": "the same scenario with subscribers on the sending node (same-node)",
     "upload": "dd copying the same bytes into the files directory (conv=fsync)",
@@ -57,6 +58,8 @@ class Params:
     file_size_mb: int = 200  # upload / download: each file's size
     file_count: int = 3
     chat_seconds: float = 3.0  # the chat load alone, before the uploads (its p99's baseline)
+    idle_rate: float = 20.0  # idle: messages/s to one subscriber (a quiet room)
+    idle_seconds: float = 15.0
 
 
 FULL = Params(
@@ -96,6 +99,7 @@ QUICK = Params(
     file_size_mb=16,
     file_count=2,
     chat_seconds=0.5,
+    idle_seconds=1.0,
 )
 
 
@@ -109,5 +113,8 @@ def scenario_shape(name: str, p: Params) -> tuple[list[int], list[int], float]:
             [k % p.rooms for k in range(p.rooms_messages)],
             (p.rooms_rate),
         )
+    if name == "idle":
+        count = max(1, round(p.idle_rate * p.idle_seconds))
+        return [1], [0] * count, p.idle_rate
     count = max(1, round(p.latency_rate * p.latency_seconds))
     return [p.latency_subscribers], [0] * count, p.latency_rate

@@ -67,8 +67,8 @@ def test_realtime_quick(tmp_path: Path) -> None:
     _require_tools()
     report = _run("realtime.py", tmp_path, "--quick", "--scenario", "all")
     rows = {row["scenario"]: row for row in report["summary"]}
-    assert set(rows) == {"fanout", "rooms", "latency", "connections"}
-    for name in ("fanout", "rooms", "latency"):
+    assert set(rows) == {"fanout", "rooms", "latency", "idle", "connections"}
+    for name in ("fanout", "rooms", "latency", "idle"):
         row = rows[name]
         assert row["lost"] == {"bare": 0, "hubbub": 0}, row
         for server in ("bare", "hubbub"):
@@ -110,7 +110,7 @@ def test_make_bench_quick(tmp_path: Path) -> None:
     report = _run("run.py", tmp_path, "--quick", "--scenario", "all")
     summary = report["summary"]
     expected = {"classic-post", "classic-read", "send", "send-mentions", "send-thread", "history"}
-    expected |= {"fanout", "rooms", "latency", "connections"}
+    expected |= {"fanout", "rooms", "latency", "idle", "connections"}
     expected |= {"upload", "download"}
     assert set(summary) == expected, sorted(summary)  # redis-hop needs PostgreSQL + Redis URLs
     for name, row in summary.items():
