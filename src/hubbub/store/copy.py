@@ -46,6 +46,7 @@ TABLES: list[tuple[str, str]] = [
     ("uploads", "id"),
     ("doomed_files", "key"),
     ("notify_prefs", "user_id"),
+    ("slack_imports", "kind, slack_id"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
 # Made from the copied messages rather than copied: the search index (on SQLite also its
