@@ -135,11 +135,28 @@ async def import_export(settings: Settings, path: Path) -> Summary:
         return await services.slack_import.run(path)
 
 
+def hubbub_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m hubbub ARGS` in a process of its own, with no HUBBUB_* from outside."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")}
+    return subprocess.run(
+        [sys.executable, "-m", "hubbub", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, "PYTHONPATH": SOURCE, "COLUMNS": "120"},
+        timeout=60,
+        check=False,
+    )
+
+
 async def claim(settings: Settings, client: httpx.AsyncClient, username: str) -> Account:
     """What an imported person does: set a password with the admin's reset link, sign in."""
     async with command_services(settings) as services:
-        link = await services.admin.password_reset(None, username)
-    r = await client.post(f"{API}/password-resets/{link.code}", json={"new_password": PASSWORD})
+        code = (await services.admin.password_reset(None, username)).code
+    return await use_reset_link(client, username, code)
+
+
+async def use_reset_link(client: httpx.AsyncClient, username: str, code: str) -> Account:
+    r = await client.post(f"{API}/password-resets/{code}", json={"new_password": PASSWORD})
     assert r.status_code == 204, r.text
     r = await client.post(f"{API}/sessions", json={"username": username, "password": PASSWORD})
     assert r.status_code == 201, r.text
@@ -284,48 +301,46 @@ async def test_a_second_run_adds_nothing(settings: Settings, tmp_path: Path) -> 
     assert counts[4] == 1
 
 
-async def test_a_dry_run_counts_what_the_export_holds_and_writes_nothing(tmp_path: Path) -> None:
+@pytest.mark.slow  # each command is a Python process
+async def test_the_command_line_counts_with_a_dry_run_then_imports_and_prints_claim_links(
+    settings: Settings, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
     export = write_export(tmp_path / "export.zip")
     database = tmp_path / "never" / "hubbub.db"
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")}
-    command = [sys.executable, "-m", "hubbub", "import-slack", str(export), "--dry-run"]
-    command += ["--database-url", f"sqlite:///{database}"]
-
-    def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            env={**clean, "PYTHONPATH": SOURCE, "COLUMNS": "120"},
-            timeout=60,
-            check=False,
+    dry = await anyio.to_thread.run_sync(
+        lambda: hubbub_cli(
+            "import-slack", str(export), "--dry-run", "--database-url", f"sqlite:///{database}"
         )
-
-    result = await anyio.to_thread.run_sync(run)
-    assert result.returncode == 0, result.stderr
-    assert "dry run: nothing written" in result.stdout
-    assert re.search(r"\bmessages\W+11\b", result.stdout), result.stdout
-    assert "skipped: membership notice (channel_join)" in result.stdout
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run: nothing written" in dry.stdout
+    assert re.search(r"\bmessages\W+11\b", dry.stdout), dry.stdout
+    assert "skipped: membership notice (channel_join)" in dry.stdout
     assert not database.parent.exists(), "no database opened, let alone written"
 
+    url = settings.database_url
+    done = await anyio.to_thread.run_sync(
+        lambda: hubbub_cli("import-slack", str(export), "--database-url", url)
+    )
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"\bmessages\W+11\b", done.stdout), done.stdout
+    assert re.search(r"files attached\W+1\b", done.stdout), done.stdout
+    link = await anyio.to_thread.run_sync(
+        lambda: hubbub_cli("admin", "reset-link", "alice", "--database-url", url)
+    )
+    assert link.returncode == 0, link.stderr
+    alice = await use_reset_link(client, "alice", re.findall(r"/reset/(\S+)", link.stdout)[-1])
+    assert "general-chat" in await rooms_of(alice)
 
+
+@pytest.mark.slow  # a Python process
 async def test_an_unreadable_export_is_refused_with_a_reason(tmp_path: Path) -> None:
     bad = tmp_path / "not-an-export.zip"
     with zipfile.ZipFile(bad, "w") as archive:
         archive.writestr("readme.txt", "hello")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")}
-
-    def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "hubbub", "import-slack", str(bad), "--dry-run"],
-            capture_output=True,
-            text=True,
-            env={**clean, "PYTHONPATH": SOURCE},
-            timeout=60,
-            check=False,
-        )
-
-    result = await anyio.to_thread.run_sync(run)
+    result = await anyio.to_thread.run_sync(
+        lambda: hubbub_cli("import-slack", str(bad), "--dry-run")
+    )
     assert result.returncode == 1
     assert "no users.json: not a Slack export" in result.stderr
 
