@@ -134,9 +134,13 @@ def username_base(name: str) -> str:
     return cleaned
 
 
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _files(raw: dict[str, Any]) -> tuple[SlackFile, ...]:
     found = []
-    for f in raw.get("files") or []:
+    for f in _list(raw.get("files")):
         if not isinstance(f, dict) or not isinstance(f.get("id"), str):
             continue
         if f.get("mode") in ("tombstone", "hidden_by_limit"):
@@ -159,10 +163,10 @@ def _files(raw: dict[str, Any]) -> tuple[SlackFile, ...]:
 
 def _reactions(raw: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     found = []
-    for r in raw.get("reactions") or []:
+    for r in _list(raw.get("reactions")):
         if not isinstance(r, dict) or not isinstance(r.get("name"), str) or not r["name"]:
             continue
-        users = tuple(u for u in r.get("users") or [] if isinstance(u, str))
+        users = tuple(u for u in _list(r.get("users")) if isinstance(u, str))
         if users:
             found.append((emoji_of(r["name"]), users))
     return tuple(found)
