@@ -228,6 +228,8 @@ async def test_an_export_reads_back_through_the_api_as_the_people_who_wrote_it(
     assert hello["text"] == "Hello @bob.smith, see [the site](https://example.com) and **this**"
     assert hello["author"]["username"] == "alice"
     assert hello["mentions"]["users"] == [bob.id]
+    mentioning_bob = (await bob.get("/mentions")).json()["messages"]
+    assert [m["id"] for m in mentioning_bob] == [hello["id"]]
     assert hello["edited_at"] is not None
     assert at(hello["edited_at"]) == (T0 + 60) * 1000
     assert {(r["emoji"], r["count"], r["me"]) for r in hello["reactions"]} == {
@@ -299,6 +301,51 @@ async def test_a_second_run_adds_nothing(settings: Settings, tmp_path: Path) -> 
     assert counts[2] == first.messages + 0, "no message twice"
     assert counts[3] == first.reactions
     assert counts[4] == 1
+
+
+async def test_a_later_export_adds_only_what_is_new_after_what_is_there(
+    settings: Settings, tmp_path: Path
+) -> None:
+    full = write_export(tmp_path / "full.zip")
+    with zipfile.ZipFile(full) as archive, zipfile.ZipFile(tmp_path / "early.zip", "w") as early:
+        for name in archive.namelist():
+            if name != "general-chat/2023-01-02.json":  # the export of a day earlier
+                early.writestr(name, archive.read(name))
+    first = await import_export(settings, tmp_path / "early.zip")
+    later = await import_export(settings, full)
+    assert (first.messages, later.messages, later.replies) == (10, 1, 1)
+    async with command_services(settings) as services:
+        rows = await services.messages.uow.read(
+            lambda tx: tx.fetchall(
+                "SELECT m.seq, m.text, m.thread_root IS NOT NULL FROM messages m"
+                " JOIN rooms r ON r.id = m.room_id WHERE r.name = 'general-chat' ORDER BY m.seq"
+            )
+        )
+    assert [(int(seq), text) for seq, text, _ in rows][-1] == (
+        8,
+        "second reply, also to the channel",
+    )
+    assert bool(rows[-1][2]), "in the thread its root started in the first run"
+
+
+async def test_a_file_over_the_upload_limit_is_linked_instead(
+    settings: Settings, tmp_path: Path
+) -> None:
+    small = settings.replace(max_upload_bytes=len(NOTES) - 1)
+    summary = await import_export(small, write_export(tmp_path / "export.zip"))
+    assert (summary.files_attached, summary.files_linked) == (0, 2)
+    assert summary.skipped["file not attached, linked instead: file_too_large"] == 1
+    async with command_services(small) as services:
+        text = await services.messages.uow.read(
+            lambda tx: tx.fetchone("SELECT text FROM messages WHERE text LIKE 'the notes%'")
+        )
+        uploads = await services.messages.uow.read(
+            lambda tx: tx.fetchone("SELECT COUNT(*) FROM uploads")
+        )
+    assert text is not None
+    assert "📎 [notes.txt](https://files.slack.com/files-pri/T1-F1/notes.txt)" in text[0]
+    assert uploads is not None
+    assert int(uploads[0]) == 0, "nothing half-stored"
 
 
 @pytest.mark.slow  # each command is a Python process
