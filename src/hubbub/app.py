@@ -52,6 +52,7 @@ from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
 from hubbub.services.search import SearchService
 from hubbub.services.sessions import SessionService
+from hubbub.services.slackimport import SlackImportService
 from hubbub.services.threads import ThreadService
 from hubbub.services.unit import UnitOfWork
 from hubbub.services.webhooks import WebhookService
@@ -245,6 +246,7 @@ def build_services(
         search=SearchService(uow),
         files=files,
         notifications=NotificationService(uow, settings.notify_default),
+        slack_import=SlackImportService(uow, settings, files),
     )
 
 

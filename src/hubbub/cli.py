@@ -588,5 +588,92 @@ def admin_create_invite(
     typer.echo(invite_url(settings, invite.code))
 
 
+@admin.command("reset-link")
+def admin_reset_link(
+    username: str, database_url: DatabaseUrl = None, public_url: PublicUrl = None
+) -> None:
+    """Print a one-time link (24 h) that sets USERNAME's password: how the owner of an account
+    made without one (by `import-slack`, or `admin create-user`) claims it."""
+    settings = _settings(database_url=database_url, public_url=public_url)
+    link = _admin_run(settings, lambda svc: svc.admin.password_reset(None, username))
+    typer.echo(f"{username} can set a password within 24 hours at:\n{link.url}")
+
+
+@app.command("import-slack")
+def import_slack(
+    export: Annotated[
+        Path, typer.Argument(help="A Slack workspace export: the ZIP file Slack gives you")
+    ],
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Read the whole export and print what it holds; write nothing."
+        ),
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Import a Slack export: users (accounts without passwords: `hubbub admin reset-link`),
+    channels, private channels, DMs, messages with threads, reactions, edits and files.
+    Running it again adds nothing. docs/integrations.md, "Slack import"."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from hubbub.services.slackexport import ExportUnreadable
+    from hubbub.services.slackimport import SlackImportService
+
+    settings = _settings(database_url=database_url)
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("daily files"),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("reading", total=None)
+
+        def progress(done: int, total: int, conversation: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"#{conversation[:24]}")
+
+        async def job(services: Any) -> Any:
+            return await services.slack_import.run(export, progress)
+
+        try:
+            if dry_run:  # no database: nothing is opened, migrated or written
+                summary = asyncio.run(SlackImportService.count(export, progress))
+            else:
+                summary = _admin_run(settings, job)
+        except ExportUnreadable as exc:
+            typer.echo(f"import-slack: {exc}", err=True)
+            raise typer.Exit(1) from exc
+    _print_summary(summary, dry_run)
+
+
+def _print_summary(summary: Any, dry_run: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    title = "the export holds (dry run: nothing written)" if dry_run else "imported"
+    table = Table(title=title, show_header=False)
+    for label, value in (
+        ("accounts", summary.users),
+        ("bot accounts", summary.bots),
+        ("rooms", summary.rooms),
+        ("DMs", summary.dms),
+        ("memberships", summary.memberships),
+        ("messages", summary.messages),
+        ("  of them thread replies", summary.replies),
+        ("reactions", summary.reactions),
+        ("files attached", summary.files_attached),
+        ("files linked (not in the export)", summary.files_linked),
+        ("already imported by an earlier run", summary.already),
+    ):
+        table.add_row(label, str(value))
+    for reason, count in sorted(summary.skipped.items()):
+        table.add_row(f"skipped: {reason}", str(count))
+    Console().print(table)
+
+
 def main() -> None:
     app()

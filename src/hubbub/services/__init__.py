@@ -25,6 +25,7 @@ from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
 from hubbub.services.search import SearchService
 from hubbub.services.sessions import SessionService
+from hubbub.services.slackimport import SlackImportService
 from hubbub.services.threads import ThreadService
 from hubbub.services.webhooks import WebhookService
 
@@ -54,3 +55,4 @@ class Services:
     search: SearchService
     files: FileService
     notifications: NotificationService
+    slack_import: SlackImportService

@@ -125,6 +125,39 @@ class FileService:
             raise FileTooLarge(f"Files may be at most {limit} bytes")
         await self.limits.hit("uploads", me.id)
         await self.uow.read(lambda tx: require_voice(tx, room_id, me.id))
+
+        def guard(tx: Tx, size: int) -> None:
+            require_voice(tx, room_id, me.id)
+            self._check_quota(tx, me.id, size)
+
+        return await self._store(me.id, room_id, name, chunks, limit, guard)
+
+    async def store_imported(
+        self, owner_id: str, room_id: str, filename: str, chunks: AsyncIterable[bytes]
+    ) -> Upload:
+        """Store a file from an import (services/slackimport.py) as `owner_id`'s upload to
+        `room_id`, not yet attached: processed like an upload (type sniffed, images checked
+        and thumbnailed), but with no rate limit, membership or quota check (the history being
+        imported already holds it). Invalid (no name, empty, an unreadable image),
+        FileTooLarge past max_upload_bytes."""
+        name = clean_filename(filename)
+        if not name:
+            raise Invalid("The file needs a name (filename)", field="filename")
+        return await self._store(
+            owner_id, room_id, name, chunks, self.settings.max_upload_bytes, lambda tx, size: None
+        )
+
+    async def _store(
+        self,
+        user_id: str,
+        room_id: str,
+        name: str,
+        chunks: AsyncIterable[bytes],
+        limit: int,
+        guard: Callable[[Tx, int], None],
+    ) -> Upload:
+        """Spool, check, process and store a file, then commit its row; `guard(tx, size)`
+        runs before storing and again in the write (it raises to refuse)."""
         try:
             spooled = await spool(chunks, self.storage.spool_dir, limit)
         except TooBig:
@@ -133,7 +166,7 @@ class FileService:
         try:
             if spooled.size == 0:
                 raise Invalid("The file is empty", field="file")
-            await self.uow.read(lambda tx: self._check_quota(tx, me.id, spooled.size))
+            await self.uow.read(lambda tx: guard(tx, spooled.size))
             content_type = sniff(spooled.head)
             size, sha256 = spooled.size, spooled.sha256
             width = height = None
@@ -150,7 +183,7 @@ class FileService:
             upload = Upload(
                 id=new_id("f", self.uow.clock.now_ms()),
                 room_id=room_id,
-                user_id=me.id,
+                user_id=user_id,
                 filename=name,
                 content_type=content_type,
                 size=size,
@@ -165,9 +198,8 @@ class FileService:
                 keys.append(upload.id + files_q.THUMB_SUFFIX)
 
             def fn(tx: Tx, outbox: Outbox) -> Upload:
-                require_voice(tx, room_id, me.id)
                 # Again, in the writer: concurrent uploads of one account add up exactly.
-                self._check_quota(tx, me.id, upload.size)
+                guard(tx, upload.size)
                 stored = replace(upload, created_at=outbox.now_ms)
                 files_q.insert_upload(tx, stored, thumb_size)
                 return stored

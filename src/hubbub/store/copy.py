@@ -47,6 +47,7 @@ TABLES: list[tuple[str, str]] = [
     ("doomed_files", "key"),
     ("notify_prefs", "user_id"),
     ("log_consumers", "name"),
+    ("slack_imports", "kind, slack_id"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
 # Made from the copied messages rather than copied: the search index (on SQLite also its
