@@ -1,6 +1,7 @@
 """Benchmark hubbub's real-time delivery against a bare ASGI WebSocket broadcast server.
 
-    .venv/bin/python bench/realtime.py [--scenario fanout|rooms|latency|idle|connections|all] [--quick]
+    .venv/bin/python bench/realtime.py [--scenario fanout|rooms|latency|idle|connections|all]
+        [--quick]
 
 Scenarios (each runs against hubbub and against bench/bare_ws.py, the ceiling, in the same run):
 

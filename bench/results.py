@@ -85,6 +85,9 @@ def summarise(results: list[Result]) -> dict[str, Any]:
             row[ceiling]["kb_per_conn"] = _median(
                 [k for r, k in zip(mine, kb, strict=True) if r.server == ceiling]
             )
+        if name == "download":  # the second ceiling: nginx serving the same bytes (transfers.py)
+            for key in ("nginx_mb_per_s", "ratio_to_nginx"):
+                row[key] = _median([r.extra.get(key) for r in mine if r.server == main])
         if name == "redis-hop":
             row["hop_p50_ms"] = _diff(row[main]["p50_ms"], row[ceiling]["p50_ms"])
             row["hop_p99_ms"] = _diff(row[main]["p99_ms"], row[ceiling]["p99_ms"])
@@ -127,6 +130,8 @@ def render(summary: dict[str, Any]) -> Table:
             if name == "connections" and label == main:
                 kb = (fmt(row[lbl].get("kb_per_conn"), ".1f") for lbl in (main, ceiling))
                 ratio = "{} (KB/conn {} vs {})".format(ratio, *kb)
+            if name == "download" and label == main and row.get("ratio_to_nginx") is not None:
+                ratio = f"{ratio} ({fmt(row['ratio_to_nginx'], '.2f')} of nginx)"
             table.add_row(
                 name if label == main else "",
                 label,

@@ -9,7 +9,10 @@ the same bytes on the same disk in the same run.
   does to its commits): uploads must not block the event loop or the writer thread. The
   server's peak RSS during the uploads is its `rss_mb`.
 - download: the same files fetched by curl with their signed links (to /dev/null) against
-  `dd if=<the stored file> of=/dev/null bs=1M` (both from the page cache).
+  `dd if=<the stored file> of=/dev/null bs=1M` (both from the page cache). Beside it, when
+  nginx is installed, nginx (one worker, sendfile, pinned like hubbub) serving dd's copies to
+  the same curl: what an HTTP server written for this reaches over loopback on this machine,
+  reported as the download's `nginx_mb_per_s` and `ratio_to_nginx`.
 
 Throughput is MB/s; p50/p95/p99 are per file; CPU is µs per MB (the server's threads, or dd's
 own user + system time).
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import threading
@@ -27,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from procs import HOST, cpu_between, rss_kb, thread_cpu
+from procs import HOST, SERVER_CPU, cpu_between, free_port, rss_kb, stop, thread_cpu
 from results import CURVE, Result
 from scenarios import Params
 from servers import Server
@@ -113,6 +117,47 @@ def _curl(args: list[str]) -> tuple[float, str]:
     if done.returncode != 0:
         raise RuntimeError(f"curl {args[-1]} exited {done.returncode}: {done.stdout[-500:]}")
     return time.perf_counter() - started, done.stdout
+
+
+def _nginx_seconds(root: Path, names: list[str], pinned: bool) -> list[float] | None:
+    """Seconds curl takes to fetch each file from nginx serving `root` (None without nginx)."""
+    binary = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if binary is None:
+        return None
+    port = free_port()
+    temp = root / "nginx-temp"
+    temp.mkdir(exist_ok=True)
+    conf = root / "nginx.conf"
+    paths = " ".join(
+        f"{k}_temp_path {temp};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf.write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"daemon off; worker_processes 1; pid {root / 'nginx.pid'};\n"
+        f"error_log {root / 'nginx.log'};\n"
+        "events { worker_connections 64; }\n"
+        f"http {{ access_log off; sendfile on; {paths}\n"
+        f"  server {{ listen {HOST}:{port}; root {root}; }} }}\n"
+    )
+    cmd = [binary, "-c", str(conf), "-p", str(root)]
+    if pinned:
+        cmd = ["taskset", "-c", str(SERVER_CPU), *cmd]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                httpx.get(f"http://{HOST}:{port}/", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("nginx did not start") from None
+                time.sleep(0.05)
+        return [_curl(["-o", "/dev/null", f"http://{HOST}:{port}/{name}"])[0] for name in names]
+    finally:
+        stop(proc)
 
 
 def measure_transfers(
@@ -201,6 +246,11 @@ def measure_transfers(
         _dd([f"if={files_dir / f'dd-{i}.bin'}", "of=/dev/null", "bs=1M"])
         for i in range(params.file_count)
     ]
+    nginx = _nginx_seconds(
+        files_dir,
+        [f"dd-{i}.bin" for i in range(params.file_count)],
+        shutil.which("taskset") is not None,
+    )
     total_mb = params.file_size_mb * params.file_count
     base_p99 = _percentile(alone.latencies, 99) * 1000 if alone.latencies else None
     during_p99 = _percentile(chat.latencies, 99) * 1000 if chat.latencies else None
@@ -233,6 +283,10 @@ def measure_transfers(
         total_mb,
         cpu_us_per_op=down_cpu / total_mb * 1e6,
         rss_mb=rss_kb(server.pid) / 1024,
+        extra={
+            "nginx_mb_per_s": total_mb / sum(nginx) if nginx else None,
+            "ratio_to_nginx": sum(nginx) / sum(down_seconds) if nginx else None,
+        },
     )
 
     def dd_result(name: str, runs: list[tuple[float, float, int]]) -> Result:
