@@ -125,6 +125,13 @@ def test_desktop_notifications_for_what_notifies_while_hidden(
     seen = wait_notes(bob, 2)
     assert seen[1] == {"title": "Alice", "body": "psst"}
 
+    # An edit that adds a mention notifies (once: editing it again does not).
+    later = alice.api("POST", f"/rooms/{room['id']}/messages", json={"text": "nobody yet"}).json()
+    alice.api("PATCH", f"/messages/{later['id']}", json={"text": "@bob on second thought"})
+    seen = wait_notes(bob, 3)
+    assert seen[2] == {"title": "Alice in #plans mentioned you", "body": "@bob on second thought"}
+    alice.api("PATCH", f"/messages/{later['id']}", json={"text": "@bob on third thought"})
+
     # Mute the room from its header; its mentions stop, the DM still notifies.
     hide(bob, False)
     bob.open_room("plans")
@@ -136,10 +143,15 @@ def test_desktop_notifications_for_what_notifies_while_hidden(
     hide(bob, True)
     alice.api("POST", f"/rooms/{room['id']}/messages", json={"text": "@bob are you muted?"})
     alice.api("POST", f"/rooms/{dm['id']}/messages", json={"text": "after the mute"})
-    seen = wait_notes(bob, 3)
-    assert [n["body"] for n in seen] == ["@bob look at this", "psst", "after the mute"]
+    seen = wait_notes(bob, 4)
+    assert [n["body"] for n in seen] == [
+        "@bob look at this",
+        "psst",
+        "@bob on second thought",
+        "after the mute",
+    ]
     b.wait_for_timeout(300)
-    assert len(notes(bob)) == 3
+    assert len(notes(bob)) == 4
 
     # Clicking the mention's notification opens its room at the message.
     hide(bob, False)

@@ -87,6 +87,8 @@ export function mountNotifications({ client, onOpen, onError }) {
   let prefs = { do_not_disturb_until: null, email: "off", push_preview: true };
   /** @type {Set<string>} roots of the threads I follow */
   const followed = new Set();
+  /** @type {Set<string>} messages already notified: an edit adding a mention notifies once */
+  const notified = new Set();
   let loaded = false;
 
   async function load() {
@@ -105,8 +107,13 @@ export function mountNotifications({ client, onOpen, onError }) {
 
   const away = () => document.visibilityState === "hidden" || !document.hasFocus();
 
-  /** @param {Message} message */
-  function consider(message) {
+  const wanted = () => away() && supported() && Notification.permission === "granted" && flag(ENABLED_KEY);
+
+  /**
+   * @param {Message} message
+   * @param {boolean} [onlyMention]  an edited message: it notifies only if it now mentions me
+   */
+  function consider(message, onlyMention = false) {
     const me = store.me;
     if (!me) return;
     // The server's rule: I follow threads I started or replied in.
@@ -121,8 +128,10 @@ export function mountNotifications({ client, onOpen, onError }) {
       dndUntil: prefs.do_not_disturb_until,
       now: Date.now(),
     });
-    if (!reason || !room || !away()) return;
-    if (!supported() || Notification.permission !== "granted" || !flag(ENABLED_KEY)) return;
+    if (!reason || !room || !wanted()) return;
+    if ((onlyMention && reason !== "mention") || notified.has(message.id)) return;
+    notified.add(message.id);
+    if (notified.size > 1000) notified.delete(notified.values().next().value || "");
     const author = message.author?.display_name || message.author?.username || "Someone";
     const where = room.kind === "dm" ? author : `${author} in #${room.name}`;
     const title = reason === "mention" ? `${where} mentioned you` : where;
@@ -141,6 +150,12 @@ export function mountNotifications({ client, onOpen, onError }) {
     const events = /** @type {CustomEvent<StreamEvent[]>} */ (e).detail;
     for (const ev of events) {
       if (ev.type === "message.created" && ev.data) consider(ev.data);
+      // An edit that may add a mention of me (the event has only the text; the server
+      // resolved the mentions again): fetch the message to see, if I would be told.
+      else if (ev.type === "message.updated" && ev.data && ev.data.text.includes("@") && wanted()) {
+        const id = ev.data.id;
+        if (!notified.has(id)) client.fetchMessage(id).then((m) => consider(m, true), () => {});
+      }
     }
   });
 
