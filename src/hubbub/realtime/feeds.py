@@ -101,8 +101,21 @@ class Feeds:
 
     @asynccontextmanager
     async def open(self, me: User, session_id: str, since: str | None) -> AsyncIterator[Feed]:
-        """Subscribe `me` (signed in with `session_id`) from `since` (None: from now) for the
-        duration of the block.
+        """`subscribe` for the duration of the block."""
+        feed = await self.subscribe(me, session_id, since)
+        try:
+            yield feed
+        finally:
+            self.close(feed)
+
+    def close(self, feed: Feed) -> None:
+        """End a feed `subscribe` made."""
+        self.hub.unregister(feed.sub)
+
+    async def subscribe(self, me: User, session_id: str, since: str | None) -> Feed:
+        """Subscribe `me` (signed in with `session_id`) from `since` (None: from now); the
+        caller must `close` the feed. (The WebSocket stream calls this rather than `open`: a
+        generator frame per connection, for hours, is memory an idle connection need not hold.)
 
         Subscribes to live events first, then reads the head (and the user's rooms, if this
         is their first connection to the node) and checks the session in one snapshot, so
@@ -128,9 +141,10 @@ class Feeds:
                 raise CursorExpired("This cursor is older than the kept events: fetch state again")
             if rooms is not None:
                 self.hub.set_rooms(me, rooms, now)
-            yield Feed(self, sub, now if start is None else start)
-        finally:
+            return Feed(self, sub, now if start is None else start)
+        except BaseException:
             self.hub.unregister(sub)
+            raise
 
     async def head_cursor(self) -> str:
         """The cursor of the newest committed event: where a stream "from now" starts."""

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections import deque
 
 from hubbub.models import User
 from hubbub.realtime.frames import Frame
@@ -35,8 +33,8 @@ class Subscription:
     __slots__ = (
         "_gone",
         "_queue",
-        "_ready",
         "_stopped",
+        "_waiter",
         "last_pos",
         "max_buffer",
         "session_id",
@@ -48,8 +46,10 @@ class Subscription:
         self.session_id = session_id
         self.last_pos = 0
         self.max_buffer = max_buffer
-        self._queue: deque[Frame] = deque()
-        self._ready = asyncio.Event()
+        self._queue: list[Frame] = []  # (an empty deque is ~600 bytes; a list, 56)
+        # The writer waiting in `wait`, if one is: a bare future (an Event costs a deque per
+        # connection, and idle connections are what a server holds most of).
+        self._waiter: asyncio.Future[None] | None = None
         self._stopped: StreamStopped | None = None
         self._gone = False  # the client went away: no wait blocks any more
 
@@ -64,47 +64,64 @@ class Subscription:
             self.stop(SlowConsumer())
         else:
             self._queue.append(frame)
-            self._ready.set()
+            self._wake()
 
     def stop(self, why: StreamStopped) -> None:
         """End the subscription at once: buffered frames are dropped, `take` raises `why`."""
         if self._stopped is None:
             self._stopped = why
             self._queue.clear()
-            self._ready.set()
+            self._wake()
 
     def forget_room(self, room_id: str) -> None:
         """Drop the buffered frames of `room_id` not yet taken (the user is no longer in it)."""
         if any(f.room_id == room_id for f in self._queue):
-            self._queue = deque(f for f in self._queue if f.room_id != room_id)
+            self._queue = [f for f in self._queue if f.room_id != room_id]
 
     def take(self) -> list[Frame]:
         """Every buffered frame not yet delivered, in order. Raises why it stopped, if it did."""
         if self._stopped is not None:
             raise self._stopped
+        if not self._queue:
+            return []
+        queued, self._queue = self._queue, []
         out = []
-        while self._queue:
-            frame = self._queue.popleft()
+        for frame in queued:
             if frame.pos is not None:
                 if frame.pos <= self.last_pos:
                     continue
                 self.last_pos = frame.pos
             out.append(frame)
-        self._ready.clear()
         return out
 
     def wake(self) -> None:
         """The client went away: a pending `wait` returns now, and so does every later one.
-        Sticky, because `take` clears the ready flag: a wake that lands while the writer is
-        between `take` and `wait` (say, in a catch-up read) must not be lost, else the stream
-        would be noticed gone only at the next ping."""
+        Sticky (`wait` checks it first): a wake that lands while the writer is between `take`
+        and `wait` (say, in a catch-up read) must not be lost, else the stream would be
+        noticed gone only at the next ping."""
         self._gone = True
-        self._ready.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def wait(self, max_wait: float) -> None:
-        """Until something is buffered (or it stopped), or `max_wait` seconds pass."""
+        """Until something is buffered (or it stopped), or `max_wait` seconds pass. One
+        waiter at a time: the transport's writer."""
         if self._queue or self._stopped is not None or self._gone:
             return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(max_wait):  # no Task per wait, unlike wait_for
-                await self._ready.wait()
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(max_wait, _release, waiter)  # no Task or context per wait
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)

@@ -13,12 +13,13 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request, WebSocket
 from pydantic import StringConstraints
 from starlette.responses import Response, StreamingResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from hubbub import wire
@@ -47,7 +48,7 @@ from hubbub.web.event_schemas import EventsPage
 from hubbub.web.responses import json_response, no_content
 from hubbub.web.schemas import PROBLEMS, PresenceOut, StreamTicketOut
 
-__all__ = ["STREAM_PATH", "StreamEndpoint", "router"]
+__all__ = ["STREAM_PATH", "is_stream", "router", "serve_stream"]
 
 log = logging.getLogger(__name__)
 
@@ -208,32 +209,49 @@ async def _sse(
 STREAM_PATH = "/api/v1/stream"
 
 
-class StreamEndpoint:
-    """ASGI middleware: serve the WebSocket stream (`GET /api/v1/stream?since=&access_token=`)
-    directly, not through FastAPI's router and middleware stack. A connection lives for hours:
-    every layer it would run inside costs memory per connection and calls per frame."""
+def is_stream(scope: Scope) -> bool:
+    """Whether `scope` is a WebSocket stream connection (`GET /api/v1/stream`)."""
+    return bool(scope["type"] == "websocket" and scope["path"] == STREAM_PATH)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket" or scope["path"] != STREAM_PATH:
-            await self.app(scope, receive, send)
-            return
-        websocket = WebSocket(scope, receive, send)
-        params = websocket.query_params
-        since, token, ticket = params.get("since"), params.get("access_token"), params.get("ticket")
-        if since is not None and len(since) > 64:
-            since = "-"  # no cursor is that long: answered with a reset
-        if token is not None and len(token) > 256:
-            token = ""
-        if ticket is not None and len(ticket) > 128:
-            ticket = "-"
-        await stream(websocket, since, token, ticket)
+async def serve_stream(scope: Scope, receive: Receive, send: Send) -> None:
+    """The WebSocket stream for one connection (`scope["app"]` set)."""
+    await stream(WebSocket(scope, receive, send), *_stream_params(scope))
+
+
+def _stream_params(scope: Scope) -> tuple[str | None, str | None, str | None, str | None]:
+    """(since, access_token, ticket, Authorization) of a stream request, read straight from
+    the scope: not through Starlette's QueryParams and Headers, which the WebSocket object
+    would cache for the connection's whole life, nor in the frame of a coroutine that lives
+    as long."""
+    since = token = ticket = authorization = None
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name == "since":
+            since = value
+        elif name == "access_token":
+            token = value
+        elif name == "ticket":
+            ticket = value
+    for header, raw in scope["headers"]:
+        if header == b"authorization":
+            authorization = raw.decode("latin-1")
+            break
+    if since is not None and len(since) > 64:
+        since = "-"  # no cursor is that long: answered with a reset
+    if token is not None and len(token) > 256:
+        token = ""
+    if ticket is not None and len(ticket) > 128:
+        ticket = "-"
+    return since, token, ticket, authorization
 
 
 async def stream(
-    websocket: WebSocket, since: str | None, access_token: str | None, ticket: str | None
+    websocket: WebSocket,
+    since: str | None,
+    access_token: str | None,
+    ticket: str | None,
+    authorization: str | None,
 ) -> None:
     """A `hello` frame, then one JSON event per text frame. The client may send
     {"type": "typing", "room_id"}."""
@@ -243,9 +261,8 @@ async def stream(
     ws: TransportMetrics = websocket.app.state.metrics.transports["websocket"]
     await websocket.accept()
     try:
-        session = await _stream_session(
-            svc, websocket.headers.get("authorization"), access_token, ticket
-        )
+        session = await _stream_session(svc, authorization, access_token, ticket)
+        del authorization, access_token, ticket  # the stream may last hours: keep no secrets
     except Unauthenticated as exc:
         await websocket.close(CLOSE_UNAUTHENTICATED, exc.detail[:120])
         return
@@ -254,7 +271,10 @@ async def stream(
         return
     limits: RateLimits = websocket.app.state.rate_limits
     try:
-        async with rt.feeds.open(session.user, session.id, since) as feed, ws.connection():
+        # Not `async with`: a context manager's generator frame would be held per connection.
+        feed = await rt.feeds.subscribe(session.user, session.id, since)
+        ws.open.inc()
+        try:
             reader = asyncio.create_task(_read_client(websocket, svc, limits, session.user))
             # A client that leaves must not wait for the next event or ping to be noticed.
             reader.add_done_callback(lambda _: feed.sub.wake())
@@ -265,6 +285,9 @@ async def stream(
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reader
+        finally:
+            ws.open.dec()
+            rt.feeds.close(feed)
     except CursorExpired:
         await _close(
             websocket, CLOSE_RESET, "cursor cannot be resumed: fetch state again", RESET.text
