@@ -317,21 +317,10 @@ class RoomService:
             other = _user(tx, username)
             if other.id == me.id:
                 raise DmWithSelf("Choose someone else to message")
-            dm_key = ":".join(sorted((me.id, other.id)))
+            room, dm_key = dm_room(me, other, now)
             existing = rooms_q.find_dm(tx, dm_key, me.id)
             if existing is not None:
                 return existing, False
-            names = sorted((me.username, other.username), key=str.lower)
-            room = Room(
-                id=new_id("d", now),
-                name=", ".join(names),
-                topic="",
-                visibility="private",
-                kind="dm",
-                created_at=now,
-                member_count=0,
-                last_seq=0,
-            )
             if not rooms_q.insert_room(tx, room, dm_key=dm_key):  # created concurrently
                 found = rooms_q.find_dm(tx, dm_key, me.id)
                 assert found is not None
@@ -381,6 +370,22 @@ def parse_room_cursor(cursor: str) -> tuple[str, str]:
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise Invalid("cursor is not one this server made", field="cursor") from None
     return name, room_id
+
+
+def dm_room(a: User, b: User, at: int) -> tuple[Room, str]:
+    """A new DM room between `a` and `b` made at `at` (named after both, in order), and the
+    key that makes it the only one between them."""
+    room = Room(
+        id=new_id("d", at),
+        name=", ".join(sorted((a.username, b.username), key=str.lower)),
+        topic="",
+        visibility="private",
+        kind="dm",
+        created_at=at,
+        member_count=0,
+        last_seq=0,
+    )
+    return room, ":".join(sorted((a.id, b.id)))
 
 
 def public_room(room: Room) -> Room:

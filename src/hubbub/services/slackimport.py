@@ -41,7 +41,7 @@ from hubbub.services import mentions
 from hubbub.services.admin import NO_PASSWORD
 from hubbub.services.files import FileService
 from hubbub.services.messages import ATTACHMENTS_MAX, author_of
-from hubbub.services.rooms import NAME_MAX, TOPIC_MAX, announce_join, public_room
+from hubbub.services.rooms import NAME_MAX, TOPIC_MAX, announce_join, dm_room, public_room
 from hubbub.services.slackexport import SlackConversation, SlackExport, SlackUser
 from hubbub.services.slackmessages import Planned, SlackFile, plan_message, username_base
 from hubbub.services.unit import Outbox, UnitOfWork
@@ -288,17 +288,7 @@ class _Run:
         created = conversation.created_ms or now
         room_id = None
         if conversation.kind == "dm" and len(members) == 2:
-            dm_key = ":".join(sorted(u.id for u in members))
-            room = Room(
-                id=new_id("d", created),
-                name=", ".join(sorted((u.username for u in members), key=str.lower)),
-                topic="",
-                visibility="private",
-                kind="dm",
-                created_at=created,
-                member_count=0,
-                last_seq=0,
-            )
+            room, dm_key = dm_room(members[0], members[1], created)
             if rooms_q.insert_room(tx, room, dm_key=dm_key):
                 room_id = room.id
                 counts.dms += 1
