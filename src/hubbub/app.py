@@ -36,6 +36,8 @@ from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
 from hubbub.services.bots import BotService
 from hubbub.services.classic import ClassicService
+from hubbub.services.consumers import NODE, LogConsumer
+from hubbub.services.email import EmailService
 from hubbub.services.erasure import ErasureService
 from hubbub.services.exports import ExportService, Wakeup
 from hubbub.services.files import FileService
@@ -66,6 +68,7 @@ from hubbub.web import (
     client,
     conversations,
     docs_ui,
+    email,
     exports,
     files,
     health,
@@ -88,6 +91,7 @@ __all__ = ["command_services", "create_app", "open_store"]
 
 log = logging.getLogger(__name__)
 EXPORT_POLL_SECONDS = 60.0
+EMAIL_POLL_SECONDS = 30.0  # how often the node holding the email consumer looks for digests
 
 
 async def open_engine(settings: Settings) -> Engine:
@@ -218,8 +222,10 @@ def build_services(
     storage: FileStorage,
     links: FileLinks,
     online: Online = NOBODY_ONLINE,
+    email_key: bytes = b"",
 ) -> Services:
     passwords = Passwords(settings.password_hashing)
+    notifications = NotificationService(uow, settings.notify_default)
     activity = ActivityService(uow, limits)
     files = FileService(uow, settings, limits, storage, links)
     messages = MessageService(uow, settings, limits, activity, online, reap=files.reap)
@@ -244,7 +250,8 @@ def build_services(
         bots=BotService(uow, limits),
         search=SearchService(uow),
         files=files,
-        notifications=NotificationService(uow, settings.notify_default),
+        notifications=notifications,
+        email=EmailService(uow, settings, limits, notifications, email_key, holder=NODE),
     )
 
 
@@ -263,7 +270,16 @@ async def command_services(
         uow = UnitOfWork(store, the_clock, bus)
         links = await open_links(store, settings, the_clock)
         storage = open_file_storage(settings)
-        yield build_services(store, settings, bus, uow, RateLimits(None, None), storage, links)
+        yield build_services(
+            store,
+            settings,
+            bus,
+            uow,
+            RateLimits(None, None),
+            storage,
+            links,
+            email_key=await store.email_key(),
+        )
     finally:
         await store.close()
 
@@ -304,7 +320,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             limits = RateLimits(open_rate_limit_storage(settings), limits_overrides)
             app.state.rate_limits = limits
             services = build_services(
-                store, settings, bus, uow, limits, storage, links, HubPresence(hub, bus)
+                store,
+                settings,
+                bus,
+                uow,
+                limits,
+                storage,
+                links,
+                HubPresence(hub, bus),
+                email_key=await store.email_key(),
             )
             app.state.services = services
             app.state.realtime = Realtime(
@@ -341,6 +365,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                     name="hubbub-flush",
                 ),
             ]
+            if settings.smtp is not None:  # missed-message email (#18)
+                mailer = LogConsumer("email", store, the_clock, services.email.handle, wakeups=hub)
+                metrics.watch_email(services.email.counts, mailer)
+                tasks.append(asyncio.create_task(mailer.run(), name="hubbub-email-consumer"))
+                tasks.append(
+                    asyncio.create_task(
+                        services.email.run_sender(
+                            lambda: mailer.pos is not None,
+                            min(EMAIL_POLL_SECONDS, settings.email_delay_seconds / 4),
+                        ),
+                        name="hubbub-email-sender",
+                    )
+                )
             try:
                 await metrics.start(settings.host, settings.metrics_port)
                 yield
@@ -375,6 +412,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(client.router)
     app.include_router(invites.links)
     app.include_router(webhooks.hooks)
+    app.include_router(email.links)
     for router in (
         accounts.router,
         rooms.router,
@@ -390,6 +428,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         files.router,
         avatars.router,
         notifications.router,
+        email.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

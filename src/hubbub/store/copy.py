@@ -47,6 +47,9 @@ TABLES: list[tuple[str, str]] = [
     ("doomed_files", "key"),
     ("notify_prefs", "user_id"),
     ("log_consumers", "name"),
+    ("email_confirmations", "token_hash"),
+    ("email_queue", "user_id, message_id"),
+    ("email_sends", "user_id"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
 # Made from the copied messages rather than copied: the search index (on SQLite also its
