@@ -368,6 +368,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             if settings.smtp is not None:  # missed-message email (#18)
                 mailer = LogConsumer("email", store, the_clock, services.email.handle, wakeups=hub)
                 metrics.watch_email(services.email.counts, mailer)
+                app.state.email_consumer = mailer
                 tasks.append(asyncio.create_task(mailer.run(), name="hubbub-email-consumer"))
                 tasks.append(
                     asyncio.create_task(

@@ -67,6 +67,7 @@ class MailCounts:
     failed: dict[str, int] = field(default_factory=lambda: {"confirmation": 0, "digest": 0})
     retried: int = 0
     oldest_queued_ms: int | None = None  # the oldest queued message, at the last round
+    rounds: int = 0  # rounds of send_due finished
 
 
 def _b64(raw: bytes) -> str:
@@ -227,6 +228,7 @@ class EmailService:
             if await self._send_one(target, user_id):
                 sent += 1
         self.counts.oldest_queued_ms = await self.uow.read(email_q.oldest_queued)
+        self.counts.rounds += 1
         return sent
 
     async def run_sender(self, may_send: Callable[[], bool], poll_seconds: float) -> None:
