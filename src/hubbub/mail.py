@@ -19,7 +19,15 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["MailError", "SmtpTarget", "check_address", "parse_mail_from", "parse_smtp_url", "send"]
+__all__ = [
+    "MailError",
+    "SmtpTarget",
+    "check_address",
+    "parse_mail_from",
+    "parse_smtp_url",
+    "probe",
+    "send",
+]
 
 SMTP_TIMEOUT_SECONDS = 20.0
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
@@ -126,7 +134,9 @@ def check_address(address: str) -> str | None:
     return None
 
 
-def _send_sync(target: SmtpTarget, message: EmailMessage, timeout: float) -> None:
+def _send_sync(target: SmtpTarget, message: EmailMessage | None, timeout: float) -> None:
+    """Connect, greet, STARTTLS and sign in as configured; then send `message`, or with None
+    say goodbye (a probe)."""
     context = ssl.create_default_context()
     client: smtplib.SMTP
     if target.implicit_tls:
@@ -140,7 +150,8 @@ def _send_sync(target: SmtpTarget, message: EmailMessage, timeout: float) -> Non
             client.ehlo()
         if target.username is not None:
             client.login(target.username, target.password or "")
-        client.send_message(message)
+        if message is not None:
+            client.send_message(message)
 
 
 async def send(target: SmtpTarget, message: EmailMessage) -> None:
@@ -148,5 +159,14 @@ async def send(target: SmtpTarget, message: EmailMessage) -> None:
     SMTP_TIMEOUT_SECONDS); MailError if it is not accepted."""
     try:
         await asyncio.to_thread(_send_sync, target, message, SMTP_TIMEOUT_SECONDS)
+    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+        raise MailError(f"{type(exc).__name__}: {exc}") from exc
+
+
+async def probe(target: SmtpTarget, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Connect to the relay, STARTTLS and sign in as sending would, and send nothing;
+    MailError with why it failed (`hubbub doctor`)."""
+    try:
+        await asyncio.to_thread(_send_sync, target, None, timeout)
     except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
         raise MailError(f"{type(exc).__name__}: {exc}") from exc
