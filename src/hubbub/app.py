@@ -223,6 +223,7 @@ def build_services(
     links: FileLinks,
     online: Online = NOBODY_ONLINE,
     email_key: bytes = b"",
+    node: str = NODE,
 ) -> Services:
     passwords = Passwords(settings.password_hashing)
     notifications = NotificationService(uow, settings.notify_default)
@@ -251,7 +252,7 @@ def build_services(
         search=SearchService(uow),
         files=files,
         notifications=notifications,
-        email=EmailService(uow, settings, limits, notifications, email_key, holder=NODE),
+        email=EmailService(uow, settings, limits, notifications, email_key, holder=node),
     )
 
 
@@ -288,6 +289,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     """Build the ASGI app. The database opens (and migrates) in the lifespan, not here."""
     the_clock = clock or SystemClock()
     metrics = Metrics()  # per app, so tests can build many
+    # This app as the holder of consumer leases: per app, so that two apps in one process
+    # (tests of a cluster) are two nodes.
+    node = f"{NODE}:{secrets.token_hex(3)}"
     limits_overrides = rate_limit_overrides(settings)  # a bad setting fails here, at start
 
     @asynccontextmanager
@@ -329,6 +333,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 links,
                 HubPresence(hub, bus),
                 email_key=await store.email_key(),
+                node=node,
             )
             app.state.services = services
             app.state.realtime = Realtime(
@@ -366,7 +371,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 ),
             ]
             if settings.smtp is not None:  # missed-message email (#18)
-                mailer = LogConsumer("email", store, the_clock, services.email.handle, wakeups=hub)
+                mailer = LogConsumer(
+                    "email", store, the_clock, services.email.handle, wakeups=hub, holder=node
+                )
                 metrics.watch_email(services.email.counts, mailer)
                 app.state.email_consumer = mailer
                 tasks.append(asyncio.create_task(mailer.run(), name="hubbub-email-consumer"))

@@ -6,6 +6,7 @@ Time is a FakeClock; both engines."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import re
@@ -114,6 +115,11 @@ class Server:
             assert loop.time() < deadline, "the email consumer did not catch up"
             await asyncio.sleep(0.01)
 
+    async def leads(self) -> None:
+        """Wait until this app's email consumer holds the lease."""
+        consumer = self.app.state.email_consumer
+        await until(lambda: consumer.pos is not None, "the email consumer's lease")
+
     async def queued(self) -> int:
         return int((await self.sql("SELECT COUNT(*) FROM email_queue"))[0][0])
 
@@ -135,23 +141,26 @@ def mail_settings(settings: Settings, inbox_port: int) -> Settings:
     )
 
 
-async def running(settings: Settings, clock: FakeClock) -> AsyncIterator[Server]:
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings, clock: FakeClock, leader: bool = True
+) -> AsyncIterator[Server]:
+    """An app on `settings`; with `leader`, once its email consumer holds the lease (it starts
+    at the log's head, and only the lease holder sends)."""
     app = create_app(settings, clock=clock)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             server = Server(app, client, clock)
-            # The consumer starts at the log's head (and the sender runs only where it holds
-            # the lease): let it claim its place first.
-            consumer = app.state.email_consumer
-            await until(lambda: consumer.pos is not None, "the email consumer's lease")
+            if leader:
+                await server.leads()
             yield server
     await check_stored_events(settings)
 
 
 @pytest.fixture
 async def server(settings: Settings, clock: FakeClock, inbox: Inbox) -> AsyncIterator[Server]:
-    async for s in running(mail_settings(settings, inbox.port), clock):
+    async with running(mail_settings(settings, inbox.port), clock) as s:
         yield s
 
 
@@ -535,7 +544,7 @@ async def test_a_restart_between_queueing_and_sending_sends_once(
     settings: Settings, clock: FakeClock, inbox: Inbox
 ) -> None:
     configured = mail_settings(settings, inbox.port)
-    async for first in running(configured, clock):
+    async with running(configured, clock) as first:
         alice = await account(first, "alice")
         bob = await account(first, "bob")
         await confirm(first, inbox, bob, "bob@example.org")
@@ -544,10 +553,72 @@ async def test_a_restart_between_queueing_and_sending_sends_once(
         await first.caught_up()
         assert await first.queued() == 1
     assert len(inbox.mails) == 1  # the confirmation
-    async for second in running(configured, clock):
+    async with running(configured, clock) as second:
         await second.after_delay()
         mails = await inbox.wait(2)
         assert "sent before the restart" in parts(mails[1])[0]
         await second.after_delay()
         assert len(inbox.mails) == 2
         assert await second.queued() == 0
+
+
+async def test_on_two_nodes_one_sends_and_the_other_takes_over_when_it_stops(
+    settings: Settings, clock: FakeClock, inbox: Inbox
+) -> None:
+    configured = mail_settings(settings, inbox.port)
+    async with contextlib.AsyncExitStack() as stack_b:
+        first_stack = contextlib.AsyncExitStack()
+        first = await first_stack.enter_async_context(running(configured, clock))
+        second = await stack_b.enter_async_context(running(configured, clock, leader=False))
+        alice = await account(first, "alice")
+        bob = await account(first, "bob")
+        await confirm(first, inbox, bob, "bob@example.org")
+        await digest_on(bob)
+        direct = await dm(alice, bob)
+        await alice.send(direct, "while the first node leads")
+        await first.after_delay()
+        mails = await inbox.wait(2)
+        assert "while the first node leads" in parts(mails[1])[0]
+        # The fake clock jumps past the lease, so the second node may have taken it over
+        # meanwhile: whichever sent, the digest went once.
+        sent = [s.services.email.counts.sent["digest"] for s in (first, second)]
+        assert sorted(sent) == [0, 1]
+        await first_stack.aclose()  # the first node stops (and gives its lease up)
+        clock.advance(11)  # when the second tries for the lease again
+        await second.leads()
+        alice_b = Account(alice.username, alice.token, alice.user, second.client)
+        await alice_b.send(direct, "after the first node stopped")
+        await second.after_delay()
+        mails = await inbox.wait(3)
+        text = parts(mails[2])[0]
+        assert "after the first node stopped" in text
+        assert "while the first node leads" not in text
+        await second.after_delay()
+        assert len(inbox.mails) == 3
+        assert second.services.email.counts.sent["digest"] == sent[1] + 1
+
+
+async def test_two_nodes_sending_at_once_mail_a_digest_once(
+    settings: Settings, clock: FakeClock, inbox: Inbox
+) -> None:
+    """Each user's digest is held by one node at a time (a row taken atomically), so even
+    two nodes that both believe they lead send it once."""
+    configured = mail_settings(settings, inbox.port)
+    async with (
+        running(configured, clock) as first,
+        running(configured, clock, leader=False) as second,
+    ):
+        alice = await account(first, "alice")
+        bob = await account(first, "bob")
+        await confirm(first, inbox, bob, "bob@example.org")
+        await digest_on(bob)
+        await alice.send(await dm(alice, bob), "only once, please")
+        await first.caught_up()
+        # Past the delay, without waking either node's sender: both send at the same moment.
+        clock.skip(DELAY + 1)
+        sent = await asyncio.gather(
+            first.services.email.send_due(), second.services.email.send_due()
+        )
+        assert sorted(sent) == [0, 1]
+        assert len(inbox.mails) == 2
+        assert "only once, please" in parts(inbox.mails[1])[0]
