@@ -622,3 +622,14 @@ async def test_two_nodes_sending_at_once_mail_a_digest_once(
         assert sorted(sent) == [0, 1]
         assert len(inbox.mails) == 2
         assert "only once, please" in parts(inbox.mails[1])[0]
+
+
+async def test_a_refused_address_leaves_the_display_name_of_the_same_patch_alone(
+    server: Server,
+) -> None:
+    bob = await account(server, "bob")
+    r = await bob.patch("/me", {"display_name": "Robert", "email": "not an address"})
+    assert_problem(r, 422, "invalid")
+    assert (await bob.get("/me")).json()["display_name"] == "bob"
+    r = await bob.patch("/me", {"display_name": "Robert", "email": None})
+    assert r.json()["display_name"] == "Robert"

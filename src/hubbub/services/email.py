@@ -90,6 +90,19 @@ class EmailService:
 
     # -- the address --------------------------------------------------------------------------
 
+    def check_address(self, email: str | None) -> mail.SmtpTarget | None:
+        """Whether `email` may be set here (None: removing, always fine); returns the relay.
+        EmailDisabled without SMTP, Invalid for a malformed address. Changes nothing."""
+        if email is None:
+            return None
+        target = self.settings.smtp
+        if target is None:
+            raise EmailDisabled("This server sends no email: its admin has not set up SMTP")
+        why = mail.check_address(email)
+        if why is not None:
+            raise Invalid(f"email {why}", field="email")
+        return target
+
     async def get_address(self, me: User) -> EmailAddress:
         return await self.uow.read(lambda tx: email_q.find_address(tx, me.id))
 
@@ -103,12 +116,8 @@ class EmailService:
         if email is None:
             await self.uow.write(lambda tx, _: email_q.set_address(tx, me.id, None, False))
             return EmailAddress(None, False)
-        target = self.settings.smtp
-        if target is None:
-            raise EmailDisabled("This server sends no email: its admin has not set up SMTP")
-        why = mail.check_address(email)
-        if why is not None:
-            raise Invalid(f"email {why}", field="email")
+        target = self.check_address(email)
+        assert target is not None
         current = await self.get_address(me)
         if current.email == email and current.confirmed:
             return current

@@ -120,6 +120,8 @@ async def update_me(body: MePatch, me: Me, svc: Svc) -> Response:
     server sends no mail; 503 `mail_unavailable` when its relay refused the mail (the
     address stays, unconfirmed: send it again)."""
     user = me
+    if "email" in body.model_fields_set:
+        svc.email.check_address(body.email)  # refused before anything changes
     if body.display_name is not None:
         user = await svc.accounts.update_profile(me, body.display_name)
     if "email" in body.model_fields_set:
