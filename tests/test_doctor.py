@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from hubbub.app import open_store
 from hubbub.config import Settings
 from hubbub.doctor import Context, Finding, Report, diagnose
 from tests.certificates import make_certificate
+from tests.mailbox import local_inbox
 from tests.server_process import free_port
 
 pytestmark = pytest.mark.anyio
@@ -142,23 +142,11 @@ async def test_an_unreachable_mail_relay_is_a_problem(tmp_path: Path) -> None:
 
 async def test_a_reachable_mail_relay_is_ok_and_gets_no_mail(tmp_path: Path) -> None:
     url = await migrated_sqlite(tmp_path)
-    got: list[object] = []
-
-    class Handler:
-        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-            got.append(envelope)
-            return "250 OK"
-
-    port = free_port()
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        relay = f"smtp://127.0.0.1:{port}?starttls=false"
+    with local_inbox() as inbox:
+        relay = f"smtp://127.0.0.1:{inbox.port}?starttls=false"
         report = await doctor(database_url=url, smtp_url=relay, mail_from="a@example.com")
-    finally:
-        controller.stop()
     assert finding(report, "smtp").status == "ok"
-    assert got == []
+    assert inbox.mails == []
 
 
 # -- links and proxies --------------------------------------------------------------------------

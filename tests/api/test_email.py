@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email
-import email.policy
 import re
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
@@ -29,36 +24,13 @@ from hubbub.services import Services
 from tests.api.conftest import USER_FIELDS, Account, assert_problem, sign_up
 from tests.conftest import check_stored_events
 from tests.fakes import FakeClock
+from tests.mailbox import Inbox, local_inbox
 
 pytestmark = pytest.mark.anyio
 
 PUBLIC = "https://chat.example.com"
 DELAY = 15 * 60.0  # HUBBUB_EMAIL_DELAY's default
 WAIT = 10.0  # seconds the test waits for what runs in the background
-
-
-@dataclass
-class Inbox:
-    """What the local SMTP server took; `refuse` makes it answer 451 to that many mails."""
-
-    port: int = 0
-    mails: list[EmailMessage] = field(default_factory=list)
-    refuse: int = 0
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if self.refuse > 0:
-            self.refuse -= 1
-            return "451 4.3.0 try again later"
-        content = envelope.content
-        assert isinstance(content, bytes)
-        parsed = email.message_from_bytes(content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.mails.append(parsed)
-        return "250 OK"
-
-    async def wait(self, count: int) -> list[EmailMessage]:
-        await until(lambda: len(self.mails) >= count, f"{count} mails")
-        return self.mails
 
 
 async def until(done: Callable[[], bool], what: str) -> None:
@@ -69,21 +41,15 @@ async def until(done: Callable[[], bool], what: str) -> None:
         await asyncio.sleep(0.01)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+async def wait_mails(inbox: Inbox, count: int) -> list[EmailMessage]:
+    await until(lambda: len(inbox.mails) >= count, f"{count} mails")
+    return inbox.mails
 
 
 @pytest.fixture
 def inbox() -> Iterator[Inbox]:
-    box = Inbox(port=free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    try:
+    with local_inbox() as box:
         yield box
-    finally:
-        controller.stop()
 
 
 @dataclass
@@ -180,7 +146,7 @@ async def confirm(server: Server, inbox: Inbox, who: Account, address: str) -> N
     count = len(inbox.mails)
     r = await who.patch("/me", {"email": address})
     assert r.status_code == 200, r.text
-    mails = await inbox.wait(count + 1)
+    mails = await wait_mails(inbox, count + 1)
     path = link_in(mails[-1]).removeprefix(PUBLIC)
     r = await server.client.post(path)
     assert r.status_code == 200, r.text
@@ -215,7 +181,7 @@ async def test_an_address_is_confirmed_by_the_link_mailed_to_it(
     assert r.status_code == 200, r.text
     assert r.json()["email"] == "bob@example.org"
     assert r.json()["email_confirmed"] is False
-    [mail] = await inbox.wait(1)
+    [mail] = await wait_mails(inbox, 1)
     assert mail["To"] == "bob@example.org"
     assert mail["From"] == "hubbub <chat@example.com>"
     link = link_in(mail)
@@ -246,9 +212,9 @@ async def test_the_api_confirms_too_and_an_old_link_dies_with_a_new_address(
 ) -> None:
     bob = await account(server, "bob")
     await bob.patch("/me", {"email": "old@example.org"})
-    [first] = await inbox.wait(1)
+    [first] = await wait_mails(inbox, 1)
     await bob.patch("/me", {"email": "new@example.org"})
-    second = (await inbox.wait(2))[1]
+    second = (await wait_mails(inbox, 2))[1]
     old_token = link_in(first).rsplit("/", 1)[1]
     new_token = link_in(second).rsplit("/", 1)[1]
     r = await server.client.post("/api/v1/email-confirmations", json={"token": old_token})
@@ -313,7 +279,7 @@ async def test_a_relay_that_refuses_the_mail_is_503_and_the_address_stays_unconf
     assert (me["email"], me["email_confirmed"]) == ("bob@example.org", False)
     r = await bob.patch("/me", {"email": "bob@example.org"})  # again: a new link
     assert r.status_code == 200
-    assert len(await inbox.wait(1)) == 1
+    assert len(await wait_mails(inbox, 1)) == 1
 
 
 async def test_without_smtp_email_answers_email_disabled(settings: Settings) -> None:
@@ -370,7 +336,7 @@ async def test_unread_dms_and_mentions_make_one_digest_after_the_delay(
     await server.after_delay(DELAY - 60)
     assert inbox.mails == []  # not yet
     await server.after_delay(61)
-    [mail] = await inbox.wait(1)
+    [mail] = await wait_mails(inbox, 1)
     assert mail["To"] == "bob@example.org"
     assert mail["Subject"] == "2 unread messages from alice"
     assert mail["Auto-Submitted"] == "auto-generated"
@@ -400,7 +366,7 @@ async def test_html_in_a_message_is_escaped_in_the_html_part(
     evil = '<script>alert(1)</script><img src=x onerror="steal()"> "quoted" \'single\''
     await cast.alice.send(cast.dm, evil)
     await server.after_delay()
-    [mail] = await inbox.wait(1)
+    [mail] = await wait_mails(inbox, 1)
     _, html = parts(mail)
     assert "<script>" not in html
     assert "<img" not in html
@@ -423,7 +389,7 @@ async def test_what_was_read_in_time_is_not_mailed(
     seen = await cast.alice.send(cast.dm, "read in time")
     await cast.bob.put(f"/rooms/{cast.dm}/read", {"seq": seen["seq"]})
     await server.after_delay()
-    [mail] = await inbox.wait(1)
+    [mail] = await wait_mails(inbox, 1)
     text, _ = parts(mail)
     assert "@bob unread mention" in text
     assert "read in time" not in text
@@ -437,7 +403,7 @@ async def test_a_deleted_message_is_not_mailed(server: Server, inbox: Inbox, cas
     assert r.status_code == 204
     await cast.alice.send(cast.room, "@bob still here")
     await server.after_delay()
-    [mail] = await inbox.wait(1)
+    [mail] = await wait_mails(inbox, 1)
     text, html = parts(mail)
     assert "secret text" not in text
     assert "secret text" not in html
@@ -452,7 +418,7 @@ async def test_one_mail_per_window_and_later_messages_go_in_the_next(
     await server.after_delay(10 * 60)
     await cast.alice.send(cast.dm, "second, within the window")
     await server.after_delay(5 * 60 + 1)
-    [mail] = await inbox.wait(1)
+    [mail] = await wait_mails(inbox, 1)
     text, _ = parts(mail)
     assert "first" in text
     assert "second, within the window" in text
@@ -460,7 +426,7 @@ async def test_one_mail_per_window_and_later_messages_go_in_the_next(
     await server.after_delay(DELAY - 60)
     assert len(inbox.mails) == 1
     await server.after_delay(61)
-    mails = await inbox.wait(2)
+    mails = await wait_mails(inbox, 2)
     text, _ = parts(mails[1])
     assert "third, after the digest" in text
     assert "first" not in text
@@ -473,7 +439,7 @@ async def test_one_click_unsubscribe_turns_email_off_without_signing_in(
 ) -> None:
     await cast.alice.send(cast.dm, "hello")
     await server.after_delay()
-    [mail] = await inbox.wait(1)
+    [mail] = await wait_mails(inbox, 1)
     url = mail["List-Unsubscribe"].strip("<>")
     path = url.removeprefix(PUBLIC)
     page = await server.client.get(path)  # a look changes nothing
@@ -511,7 +477,7 @@ async def test_nothing_is_mailed_with_email_off_or_before_confirmation(
     r = await unconfirmed.patch("/me", {"email": "dave@example.org"})
     assert r.status_code == 200
     await digest_on(unconfirmed)
-    await inbox.wait(2)  # the two confirmation mails
+    await wait_mails(inbox, 2)  # the two confirmation mails
     for other in (off, unconfirmed):
         await alice.send(await dm(alice, other), f"hello {other.username}")
     await server.after_delay()
@@ -533,7 +499,7 @@ async def test_a_refused_digest_is_retried_with_back_off(
     await server.after_delay(31)
     assert counts.retried == 2
     await server.after_delay(2 * 60 + 1)
-    [mail] = await inbox.wait(1)
+    [mail] = await wait_mails(inbox, 1)
     assert "try, try again" in parts(mail)[0]
     metrics = (await server.client.get("/metrics")).text
     assert 'hubbub_emails_sent_total{kind="digest"} 1.0' in metrics
@@ -555,7 +521,7 @@ async def test_a_restart_between_queueing_and_sending_sends_once(
     assert len(inbox.mails) == 1  # the confirmation
     async with running(configured, clock) as second:
         await second.after_delay()
-        mails = await inbox.wait(2)
+        mails = await wait_mails(inbox, 2)
         assert "sent before the restart" in parts(mails[1])[0]
         await second.after_delay()
         assert len(inbox.mails) == 2
@@ -577,7 +543,7 @@ async def test_on_two_nodes_one_sends_and_the_other_takes_over_when_it_stops(
         direct = await dm(alice, bob)
         await alice.send(direct, "while the first node leads")
         await first.after_delay()
-        mails = await inbox.wait(2)
+        mails = await wait_mails(inbox, 2)
         assert "while the first node leads" in parts(mails[1])[0]
         # The fake clock jumps past the lease, so the second node may have taken it over
         # meanwhile: whichever sent, the digest went once.
@@ -589,7 +555,7 @@ async def test_on_two_nodes_one_sends_and_the_other_takes_over_when_it_stops(
         alice_b = Account(alice.username, alice.token, alice.user, second.client)
         await alice_b.send(direct, "after the first node stopped")
         await second.after_delay()
-        mails = await inbox.wait(3)
+        mails = await wait_mails(inbox, 3)
         text = parts(mails[2])[0]
         assert "after the first node stopped" in text
         assert "while the first node leads" not in text
