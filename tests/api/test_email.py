@@ -599,3 +599,21 @@ async def test_a_refused_address_leaves_the_display_name_of_the_same_patch_alone
     assert (await bob.get("/me")).json()["display_name"] == "bob"
     r = await bob.patch("/me", {"display_name": "Robert", "email": None})
     assert r.json()["display_name"] == "Robert"
+
+
+async def test_confirmation_mails_are_rate_limited_per_account(
+    settings: Settings, clock: FakeClock, inbox: Inbox
+) -> None:
+    limited = mail_settings(settings, inbox.port).replace(rate_limits="email=2/hour")
+    async with running(limited, clock) as server:
+        bob = await account(server, "bob")
+        for n in (1, 2):
+            r = await bob.patch("/me", {"email": f"bob{n}@example.org"})
+            assert r.status_code == 200, r.text
+        r = await bob.patch("/me", {"email": "bob3@example.org"})
+        assert_problem(r, 429, "rate_limited")
+        assert r.headers["Retry-After"]
+        assert (await bob.get("/me")).json()["email"] == "bob2@example.org"
+        assert len(await wait_mails(inbox, 2)) == 2
+        # Removing the address is not limited.
+        assert (await bob.patch("/me", {"email": None})).status_code == 200
