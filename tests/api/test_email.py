@@ -457,7 +457,8 @@ async def test_one_click_unsubscribe_turns_email_off_without_signing_in(
     assert (await server.client.post(path)).status_code == 200  # idempotent
     # A forged or altered token does nothing.
     user_id = path.rsplit("/", 1)[1].split(".")[0]
-    for bad in (f"{cast.alice.id}.{path.rsplit('.', 1)[1]}", f"{user_id}.AAAA", "x", user_id):
+    forgeries = (f"{cast.alice.id}.{path.rsplit('.', 1)[1]}", f"{user_id}.AAAA", "x", user_id)
+    for bad in (*forgeries, f"{user_id}.%C3%BC", "%E2%80%AE.x"):
         forged = await server.client.post(f"/email/unsubscribe/{bad}")
         assert forged.status_code == 404, bad
     # Off: nothing more is queued or mailed.

@@ -27,6 +27,11 @@ def _headers(message: EmailMessage, sender: str, to: str, subject: str, now_ms: 
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
 
 
+def _one_line(text: str) -> str:
+    """Text for a header: control characters (a line break would end the header) as spaces."""
+    return "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
+
+
 def confirmation_mail(
     *, sender: str, to: str, username: str, link: str, hours: int, now_ms: int
 ) -> EmailMessage:
@@ -72,7 +77,7 @@ def digest_mail(
     List-Unsubscribe one-click (RFC 8058) to `unsubscribe_url`."""
     shown, rest = items[:DIGEST_ITEMS_MAX], len(items) - DIGEST_ITEMS_MAX
     count = len(items)
-    authors = sorted({i.author for i in items})
+    authors = sorted({_one_line(i.author) for i in items})
     subject = f"{count} unread message{'s' if count != 1 else ''} from " + (
         ", ".join(authors[:3]) + (" and others" if len(authors) > 3 else "")
     )

@@ -180,7 +180,8 @@ class EmailService:
         """Turn email notifications off for the user the signed token names, without signing
         in (the link in every digest). Idempotent. NotFound for a token hubbub did not make."""
         user_id, _, _ = token.partition(".")
-        if not user_id or not hmac.compare_digest(token, self.unsubscribe_token(user_id)):
+        expected = self.unsubscribe_token(user_id).encode()
+        if not user_id or not hmac.compare_digest(token.encode(), expected):
             raise NotFound("This unsubscribe link is not one of this server's")
 
         def fn(tx: Tx, outbox: Outbox) -> None:
@@ -278,15 +279,21 @@ class EmailService:
         if not items or not wants or not address.confirmed or address.email is None:
             await self.uow.write(lambda tx, _: self._done(tx, user_id, queued))
             return False
-        message = digest_mail(
-            sender=self.settings.mail_from,
-            to=address.email,
-            username=username,
-            items=items,
-            base_url=self.settings.base_url,
-            unsubscribe_url=self.unsubscribe_url(user_id),
-            now_ms=self.uow.clock.now_ms(),
-        )
+        try:
+            message = digest_mail(
+                sender=self.settings.mail_from,
+                to=address.email,
+                username=username,
+                items=items,
+                base_url=self.settings.base_url,
+                unsubscribe_url=self.unsubscribe_url(user_id),
+                now_ms=self.uow.clock.now_ms(),
+            )
+        except Exception:  # a mail that cannot be made would fail the same way every time
+            self.counts.failed["digest"] += 1
+            log.exception("digest for %s could not be made; dropped", user_id)
+            await self.uow.write(lambda tx, _: self._done(tx, user_id, queued))
+            return False
         try:
             await mail.send(target, message)
         except mail.MailError as exc:
