@@ -618,3 +618,22 @@ async def test_confirmation_mails_are_rate_limited_per_account(
         assert len(await wait_mails(inbox, 2)) == 2
         # Removing the address is not limited.
         assert (await bob.patch("/me", {"email": None})).status_code == 200
+
+
+async def test_deleting_an_account_deletes_its_address_links_and_queue(
+    server: Server, inbox: Inbox, cast: Cast
+) -> None:
+    await cast.alice.send(cast.dm, "you will never read this")
+    await cast.bob.patch("/me", {"email": "bob@example.org"})  # confirmed: no new link
+    await server.caught_up()
+    assert await server.queued() == 1
+    r = await cast.bob.client.request(
+        "DELETE", "/api/v1/me", json={"password": "correct horse"}, headers=cast.bob.headers
+    )
+    assert r.status_code == 204, r.text
+    rows = await server.sql("SELECT email, email_confirmed FROM users WHERE id = :u", u=cast.bob.id)
+    assert [tuple(row) for row in rows] == [(None, False)]
+    assert await server.queued() == 0
+    assert not await server.sql("SELECT 1 FROM email_confirmations")
+    await server.after_delay()
+    assert inbox.mails == []
