@@ -71,5 +71,11 @@ class FakeClock:
                 timer.callback()
         self._now = target
 
+    def skip(self, seconds: float) -> None:
+        """Move the wall clock (now_ms) forward without firing any timer: time that passed
+        while nothing was scheduled to wake, so a test can then run the work itself."""
+        assert seconds >= 0, "time does not go back"
+        self._start_ms += round(seconds * 1000)
+
     def advance_ms(self, ms: int) -> None:
         self.advance(ms / 1000)

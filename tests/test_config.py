@@ -72,3 +72,53 @@ def test_tls_needs_a_certificate_and_its_key_together() -> None:
     both = Settings.load({}, {"HUBBUB_TLS_CERT": "/c.pem", "HUBBUB_TLS_KEY": "/k.pem"})
     assert (both.scheme, both.base_url) == ("https", "https://127.0.0.1:8081")
     assert Settings().base_url == "http://127.0.0.1:8081"
+
+
+def test_email_settings_parse_the_relay_and_keep_its_password_out_of_sight() -> None:
+    s = Settings.load(
+        {},
+        {
+            "HUBBUB_SMTP_URL": "smtp://hub%40bub:p%2Fss@mail.example.com",
+            "HUBBUB_MAIL_FROM": "hubbub <chat@example.com>",
+        },
+    )
+    target = s.smtp
+    assert target is not None
+    assert (target.host, target.port, target.starttls, target.implicit_tls) == (
+        "mail.example.com",
+        587,
+        True,
+        False,
+    )
+    assert (target.username, target.password) == ("hub@bub", "p/ss")
+    assert "p/ss" not in repr(target)
+    assert s.email_delay_seconds == 15 * 60
+    tls = Settings(smtp_url="smtps://mail.example.com", mail_from="a@example.com").smtp
+    assert tls is not None
+    assert (tls.port, tls.implicit_tls, tls.starttls) == (465, True, False)
+    plain = Settings(smtp_url="smtp://127.0.0.1:2525?starttls=false", mail_from="a@example.com")
+    assert plain.smtp is not None
+    assert plain.smtp.starttls is False
+    assert Settings().smtp is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"smtp_url": "http://mail.example.com"}, "smtp_url must start with smtp://"),
+        ({"smtp_url": "smtp://"}, "smtp_url names no host"),
+        ({"smtp_url": "smtp://mail.example.com:99999"}, "smtp_url has a port"),
+        ({"smtp_url": "smtp://mail.example.com?tls=1"}, "smtp_url unknown option 'tls'"),
+        ({"smtp_url": "smtps://mail.example.com?starttls=false"}, "smtp_url starttls=false"),
+        ({"smtp_url": "smtp://mail.example.com?starttls=false"}, "only to a relay on this machine"),
+        ({"smtp_url": "smtp://secret:pw@mail.example.com", "mail_from": ""}, "mail_from is needed"),
+        ({"mail_from": "not an address"}, "mail_from is not an address"),
+        ({"mail_from": "a@example.com\r\nBcc: x@example.com"}, "mail_from must be one line"),
+        ({"email_delay": "soon"}, "email_delay must be a duration"),
+    ],
+)
+def test_bad_email_settings_name_the_setting(changes: dict[str, str], message: str) -> None:
+    values = {"mail_from": "a@example.com", **changes}
+    with pytest.raises(ConfigError, match=message) as caught:
+        Settings(**values)  # type: ignore[arg-type]
+    assert "pw" not in str(caught.value)

@@ -19,6 +19,7 @@ from hubbub.app import open_store
 from hubbub.config import Settings
 from hubbub.doctor import Context, Finding, Report, diagnose
 from tests.certificates import make_certificate
+from tests.mailbox import local_inbox
 from tests.server_process import free_port
 
 pytestmark = pytest.mark.anyio
@@ -53,6 +54,7 @@ async def test_a_sound_single_node_has_no_problems(tmp_path: Path) -> None:
     assert {f.check for f in report.findings} == {
         "database",
         "redis",
+        "smtp",
         "public URL",
         "trusted proxies",
         "TLS",
@@ -126,6 +128,25 @@ async def test_a_reachable_redis_is_ok(tmp_path: Path, redis_url: str) -> None:
     url = await migrated_sqlite(tmp_path)
     found = finding(await doctor(database_url=url, redis_url=redis_url), "redis")
     assert found.status == "ok"
+
+
+async def test_an_unreachable_mail_relay_is_a_problem(tmp_path: Path) -> None:
+    url = await migrated_sqlite(tmp_path)
+    relay = f"smtp://127.0.0.1:{free_port()}?starttls=false"
+    found = finding(
+        await doctor(database_url=url, smtp_url=relay, mail_from="hubbub <a@example.com>"), "smtp"
+    )
+    assert found.status == "problem"
+    assert "cannot use the mail relay at 127.0.0.1" in found.message
+
+
+async def test_a_reachable_mail_relay_is_ok_and_gets_no_mail(tmp_path: Path) -> None:
+    url = await migrated_sqlite(tmp_path)
+    with local_inbox() as inbox:
+        relay = f"smtp://127.0.0.1:{inbox.port}?starttls=false"
+        report = await doctor(database_url=url, smtp_url=relay, mail_from="a@example.com")
+    assert finding(report, "smtp").status == "ok"
+    assert inbox.mails == []
 
 
 # -- links and proxies --------------------------------------------------------------------------

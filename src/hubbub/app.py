@@ -37,6 +37,8 @@ from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
 from hubbub.services.bots import BotService
 from hubbub.services.classic import ClassicService
+from hubbub.services.consumers import NODE, LogConsumer
+from hubbub.services.email import EmailService
 from hubbub.services.erasure import ErasureService
 from hubbub.services.exports import ExportService, Wakeup
 from hubbub.services.files import FileService
@@ -68,6 +70,7 @@ from hubbub.web import (
     client,
     conversations,
     docs_ui,
+    email,
     exports,
     files,
     health,
@@ -90,6 +93,7 @@ __all__ = ["command_services", "create_app", "open_store"]
 
 log = logging.getLogger(__name__)
 EXPORT_POLL_SECONDS = 60.0
+EMAIL_POLL_SECONDS = 30.0  # how often the node holding the email consumer looks for digests
 
 
 async def open_engine(settings: Settings) -> Engine:
@@ -220,8 +224,11 @@ def build_services(
     storage: FileStorage,
     links: FileLinks,
     online: Online = NOBODY_ONLINE,
+    email_key: bytes = b"",
+    node: str = NODE,
 ) -> Services:
     passwords = Passwords(settings.password_hashing)
+    notifications = NotificationService(uow, settings.notify_default)
     activity = ActivityService(uow, limits)
     files = FileService(uow, settings, limits, storage, links)
     messages = MessageService(uow, settings, limits, activity, online, reap=files.reap)
@@ -246,7 +253,8 @@ def build_services(
         bots=BotService(uow, limits),
         search=SearchService(uow),
         files=files,
-        notifications=NotificationService(uow, settings.notify_default),
+        notifications=notifications,
+        email=EmailService(uow, settings, limits, notifications, email_key, holder=node),
         slack_import=SlackImportService(uow, settings, files),
     )
 
@@ -266,7 +274,16 @@ async def command_services(
         uow = UnitOfWork(store, the_clock, bus)
         links = await open_links(store, settings, the_clock)
         storage = open_file_storage(settings)
-        yield build_services(store, settings, bus, uow, RateLimits(None, None), storage, links)
+        yield build_services(
+            store,
+            settings,
+            bus,
+            uow,
+            RateLimits(None, None),
+            storage,
+            links,
+            email_key=await store.email_key(),
+        )
     finally:
         await store.close()
 
@@ -288,6 +305,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     """Build the ASGI app. The database opens (and migrates) in the lifespan, not here."""
     the_clock = clock or SystemClock()
     metrics = Metrics()  # per app, so tests can build many
+    # This app as the holder of consumer leases: per app, so that two apps in one process
+    # (tests of a cluster) are two nodes.
+    node = f"{NODE}:{secrets.token_hex(3)}"
     limits_overrides = rate_limit_overrides(settings)  # a bad setting fails here, at start
 
     @asynccontextmanager
@@ -320,7 +340,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             limits = RateLimits(open_rate_limit_storage(settings), limits_overrides)
             app.state.rate_limits = limits
             services = build_services(
-                store, settings, bus, uow, limits, storage, links, HubPresence(hub, bus)
+                store,
+                settings,
+                bus,
+                uow,
+                limits,
+                storage,
+                links,
+                HubPresence(hub, bus),
+                email_key=await store.email_key(),
+                node=node,
             )
             app.state.services = services
             app.state.realtime = Realtime(
@@ -357,6 +386,22 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                     name="hubbub-flush",
                 ),
             ]
+            if settings.smtp is not None:  # missed-message email (#18)
+                mailer = LogConsumer(
+                    "email", store, the_clock, services.email.handle, wakeups=hub, holder=node
+                )
+                metrics.watch_email(services.email.counts, mailer)
+                app.state.email_consumer = mailer
+                tasks.append(asyncio.create_task(mailer.run(), name="hubbub-email-consumer"))
+                tasks.append(
+                    asyncio.create_task(
+                        services.email.run_sender(
+                            lambda: mailer.pos is not None,
+                            min(EMAIL_POLL_SECONDS, settings.email_delay_seconds / 4),
+                        ),
+                        name="hubbub-email-sender",
+                    )
+                )
             try:
                 await metrics.start(settings.host, settings.metrics_port)
                 yield
@@ -391,6 +436,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(client.router)
     app.include_router(invites.links)
     app.include_router(webhooks.hooks)
+    app.include_router(email.links)
     for router in (
         accounts.router,
         rooms.router,
@@ -406,6 +452,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         files.router,
         avatars.router,
         notifications.router,
+        email.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

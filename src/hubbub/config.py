@@ -11,6 +11,8 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from hubbub.mail import SmtpTarget, parse_mail_from, parse_smtp_url
+
 __all__ = ["ConfigError", "Settings"]
 
 LogLevel = Literal["debug", "info", "warning", "error"]
@@ -150,6 +152,15 @@ class Settings:
     # Outbound HTTP (Web Push, outgoing webhooks, slash commands) may reach private, loopback
     # and link-local addresses. Off: only public addresses (the SSRF guard, src/hubbub/outbound.py).
     outbound_allow_private: bool = False
+    # Missed-message email (#18): the relay, smtp://user:password@host:587 (STARTTLS) or
+    # smtps://user:password@host:465 (TLS); empty: no email. ?starttls=false (smtp:// to a
+    # relay on this machine only) sends in the clear.
+    smtp_url: str = ""
+    # The sender of every mail, e.g. "hubbub <chat@example.com>" (needed with smtp_url).
+    mail_from: str = ""
+    # A DM or mention still unread this long after it was sent is mailed (one digest per
+    # user per window).
+    email_delay: str = "15m"
 
     def __post_init__(self) -> None:
         self.validate()
@@ -221,6 +232,22 @@ class Settings:
             raise ConfigError("files_url names no bucket: s3://bucket/prefix")
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ConfigError("tls_cert and tls_key go together: set both, or neither")
+        _duration("email_delay", self.email_delay)
+        if self.smtp_url:
+            try:
+                parse_smtp_url(self.smtp_url)
+            except ValueError as exc:
+                raise ConfigError(f"smtp_url {exc}") from None
+            if not self.mail_from:
+                raise ConfigError(
+                    "mail_from is needed with smtp_url: the sender of every mail, like"
+                    " 'hubbub <chat@example.com>'"
+                )
+        if self.mail_from:
+            try:
+                parse_mail_from(self.mail_from)
+            except ValueError as exc:
+                raise ConfigError(f"mail_from {exc}") from None
 
     @property
     def scheme(self) -> str:
@@ -241,6 +268,15 @@ class Settings:
     @property
     def retention_sweep_seconds(self) -> float:
         return _duration("retention_sweep_interval", self.retention_sweep_interval)
+
+    @property
+    def email_delay_seconds(self) -> float:
+        return _duration("email_delay", self.email_delay)
+
+    @property
+    def smtp(self) -> SmtpTarget | None:
+        """Where mail goes; None when email is off (no smtp_url)."""
+        return parse_smtp_url(self.smtp_url) if self.smtp_url else None
 
     @property
     def base_url(self) -> str:

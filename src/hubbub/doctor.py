@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import redis.asyncio
 
-from hubbub import serving
+from hubbub import mail, serving
 from hubbub.config import ConfigError, Settings
 from hubbub.logs import redact_url
 from hubbub.upgrades import DatabaseUnreachable, migration_plan
@@ -203,6 +203,27 @@ async def _ping(client: redis.asyncio.Redis) -> None:
     reply = client.ping()  # typed for the sync client too: awaitable here
     if not isinstance(reply, bool):
         await reply
+
+
+async def check_smtp(context: Context) -> list[Finding]:
+    target = context.settings.smtp
+    if target is None:
+        return [Finding("smtp", "ok", "not configured: no email is sent (HUBBUB_SMTP_URL unset)")]
+    where = f"{target.host}:{target.port}"
+    try:
+        await mail.probe(target)
+    except mail.MailError as exc:
+        return [
+            Finding(
+                "smtp",
+                "problem",
+                f"cannot use the mail relay at {where}: {exc}",
+                "start the relay, or correct HUBBUB_SMTP_URL (host, port, user and password;"
+                " smtp:// needs STARTTLS, smtps:// TLS from the first byte); until then"
+                " setting an address answers 503 and digests are retried",
+            )
+        ]
+    return [Finding("smtp", "ok", f"{where} takes a session (nothing was sent)")]
 
 
 # -- links ------------------------------------------------------------------------------------
@@ -449,6 +470,7 @@ async def check_open_files(context: Context) -> list[Finding]:
 CHECKS: tuple[Check, ...] = (
     check_database,
     check_redis,
+    check_smtp,
     check_public_url,
     check_trusted_proxies,
     check_tls,

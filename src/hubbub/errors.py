@@ -163,6 +163,27 @@ class ExportNotFound(NotFound):
     title = "No export"
 
 
+class EmailDisabled(Conflict):
+    """This server sends no mail (no HUBBUB_SMTP_URL)."""
+
+    code = "email_disabled"
+    title = "This server sends no email"
+
+
+class MailUnavailable(Unavailable):
+    """The mail relay did not take a mail: try again later."""
+
+    code = "mail_unavailable"
+    title = "The mail could not be sent"
+
+
+class ConfirmationExpired(DomainError):
+    """An email confirmation link that is unknown, used or expired (410)."""
+
+    code = "confirmation_expired"
+    title = "The confirmation link is used or expired"
+
+
 class ResetExpired(DomainError):
     """A password-reset link that is unknown, used or expired (410)."""
 

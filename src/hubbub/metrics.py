@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
     from hubbub.realtime.hub import Hub
+    from hubbub.services.consumers import LogConsumer
+    from hubbub.services.email import MailCounts
     from hubbub.store import Store
 
 __all__ = ["TRANSPORTS", "Metrics", "TimedBus", "TimedEngine", "TransportMetrics"]
@@ -200,6 +202,11 @@ class Metrics:
         hub.lag_observer = self.delivery_lag.observe
         self._state.hub = hub
 
+    def watch_email(self, counts: MailCounts, consumer: LogConsumer) -> None:
+        """Missed-message email (#18): mails sent, failed and retried, and queue lag."""
+        self._state.mail = counts
+        self._state.mail_consumer = consumer
+
     async def start(self, host: str, metrics_port: int | None) -> None:
         """Start the event-loop lag probe, and the /metrics listener on `metrics_port` if
         one is given (a thread of prometheus-client's; it only reads thread-safe values)."""
@@ -241,6 +248,8 @@ class _StateCollector(Collector):
         self.metrics = metrics
         self.bus: Bus | None = None
         self.hub: Hub | None = None
+        self.mail: MailCounts | None = None
+        self.mail_consumer: LogConsumer | None = None
 
     def collect(self) -> Iterable[Metric]:
         yield GaugeMetricFamily(
@@ -248,6 +257,7 @@ class _StateCollector(Collector):
             "HTTP requests being served",
             value=self.metrics.requests_in_flight,
         )
+        yield from self._mail()
         bus, hub = self.bus, self.hub
         if bus is not None:
             yield GaugeMetricFamily(
@@ -277,6 +287,42 @@ class _StateCollector(Collector):
                 "Position of the last event this node dispatched",
                 value=hub.pos,
             )
+
+    def _mail(self) -> Iterable[Metric]:
+        mail, consumer = self.mail, self.mail_consumer
+        if mail is None or consumer is None:
+            return
+        sent = CounterMetricFamily(
+            "hubbub_emails_sent", "Mails the relay took from this node, by kind", labels=["kind"]
+        )
+        failed = CounterMetricFamily(
+            "hubbub_emails_failed",
+            "Mails given up on (a confirmation the relay refused; a digest after its last"
+            " attempt), by kind",
+            labels=["kind"],
+        )
+        for kind, value in dict(mail.sent).items():
+            sent.add_metric([kind], value)
+        for kind, value in dict(mail.failed).items():
+            failed.add_metric([kind], value)
+        yield sent
+        yield failed
+        yield CounterMetricFamily(
+            "hubbub_emails_retried",
+            "Digest sends that failed and are to be tried again",
+            value=mail.retried,
+        )
+        yield GaugeMetricFamily(
+            "hubbub_email_consumer_lag_seconds",
+            "Age of the newest event the email consumer had handled when it handled it",
+            value=consumer.lag_ms / 1000,
+        )
+        oldest = mail.oldest_queued_ms
+        yield GaugeMetricFamily(
+            "hubbub_email_queue_oldest_timestamp_seconds",
+            "When the oldest message waiting for a digest was sent (0: none waits)",
+            value=0 if oldest is None else oldest / 1000,
+        )
 
 
 class TimedEngine:

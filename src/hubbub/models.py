@@ -14,6 +14,7 @@ __all__ = [
     "BotAccount",
     "Card",
     "CardField",
+    "EmailAddress",
     "EmailNotify",
     "Invite",
     "Member",
@@ -53,6 +54,14 @@ class User:
     deactivated: bool = False  # shown to admins only
     bot: bool = False  # a bot account (an integration's), never signed in with a password
     avatar: str | None = None  # the storage key of their picture
+
+
+@dataclass(frozen=True, slots=True)
+class EmailAddress:
+    """A user's address for missed-message email (#18): shown to them only."""
+
+    email: str | None
+    confirmed: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from hubbub.links import FileLinks, file_path, thumbnail_path
 from hubbub.models import (
     Attachment,
     Author,
+    EmailAddress,
     Member,
     Mentions,
     Message,
@@ -56,6 +57,7 @@ __all__ = [
     "author",
     "avatar_url",
     "event_data",
+    "me",
     "member",
     "message",
     "rfc3339",
@@ -81,6 +83,11 @@ def user(u: User) -> dict[str, Any]:
         "kind": "bot" if u.bot else "user",
         "avatar_url": avatar_url(u.avatar),
     }
+
+
+def me(u: User, address: EmailAddress) -> dict[str, Any]:
+    """The signed-in user as they see themselves: with their email address."""
+    return {**user(u), "email": address.email, "email_confirmed": address.confirmed}
 
 
 def avatar_url(key: str | None) -> str | None:

@@ -77,6 +77,13 @@ ROOM_FIELDS = {
 }
 # The fields of a User in every answer and event.
 USER_FIELDS = {"id", "username", "display_name", "created_at", "is_admin", "kind", "avatar_url"}
+# GET and PATCH /me add the signed-in user's own email address (#18), shown to them only.
+NO_EMAIL = {"email": None, "email_confirmed": False}
+
+
+def me_of(user: dict[str, Any]) -> dict[str, Any]:
+    """A user as GET /me shows them, with no email address set."""
+    return {**user, **NO_EMAIL}
 
 
 async def sign_up(

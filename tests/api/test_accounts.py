@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import API, USER_FIELDS, Account, assert_problem, sign_up
+from tests.api.conftest import API, USER_FIELDS, Account, assert_problem, me_of, sign_up
 
 pytestmark = pytest.mark.anyio
 
@@ -60,7 +60,7 @@ async def test_sign_up_returns_user_and_token(client: httpx.AsyncClient) -> None
     assert RFC3339_MS_UTC.fullmatch(user["created_at"]), user["created_at"]
     me = await client.get(f"{API}/me", headers={"Authorization": f"Bearer {body['token']}"})
     assert me.status_code == 200
-    assert me.json() == user
+    assert me.json() == me_of(user)
 
 
 async def test_display_name_defaults_to_username(client: httpx.AsyncClient) -> None:
@@ -284,8 +284,8 @@ async def test_signed_out_token_cannot_sign_out_another_session(
 
 
 async def test_me_is_the_signed_in_user(alice: Account, bob: Account) -> None:
-    assert (await alice.get("/me")).json() == alice.user
-    assert (await bob.get("/me")).json() == bob.user
+    assert (await alice.get("/me")).json() == me_of(alice.user)
+    assert (await bob.get("/me")).json() == me_of(bob.user)
 
 
 async def test_get_user_by_username(alice: Account, bob: Account) -> None:

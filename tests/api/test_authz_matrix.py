@@ -266,6 +266,7 @@ PUBLIC_ROUTES = {
     ("POST", "/accounts"),
     ("POST", "/sessions"),
     ("POST", "/password-resets/{code}"),
+    ("POST", "/email-confirmations"),  # the mailed token is the permission
     ("GET", "/avatars/{key}"),  # the random key is the permission
 }
 

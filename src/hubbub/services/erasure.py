@@ -35,6 +35,7 @@ from hubbub.services.rooms import remove_member
 from hubbub.services.sessions import Session, end_sessions
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
+from hubbub.store import email as email_q
 from hubbub.store import erasures as erasures_q
 from hubbub.store import events as events_q
 from hubbub.store import files as files_q
@@ -99,6 +100,7 @@ class ErasureService:
             gone = replace(target, username=placeholder, display_name=DELETED_NAME)
             end_sessions(tx, outbox, target.id)
             erasures_q.forget_personal(tx, target.id, target.username, placeholder)
+            email_q.forget_user(tx, target.id)  # the address, its links, its queue
             for room_id, role, kind in rooms_q.list_memberships(tx, target.id):
                 if kind != "dm":
                     remove_member(tx, outbox, room_id, gone, role, "left")

@@ -44,6 +44,7 @@ DEFAULT_LIMITS: dict[str, tuple[str, str]] = {
     "member_adds_per_user": ("20/hour", "rooms one account adds one other user to"),
     "invites": ("50/day", "invites made per account"),
     "profile": ("20/hour", "profile changes (display name) per account"),
+    "email": ("5/hour", "email confirmation links mailed per account"),
     "password_resets": ("20/hour", "password-reset links used per client address"),
     "exports": ("5/day", "data exports asked for per account"),
     "webhooks": ("60/minute", "messages posted per incoming webhook"),

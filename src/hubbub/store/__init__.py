@@ -56,6 +56,10 @@ class Store:
                 "INSERT INTO meta (key, value) VALUES ('files_key', :key) ON CONFLICT DO NOTHING",
                 {"key": secrets.token_hex(32)},
             )
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('email_key', :key) ON CONFLICT DO NOTHING",
+                {"key": secrets.token_hex(32)},
+            )
             return applied
 
         return await self.engine.write(tx_fn)
@@ -84,6 +88,15 @@ class Store:
         cluster's nodes through the database)."""
         row = await self.engine.read(
             lambda tx: tx.fetchone("SELECT value FROM meta WHERE key = 'files_key'")
+        )
+        assert row is not None, "run migrations first"
+        return bytes.fromhex(str(row[0]))
+
+    async def email_key(self) -> bytes:
+        """The key that signs one-click unsubscribe links in mails (made at first start;
+        shared by the cluster's nodes through the database)."""
+        row = await self.engine.read(
+            lambda tx: tx.fetchone("SELECT value FROM meta WHERE key = 'email_key'")
         )
         assert row is not None, "run migrations first"
         return bytes.fromhex(str(row[0]))

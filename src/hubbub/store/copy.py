@@ -48,6 +48,9 @@ TABLES: list[tuple[str, str]] = [
     ("notify_prefs", "user_id"),
     ("log_consumers", "name"),
     ("slack_imports", "kind, slack_id"),
+    ("email_confirmations", "token_hash"),
+    ("email_queue", "user_id, message_id"),
+    ("email_sends", "user_id"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
 # Made from the copied messages rather than copied: the search index (on SQLite also its

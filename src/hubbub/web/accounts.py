@@ -12,6 +12,7 @@ from hubbub.services.accounts import SEARCH_LIMIT_MAX
 from hubbub.web.auth import CurrentSession, Me, OptionalSession
 from hubbub.web.community_schemas import (
     AccountDeletion,
+    MeOut,
     MePatch,
     PasswordChange,
     ResetIn,
@@ -85,9 +86,10 @@ async def delete_session(session: CurrentSession, svc: Svc) -> Response:
     return no_content()
 
 
-@router.get("/me", response_model=UserOut, responses=PROBLEMS(401))
-async def get_me(me: Me) -> Response:
-    return json_response(wire.user(me))
+@router.get("/me", response_model=MeOut, responses=PROBLEMS(401))
+async def get_me(me: Me, svc: Svc) -> Response:
+    """You, with your email address (nobody else sees it)."""
+    return json_response(wire.me(me, await svc.email.get_address(me)))
 
 
 @router.get("/users", response_model=UsersOut, responses=PROBLEMS(401, 422))
@@ -107,11 +109,26 @@ async def get_user(username: str, me: Me, svc: Svc) -> Response:
     return json_response(wire.user(await svc.accounts.get_user(username)))
 
 
-@router.patch("/me", response_model=UserOut, responses=PROBLEMS(400, 401, 413, 415, 422, 429))
+@router.patch(
+    "/me", response_model=MeOut, responses=PROBLEMS(400, 401, 409, 413, 415, 422, 429, 503)
+)
 async def update_me(body: MePatch, me: Me, svc: Svc) -> Response:
-    """Change your display name (1-64, visible characters, no bidi controls). Everyone
-    connected hears of it (`user.updated`)."""
-    return json_response(wire.user(await svc.accounts.update_profile(me, body.display_name)))
+    """Change your display name (1-64, visible characters, no bidi controls; everyone
+    connected hears of it: `user.updated`) and/or your email address. A new address is
+    stored unconfirmed and a link that confirms it is mailed to it (24 h, once); nothing
+    else is mailed before it is confirmed. `null` removes it. 409 `email_disabled` when the
+    server sends no mail; 503 `mail_unavailable` when its relay refused the mail (the
+    address stays, unconfirmed: send it again)."""
+    user = me
+    if "email" in body.model_fields_set:
+        svc.email.check_address(body.email)  # refused before anything changes
+    if body.display_name is not None:
+        user = await svc.accounts.update_profile(me, body.display_name)
+    if "email" in body.model_fields_set:
+        address = await svc.email.set_address(user, body.email)
+    else:
+        address = await svc.email.get_address(user)
+    return json_response(wire.me(user, address))
 
 
 @router.put(

@@ -54,6 +54,10 @@ FORM = "application/x-www-form-urlencoded"
 # Incoming webhooks take what Slack takes (JSON, or a form field `payload`, whatever the
 # Content-Type says) and answer in Slack's words: the route checks its own body.
 SLACK_PATHS = "/hooks/"
+# The pages behind the links in mails (web/email.py) take a form POST, and the one-click
+# unsubscribe POST of RFC 8058 (`List-Unsubscribe=One-Click`, form-encoded or multipart):
+# their bodies are read by nobody.
+EMAIL_PATHS = "/email/"
 
 
 def declared_length(scope: Scope) -> int | None:
@@ -154,8 +158,8 @@ class BodyLimitMiddleware:
             body = await read_body(scope, receive, self.limit)
             if body:
                 content_type = header(scope, b"content-type")
-                if scope["path"].startswith(SLACK_PATHS):
-                    pass  # the route parses and answers for its body itself
+                if scope["path"].startswith((SLACK_PATHS, EMAIL_PATHS)):
+                    pass  # the route parses and answers for its body itself (or ignores it)
                 elif content_type is None or not is_json_content_type(content_type):
                     raise BadBody(415, "Content-Type must be application/json")
                 else:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from hubbub.mail import ADDRESS_MAX
 from hubbub.services.accounts import DISPLAY_NAME_MAX
 from hubbub.services.fields import NO_NUL_PATTERN, NOT_BLANK_PATTERN, USERNAME_PATTERN
 from hubbub.services.invites import INVITE_HOURS_MAX, INVITE_USES_MAX
@@ -29,6 +30,7 @@ __all__ = [
     "InviteIn",
     "InviteOut",
     "InvitesOut",
+    "MeOut",
     "MePatch",
     "PasswordChange",
     "ResetIn",
@@ -50,6 +52,17 @@ class MePatch(_In):
     display_name: str | None = Field(
         default=None, min_length=1, max_length=DISPLAY_NAME_MAX, pattern=NOT_BLANK_PATTERN
     )
+    email: str | None = Field(
+        default=None,
+        max_length=ADDRESS_MAX,
+        description="your address for missed-message email: stored unconfirmed, and a"
+        " confirmation link is mailed to it; null removes it; absent leaves it",
+    )
+
+
+class MeOut(UserOut):
+    email: str | None = Field(description="your address for missed-message email (you only)")
+    email_confirmed: bool = Field(description="whether you opened its confirmation link")
 
 
 class PasswordChange(_In):

@@ -43,7 +43,10 @@ class NotifyPrefsIn(_In):
         description="RFC 3339, in the future: nothing notifies you before then; absent or"
         " null: off",
     )
-    email: Literal["off", "digest"] = Field(description="email notifications (not sent yet)")
+    email: Literal["off", "digest"] = Field(
+        description="digest: mail me the DMs and mentions still unread after HUBBUB_EMAIL_DELAY"
+        " (needs a confirmed address: PATCH /me {email}); off: no mail"
+    )
     push_preview: bool = Field(description="whether a notification may show the message text")
 
 

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from hubbub.errors import (
+    ConfirmationExpired,
     Conflict,
     CursorExpired,
     DomainError,
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 STATUS: dict[type[DomainError], int] = {
     CursorExpired: 410,
     ResetExpired: 410,
+    ConfirmationExpired: 410,
     Invalid: 422,
     NotFound: 404,
     Forbidden: 403,

@@ -11,6 +11,8 @@
  * @property {boolean} [is_admin]  a server admin
  * @property {string | null} [avatar_url]  their picture, or null (#15)
  * @property {"user" | "bot"} [kind]  a bot account (#19)
+ * @property {string | null} [email]  GET/PATCH /me only: my address for missed-message email (#18)
+ * @property {boolean} [email_confirmed]  GET/PATCH /me only
  */
 
 /**

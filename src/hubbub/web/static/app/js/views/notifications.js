@@ -7,6 +7,7 @@
 import { ApiError } from "../api.js";
 import { $, h, replaceChildren } from "../dom.js";
 import { badgeText, isFuture, mentionTotal, notifyReason } from "../notify.js";
+import { mountEmailSettings } from "./email-settings.js";
 
 /**
  * @typedef {import("../shapes.js").Message} Message
@@ -244,6 +245,13 @@ export function mountNotifications({ client, onOpen, onError }) {
     h("option", { value: "24" }, "For 24 hours"),
   );
   const dndNote = h("span", { class: "muted small", id: "notify-dnd-until" });
+  const digest = h("input", { type: "checkbox", id: "notify-email-digest", onchange: () => savePrefs({ email: digest.checked ? "digest" : "off" }) });
+  const emailPart = h(
+    "div",
+    { class: "stack", id: "notify-email" },
+    h("h4", {}, "Email"),
+    h("label", { class: "row" }, digest, " Email me direct messages and mentions I have not read for a while"),
+  );
   const section = h(
     "section",
     { class: "dialog-section", "aria-labelledby": "notify-heading", id: "notify-settings" },
@@ -255,8 +263,10 @@ export function mountNotifications({ client, onOpen, onError }) {
     h("label", { class: "row" }, preview, " Show message text in notifications"),
     h("label", { for: "notify-dnd" }, "Do not disturb"),
     h("div", { class: "row" }, dnd, dndNote),
+    emailPart,
   );
   $("settings-dialog").appendChild(section);
+  const email = mountEmailSettings({ client, into: emailPart });
 
   /** @param {string} hours */
   function untilFrom(hours) {
@@ -297,12 +307,16 @@ export function mountNotifications({ client, onOpen, onError }) {
     disable.hidden = !on;
     sound.checked = flag(SOUND_KEY);
     preview.checked = prefs.push_preview;
+    digest.checked = prefs.email === "digest";
     const dndOn = isFuture(prefs.do_not_disturb_until, Date.now());
     if (!dndOn) dnd.value = "";
     replaceChildren(dndNote, dndOn && prefs.do_not_disturb_until ? `until ${new Date(prefs.do_not_disturb_until).toLocaleString()}` : "");
   }
   renderSettings();
-  $("open-settings").addEventListener("click", () => renderSettings());
+  $("open-settings").addEventListener("click", () => {
+    renderSettings();
+    email.refresh();
+  });
 
   // -- a room's level and mute ----------------------------------------------------------------
 
