@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fastapi import FastAPI
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 
-from hubbub import __version__
+from hubbub import __version__, outbound
 from hubbub.blobs import FileStorage
 from hubbub.blobs.local import LocalStorage
 from hubbub.blobs.s3 import S3Storage
@@ -27,6 +27,7 @@ from hubbub.links import FileLinks
 from hubbub.metrics import Metrics
 from hubbub.realtime import Realtime
 from hubbub.realtime.feeds import Feeds
+from hubbub.realtime.frames import event_frame
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.presence import PresenceQuery
 from hubbub.services import Services
@@ -36,6 +37,7 @@ from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
 from hubbub.services.bots import BotService
 from hubbub.services.classic import ClassicService
+from hubbub.services.consumers import LogConsumer
 from hubbub.services.erasure import ErasureService
 from hubbub.services.exports import ExportService, Wakeup
 from hubbub.services.files import FileService
@@ -45,6 +47,8 @@ from hubbub.services.mentions import NOBODY_ONLINE, Online
 from hubbub.services.messages import MessageService
 from hubbub.services.moderation import ModerationService
 from hubbub.services.notifications import NotificationService
+from hubbub.services.outgoing import OutgoingService
+from hubbub.services.outgoing_sender import OutgoingSender
 from hubbub.services.passwords import Passwords
 from hubbub.services.pins import PinService
 from hubbub.services.ratelimits import RateLimits, parse_overrides
@@ -72,6 +76,7 @@ from hubbub.web import (
     invites,
     messages,
     notifications,
+    outgoing,
     rooms,
     search,
     stream,
@@ -245,6 +250,7 @@ def build_services(
         search=SearchService(uow),
         files=files,
         notifications=NotificationService(uow, settings.notify_default),
+        outgoing=OutgoingService(uow),
     )
 
 
@@ -327,7 +333,34 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 swept = await services.retention.sweep()
                 metrics.observe_retention(swept.messages, swept.events, the_clock.now_ms())
 
+            deployment = await store.deployment_id()
+            outbound_client = outbound.open_client(
+                allow_private=settings.outbound_allow_private,
+                connect_timeout=min(5.0, settings.outgoing_timeout_seconds),
+                read_timeout=settings.outgoing_timeout_seconds,
+            )
+            sender = OutgoingSender(
+                uow,
+                settings,
+                outbound_client,
+                lambda event: event_frame(event, deployment, links).json,
+                services.messages,
+                services.rooms,
+            )
+            app.state.outgoing_sender = sender
+            # Outgoing webhooks (#19): match events to endpoints (queued exactly once), then
+            # send them off the request path.
+            matcher = LogConsumer(
+                "outgoing",
+                store,
+                the_clock,
+                services.outgoing.match,
+                wakeups=hub,
+                on_commit=sender.wake,
+            )
             tasks = [
+                asyncio.create_task(matcher.run(), name="hubbub-outgoing-match"),
+                asyncio.create_task(sender.run(), name="hubbub-outgoing-send"),
                 asyncio.create_task(_every(the_clock, 3600, upkeep_once), name="hubbub-upkeep"),
                 asyncio.create_task(
                     _every(the_clock, settings.retention_sweep_seconds, retention_once),
@@ -351,6 +384,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                await outbound_client.aclose()
                 await bus.close()
                 await hub.close()
         finally:
@@ -390,6 +424,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         files.router,
         avatars.router,
         notifications.router,
+        outgoing.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

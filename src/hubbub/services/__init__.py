@@ -20,6 +20,7 @@ from hubbub.services.invites import InviteService
 from hubbub.services.messages import MessageService
 from hubbub.services.moderation import ModerationService
 from hubbub.services.notifications import NotificationService
+from hubbub.services.outgoing import OutgoingService
 from hubbub.services.pins import PinService
 from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
@@ -54,3 +55,4 @@ class Services:
     search: SearchService
     files: FileService
     notifications: NotificationService
+    outgoing: OutgoingService
