@@ -134,6 +134,11 @@ async def _every(clock: Clock, seconds: float, job: Callable[[], Awaitable[objec
             log.exception("periodic job failed")
 
 
+async def _after(first: Callable[[], Awaitable[None]], then: Callable[[], Awaitable[None]]) -> None:
+    await first()
+    await then()
+
+
 async def _export_worker(services: Services) -> None:
     """Build data exports: at once when this node was asked for one, and every minute in case
     another node was (or one was abandoned)."""
@@ -359,7 +364,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 on_commit=sender.wake,
             )
             tasks = [
-                asyncio.create_task(matcher.run(), name="hubbub-outgoing-match"),
+                asyncio.create_task(
+                    _after(services.outgoing.wait_for_hooks, matcher.run),
+                    name="hubbub-outgoing-match",
+                ),
                 asyncio.create_task(sender.run(), name="hubbub-outgoing-send"),
                 asyncio.create_task(_every(the_clock, 3600, upkeep_once), name="hubbub-upkeep"),
                 asyncio.create_task(

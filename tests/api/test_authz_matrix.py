@@ -249,6 +249,22 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("GET", "/bots", None),
     ("POST", "/bots/{username}/tokens", None),
     ("DELETE", "/bots/{username}", None),
+    (
+        "POST",
+        "/rooms/{room_id}/outgoing-webhooks",
+        {"url": "https://example.com/h", "events": ["message.created"]},
+    ),
+    ("GET", "/rooms/{room_id}/outgoing-webhooks", None),
+    ("DELETE", "/rooms/{room_id}/outgoing-webhooks/{hook_id}", None),
+    ("GET", "/rooms/{room_id}/outgoing-webhooks/{hook_id}/deliveries", None),
+    (
+        "POST",
+        "/bots/{username}/subscriptions",
+        {"url": "https://example.com/h", "events": ["message.created"]},
+    ),
+    ("GET", "/bots/{username}/subscriptions", None),
+    ("DELETE", "/bots/{username}/subscriptions/{hook_id}", None),
+    ("GET", "/bots/{username}/subscriptions/{hook_id}/deliveries", None),
     ("GET", "/search", None),
     ("POST", "/rooms/{room_id}/uploads", None),
     # Without a signed link (exp, sig): only a token opens a file.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -91,22 +92,26 @@ async def test_a_message_is_delivered_signed_with_the_events_id(
     since = await head(owner)
     sent = await owner.send(room, "hello hooks")
     (got,) = await receiver.wait_for(1)
-    assert got.method == "POST" and got.path == "/hook"
+    assert got.method == "POST"
+    assert got.path == "/hook"
     assert got.headers["content-type"] == "application/json"
     assert verify(hook["secret"], got.headers["hubbub-signature"], got.body)
     assert not verify("whsec_wrong", got.headers["hubbub-signature"], got.body)
     body = payload(got)
     assert set(body) == {"id", "type", "room_id", "ts", "data"}
     assert (body["type"], body["room_id"]) == ("message.created", room)
-    assert body["data"]["id"] == sent["id"] and body["data"]["text"] == "hello hooks"
+    assert body["data"]["id"] == sent["id"]
+    assert body["data"]["text"] == "hello hooks"
     assert got.headers["hubbub-event-id"] == body["id"]
     # The same id and data as a stream client gets for the event.
     (streamed,) = await events_since(owner, since, "message.created")
-    assert streamed["id"] == body["id"] and streamed["data"] == body["data"]
+    assert streamed["id"] == body["id"]
+    assert streamed["data"] == body["data"]
     done = await until(lambda: deliveries(owner, room, hook["id"]))
     assert done[0]["event_id"] == body["id"]
     assert (done[0]["status"], done[0]["outcome"], done[0]["attempt"]) == (200, "delivered", 1)
-    assert done[0]["error"] is None and done[0]["latency_ms"] >= 0
+    assert done[0]["error"] is None
+    assert done[0]["latency_ms"] >= 0
     listed = (await owner.get(f"/rooms/{room}/outgoing-webhooks")).json()["hooks"]
     assert [(h["id"], h["secret"]) for h in listed] == [(hook["id"], None)], "shown once"
 
@@ -152,7 +157,7 @@ async def test_events_arrive_in_order_per_endpoint_despite_failures(
     assert positions == sorted(positions)
     # An event is only ever followed by itself (a retry) or a later one: never an earlier one.
     seen = [int(r.headers["hubbub-event-id"].rsplit("-", 1)[1]) for r in receiver.requests]
-    assert all(b >= a for a, b in zip(seen, seen[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(seen))
     assert failed, "some deliveries failed and were retried"
 
 
@@ -229,7 +234,8 @@ async def test_repeated_failures_turn_the_hook_off_and_tell_its_owner(
         (dm,) = [r for r in rooms if r["kind"] == "dm"]
         (notice,) = (await owner.get(f"/rooms/{dm['id']}/messages")).json()["messages"]
         assert notice["author"]["id"] == hook["bot"]["id"]
-        assert "turned off" in notice["text"] and receiver.url() in notice["text"]
+        assert "turned off" in notice["text"]
+        assert receiver.url() in notice["text"]
         audit = (await owner.get("/admin/audit")).json()
         assert any(e["action"] == "outgoing_webhook.disable" for e in audit["entries"])
 
@@ -310,7 +316,8 @@ async def test_the_ssrf_guard_refuses_loopback_addresses(
         hook = await make_hook(owner, room, receiver.url(host=host))
         await owner.send(room, "hello")
         log = await until(lambda: deliveries(owner, room, hook["id"]))
-        assert log[0]["status"] is None and log[0]["outcome"] == "retry"
+        assert log[0]["status"] is None
+        assert log[0]["outcome"] == "retry"
         assert log[0]["error"].startswith("refused")
     assert receiver.requests == []
 

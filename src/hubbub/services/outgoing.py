@@ -17,11 +17,13 @@ only the message.created whose text starts with one of them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from hubbub.errors import Invalid, OutgoingHookNotFound, TooManyHooks
@@ -134,6 +136,16 @@ class NewHook:
 @dataclass(frozen=True, slots=True)
 class OutgoingService:
     uow: UnitOfWork
+    # Set when a hook is made: the matcher starts with the first hook (services/outgoing.py's
+    # wait_for_hooks), so a server without hooks does no work (and no writes) for them.
+    created: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait_for_hooks(self, poll_seconds: float = 30.0) -> None:
+        """Return once any enabled hook exists (made here, or on another node: polled)."""
+        while not await self.uow.read(out_q.any_hooks):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.created.wait(), poll_seconds)
+            self.created.clear()
 
     # -- a room's outgoing webhooks ------------------------------------------------------
 
@@ -167,7 +179,9 @@ class OutgoingService:
             record(tx, outbox, me, "outgoing_webhook.create", room_id, url)
             return NewHook(hook, bot, secret)
 
-        return await self.uow.write(fn)
+        made = await self.uow.write(fn)
+        self.created.set()
+        return made
 
     async def list_room_hooks(self, me: User, room_id: str) -> list[tuple[OutgoingHook, User]]:
         def fn(tx: Tx) -> list[tuple[OutgoingHook, User]]:
@@ -224,7 +238,9 @@ class OutgoingService:
             record(tx, outbox, me, "bot.subscribe", bot.username, url)
             return NewHook(hook, bot, secret)
 
-        return await self.uow.write(fn)
+        made = await self.uow.write(fn)
+        self.created.set()
+        return made
 
     async def subscriptions(self, me: User, username: str) -> list[tuple[OutgoingHook, User]]:
         def fn(tx: Tx) -> list[tuple[OutgoingHook, User]]:

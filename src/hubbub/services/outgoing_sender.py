@@ -103,10 +103,7 @@ class OutgoingSender:
                 self._wakeup.clear()
                 wait = self.idle_seconds
                 try:
-                    if await self._claim():
-                        wait = await self._start_due()
-                    else:
-                        wait = self.lease_ms / 3000
+                    wait = await self._start_due()
                 except Exception:
                     log.warning("outgoing webhooks: sending failed", exc_info=True)
                 with contextlib.suppress(TimeoutError):
@@ -135,8 +132,12 @@ class OutgoingSender:
     async def _start_due(self) -> float:
         """Start a delivery for each hook whose head is due and not in flight; return how
         long to wait before the next falls due (at most idle_seconds)."""
-        now = self.uow.clock.now_ms()
         heads = await self.uow.read(functools.partial(out_q.due_heads, limit=500))
+        if not heads:
+            return self.idle_seconds  # nothing to send: no lease needed (and no write)
+        if not await self._claim():
+            return self.lease_ms / 3000  # another node sends
+        now = self.uow.clock.now_ms()
         wait = self.idle_seconds
         for head in heads:
             if head.hook_id in self._running:

@@ -47,6 +47,11 @@ TABLES: list[tuple[str, str]] = [
     ("doomed_files", "key"),
     ("notify_prefs", "user_id"),
     ("log_consumers", "name"),
+    ("outgoing_hooks", "id"),
+    ("outgoing_queue", "hook_id, pos"),
+    ("outgoing_deliveries", "id"),
+    ("slash_commands", "name"),
+    ("command_responses", "token_hash"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
 # Made from the copied messages rather than copied: the search index (on SQLite also its

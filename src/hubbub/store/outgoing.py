@@ -14,8 +14,10 @@ from hubbub.store.engine import Row, Tx
 from hubbub.store.events import _event
 
 __all__ = [
+    "CONSUMER",
     "DELIVERIES_KEPT",
     "Head",
+    "any_hooks",
     "count_hooks",
     "delete_hook",
     "disable_hook",
@@ -35,6 +37,12 @@ __all__ = [
 ]
 
 DELIVERIES_KEPT = 100  # attempts kept per hook, newest
+CONSUMER = "outgoing"  # the log consumer that queues deliveries
+
+
+def any_hooks(tx: Tx) -> bool:
+    return tx.fetchone("SELECT 1 FROM outgoing_hooks WHERE disabled_at IS NULL LIMIT 1") is not None
+
 
 _COLUMNS = (
     "id, kind, room_id, bot_id, url, events, trigger_words, created_by, created_at,"
@@ -61,9 +69,16 @@ def _hook(row: Row) -> OutgoingHook:
 
 
 def insert_hook(tx: Tx, hook: OutgoingHook, secret: str) -> OutgoingHook:
-    """Store a hook; it gets the events after the log's head now."""
+    """Store a hook; it gets the events after the log's head now. The `outgoing` consumer's
+    place is made here if it has none yet (it would start at the head when it first runs,
+    after events this hook must get)."""
     row = tx.fetchone("SELECT pos FROM event_counter WHERE id = 1")
     after = int(row[0]) if row else 0
+    tx.execute(
+        "INSERT INTO log_consumers (name, pos, holder, lease_until) VALUES (:name, :pos, NULL, 0)"
+        " ON CONFLICT (name) DO NOTHING",
+        {"name": CONSUMER, "pos": after},
+    )
     tx.execute(
         "INSERT INTO outgoing_hooks (id, kind, room_id, bot_id, url, events, trigger_words,"
         " secret, after_pos, created_by, created_at) VALUES (:id, :kind, :room, :bot, :url,"
