@@ -258,11 +258,17 @@ async def test_a_reply_is_posted_once_even_when_the_event_is_delivered_twice(
 
     await until(lambda: _when(messages(), lambda m: "pong" in m))
     # Delivered again (as after a crash between posting the reply and recording the
-    # delivery): the receiver is hit a second time, the reply is not posted twice.
+    # delivery, which leaves the event queued): the receiver is hit a second time, the reply
+    # is not posted twice.
     first = receiver.requests[0]
     pos = int(first.headers["hubbub-event-id"].rsplit("-", 1)[1])
-    sender = node.app.state.outgoing_sender
-    await sender.deliver(out_q.Head(hook["id"], pos, 1, 0, 0))
+    await node.services.outgoing.uow.store.write(
+        lambda tx: out_q.enqueue(tx, [(hook["id"], pos)], 0)
+    )
+    node.app.state.outgoing_sender.wake()
+    await receiver.wait_for(2)
+    log = await until(lambda: _when(deliveries(owner, room, hook["id"]), lambda d: len(d) == 2))
+    assert [d["outcome"] for d in log] == ["delivered", "delivered"]
     assert len(receiver.requests) == 2
     assert receiver.requests[1].headers["hubbub-event-id"] == first.headers["hubbub-event-id"]
     assert (await messages()) == ["ping", "pong"]

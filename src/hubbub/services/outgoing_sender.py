@@ -90,6 +90,7 @@ class OutgoingSender:
         self.parallel = parallel
         self._wakeup = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._finished: set[str] = set()
 
     def wake(self) -> None:
         """Look at the queue now (something was queued, or a delivery finished)."""
@@ -132,6 +133,7 @@ class OutgoingSender:
     async def _start_due(self) -> float:
         """Start a delivery for each hook whose head is due and not in flight; return how
         long to wait before the next falls due (at most idle_seconds)."""
+        self._finished.clear()
         heads = await self.uow.read(functools.partial(out_q.due_heads, limit=500))
         if not heads:
             return self.idle_seconds  # nothing to send: no lease needed (and no write)
@@ -140,8 +142,8 @@ class OutgoingSender:
         now = self.uow.clock.now_ms()
         wait = self.idle_seconds
         for head in heads:
-            if head.hook_id in self._running:
-                continue
+            if head.hook_id in self._running or head.hook_id in self._finished:
+                continue  # in flight, or done while we read (this head may be stale)
             if head.next_at > now:
                 wait = min(wait, (head.next_at - now) / 1000)
                 continue
@@ -154,6 +156,7 @@ class OutgoingSender:
 
     def _done(self, hook_id: str, task: asyncio.Task[None]) -> None:
         self._running.pop(hook_id, None)
+        self._finished.add(hook_id)
         if not task.cancelled() and task.exception() is not None:
             log.warning("outgoing webhook %s: delivery failed", hook_id, exc_info=task.exception())
         self.wake()
@@ -161,11 +164,15 @@ class OutgoingSender:
     async def deliver(self, head: out_q.Head) -> None:
         """Send the event at the head of a hook's queue once, and record what happened."""
         found = await self.uow.read(
-            lambda tx: (out_q.find_hook(tx, head.hook_id), out_q.find_event(tx, head.pos))
+            lambda tx: (
+                out_q.is_queued(tx, head.hook_id, head.pos),
+                out_q.find_hook(tx, head.hook_id),
+                out_q.find_event(tx, head.pos),
+            )
         )
-        hook_and_secret, event = found
-        if hook_and_secret is None:
-            return
+        queued, hook_and_secret, event = found
+        if not queued or hook_and_secret is None:
+            return  # delivered meanwhile (a stale head), or the hook is gone
         hook, secret = hook_and_secret
         if hook.disabled_at is not None:
             return

@@ -28,6 +28,7 @@ __all__ = [
     "find_hook",
     "insert_hook",
     "is_member",
+    "is_queued",
     "list_deliveries",
     "list_hooks",
     "live_hooks",
@@ -199,6 +200,13 @@ def due_heads(tx: Tx, limit: int) -> list[Head]:
         {"n": limit},
     )
     return [Head(r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows]
+
+
+def is_queued(tx: Tx, hook_id: str, pos: int) -> bool:
+    row = tx.fetchone(
+        "SELECT 1 FROM outgoing_queue WHERE hook_id = :h AND pos = :p", {"h": hook_id, "p": pos}
+    )
+    return row is not None
 
 
 def find_event(tx: Tx, pos: int) -> Event | None:
