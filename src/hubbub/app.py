@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import httpx
 from fastapi import FastAPI
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 
@@ -37,6 +38,7 @@ from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
 from hubbub.services.bots import BotService
 from hubbub.services.classic import ClassicService
+from hubbub.services.commands import CommandService
 from hubbub.services.consumers import LogConsumer
 from hubbub.services.erasure import ErasureService
 from hubbub.services.exports import ExportService, Wakeup
@@ -68,6 +70,7 @@ from hubbub.web import (
     avatars,
     bots,
     client,
+    commands,
     conversations,
     docs_ui,
     exports,
@@ -228,6 +231,7 @@ def build_services(
     storage: FileStorage,
     links: FileLinks,
     online: Online = NOBODY_ONLINE,
+    outbound_client: httpx.AsyncClient | None = None,
 ) -> Services:
     passwords = Passwords(settings.password_hashing)
     activity = ActivityService(uow, limits)
@@ -256,6 +260,7 @@ def build_services(
         files=files,
         notifications=NotificationService(uow, settings.notify_default),
         outgoing=OutgoingService(uow),
+        commands=CommandService(uow, settings, limits, messages, outbound_client),
     )
 
 
@@ -314,8 +319,22 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             uow = UnitOfWork(store, the_clock, bus)
             limits = RateLimits(open_rate_limit_storage(settings), limits_overrides)
             app.state.rate_limits = limits
+            # Outgoing webhooks and slash commands call other servers through this client.
+            outbound_client = outbound.open_client(
+                allow_private=settings.outbound_allow_private,
+                connect_timeout=min(5.0, settings.outgoing_timeout_seconds),
+                read_timeout=settings.outgoing_timeout_seconds,
+            )
             services = build_services(
-                store, settings, bus, uow, limits, storage, links, HubPresence(hub, bus)
+                store,
+                settings,
+                bus,
+                uow,
+                limits,
+                storage,
+                links,
+                HubPresence(hub, bus),
+                outbound_client,
             )
             app.state.services = services
             app.state.realtime = Realtime(
@@ -339,11 +358,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 metrics.observe_retention(swept.messages, swept.events, the_clock.now_ms())
 
             deployment = await store.deployment_id()
-            outbound_client = outbound.open_client(
-                allow_private=settings.outbound_allow_private,
-                connect_timeout=min(5.0, settings.outgoing_timeout_seconds),
-                read_timeout=settings.outgoing_timeout_seconds,
-            )
             sender = OutgoingSender(
                 uow,
                 settings,
@@ -417,6 +431,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(client.router)
     app.include_router(invites.links)
     app.include_router(webhooks.hooks)
+    app.include_router(commands.responses)
     for router in (
         accounts.router,
         rooms.router,
@@ -433,6 +448,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         avatars.router,
         notifications.router,
         outgoing.router,
+        commands.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

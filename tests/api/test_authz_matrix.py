@@ -265,6 +265,9 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("GET", "/bots/{username}/subscriptions", None),
     ("DELETE", "/bots/{username}/subscriptions/{hook_id}", None),
     ("GET", "/bots/{username}/subscriptions/{hook_id}/deliveries", None),
+    ("POST", "/commands", {"name": "ci", "url": "https://example.com/c", "description": "d"}),
+    ("GET", "/commands", None),
+    ("DELETE", "/commands/{name}", None),
     ("GET", "/search", None),
     ("POST", "/rooms/{room_id}/uploads", None),
     # Without a signed link (exp, sig): only a token opens a file.
@@ -295,6 +298,7 @@ def concrete(template: str) -> str:
         session_id="s_none",
         code="nope",
         hook_id="wh_none",
+        name="nope",
         file_id="f_none",
         filename="x.txt",
     )

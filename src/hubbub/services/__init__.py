@@ -12,6 +12,7 @@ from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
 from hubbub.services.bots import BotService
 from hubbub.services.classic import ClassicService
+from hubbub.services.commands import CommandService
 from hubbub.services.erasure import ErasureService
 from hubbub.services.exports import ExportService
 from hubbub.services.files import FileService
@@ -56,3 +57,4 @@ class Services:
     files: FileService
     notifications: NotificationService
     outgoing: OutgoingService
+    commands: CommandService
