@@ -277,3 +277,38 @@ def test_a_room_picture_set_in_settings_shows_in_the_sidebar_and_header_for_ever
         assert person.page.locator("#room-picture").is_hidden()
     assert alice.unexpected_console_errors() == []
     assert bob.unexpected_console_errors() == []
+
+
+def test_room_settings_list_outgoing_webhooks_with_their_latest_deliveries(
+    people: Callable[..., Person],
+) -> None:
+    alice = people("alice").sign_up()
+    create_room(alice, "ops")
+    room = room_id(alice)
+    # Nothing listens on port 9: the delivery fails (refused by the guard, or by the port).
+    url = "http://127.0.0.1:9/hook"
+    made = alice.api(
+        "POST",
+        f"/rooms/{room}/outgoing-webhooks",
+        json={"url": url, "events": ["message.created"], "trigger_words": ["!ci"]},
+    )
+    assert made.status_code == 201, made.text
+    alice.api("POST", f"/rooms/{room}/messages", json={"text": "!ci run"})
+    deliveries = f"/rooms/{room}/outgoing-webhooks/{made.json()['id']}/deliveries"
+    for _ in range(100):
+        if alice.api("GET", deliveries).json()["deliveries"]:
+            break
+        alice.page.wait_for_timeout(100)
+    dialog = open_room_settings(alice)
+    row = dialog.locator("#outgoing-list li", has_text=url)
+    row.wait_for()
+    assert row.locator(".tag").text_content() == "ON"
+    assert "message.created · starting with !ci" in row.inner_text()
+    button = row.get_by_role("button", name="Deliveries")
+    button.click()
+    attempt = row.locator(".deliveries li.delivery").first
+    attempt.wait_for()
+    assert attempt.get_attribute("data-outcome") == "retry"
+    assert "no answer" in attempt.inner_text()
+    assert button.get_attribute("aria-expanded") == "true"
+    save_screenshot(alice.page, "outgoing-webhooks")
