@@ -312,3 +312,31 @@ def test_room_settings_list_outgoing_webhooks_with_their_latest_deliveries(
     assert "no answer" in attempt.inner_text()
     assert button.get_attribute("aria-expanded") == "true"
     save_screenshot(alice.page, "outgoing-webhooks")
+
+
+def test_a_slash_commands_answer_shows_to_its_caller_only_and_posts_nothing(
+    people: Callable[..., Person],
+) -> None:
+    alice = people("alice").sign_up()
+    bob = people("bob").sign_up()
+    create_room(alice, "ops")
+    room = room_id(alice)
+    assert alice.api("PUT", f"/rooms/{room}/members/bob").status_code == 201
+    bob.open_room("ops")
+    alice.send("/nosuchcommand please")
+    replies = alice.page.locator("#command-replies")
+    reply = replies.locator(".command-reply")
+    reply.wait_for()
+    assert reply.locator(".command-name").inner_text() == "/nosuchcommand"
+    assert "is not a command here" in reply.inner_text()
+    assert "Only visible to you" in reply.inner_text()
+    # Posted nothing: an ordinary message after it is the only one, for both of them.
+    alice.send("//nosuchcommand is not a command")
+    alice.message("/nosuchcommand is not a command").wait_for()
+    bob.message("/nosuchcommand is not a command").wait_for()
+    assert alice.page.locator("#messages li.msg").count() == 1
+    assert bob.page.locator("#command-replies .command-reply").count() == 0
+    assert alice.page.locator("#composer-input").input_value() == ""
+    save_screenshot(alice.page, "slash-command-reply")
+    replies.get_by_role("button", name="Dismiss").click()
+    replies.wait_for(state="hidden")
