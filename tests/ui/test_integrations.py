@@ -340,3 +340,33 @@ def test_a_slash_commands_answer_shows_to_its_caller_only_and_posts_nothing(
     save_screenshot(alice.page, "slash-command-reply")
     replies.get_by_role("button", name="Dismiss").click()
     replies.wait_for(state="hidden")
+
+
+def test_typing_a_slash_suggests_the_servers_commands(people: Callable[..., Person]) -> None:
+    alice = people("alice").sign_up()  # the server's first account: a server admin
+    create_room(alice, "ops")
+    for name, description in (("weather", "Weather for a city"), ("wiki", "Search the wiki")):
+        made = alice.api(
+            "POST",
+            "/commands",
+            json={"name": name, "url": "https://tools.example.com/x", "description": description},
+        )
+        assert made.status_code in (201, 409), made.text
+    box = alice.page.locator("#composer-input")
+    box.press_sequentially("/we")
+    options = alice.page.locator("#command-suggestions [role=option]")
+    options.first.wait_for()
+    assert [" ".join(t.split()) for t in options.all_inner_texts()] == [
+        "/weather Weather for a city"
+    ]
+    box.press("Tab")
+    assert box.input_value() == "/weather "
+    assert alice.page.locator("#command-suggestions").is_hidden()
+    box.fill("")
+    box.press_sequentially("/w")
+    alice.page.locator("#command-suggestions [role=option]", has_text="/wiki").wait_for()
+    assert options.count() == 2
+    box.press("Escape")
+    assert alice.page.locator("#command-suggestions").is_hidden()
+    box.fill("see /we")
+    assert alice.page.locator("#command-suggestions").is_hidden()

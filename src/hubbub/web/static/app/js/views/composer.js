@@ -9,6 +9,7 @@ import { authorText, authorTitle, clashingNames } from "../names.js";
 import { enterAction } from "../composer-keys.js";
 import { plainText } from "../markdown.js";
 import { attachMentionAutocomplete } from "./mention-autocomplete.js";
+import { attachCommandAutocomplete } from "./command-autocomplete.js";
 import { attachComposerFiles } from "./composer-files.js";
 
 /** @typedef {import("../store.js").Message} Message */
@@ -189,6 +190,7 @@ export function mountComposer({ client, onError }) {
   });
 
   attachMentionAutocomplete({ client, input, roomId: () => roomId, id: "mention-suggestions" }); // #17
+  attachCommandAutocomplete({ client, input, id: "command-suggestions" }); // #19
   const files = attachComposerFiles({ client, input, roomId: () => roomId }); // #15
 
   // A mute (or its end) arrives as a change to my rooms.
