@@ -91,6 +91,7 @@ class OutgoingSender:
         self._wakeup = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._finished: set[str] = set()
+        self._renew_at = 0  # ms: the lease is ours until at least then (renewed from then on)
 
     def wake(self) -> None:
         """Look at the queue now (something was queued, or a delivery finished)."""
@@ -119,6 +120,11 @@ class OutgoingSender:
                 )
 
     async def _claim(self) -> bool:
+        """Hold the sending lease: renewed once a third of it has run (not on every round,
+        which would cost a write per delivery)."""
+        now = self.uow.clock.now_ms()
+        if now < self._renew_at:
+            return True
         pos = await self.uow.store.write(
             functools.partial(
                 claim,
@@ -128,6 +134,7 @@ class OutgoingSender:
                 lease_ms=self.lease_ms,
             )
         )
+        self._renew_at = now + self.lease_ms // 3 if pos is not None else 0
         return pos is not None
 
     async def _start_due(self) -> float:
@@ -163,14 +170,19 @@ class OutgoingSender:
 
     async def deliver(self, head: out_q.Head) -> None:
         """Send the event at the head of a hook's queue once, and record what happened."""
-        found = await self.uow.read(
-            lambda tx: (
-                out_q.is_queued(tx, head.hook_id, head.pos),
-                out_q.find_hook(tx, head.hook_id),
-                out_q.find_event(tx, head.pos),
+
+        def look(tx: Tx) -> tuple[bool, tuple[OutgoingHook, str] | None, Event | None, bool]:
+            found = out_q.find_hook(tx, head.hook_id)
+            event = out_q.find_event(tx, head.pos)
+            visible = (
+                found is not None
+                and event is not None
+                and event.room_id is not None
+                and out_q.is_member(tx, event.room_id, found[0].bot_id)
             )
-        )
-        queued, hook_and_secret, event = found
+            return out_q.is_queued(tx, head.hook_id, head.pos), found, event, visible
+
+        queued, hook_and_secret, event, visible = await self.uow.read(look)
         if not queued or hook_and_secret is None:
             return  # delivered meanwhile (a stale head), or the hook is gone
         hook, secret = hook_and_secret
@@ -180,7 +192,6 @@ class OutgoingSender:
             await self._finish(hook, head, _Attempt(None, None, "event no longer stored", None))
             return
         room_id = event.room_id
-        visible = await self.uow.read(lambda tx: out_q.is_member(tx, room_id, hook.bot_id))
         if not visible:
             await self._finish(hook, head, _Attempt(None, None, "no longer in the room", None))
             return
