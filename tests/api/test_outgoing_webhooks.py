@@ -331,7 +331,7 @@ async def test_the_ssrf_guard_refuses_loopback_addresses(
 async def test_bad_input_gets_a_precise_422(owner: Account) -> None:
     room = (await owner.create_room("ops"))["id"]
     path = f"/rooms/{room}/outgoing-webhooks"
-    good = {"url": "https://example.com/h", "events": ["message.created"]}
+    good = {"url": "https://192.0.2.1/h", "events": ["message.created"]}
     for bad in (
         {**good, "url": "ftp://example.com/h"},
         {**good, "url": "https:///nohost"},
@@ -344,7 +344,7 @@ async def test_bad_input_gets_a_precise_422(owner: Account) -> None:
         {**good, "trigger_words": ["w"] * 11},
         {**good, "trigger_words": ["x" * 33]},
         {**good, "extra": 1},
-        {"url": "https://example.com/h"},
+        {"url": "https://192.0.2.1/h"},
     ):
         r = await owner.post(path, bad)
         assert r.status_code == 422, (bad, r.text)
@@ -359,9 +359,9 @@ async def test_only_the_rooms_managers_handle_its_outgoing_webhooks(
     carol = await sign_up(node.client, "carol")
     room = (await owner.create_room("ops", "private"))["id"]
     assert (await owner.put(f"/rooms/{room}/members/bob", {"role": "member"})).status_code == 201
-    hook = await make_hook(owner, room, "https://example.com/h")
+    hook = await make_hook(owner, room, "https://192.0.2.1/h")
     path = f"/rooms/{room}/outgoing-webhooks"
-    body = {"url": "https://example.com/x", "events": ["message.created"]}
+    body = {"url": "https://192.0.2.1/x", "events": ["message.created"]}
     assert_problem(await bob.post(path, body), 403, "not_allowed")
     assert_problem(await bob.get(path), 403, "not_allowed")
     assert_problem(await bob.delete(f"{path}/{hook['id']}"), 403, "not_allowed")

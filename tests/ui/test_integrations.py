@@ -349,7 +349,7 @@ def test_typing_a_slash_suggests_the_servers_commands(people: Callable[..., Pers
         made = alice.api(
             "POST",
             "/commands",
-            json={"name": name, "url": "https://tools.example.com/x", "description": description},
+            json={"name": name, "url": "https://192.0.2.1/x", "description": description},
         )
         assert made.status_code in (201, 409), made.text
     box = alice.page.locator("#composer-input")

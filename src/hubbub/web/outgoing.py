@@ -39,7 +39,6 @@ class OutgoingIn(_In):
     url: str = Field(
         min_length=1,
         max_length=URL_MAX,
-        examples=["https://ci.example.com/hubbub"],
         description="an http:// or https:// URL; hubbub POSTs each event there",
     )
     events: list[EventType] = Field(
