@@ -240,6 +240,34 @@ async def test_repeated_failures_turn_the_hook_off_and_tell_its_owner(
         assert any(e["action"] == "outgoing_webhook.disable" for e in audit["entries"])
 
 
+async def test_an_event_undelivered_for_the_retry_window_turns_the_hook_off(
+    hook_settings: Settings, receiver: Receiver
+) -> None:
+    async def down(_: Received) -> tuple[int, bytes]:
+        return 503, b""
+
+    receiver.answer = down
+    settings = dataclasses.replace(
+        hook_settings, outgoing_retry_window_seconds=0.5, outgoing_disable_after=1000
+    )
+    async with running(settings) as node:
+        owner = await sign_up(node.client, "alice")
+        room = (await owner.create_room("ops"))["id"]
+        hook = await make_hook(owner, room, receiver.url())
+        await owner.send(room, "one")
+
+        async def disabled() -> dict[str, Any] | None:
+            hooks = (await owner.get(f"/rooms/{room}/outgoing-webhooks")).json()["hooks"]
+            return hooks[0] if hooks[0]["disabled_at"] else None
+
+        turned_off = await until(disabled)
+        assert "retry window" in turned_off["disabled_reason"]
+        log = await deliveries(owner, room, hook["id"])
+        assert log[0]["outcome"] == "failed"
+        assert {d["event_id"] for d in log} == {log[0]["event_id"]}, "the one event, retried"
+        assert len(log) >= 2
+
+
 async def test_a_reply_is_posted_once_even_when_the_event_is_delivered_twice(
     node: Node, owner: Account, receiver: Receiver
 ) -> None:
