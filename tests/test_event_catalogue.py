@@ -13,6 +13,7 @@ import pytest
 from hubbub.events import (
     DURABLE_TYPES,
     EPHEMERAL_TYPES,
+    CommandReply,
     DurableEvent,
     Ephemeral,
     EphemeralEvent,
@@ -95,6 +96,7 @@ SAMPLES: dict[str, DurableEvent | EphemeralEvent] = {
     "message.unpinned": MessageUnpinned("m_1", "r_1", 7),
     "typing": Typing("r_1", "u_alice", "alice", 1_700_000_006_000),
     "presence": Presence("u_alice", "alice", True),
+    "command.reply": CommandReply("r_1", "u_alice", "/weather", "Sunny, 21°C"),
     "session.revoked": SessionsRevoked("u_alice", ("s_1", "s_2")),
     "room.created": RoomCreated(ROOM),
     "user.updated": UserUpdated(ALICE),
@@ -102,7 +104,7 @@ SAMPLES: dict[str, DurableEvent | EphemeralEvent] = {
 
 
 def frame_of(body: DurableEvent | EphemeralEvent) -> dict[str, Any]:
-    if isinstance(body, Typing | Presence):
+    if isinstance(body, Typing | Presence | CommandReply):
         frame = ephemeral_frame(Ephemeral(1_700_000_000_000, body, ("r_1",)))
     else:
         frame = event_frame(Event(12, 1_700_000_000_000, body), "dep")

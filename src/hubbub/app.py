@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import httpx
 from fastapi import FastAPI
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from starlette.types import Receive, Scope, Send
 
-from hubbub import __version__
+from hubbub import __version__, outbound
 from hubbub.blobs import FileStorage
 from hubbub.blobs.local import LocalStorage
 from hubbub.blobs.s3 import S3Storage
@@ -28,6 +29,7 @@ from hubbub.links import FileLinks
 from hubbub.metrics import Metrics
 from hubbub.realtime import Realtime
 from hubbub.realtime.feeds import Feeds
+from hubbub.realtime.frames import event_frame
 from hubbub.realtime.hub import Hub
 from hubbub.realtime.presence import PresenceQuery
 from hubbub.services import Services
@@ -37,6 +39,7 @@ from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
 from hubbub.services.bots import BotService
 from hubbub.services.classic import ClassicService
+from hubbub.services.commands import CommandService
 from hubbub.services.consumers import NODE, LogConsumer
 from hubbub.services.email import EmailService
 from hubbub.services.erasure import ErasureService
@@ -48,6 +51,8 @@ from hubbub.services.mentions import NOBODY_ONLINE, Online
 from hubbub.services.messages import MessageService
 from hubbub.services.moderation import ModerationService
 from hubbub.services.notifications import NotificationService
+from hubbub.services.outgoing import OutgoingService
+from hubbub.services.outgoing_sender import OutgoingSender
 from hubbub.services.passwords import Passwords
 from hubbub.services.pins import PinService
 from hubbub.services.ratelimits import RateLimits, parse_overrides
@@ -68,6 +73,7 @@ from hubbub.web import (
     avatars,
     bots,
     client,
+    commands,
     conversations,
     docs_ui,
     email,
@@ -77,6 +83,7 @@ from hubbub.web import (
     invites,
     messages,
     notifications,
+    outgoing,
     rooms,
     search,
     stream,
@@ -133,6 +140,11 @@ async def _every(clock: Clock, seconds: float, job: Callable[[], Awaitable[objec
             await job()
         except Exception:
             log.exception("periodic job failed")
+
+
+async def _after(first: Callable[[], Awaitable[None]], then: Callable[[], Awaitable[None]]) -> None:
+    await first()
+    await then()
 
 
 async def _export_worker(services: Services) -> None:
@@ -226,6 +238,7 @@ def build_services(
     online: Online = NOBODY_ONLINE,
     email_key: bytes = b"",
     node: str = NODE,
+    outbound_client: httpx.AsyncClient | None = None,
 ) -> Services:
     passwords = Passwords(settings.password_hashing)
     notifications = NotificationService(uow, settings.notify_default)
@@ -256,6 +269,8 @@ def build_services(
         notifications=notifications,
         email=EmailService(uow, settings, limits, notifications, email_key, holder=node),
         slack_import=SlackImportService(uow, settings, files),
+        outgoing=OutgoingService(uow),
+        commands=CommandService(uow, settings, limits, messages, outbound_client),
     )
 
 
@@ -339,6 +354,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
             uow = UnitOfWork(store, the_clock, bus)
             limits = RateLimits(open_rate_limit_storage(settings), limits_overrides)
             app.state.rate_limits = limits
+            # Outgoing webhooks and slash commands call other servers through this client.
+            outbound_client = outbound.open_client(
+                allow_private=settings.outbound_allow_private,
+                connect_timeout=min(5.0, settings.outgoing_timeout_seconds),
+                read_timeout=settings.outgoing_timeout_seconds,
+            )
             services = build_services(
                 store,
                 settings,
@@ -350,6 +371,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 HubPresence(hub, bus),
                 email_key=await store.email_key(),
                 node=node,
+                outbound_client=outbound_client,
             )
             app.state.services = services
             app.state.realtime = Realtime(
@@ -372,7 +394,34 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 swept = await services.retention.sweep()
                 metrics.observe_retention(swept.messages, swept.events, the_clock.now_ms())
 
+            deployment = await store.deployment_id()
+            sender = OutgoingSender(
+                uow,
+                settings,
+                outbound_client,
+                lambda event: event_frame(event, deployment, links).json,
+                services.messages,
+                services.rooms,
+                holder=node,
+            )
+            app.state.outgoing_sender = sender
+            # Outgoing webhooks (#19): match events to endpoints (queued exactly once), then
+            # send them off the request path.
+            matcher = LogConsumer(
+                "outgoing",
+                store,
+                the_clock,
+                services.outgoing.match,
+                wakeups=hub,
+                holder=node,
+                on_commit=sender.wake,
+            )
             tasks = [
+                asyncio.create_task(
+                    _after(services.outgoing.wait_for_hooks, matcher.run),
+                    name="hubbub-outgoing-match",
+                ),
+                asyncio.create_task(sender.run(), name="hubbub-outgoing-send"),
                 asyncio.create_task(_every(the_clock, 3600, upkeep_once), name="hubbub-upkeep"),
                 asyncio.create_task(
                     _every(the_clock, settings.retention_sweep_seconds, retention_once),
@@ -412,6 +461,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                await outbound_client.aclose()
                 await bus.close()
                 await hub.close()
         finally:
@@ -437,6 +487,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(invites.links)
     app.include_router(webhooks.hooks)
     app.include_router(email.links)
+    app.include_router(commands.responses)
     for router in (
         accounts.router,
         rooms.router,
@@ -453,6 +504,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         avatars.router,
         notifications.router,
         email.router,
+        outgoing.router,
+        commands.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

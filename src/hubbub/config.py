@@ -161,6 +161,15 @@ class Settings:
     # A DM or mention still unread this long after it was sent is mailed (one digest per
     # user per window).
     email_delay: str = "15m"
+    # Outgoing webhooks (#19): a failed delivery is retried after retry_base * 2^attempt
+    # seconds (capped at retry_max, with jitter) for up to retry_window seconds; a hook whose
+    # deliveries fail `disable_after` times in a row (or past the window) is turned off.
+    outgoing_retry_base_seconds: float = 10.0
+    outgoing_retry_max_seconds: float = 3600.0
+    outgoing_retry_window_seconds: float = 86400.0
+    outgoing_disable_after: int = 25
+    # How long a receiver may take to answer an outgoing webhook (connect + read).
+    outgoing_timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -219,6 +228,16 @@ class Settings:
             _duration(name, getattr(self, name))
         if not self.redact_flush_seconds > 0:
             raise ConfigError("redact_flush_seconds must be more than 0")
+        for name in (
+            "outgoing_retry_base_seconds",
+            "outgoing_retry_max_seconds",
+            "outgoing_retry_window_seconds",
+            "outgoing_timeout_seconds",
+        ):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be more than 0")
+        if self.outgoing_disable_after < 1:
+            raise ConfigError("outgoing_disable_after must be at least 1")
         for name in ("max_upload_bytes", "file_link_seconds", "image_max_pixels"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 __all__ = [
     "BotNotFound",
+    "CommandNotFound",
+    "CommandTaken",
     "Conflict",
     "DomainError",
     "ExportNotFound",
     "Forbidden",
     "Invalid",
     "NotFound",
+    "OutgoingHookNotFound",
     "TooLarge",
     "TooManyBots",
+    "TooManyHooks",
     "Unauthenticated",
     "Unavailable",
 ]
@@ -156,6 +160,26 @@ class TooManyBots(Conflict):
 class WebhookNotFound(NotFound):
     code = "webhook_not_found"
     title = "Webhook not found"
+
+
+class OutgoingHookNotFound(NotFound):
+    code = "outgoing_webhook_not_found"
+    title = "Outgoing webhook not found"
+
+
+class CommandNotFound(NotFound):
+    code = "command_not_found"
+    title = "Slash command not found"
+
+
+class TooManyHooks(Conflict):
+    code = "too_many_hooks"
+    title = "Too many outgoing webhooks"
+
+
+class CommandTaken(Conflict):
+    code = "command_taken"
+    title = "A command with that name exists"
 
 
 class ExportNotFound(NotFound):

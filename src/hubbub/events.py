@@ -36,6 +36,7 @@ __all__ = [
     "DURABLE_TYPES",
     "EPHEMERAL_TYPES",
     "VERSION",
+    "CommandReply",
     "DurableEvent",
     "Ephemeral",
     "EphemeralEvent",
@@ -494,19 +495,34 @@ class Presence(_Kind):
     online: bool
 
 
-EphemeralEvent = Typing | Presence
-EPHEMERAL_TYPES: dict[str, type[EphemeralEvent]] = {t.TYPE: t for t in (Typing, Presence)}
+@dataclass(frozen=True, slots=True)
+class CommandReply(_Kind):
+    """A slash command's answer shown only to the one who ran it (services/commands.py)."""
+
+    TYPE: ClassVar[str] = "command.reply"
+    room_id: str
+    user_id: str
+    command: str  # "/name"
+    text: str
+
+
+EphemeralEvent = Typing | Presence | CommandReply
+EPHEMERAL_TYPES: dict[str, type[EphemeralEvent]] = {
+    t.TYPE: t for t in (Typing, Presence, CommandReply)
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Ephemeral:
     """A live-only event: never stored, no position. It goes to the members of `room_ids`,
-    except `except_user` (the typer; the user whose presence it is)."""
+    except `except_user` (the typer; the user whose presence it is); with `only_user`, to
+    that user's connections alone (a command's answer for the one who ran it)."""
 
     ts: int
     body: EphemeralEvent
     room_ids: tuple[str, ...]
     except_user: str | None = None
+    only_user: str | None = None
 
     @property
     def type(self) -> str:
@@ -576,13 +592,13 @@ def decode(type_name: str, payload: dict[str, Any]) -> DurableEvent | EphemeralE
 
 def decode_durable(type_name: str, payload: dict[str, Any]) -> DurableEvent:
     body = decode(type_name, payload)
-    if isinstance(body, Typing | Presence):
+    if isinstance(body, Typing | Presence | CommandReply):
         raise ValueError(f"{type_name} is not a durable event")
     return body
 
 
 def decode_ephemeral(type_name: str, payload: dict[str, Any]) -> EphemeralEvent:
     body = decode(type_name, payload)
-    if not isinstance(body, Typing | Presence):
+    if not isinstance(body, Typing | Presence | CommandReply):
         raise ValueError(f"{type_name} is not an ephemeral event")
     return body

@@ -14,6 +14,7 @@ __all__ = [
     "BotAccount",
     "Card",
     "CardField",
+    "Delivery",
     "EmailAddress",
     "EmailNotify",
     "Invite",
@@ -22,12 +23,14 @@ __all__ = [
     "Message",
     "NotifyLevel",
     "NotifyPrefs",
+    "OutgoingHook",
     "ReactionCount",
     "Role",
     "Room",
     "RoomAccess",
     "RoomKind",
     "SessionInfo",
+    "SlashCommand",
     "ThreadSummary",
     "Upload",
     "User",
@@ -303,6 +306,50 @@ class Webhook:
     room_id: str
     name: str
     bot_id: str
+    created_by: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingHook:
+    """An endpoint that receives events (docs/integrations.md): a room's outgoing webhook
+    (kind "room", with its own bot) or a bot's event subscription (kind "bot")."""
+
+    id: str
+    kind: Literal["room", "bot"]
+    room_id: str | None
+    bot_id: str
+    url: str
+    events: tuple[str, ...]
+    trigger_words: tuple[str, ...]
+    created_by: str
+    created_at: int
+    after_pos: int = 0
+    failures: int = 0
+    disabled_at: int | None = None
+    disabled_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One attempt to deliver an event to an outgoing hook (no text: status and timing)."""
+
+    id: str
+    hook_id: str
+    pos: int
+    attempt: int
+    at: int
+    status: int | None
+    latency_ms: int | None
+    error: str | None
+    outcome: Literal["delivered", "retry", "failed", "dropped"]
+
+
+@dataclass(frozen=True, slots=True)
+class SlashCommand:
+    name: str
+    url: str
+    description: str
     created_by: str
     created_at: int
 

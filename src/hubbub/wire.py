@@ -13,6 +13,7 @@ from typing import Any, assert_never
 
 from hubbub.codec import cards_to
 from hubbub.events import (
+    CommandReply,
     DurableEvent,
     EphemeralEvent,
     MemberJoined,
@@ -300,5 +301,7 @@ def event_data(e: DurableEvent | EphemeralEvent, links: FileLinks | None = None)
             return {"user": e.username, "user_id": e.user_id, "until": rfc3339(e.until)}
         case Presence():
             return {"user": e.username, "user_id": e.user_id, "online": e.online}
+        case CommandReply():
+            return {"command": e.command, "text": e.text, "user_id": e.user_id}
         case _:
             assert_never(e)

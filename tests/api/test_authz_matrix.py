@@ -249,6 +249,25 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("GET", "/bots", None),
     ("POST", "/bots/{username}/tokens", None),
     ("DELETE", "/bots/{username}", None),
+    (
+        "POST",
+        "/rooms/{room_id}/outgoing-webhooks",
+        {"url": "https://example.com/h", "events": ["message.created"]},
+    ),
+    ("GET", "/rooms/{room_id}/outgoing-webhooks", None),
+    ("DELETE", "/rooms/{room_id}/outgoing-webhooks/{hook_id}", None),
+    ("GET", "/rooms/{room_id}/outgoing-webhooks/{hook_id}/deliveries", None),
+    (
+        "POST",
+        "/bots/{username}/subscriptions",
+        {"url": "https://example.com/h", "events": ["message.created"]},
+    ),
+    ("GET", "/bots/{username}/subscriptions", None),
+    ("DELETE", "/bots/{username}/subscriptions/{hook_id}", None),
+    ("GET", "/bots/{username}/subscriptions/{hook_id}/deliveries", None),
+    ("POST", "/commands", {"name": "ci", "url": "https://example.com/c", "description": "d"}),
+    ("GET", "/commands", None),
+    ("DELETE", "/commands/{name}", None),
     ("GET", "/search", None),
     ("POST", "/rooms/{room_id}/uploads", None),
     # Without a signed link (exp, sig): only a token opens a file.
@@ -280,6 +299,7 @@ def concrete(template: str) -> str:
         session_id="s_none",
         code="nope",
         hook_id="wh_none",
+        name="nope",
         file_id="f_none",
         filename="x.txt",
     )

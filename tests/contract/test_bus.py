@@ -12,7 +12,7 @@ from hubbub.bus import Bus
 from hubbub.bus.memory import MemoryBus
 from hubbub.bus.redis import RedisBus
 from hubbub.clock import SystemClock
-from hubbub.events import Ephemeral, Event, MessageDeleted, Typing
+from hubbub.events import CommandReply, Ephemeral, Event, MessageDeleted, Typing
 
 pytestmark = pytest.mark.anyio
 
@@ -124,6 +124,28 @@ async def test_redis_nodes_see_each_others_events_once(redis_url: str) -> None:
         assert event(1) in got_a.events
         assert event(1) in got_b.events
         assert [e.body for e in got_b.ephemeral] == [typing("bob").body, typing("zoe").body]
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_command_reply_for_one_user_crosses_nodes_whole(redis_url: str) -> None:
+    """A slash command's answer is for its caller only (`only_user`): another node gets it with
+    that addressing intact (#19)."""
+    prefix = f"t{secrets.token_hex(4)}"
+    a = RedisBus(redis_url, "a", SystemClock(), prefix=prefix)
+    b = RedisBus(redis_url, "b", SystemClock(), prefix=prefix)
+    got_b = Recorder()
+    await a.start(Recorder())
+    await b.start(got_b)
+    try:
+        await until(lambda: a.state == b.state == "connected")
+        reply = Ephemeral(
+            7, CommandReply("r_1", "u_bob", "/weather", "Sunny"), (), only_user="u_bob"
+        )
+        await a.publish_ephemeral(reply)
+        await until(lambda: len(got_b.ephemeral) == 1)
+        assert got_b.ephemeral == [reply]
     finally:
         await a.close()
         await b.close()

@@ -286,3 +286,96 @@ def test_a_room_picture_set_in_settings_shows_in_the_sidebar_and_header_for_ever
         assert person.page.locator("#room-picture").is_hidden()
     assert alice.unexpected_console_errors() == []
     assert bob.unexpected_console_errors() == []
+
+
+def test_room_settings_list_outgoing_webhooks_with_their_latest_deliveries(
+    people: Callable[..., Person],
+) -> None:
+    alice = people("alice").sign_up()
+    create_room(alice, "ops")
+    room = room_id(alice)
+    # Nothing listens on port 9: the delivery fails (refused by the guard, or by the port).
+    url = "http://127.0.0.1:9/hook"
+    made = alice.api(
+        "POST",
+        f"/rooms/{room}/outgoing-webhooks",
+        json={"url": url, "events": ["message.created"], "trigger_words": ["!ci"]},
+    )
+    assert made.status_code == 201, made.text
+    alice.api("POST", f"/rooms/{room}/messages", json={"text": "!ci run"})
+    deliveries = f"/rooms/{room}/outgoing-webhooks/{made.json()['id']}/deliveries"
+    for _ in range(100):
+        if alice.api("GET", deliveries).json()["deliveries"]:
+            break
+        alice.page.wait_for_timeout(100)
+    dialog = open_room_settings(alice)
+    row = dialog.locator("#outgoing-list li", has_text=url)
+    row.wait_for()
+    assert row.locator(".tag").text_content() == "ON"
+    assert "message.created · starting with !ci" in row.inner_text()
+    button = row.get_by_role("button", name="Deliveries")
+    button.click()
+    attempt = row.locator(".deliveries li.delivery").first
+    attempt.wait_for()
+    assert attempt.get_attribute("data-outcome") == "retry"
+    assert "no answer" in attempt.inner_text()
+    assert button.get_attribute("aria-expanded") == "true"
+    save_screenshot(alice.page, "outgoing-webhooks")
+
+
+def test_a_slash_commands_answer_shows_to_its_caller_only_and_posts_nothing(
+    people: Callable[..., Person],
+) -> None:
+    alice = people("alice").sign_up()
+    bob = people("bob").sign_up()
+    create_room(alice, "ops")
+    room = room_id(alice)
+    assert alice.api("PUT", f"/rooms/{room}/members/bob").status_code == 201
+    bob.open_room("ops")
+    alice.send("/nosuchcommand please")
+    replies = alice.page.locator("#command-replies")
+    reply = replies.locator(".command-reply")
+    reply.wait_for()
+    assert reply.locator(".command-name").inner_text() == "/nosuchcommand"
+    assert "is not a command here" in reply.inner_text()
+    assert "Only visible to you" in reply.inner_text()
+    # Posted nothing: an ordinary message after it is the only one, for both of them.
+    alice.send("//nosuchcommand is not a command")
+    alice.message("/nosuchcommand is not a command").wait_for()
+    bob.message("/nosuchcommand is not a command").wait_for()
+    assert alice.page.locator("#messages li.msg").count() == 1
+    assert bob.page.locator("#command-replies .command-reply").count() == 0
+    assert alice.page.locator("#composer-input").input_value() == ""
+    save_screenshot(alice.page, "slash-command-reply")
+    replies.get_by_role("button", name="Dismiss").click()
+    replies.wait_for(state="hidden")
+
+
+def test_typing_a_slash_suggests_the_servers_commands(people: Callable[..., Person]) -> None:
+    alice = people("alice").sign_up()  # the server's first account: a server admin
+    create_room(alice, "ops")
+    for name, description in (("weather", "Weather for a city"), ("wiki", "Search the wiki")):
+        made = alice.api(
+            "POST",
+            "/commands",
+            json={"name": name, "url": "https://192.0.2.1/x", "description": description},
+        )
+        assert made.status_code in (201, 409), made.text
+    box = alice.page.locator("#composer-input")
+    box.press_sequentially("/we")
+    options = alice.page.locator("#command-suggestions [role=option]")
+    options.first.wait_for()
+    assert [" ".join(t.split()) for t in options.all_inner_texts()] == [
+        "/weather Weather for a city"
+    ]
+    box.press("Tab")
+    assert box.input_value() == "/weather "
+    assert alice.page.locator("#command-suggestions").is_hidden()
+    box.fill("")
+    box.press_sequentially("/w")
+    alice.page.locator("#command-suggestions [role=option]", has_text="/wiki").wait_for()
+    assert options.count() == 2
+    box.press("Escape")
+    assert alice.page.locator("#command-suggestions").is_hidden()
+    box.fill("see /we")
+    assert alice.page.locator("#command-suggestions").is_hidden()

@@ -90,6 +90,7 @@ class RedisBus:
                 "ts": event.ts,
                 "data": encode(event.body),
                 "except_user": event.except_user,
+                "only_user": event.only_user,
             }
         )
         await self._publish(self._ephemeral_channel, payload)
@@ -188,6 +189,7 @@ class RedisBus:
                     decode_ephemeral(body["type"], body["data"]),
                     tuple(body["room_ids"]),
                     body.get("except_user"),
+                    body.get("only_user"),
                 )
             )
 

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from hubbub import wire
-from hubbub.events import Ephemeral, Event, Typing
+from hubbub.events import CommandReply, Ephemeral, Event, Typing
 from hubbub.links import FileLinks
 from hubbub.realtime.cursors import cursor
 
@@ -68,8 +68,9 @@ def event_frame(event: Event, deployment_id: str, links: FileLinks | None = None
 
 
 def ephemeral_frame(event: Ephemeral) -> Frame:
-    """A live-only event: no `id`; `room_id` for typing, null for presence."""
-    room_id = event.body.room_id if isinstance(event.body, Typing) else None
+    """A live-only event: no `id`; `room_id` for typing and command.reply, null for
+    presence."""
+    room_id = event.body.room_id if isinstance(event.body, Typing | CommandReply) else None
     body = {
         "type": event.type,
         "room_id": room_id,

@@ -214,6 +214,8 @@ class Hub:
     def on_ephemeral(self, event: Ephemeral) -> None:
         frame = ephemeral_frame(event)
         users: set[str] = set()
+        if event.only_user is not None:
+            users.add(event.only_user)
         for room_id in event.room_ids:
             members = self.room_users.get(room_id, set())
             # Presence is announced live only in rooms small enough for it to be cheap: in a

@@ -12,6 +12,7 @@ from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
 from hubbub.services.bots import BotService
 from hubbub.services.classic import ClassicService
+from hubbub.services.commands import CommandService
 from hubbub.services.email import EmailService
 from hubbub.services.erasure import ErasureService
 from hubbub.services.exports import ExportService
@@ -21,6 +22,7 @@ from hubbub.services.invites import InviteService
 from hubbub.services.messages import MessageService
 from hubbub.services.moderation import ModerationService
 from hubbub.services.notifications import NotificationService
+from hubbub.services.outgoing import OutgoingService
 from hubbub.services.pins import PinService
 from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
@@ -58,3 +60,5 @@ class Services:
     notifications: NotificationService
     slack_import: SlackImportService
     email: EmailService
+    outgoing: OutgoingService
+    commands: CommandService

@@ -26,6 +26,7 @@ from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.services.webhooks import NO_PASSWORD
 from hubbub.store import Tx
 from hubbub.store import bots as bots_q
+from hubbub.store import outgoing as outgoing_q
 from hubbub.store import rooms as rooms_q
 from hubbub.store import users as users_q
 
@@ -102,6 +103,8 @@ class BotService:
             for room in rooms_q.list_rooms_of(tx, bot.id):
                 if room.kind != "dm" and room.my_role is not None:
                     remove_member(tx, outbox, room.id, bot, room.my_role, "removed")
+            for hook in outgoing_q.list_hooks(tx, bot_id=bot.id):
+                outgoing_q.delete_hook(tx, hook.id)  # its event subscriptions end with it
             users_q.set_deactivated(tx, bot.id, outbox.now_ms)
             record(tx, outbox, me, "bot.delete", bot.username)
 

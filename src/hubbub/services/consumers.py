@@ -61,6 +61,7 @@ class LogConsumer:
         page: int = 500,
         lease_seconds: float = 30.0,
         idle_seconds: float = 5.0,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self.store = store
@@ -71,6 +72,8 @@ class LogConsumer:
         self.page = page
         self.lease_ms = round(lease_seconds * 1000)
         self.idle_seconds = idle_seconds
+        # Called once what a handler returned has committed (e.g. to wake a sender).
+        self.on_commit = on_commit
         self.pos: int | None = None  # where it stands, once it has claimed the lease
         self.lag_ms = 0  # age of the newest event handled when it was handled (metrics)
         self.skipped = 0  # events pruned by retention before this consumer read them
@@ -111,6 +114,8 @@ class LogConsumer:
             advance(tx, name=self.name, holder=self.holder, pos=last.pos)
 
         await self.store.write(commit)
+        if also is not None and self.on_commit is not None:
+            self.on_commit()
         self.pos = last.pos
         self.lag_ms = max(0, self.clock.now_ms() - last.ts)
         return len(events)

@@ -13,6 +13,7 @@ __all__ = ["count_bots", "find_bot", "is_bot", "list_bots"]
 _API_BOT = (
     "u.kind = 'bot' AND u.deactivated_at IS NULL AND u.deleted_at IS NULL"
     " AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.bot_id = u.id)"
+    " AND NOT EXISTS (SELECT 1 FROM outgoing_hooks o WHERE o.bot_id = u.id AND o.kind = 'room')"
 )
 
 

@@ -51,6 +51,11 @@ TABLES: list[tuple[str, str]] = [
     ("email_confirmations", "token_hash"),
     ("email_queue", "user_id, message_id"),
     ("email_sends", "user_id"),
+    ("outgoing_hooks", "id"),
+    ("outgoing_queue", "hook_id, pos"),
+    ("outgoing_deliveries", "id"),
+    ("slash_commands", "name"),
+    ("command_responses", "token_hash"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
 # Made from the copied messages rather than copied: the search index (on SQLite also its

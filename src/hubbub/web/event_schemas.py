@@ -123,6 +123,12 @@ class TypingData(BaseModel):
     until: str = Field(description="Treat as stopped after this time")
 
 
+class CommandReplyData(BaseModel):
+    command: str = Field(description="the command that answered, with its slash")
+    text: str
+    user_id: str = Field(description="who ran it: the only one who gets this")
+
+
 class PresenceData(BaseModel):
     user: str
     user_id: str
@@ -286,6 +292,15 @@ class PresenceEvent(BaseModel):
     data: PresenceData
 
 
+class CommandReplyEvent(BaseModel):
+    """A slash command's answer, for the one who ran it only (live only: no `id`)."""
+
+    type: Literal["command.reply"]
+    room_id: str
+    ts: str = _TS
+    data: CommandReplyData
+
+
 class HelloFrame(BaseModel):
     """The first frame of a WebSocket or SSE stream: the subscription is live, starting after
     `cursor`. Not an event: no `id`, never replayed."""
@@ -351,6 +366,7 @@ _Frame = Annotated[
     | MessageUnpinnedEvent
     | TypingEvent
     | PresenceEvent
+    | CommandReplyEvent
     | HelloFrame
     | PingFrame
     | ResetFrame

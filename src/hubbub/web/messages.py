@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from hubbub import wire
 from hubbub.errors import Invalid
+from hubbub.services import commands
 from hubbub.services.fields import NOT_BLANK_PATTERN
 from hubbub.services.messages import (
     EMOJI_MAX,
@@ -17,6 +18,7 @@ from hubbub.services.messages import (
     IDEMPOTENCY_KEY_MAX,
 )
 from hubbub.web.auth import Me
+from hubbub.web.commands import CommandRunOut, ran
 from hubbub.web.deps import Links, Svc
 from hubbub.web.responses import json_response, no_content
 from hubbub.web.schemas import PROBLEMS, MessageIn, MessageOut, MessagePatch, MessagesPage
@@ -40,7 +42,14 @@ Emoji = Annotated[
     "/rooms/{room_id}/messages",
     status_code=201,
     response_model=MessageOut,
-    responses=PROBLEMS(400, 401, 403, 404, 413, 415, 422),
+    responses={
+        202: {
+            "model": CommandRunOut,
+            "description": "The text was a slash command (`/name args`): it ran instead of "
+            "being posted (docs/integrations.md)",
+        },
+        **PROBLEMS(400, 401, 403, 404, 413, 415, 422, 429),
+    },
 )
 async def send_message(
     room_id: str,
@@ -62,11 +71,21 @@ async def send_message(
 ) -> Response:
     """Send a message. Its `seq` is the room's next: gapless, in commit order. With
     `thread_root`, a reply in that message's thread. `@username`, `@room` and `@here` in the
-    text mention people (403 `not_allowed` for @room/@here in big rooms, for members)."""
+    text mention people (403 `not_allowed` for @room/@here in big rooms, for members).
+
+    A top-level text without attachments that starts with `/name` (a-z, 0-9, _, -; then a
+    space or the end) runs that slash command instead: 202. `//` at the start posts the text
+    with one `/` less."""
+    text = body.text
+    if body.thread_root is None and not body.attachments:
+        parsed = commands.parse(text)
+        if isinstance(parsed, commands.Invocation):
+            return ran(await svc.commands.run(me, room_id, parsed))
+        text = parsed
     sent = await svc.messages.send(
         me,
         room_id,
-        body.text,
+        text,
         body.reply_to,
         idempotency_key,
         thread_root=body.thread_root,

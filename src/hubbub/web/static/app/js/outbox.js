@@ -369,7 +369,9 @@ export class Outbox extends EventTarget {
       });
       this.entries = this.entries.filter((x) => x !== e);
       this._forget(e);
-      this.store.addSent(message);
+      // A slash command ran instead (202 {command, known, response_type}): no message; its
+      // answer, if any, comes as a command.reply event or as a message of its own (#19).
+      if (!(message && typeof message.command === "string" && !message.id)) this.store.addSent(message);
     } catch (err) {
       this._failed(e, err);
     } finally {

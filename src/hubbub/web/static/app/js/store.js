@@ -39,8 +39,13 @@ const AMBIGUITY_MS = 2000; // an event's ts vs a snapshot's Date header (1 s res
  */
 
 /**
+ * A slash command's answer shown only to me (a command.reply event, #19).
+ * @typedef {{command: string, text: string, ts: string}} CommandReply
+ */
+
+/**
  * @typedef {"rooms" | "timeline" | "typing" | "presence" | "members" | "roster" | "me" | "bans"
- *   | "sessions" | "notice" | "thread" | "pins"} StoreEventKind
+ *   | "sessions" | "notice" | "thread" | "pins" | "commands"} StoreEventKind
  */
 
 /**
@@ -172,6 +177,16 @@ export class Store extends EventTarget {
     this.sessions = null;
     /** @type {Notice | null} the latest thing to tell me, until dismissed */
     this.notice = null;
+    /** @type {Map<string, CommandReply[]>} room -> slash commands' answers for me (#19), newest last */
+    this.commandReplies = new Map();
+  }
+
+  /**
+   * Forget the command answers shown in a room (dismissed).
+   * @param {string} roomId
+   */
+  dismissCommandReplies(roomId) {
+    if (this.commandReplies.delete(roomId)) this.emit("commands", { roomId });
   }
 
   /**
@@ -464,6 +479,15 @@ export class Store extends EventTarget {
           this.online.set(String(d.user).toLowerCase(), !!d.online);
           touched.presence = true;
           break;
+        case "command.reply": {
+          // #19: a slash command's answer (or a help line), for my eyes only, never stored.
+          if (!ev.room_id) break;
+          const list = this.commandReplies.get(ev.room_id) || [];
+          list.push({ command: String(d.command), text: String(d.text), ts: String(ev.ts) });
+          this.commandReplies.set(ev.room_id, list.slice(-5));
+          this.emit("commands", { roomId: ev.room_id });
+          break;
+        }
         case "session.revoked":
           // Sessions that ended. If this page's is among them its stream is closed (4401)
           // and the client signs out from there; the page holds nothing of the others.

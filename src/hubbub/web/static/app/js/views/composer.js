@@ -3,12 +3,13 @@
 // disabled and says so.
 
 import { isolated } from "../bidi.js";
-import { $, replaceChildren } from "../dom.js";
+import { $, h, replaceChildren } from "../dom.js";
 import { snippet } from "../format.js";
 import { authorText, authorTitle, clashingNames } from "../names.js";
 import { enterAction } from "../composer-keys.js";
 import { plainText } from "../markdown.js";
 import { attachMentionAutocomplete } from "./mention-autocomplete.js";
+import { attachCommandAutocomplete } from "./command-autocomplete.js";
 import { attachComposerFiles } from "./composer-files.js";
 
 /** @typedef {import("../store.js").Message} Message */
@@ -34,6 +35,7 @@ export function mountComposer({ client, onError }) {
   const contextText = $("composer-context-text");
   const mutedNote = $("composer-muted");
   const count = $("composer-count");
+  const commandReplies = $("command-replies");
   let over = false;
   const MUTED = "You are muted in this room";
   /** @type {string | null} */
@@ -188,12 +190,45 @@ export function mountComposer({ client, onError }) {
   });
 
   attachMentionAutocomplete({ client, input, roomId: () => roomId, id: "mention-suggestions" }); // #17
+  attachCommandAutocomplete({ client, input, id: "command-suggestions" }); // #19
   const files = attachComposerFiles({ client, input, roomId: () => roomId }); // #15
 
   // A mute (or its end) arrives as a change to my rooms.
   client.store.addEventListener("rooms", () => {
     if (roomId && client.store.isMuted(roomId) !== muted) applyState();
   });
+
+  /** Slash commands' answers in this room, for me only (#19), with a way to dismiss them. */
+  function renderCommandReplies() {
+    const replies = (roomId && client.store.commandReplies.get(roomId)) || [];
+    commandReplies.hidden = !replies.length;
+    replaceChildren(
+      commandReplies,
+      replies.map((r) =>
+        h(
+          "p",
+          { class: "command-reply" },
+          h("strong", { class: "command-name" }, r.command),
+          " ",
+          isolated(r.text, { class: "command-text" }),
+          " ",
+          h("span", { class: "only-you muted small" }, "Only visible to you"),
+        ),
+      ),
+      replies.length
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "link-button small",
+              onclick: () => roomId && client.store.dismissCommandReplies(roomId),
+            },
+            "Dismiss",
+          )
+        : null,
+    );
+  }
+  client.store.addEventListener("commands", renderCommandReplies);
 
   const api = {
     /**
@@ -210,6 +245,7 @@ export function mountComposer({ client, onError }) {
       input.value = id ? drafts.get(id) : "";
       applyState();
       autosize();
+      renderCommandReplies();
     },
     /** @param {Message} message */
     reply(message) {

@@ -11,6 +11,7 @@ import { allowedOn, managesRoom } from "../roles.js";
 import { authorName } from "./author.js";
 import { closeOnCancelButtons } from "./dialogs.js";
 import { mountIntegrations } from "./integrations.js";
+import { mountOutgoingHooks } from "./outgoing-hooks.js";
 import { mountRoomAvatarSettings } from "./room-avatar-settings.js";
 
 /**
@@ -49,6 +50,7 @@ export function mountRoomSettings({ client, confirm, leave }) {
   let roomId = null;
   closeOnCancelButtons(dialog);
   const integrations = mountIntegrations({ client, confirm }); // #19: webhooks
+  const outgoing = mountOutgoingHooks({ client }); // #19: outgoing webhooks
   const roomAvatar = mountRoomAvatarSettings({ client }); // #19 web client: the room's picture
 
   const room = () => (roomId ? store.rooms.get(roomId) : undefined);
@@ -303,6 +305,7 @@ export function mountRoomSettings({ client, confirm, leave }) {
   dialog.addEventListener("close", () => {
     roomId = null;
     integrations.close(); // #19
+    outgoing.close();
   });
 
   return {
@@ -318,6 +321,7 @@ export function mountRoomSettings({ client, confirm, leave }) {
       /** @type {HTMLElement} */ (leaveButton.parentElement).hidden = r.id === "general";
       roomAvatar.reset(id); // #19 web client
       integrations.open(id); // #19
+      outgoing.open(id);
       render();
       dialog.showModal();
       nameInput.focus();
