@@ -22,6 +22,7 @@ from hubbub.app import create_app
 from hubbub.config import Settings
 from hubbub.services import Services
 from tests.api.conftest import USER_FIELDS, Account, assert_problem, sign_up
+from tests.api.test_export import ready_export, unzip
 from tests.conftest import check_stored_events
 from tests.fakes import FakeClock
 from tests.mailbox import Inbox, local_inbox
@@ -205,6 +206,10 @@ async def test_an_address_is_confirmed_by_the_link_mailed_to_it(
     seen = (await alice.get("/users/bob")).json()
     assert set(seen) == USER_FIELDS
     assert "bob@example.org" not in (await alice.get("/users")).text
+    # It is bob's data: his export carries it.
+    assert (await bob.post("/me/export")).status_code == 202
+    exported = unzip(await ready_export(bob))["account.json"]
+    assert (exported["email"], exported["email_confirmed"]) == ("bob@example.org", True)
 
 
 async def test_the_api_confirms_too_and_an_old_link_dies_with_a_new_address(

@@ -78,6 +78,10 @@ async def test_an_export_holds_the_account_its_rooms_messages_and_reactions(
     assert files["manifest.json"]["format"] == "hubbub-export"
     assert files["manifest.json"]["version"] == FORMAT_VERSION
     assert files["account.json"]["username"] == "alice"
+    assert (files["account.json"]["email"], files["account.json"]["email_confirmed"]) == (
+        None,
+        False,
+    )
     assert {r["name"] for r in files["rooms.json"]} == {"general", "plans"}
     texts = sorted(m["text"] for m in files["messages.jsonl"])
     assert texts == sorted(["first, with ünïcödé 👋", "in the lobby"])

@@ -24,6 +24,7 @@ from hubbub.models import Attachment, Message, User
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
+from hubbub.store import email as email_q
 from hubbub.store import exports as exports_q
 from hubbub.store import files as files_q
 from hubbub.store import messages as messages_q
@@ -288,6 +289,9 @@ def _account(tx: Tx, user_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]
         "is_admin": user.is_admin,
         "avatar_key": user.avatar,
     }
+    address = email_q.find_address(tx, user_id)  # missed-message email (#18)
+    account["email"] = address.email
+    account["email_confirmed"] = address.confirmed
     rooms = [
         {
             "id": r.id,
