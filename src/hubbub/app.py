@@ -25,6 +25,7 @@ from hubbub.config import ConfigError, Settings
 from hubbub.errors import Unavailable
 from hubbub.links import FileLinks
 from hubbub.metrics import Metrics
+from hubbub.outbound import open_client
 from hubbub.realtime import Realtime
 from hubbub.realtime.feeds import Feeds
 from hubbub.realtime.hub import Hub
@@ -47,6 +48,8 @@ from hubbub.services.moderation import ModerationService
 from hubbub.services.notifications import NotificationService
 from hubbub.services.passwords import Passwords
 from hubbub.services.pins import PinService
+from hubbub.services.push import PushService
+from hubbub.services.pushsender import PushConsumer, PushSender
 from hubbub.services.ratelimits import RateLimits, parse_overrides
 from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
@@ -72,6 +75,7 @@ from hubbub.web import (
     invites,
     messages,
     notifications,
+    push,
     rooms,
     search,
     stream,
@@ -223,6 +227,7 @@ def build_services(
     activity = ActivityService(uow, limits)
     files = FileService(uow, settings, limits, storage, links)
     messages = MessageService(uow, settings, limits, activity, online, reap=files.reap)
+    notifications = NotificationService(uow, settings.notify_default)
     return Services(
         classic=ClassicService(uow, settings, limits),
         accounts=AccountService(uow, settings, passwords, limits),
@@ -244,7 +249,8 @@ def build_services(
         bots=BotService(uow, limits),
         search=SearchService(uow),
         files=files,
-        notifications=NotificationService(uow, settings.notify_default),
+        notifications=notifications,
+        push=PushService(uow, settings, limits, notifications),
     )
 
 
@@ -327,7 +333,25 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 swept = await services.retention.sweep()
                 metrics.observe_retention(swept.messages, swept.events, the_clock.now_ms())
 
+            # Web Push: the consumer queues (one node at a time, by its lease); every node's
+            # sender sends what is due, each row by the one node that claims it.
+            push_client = open_client(allow_private=settings.outbound_allow_private)
+            await services.push.vapid()  # made at the first start, shared through the database
+            sender = PushSender(
+                store,
+                the_clock,
+                push_client,
+                services.push.vapid,
+                HubPresence(hub, bus),
+                delay_seconds=settings.push_delay,
+                observer=metrics.push,
+            )
+            push_consumer = PushConsumer(
+                "push", store, the_clock, services.push.handle, wakeups=hub, after=sender.wake
+            )
             tasks = [
+                asyncio.create_task(push_consumer.run(), name="hubbub-push-consumer"),
+                asyncio.create_task(sender.run(), name="hubbub-push-sender"),
                 asyncio.create_task(_every(the_clock, 3600, upkeep_once), name="hubbub-upkeep"),
                 asyncio.create_task(
                     _every(the_clock, settings.retention_sweep_seconds, retention_once),
@@ -351,6 +375,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 for task in tasks:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                await push_client.aclose()
                 await bus.close()
                 await hub.close()
         finally:
@@ -390,6 +415,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         files.router,
         avatars.router,
         notifications.router,
+        push.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

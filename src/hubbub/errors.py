@@ -10,8 +10,10 @@ __all__ = [
     "Forbidden",
     "Invalid",
     "NotFound",
+    "PushSubscriptionNotFound",
     "TooLarge",
     "TooManyBots",
+    "TooManyPushSubscriptions",
     "Unauthenticated",
     "Unavailable",
 ]
@@ -156,6 +158,16 @@ class TooManyBots(Conflict):
 class WebhookNotFound(NotFound):
     code = "webhook_not_found"
     title = "Webhook not found"
+
+
+class PushSubscriptionNotFound(NotFound):
+    code = "push_subscription_not_found"
+    title = "Push subscription not found"
+
+
+class TooManyPushSubscriptions(Conflict):
+    code = "too_many_push_subscriptions"
+    title = "Too many push subscriptions"
 
 
 class ExportNotFound(NotFound):

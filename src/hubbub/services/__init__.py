@@ -21,6 +21,7 @@ from hubbub.services.messages import MessageService
 from hubbub.services.moderation import ModerationService
 from hubbub.services.notifications import NotificationService
 from hubbub.services.pins import PinService
+from hubbub.services.push import PushService
 from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
 from hubbub.services.search import SearchService
@@ -54,3 +55,4 @@ class Services:
     search: SearchService
     files: FileService
     notifications: NotificationService
+    push: PushService
