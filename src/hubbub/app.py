@@ -346,6 +346,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 delay_seconds=settings.push_delay,
                 observer=metrics.push,
             )
+            app.state.push_sender = sender
             push_consumer = PushConsumer(
                 "push", store, the_clock, services.push.handle, wakeups=hub, after=sender.wake
             )
