@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import time
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
@@ -124,9 +123,10 @@ class VapidKey:
         self.public_key = b64url(raw)  # what browsers take as applicationServerKey
         self._tokens: dict[str, tuple[int, str]] = {}
 
-    def authorization(self, endpoint: str, now_s: float | None = None) -> str:
-        """The `Authorization: vapid t=...,k=...` value for a push to `endpoint`."""
-        now = int(time.time() if now_s is None else now_s)
+    def authorization(self, endpoint: str, now_s: float) -> str:
+        """The `Authorization: vapid t=...,k=...` value for a push to `endpoint`, at `now_s`
+        (seconds since the epoch, from the app's clock)."""
+        now = int(now_s)
         aud = origin(endpoint)
         cached = self._tokens.get(aud)
         if cached is not None and cached[0] - now > JWT_SECONDS // 2:

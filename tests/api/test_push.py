@@ -115,7 +115,8 @@ async def test_the_vapid_key_is_made_once_kept_in_the_database_and_shown_to_brow
         key = await server_key(alice)
         assert await server_key(alice) == key
     point = b64url_decode(key)
-    assert len(point) == 65 and point[0] == 4, "an uncompressed P-256 point"
+    assert len(point) == 65, "an uncompressed P-256 point"
+    assert point[0] == 4
     assert "=" not in key
     async with running(push_settings, clock) as second:  # another node, or a restart
         r = await second.client.get(
@@ -135,7 +136,8 @@ async def test_subscriptions_are_listed_replaced_by_endpoint_and_deleted(
     assert r.status_code == 201, r.text
     first = r.json()["id"]
     again = await alice.post("/push/subscriptions", sub.json())  # a browser re-subscribing
-    assert again.status_code == 201 and again.json()["id"] == first
+    assert again.status_code == 201
+    assert again.json()["id"] == first
     listed = (await alice.get("/push/subscriptions")).json()["subscriptions"]
     assert [(s["id"], s["endpoint"], s["current"]) for s in listed] == [(first, sub.endpoint, True)]
     assert (await bob.get("/push/subscriptions")).json()["subscriptions"] == []
@@ -237,7 +239,8 @@ async def test_deleting_the_account_deletes_its_subscriptions(
     assert r.status_code == 204, r.text
     store = node.services.push.uow.store
     left = await store.read(lambda tx: tx.fetchone("SELECT COUNT(*) FROM push_subscriptions"))
-    assert left is not None and left[0] == 0
+    assert left is not None
+    assert left[0] == 0
 
 
 # -- pushes -------------------------------------------------------------------------------------
@@ -271,7 +274,8 @@ async def test_a_dm_to_an_offline_user_is_pushed_once_encrypted_and_signed(
     assert push.headers["Urgency"] == "high"
     assert push.headers["TTL"] == "86400"
     topic = push.headers["Topic"]
-    assert 0 < len(topic) <= 32 and all(c.isalnum() or c in "-_" for c in topic)
+    assert 0 < len(topic) <= 32
+    assert all(c.isalnum() or c in "-_" for c in topic)
     assert push.claims["aud"] == service.origin
     assert push.claims["sub"] == CONTACT
     assert service.refusals == []

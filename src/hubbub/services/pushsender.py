@@ -224,6 +224,9 @@ class PushSender:
         """One pass: claim what is due, decide, send, record. Returns how many rows it
         claimed."""
         now = self.clock.now_ms()
+        first = await self.store.read(push_q.next_look)
+        if first is None or first > now:  # nothing to claim: no write
+            return 0
         claimed = await self.store.write(
             functools.partial(
                 push_q.claim_due,
