@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import functools
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -132,7 +133,7 @@ async def scenario(
                     if time.perf_counter() - started > 300:
                         raise TimeoutError(f"only {receiver.count - before} pushes")
                 pushed_s = time.perf_counter() - started
-                while await services.push.uow.store.read(
+                while await services.push.uow.store.read(  # noqa: ASYNC110 - the database's state
                     lambda tx: tx.fetchone("SELECT COUNT(*) FROM push_queue")[0]
                 ):
                     await asyncio.sleep(0.01)
@@ -152,12 +153,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=1, help="alternating runs; medians")
     args = parser.parse_args()
     receiver = Receiver()
     await receiver.start()
     try:
-        results = {}
-        for subscribe in (False, True):
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for subscribe in (False, True) * args.rounds:
             with tempfile.TemporaryDirectory() as tmp:
                 url = f"sqlite:///{Path(tmp) / 'bench.db'}"
                 settings = Settings(
@@ -169,14 +171,18 @@ async def main() -> None:
                     push_delay=0,
                 )
                 label = "with subscriptions" if subscribe else "no subscriptions"
-                results[label] = await scenario(
-                    settings, args.members, args.messages, subscribe, receiver
-                )
-                print(label, results[label], file=sys.stderr, flush=True)
+                got = await scenario(settings, args.members, args.messages, subscribe, receiver)
+                runs.setdefault(label, []).append(got)
+                print(label, got, file=sys.stderr, flush=True)
     finally:
         await receiver.stop()
-    for label, r in results.items():
-        print(f"{label}: {r}")
+    for label, results in runs.items():
+        medians = {
+            key: statistics.median(float(r[key]) for r in results)
+            for key in results[0]
+            if all(r[key] is not None for r in results)
+        }
+        print(f"{label} (median of {len(results)}): {medians}")
 
 
 if __name__ == "__main__":
