@@ -40,6 +40,7 @@ import httpx
 import orjson
 
 from hubbub.clock import Clock
+from hubbub.events import Event
 from hubbub.outbound import OutboundRefused, TooLarge, request
 from hubbub.services.consumers import NODE, LogConsumer
 from hubbub.services.mentions import Online
@@ -147,16 +148,27 @@ class _Send:
 
 
 class PushConsumer(LogConsumer):
-    """The `push` log consumer: a LogConsumer that also wakes this node's sender after each
-    page it commits, so a push goes out without waiting for the sender's next look."""
+    """The `push` log consumer: a LogConsumer that also wakes this node's sender after a page
+    whose handling queued pushes, so they go out without waiting for the sender's next look
+    (and a page that queued nothing costs the sender nothing)."""
 
     def __init__(self, *args: object, after: Callable[[], None], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._after = after
+        self._queued = False
+        inner = self.handle
+
+        async def handle(events: list[Event]) -> Callable[[Tx], None] | None:
+            found = await inner(events)
+            self._queued = found is not None
+            return found
+
+        self.handle = handle
 
     async def step(self) -> int | None:
+        self._queued = False
         handled = await super().step()
-        if handled:
+        if handled and self._queued:
             self._after()
         return handled
 
@@ -192,6 +204,8 @@ class PushSender:
     async def run(self) -> None:
         failures = 0
         while True:
+            # Cleared before looking at the queue: a wake-up from here on is not lost.
+            self.wakeup.clear()
             try:
                 handled = await self.send_due()
                 failures = 0
@@ -211,7 +225,6 @@ class PushSender:
         size, oldest = await self.store.read(push_q.queue_size)
         self.observer.queue(size, 0.0 if oldest is None else max(0.0, (now - oldest) / 1000))
         wait = IDLE_SECONDS if nxt is None else min(IDLE_SECONDS, max(0.05, (nxt - now) / 1000))
-        self.wakeup.clear()
         sleeper = asyncio.ensure_future(self.clock.sleep(wait))
         woken = asyncio.ensure_future(self.wakeup.wait())
         try:
@@ -258,20 +271,25 @@ class PushSender:
             else:
                 ready.append((d, ctx))
         outcomes: list[tuple[_Send, Outcome, float]] = []
+        broken: list[Due] = []
         if ready:
-            sends = await self._prepare(ready, now)
+            sends, broken = await self._prepare(ready, now)
             gate = asyncio.Semaphore(CONCURRENCY)
 
             async def one(s: _Send) -> tuple[_Send, Outcome, float]:
                 async with gate:
-                    outcome, wait = await self._deliver(s)
+                    try:
+                        outcome, wait = await self._deliver(s)
+                    except Exception:  # not one push's bug holding the batch forever
+                        log.exception("push to subscription %s failed", s.ctx.subscription.id)
+                        outcome, wait = "failed", 0.0
                     return s, outcome, wait
 
             outcomes = list(await asyncio.gather(*(one(s) for s in sends)))
-        done = list(drop)  # rows to delete
+        done = [*drop, *broken]  # rows to delete
         retry: list[tuple[Due, int]] = []  # rows to try again, when
         gone: list[str] = []  # subscriptions the push service no longer knows
-        counted: list[str] = []
+        counted: list[str] = ["failed"] * len(broken)
         give_up = round(GIVE_UP_SECONDS * 1000)
         for send, result, wait in outcomes:
             d = send.due
@@ -316,13 +334,17 @@ class PushSender:
         for sub_id in gone:
             push_q.delete_subscription(tx, sub_id)
 
-    async def _prepare(self, ready: list[tuple[Due, PushContext]], now_ms: int) -> list[_Send]:
+    async def _prepare(
+        self, ready: list[tuple[Due, PushContext]], now_ms: int
+    ) -> tuple[list[_Send], list[Due]]:
         """Each push's request: encrypted body and signed headers (on a thread for a big
-        batch: CPU work)."""
+        batch: CPU work); and the rows that cannot be made into one (they are dropped, not
+        left to fail the batch again and again)."""
         key = await self._vapid()
 
-        def build() -> list[_Send]:
-            out = []
+        def build() -> tuple[list[_Send], list[Due]]:
+            out: list[_Send] = []
+            broken: list[Due] = []
             for d, ctx in ready:
                 sub = ctx.subscription
                 urgent = d.reason in ("dm", "mention")
@@ -334,9 +356,14 @@ class PushSender:
                     "Urgency": "high" if urgent else "normal",
                     "Topic": topic(ctx.room_id),
                 }
-                body = encrypt(sub.p256dh, sub.auth, payload(ctx, d.message_id, d.reason))
+                try:
+                    body = encrypt(sub.p256dh, sub.auth, payload(ctx, d.message_id, d.reason))
+                except Exception:
+                    log.exception("push for subscription %s cannot be encrypted", sub.id)
+                    broken.append(d)
+                    continue
                 out.append(_Send(d, ctx, sub.endpoint, headers, body))
-            return out
+            return out, broken
 
         if len(ready) >= THREAD_CRYPTO_AT:
             return await asyncio.to_thread(build)
