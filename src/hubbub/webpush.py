@@ -50,7 +50,7 @@ def b64url_decode(text: str) -> bytes:
     if not text.isascii() or any(c in text for c in "+/ \t\r\n"):
         raise ValueError("not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("not base64url") from None
 
