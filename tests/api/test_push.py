@@ -536,3 +536,19 @@ async def test_two_nodes_on_one_database_send_each_push_once(
     got = sorted((p.token, p.payload["message_id"]) for p in service.pushes)
     want = sorted((s.token, m["id"]) for s in subs for m in sent)
     assert got == want, "each push exactly once"
+
+
+async def test_making_subscriptions_is_rate_limited(
+    push_settings: Settings, service: PushService, clock: FakeClock
+) -> None:
+    limited = push_settings.replace(rate_limits="push_subscriptions=2/hour")
+    async with running(limited, clock) as node:
+        (alice,) = await accounts(node, "alice")
+        key = await server_key(alice)
+        for _ in range(2):
+            r = await alice.post("/push/subscriptions", service.subscribe(key).json())
+            assert r.status_code == 201, r.text
+        r = await alice.post("/push/subscriptions", service.subscribe(key).json())
+        assert_problem(r, 429, "rate_limited")
+        assert int(r.headers["retry-after"]) >= 1
+        assert len((await alice.get("/push/subscriptions")).json()["subscriptions"]) == 2
