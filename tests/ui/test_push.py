@@ -46,6 +46,13 @@ def registration_id(person: Person, origin: str) -> tuple[Any, str]:
     cdp.on("ServiceWorker.workerRegistrationUpdated", on_registrations)
     cdp.on("ServiceWorker.workerVersionUpdated", on_versions)
     cdp.send("ServiceWorker.enable")
+    # The worker has activated and taken the page over (its activate handler is done).
+    assert person.page.evaluate(
+        "navigator.serviceWorker.ready.then(async (r) => {"
+        " while (!navigator.serviceWorker.controller)"
+        " await new Promise((ok) => setTimeout(ok, 20));"
+        " return !!r.active; })"
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if "id" in found and found["id"] in activated:
@@ -54,33 +61,52 @@ def registration_id(person: Person, origin: str) -> tuple[Any, str]:
     raise AssertionError(f"no activated service worker for {origin}: {found}, {activated}")
 
 
-def shown(person: Person, count: int) -> list[dict[str, Any]]:
+def deliver(
+    person: Person,
+    send: Callable[[], None],
+    until: Callable[[list[dict[str, Any]]], bool],
+) -> list[dict[str, Any]]:
+    """Deliver a push and wait until the worker's notifications satisfy `until`. Chromium
+    now and then drops a push delivered through the protocol (about one run in ten here, the
+    worker idle and the permission granted): one not shown within 3 s is delivered again, as
+    a push service would retry; the same tag means a repeat replaces, never adds."""
     worker = person.context.service_workers[0]
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        seen: list[dict[str, Any]] = worker.evaluate(NOTIFICATIONS)
-        if len(seen) >= count:
-            return seen
-        person.page.wait_for_timeout(50)
-    raise AssertionError(f"expected {count} notifications, got {worker.evaluate(NOTIFICATIONS)}")
+    for _ in range(3):
+        send()
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            seen: list[dict[str, Any]] = worker.evaluate(NOTIFICATIONS)
+            if until(seen):
+                return seen
+            person.page.wait_for_timeout(50)
+    raise AssertionError(f"not shown: {worker.evaluate(NOTIFICATIONS)}")
 
 
 def test_a_push_shows_a_notification_and_opening_it_shows_the_room(
     people: Callable[..., Person], server: ServerProcess
 ) -> None:
-    alice = people("alice").sign_up()
+    alice = people("alice")
+    # As after "Turn on push notifications": the site may show notifications.
+    alice.context.grant_permissions(["notifications"], origin=server.url)
+    alice.sign_up()
     bob = people("bob").sign_up()
     r = bob.api("POST", "/dms", json={"username": "alice"})
     room_id = r.json()["id"]
     first = bob.api("POST", f"/rooms/{room_id}/messages", json={"text": "first"}).json()
     later = bob.api("POST", f"/rooms/{room_id}/messages", json={"text": "lunch at noon?"}).json()
-    alice.context.grant_permissions(["notifications"], origin=server.url)
     cdp, registration = registration_id(alice, server.url)
 
-    def push(payload: dict[str, Any]) -> None:
-        cdp.send(
-            "ServiceWorker.deliverPushMessage",
-            {"origin": server.url, "registrationId": registration, "data": json.dumps(payload)},
+    def push(
+        payload: dict[str, Any], until: Callable[[list[dict[str, Any]]], bool]
+    ) -> list[dict[str, Any]]:
+        data = json.dumps(payload)
+        return deliver(
+            alice,
+            lambda: cdp.send(
+                "ServiceWorker.deliverPushMessage",
+                {"origin": server.url, "registrationId": registration, "data": data},
+            ),
+            until,
         )
 
     base = {
@@ -92,27 +118,25 @@ def test_a_push_shows_a_notification_and_opening_it_shows_the_room(
         "thread_root": None,
         "reason": "dm",
     }
-    push({**base, "message_id": first["id"], "seq": first["seq"], "preview": "first",
-          "url": f"/#/r/{room_id}/{first['seq']}"})  # fmt: skip
-    (note,) = shown(alice, 1)
+    (note,) = push({**base, "message_id": first["id"], "seq": first["seq"], "preview": "first",
+                    "url": f"/#/r/{room_id}/{first['seq']}"}, lambda ns: len(ns) >= 1)  # fmt: skip
     assert note["title"] == "bob"
     assert note["body"] == "first"
     assert note["tag"] == f"room:{room_id}"
     # A newer push for the room replaces the older notification (the same tag).
     url = f"/#/r/{room_id}/{later['seq']}"
-    push({**base, "message_id": later["id"], "seq": later["seq"], "preview": "lunch at noon?",
-          "url": url})  # fmt: skip
-    deadline = time.monotonic() + 10
-    while shown(alice, 1)[0]["body"] != "lunch at noon?" and time.monotonic() < deadline:
-        alice.page.wait_for_timeout(50)
-    (note,) = shown(alice, 1)
+    (note,) = push({**base, "message_id": later["id"], "seq": later["seq"],
+                    "preview": "lunch at noon?", "url": url},
+                   lambda ns: bool(ns) and ns[0]["body"] == "lunch at noon?")  # fmt: skip
     assert note["body"] == "lunch at noon?"
     assert note["data"]["url"] == url
 
     # Without a preview (push_preview off), no text; a mention in a room says so.
-    push({**base, "room_id": "r_other", "room_name": "design", "room_kind": "room",
-          "reason": "mention", "message_id": "m_x", "seq": 3, "url": "/#/r/r_other/3"})  # fmt: skip
-    notes = {n["tag"]: n for n in shown(alice, 2)}
+    shown = push({**base, "room_id": "r_other", "room_name": "design", "room_kind": "room",
+                  "reason": "mention", "message_id": "m_x", "seq": 3, "url": "/#/r/r_other/3"},
+                 lambda ns: len(ns) >= 2)  # fmt: skip
+    assert len(shown) == 2
+    notes = {n["tag"]: n for n in shown}
     assert notes["room:r_other"]["title"] == "bob in #design mentioned you"
     assert notes["room:r_other"]["body"] == "New message"
 
