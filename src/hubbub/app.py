@@ -27,6 +27,7 @@ from hubbub.config import ConfigError, Settings
 from hubbub.errors import Unavailable
 from hubbub.links import FileLinks
 from hubbub.metrics import Metrics
+from hubbub.outbound import open_client
 from hubbub.realtime import Realtime
 from hubbub.realtime.feeds import Feeds
 from hubbub.realtime.frames import event_frame
@@ -55,6 +56,8 @@ from hubbub.services.outgoing import OutgoingService
 from hubbub.services.outgoing_sender import OutgoingSender
 from hubbub.services.passwords import Passwords
 from hubbub.services.pins import PinService
+from hubbub.services.push import PushService
+from hubbub.services.pushsender import PushSender
 from hubbub.services.ratelimits import RateLimits, parse_overrides
 from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
@@ -84,6 +87,7 @@ from hubbub.web import (
     messages,
     notifications,
     outgoing,
+    push,
     rooms,
     search,
     stream,
@@ -245,6 +249,7 @@ def build_services(
     activity = ActivityService(uow, limits)
     files = FileService(uow, settings, limits, storage, links)
     messages = MessageService(uow, settings, limits, activity, online, reap=files.reap)
+    notifications = NotificationService(uow, settings.notify_default)
     return Services(
         classic=ClassicService(uow, settings, limits),
         accounts=AccountService(uow, settings, passwords, limits),
@@ -271,6 +276,7 @@ def build_services(
         slack_import=SlackImportService(uow, settings, files),
         outgoing=OutgoingService(uow),
         commands=CommandService(uow, settings, limits, messages, outbound_client),
+        push=PushService(uow, settings, limits, notifications),
     )
 
 
@@ -395,6 +401,30 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 metrics.observe_retention(swept.messages, swept.events, the_clock.now_ms())
 
             deployment = await store.deployment_id()
+            # Web Push: the consumer queues (one node at a time, by its lease); every node's
+            # sender sends what is due, each row by the one node that claims it.
+            push_client = open_client(allow_private=settings.outbound_allow_private)
+            await services.push.vapid()  # made at the first start, shared through the database
+            push_sender = PushSender(
+                store,
+                the_clock,
+                push_client,
+                services.push.vapid,
+                HubPresence(hub, bus),
+                delay_seconds=settings.push_delay,
+                observer=metrics.push,
+                holder=node,
+            )
+            app.state.push_sender = push_sender
+            push_consumer = LogConsumer(
+                "push",
+                store,
+                the_clock,
+                services.push.handle,
+                wakeups=hub,
+                holder=node,
+                on_commit=push_sender.wake,  # only after a page that queued pushes
+            )
             sender = OutgoingSender(
                 uow,
                 settings,
@@ -417,6 +447,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 on_commit=sender.wake,
             )
             tasks = [
+                asyncio.create_task(push_consumer.run(), name="hubbub-push-consumer"),
+                asyncio.create_task(push_sender.run(), name="hubbub-push-sender"),
                 asyncio.create_task(
                     _after(services.outgoing.wait_for_hooks, matcher.run),
                     name="hubbub-outgoing-match",
@@ -462,6 +494,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
                 await outbound_client.aclose()
+                await push_client.aclose()
                 await bus.close()
                 await hub.close()
         finally:
@@ -506,6 +539,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         email.router,
         outgoing.router,
         commands.router,
+        push.router,
     ):
         app.include_router(router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

@@ -170,6 +170,12 @@ class Settings:
     outgoing_disable_after: int = 25
     # How long a receiver may take to answer an outgoing webhook (connect + read).
     outgoing_timeout_seconds: float = 10.0
+    # Web Push (#18): a push goes at once to a user with no live connection; to one who is
+    # connected, only if the message is still unread this many seconds after it was sent.
+    push_delay: float = 60.0
+    # Whom push services can contact about our pushes (the VAPID `sub`): mailto:you@example.com
+    # or an https:// URL. Default: public_url.
+    push_contact: str = ""
 
     def __post_init__(self) -> None:
         self.validate()
@@ -249,6 +255,12 @@ class Settings:
             )
         if self.files_url.startswith("s3://") and not self.files_url[5:].split("/")[0]:
             raise ConfigError("files_url names no bucket: s3://bucket/prefix")
+        if not 0 <= self.push_delay <= 86400:
+            raise ConfigError("push_delay must be 0..86400 seconds")
+        if self.push_contact and not self.push_contact.startswith(("mailto:", "https://")):
+            raise ConfigError(
+                f"push_contact must be a mailto: or https:// address (got {self.push_contact!r})"
+            )
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ConfigError("tls_cert and tls_key go together: set both, or neither")
         _duration("email_delay", self.email_delay)

@@ -13,9 +13,11 @@ __all__ = [
     "Invalid",
     "NotFound",
     "OutgoingHookNotFound",
+    "PushSubscriptionNotFound",
     "TooLarge",
     "TooManyBots",
     "TooManyHooks",
+    "TooManyPushSubscriptions",
     "Unauthenticated",
     "Unavailable",
 ]
@@ -180,6 +182,16 @@ class TooManyHooks(Conflict):
 class CommandTaken(Conflict):
     code = "command_taken"
     title = "A command with that name exists"
+
+
+class PushSubscriptionNotFound(NotFound):
+    code = "push_subscription_not_found"
+    title = "Push subscription not found"
+
+
+class TooManyPushSubscriptions(Conflict):
+    code = "too_many_push_subscriptions"
+    title = "Too many push subscriptions"
 
 
 class ExportNotFound(NotFound):

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from hubbub.services.email import MailCounts
     from hubbub.store import Store
 
-__all__ = ["TRANSPORTS", "Metrics", "TimedBus", "TimedEngine", "TransportMetrics"]
+__all__ = ["TRANSPORTS", "Metrics", "PushMetrics", "TimedBus", "TimedEngine", "TransportMetrics"]
 
 T = TypeVar("T")
 
@@ -72,6 +72,52 @@ class TransportMetrics:
             yield
         finally:
             self.open.dec()
+
+
+PUSH_FAILURES = ("gone", "failed", "refused", "gave_up")
+
+
+class PushMetrics:
+    """Web Push (services/pushsender.py reports here, as its PushObserver)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._sent = Counter(
+            "hubbub_push_sent", "Web Pushes the push services accepted", registry=registry
+        )
+        failed = Counter(
+            "hubbub_push_failed",
+            "Web Pushes not delivered, by reason: gone (404/410: the subscription is deleted),"
+            " failed (another answer), refused (the SSRF guard), gave_up (retried too long)",
+            ["reason"],
+            registry=registry,
+        )
+        self._failed = {reason: failed.labels(reason) for reason in PUSH_FAILURES}
+        self._retried = Counter(
+            "hubbub_push_retried",
+            "Web Pushes put back for another try (429, 5xx, network errors)",
+            registry=registry,
+        )
+        self._size = Gauge(
+            "hubbub_push_queue_size", "Web Pushes queued (due or waiting)", registry=registry
+        )
+        self._lag = Gauge(
+            "hubbub_push_queue_lag_seconds",
+            "Age of the oldest queued Web Push's message (0: the queue is empty)",
+            registry=registry,
+        )
+
+    def sent(self) -> None:
+        self._sent.inc()
+
+    def failed(self, reason: str) -> None:
+        self._failed.get(reason, self._failed["failed"]).inc()
+
+    def retried(self) -> None:
+        self._retried.inc()
+
+    def queue(self, size: int, oldest_age_s: float) -> None:
+        self._size.set(size)
+        self._lag.set(oldest_age_s)
 
 
 class Metrics:
@@ -172,6 +218,7 @@ class Metrics:
             "When this node's retention sweep last finished",
             registry=registry,
         )
+        self.push = PushMetrics(registry)
         self.transports = {name: TransportMetrics(self, name) for name in TRANSPORTS}
         self._state = _StateCollector(self)
         registry.register(self._state)

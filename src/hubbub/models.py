@@ -24,6 +24,7 @@ __all__ = [
     "NotifyLevel",
     "NotifyPrefs",
     "OutgoingHook",
+    "PushSubscription",
     "ReactionCount",
     "Role",
     "Room",
@@ -361,3 +362,16 @@ class NotifyPrefs:
     dnd_until: int | None = None  # ms: do not disturb before then
     email: EmailNotify = "off"
     push_preview: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class PushSubscription:
+    """A browser's Web Push subscription (#18), made by one session and gone with it."""
+
+    id: str
+    user_id: str
+    session_id: str
+    endpoint: str
+    p256dh: str  # the browser's P-256 public key, base64url (unpadded)
+    auth: str  # its 16-byte authentication secret, base64url (unpadded)
+    created_at: int

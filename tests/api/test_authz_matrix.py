@@ -280,6 +280,17 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
     ("PUT", "/rooms/{room_id}/notifications", {"level": "all"}),
     ("GET", "/me/notifications", None),
     ("PUT", "/me/notifications", {"email": "off", "push_preview": True}),
+    ("GET", "/push/vapid-public-key", None),
+    ("GET", "/push/subscriptions", None),
+    (
+        "POST",
+        "/push/subscriptions",
+        {
+            "endpoint": "https://push.example/x",
+            "keys": {"p256dh": "B" + "A" * 86, "auth": "A" * 22},
+        },
+    ),
+    ("DELETE", "/push/subscriptions/{subscription_id}", None),
 ]
 PUBLIC_ROUTES = {
     ("POST", "/accounts"),
@@ -300,6 +311,7 @@ def concrete(template: str) -> str:
         code="nope",
         hook_id="wh_none",
         name="nope",
+        subscription_id="ps_none",
         file_id="f_none",
         filename="x.txt",
     )

@@ -24,6 +24,7 @@ from hubbub.services.moderation import ModerationService
 from hubbub.services.notifications import NotificationService
 from hubbub.services.outgoing import OutgoingService
 from hubbub.services.pins import PinService
+from hubbub.services.push import PushService
 from hubbub.services.retention import RetentionService
 from hubbub.services.rooms import RoomService
 from hubbub.services.search import SearchService
@@ -62,3 +63,4 @@ class Services:
     email: EmailService
     outgoing: OutgoingService
     commands: CommandService
+    push: PushService

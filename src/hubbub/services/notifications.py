@@ -133,3 +133,20 @@ class NotificationService:
             lambda tx: notify_q.list_recipients(tx, message_id, now, self.server_default)
         )
         return [Recipient(user_id, reason) for user_id, reason in rows]
+
+    async def recipients_many(self, message_ids: list[str]) -> dict[str, list[Recipient]]:
+        """recipients() of each message, in one read (a log consumer's page)."""
+        now = self.uow.clock.now_ms()
+
+        def fn(tx: Tx) -> dict[str, list[Recipient]]:
+            return {
+                mid: [
+                    Recipient(user_id, reason)
+                    for user_id, reason in notify_q.list_recipients(
+                        tx, mid, now, self.server_default
+                    )
+                ]
+                for mid in message_ids
+            }
+
+        return await self.uow.read(fn) if message_ids else {}

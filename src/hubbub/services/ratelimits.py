@@ -49,6 +49,7 @@ DEFAULT_LIMITS: dict[str, tuple[str, str]] = {
     "exports": ("5/day", "data exports asked for per account"),
     "webhooks": ("60/minute", "messages posted per incoming webhook"),
     "bots": ("20/day", "bot accounts made per account"),
+    "push_subscriptions": ("30/hour", "push subscriptions made or renewed per account"),
     "uploads": ("100/hour", "file uploads (attachments and avatars) per account"),
     "typing": ("1/2seconds", "typing notifications per account and room (extras dropped)"),
     "stream_frames": ("30/second", "frames a client sends per WebSocket (extras dropped)"),

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from hubbub.store import Store, Tx
+from hubbub.store import push as push_q
 from hubbub.store import search as search_q
 
 __all__ = ["DERIVED", "PER_DATABASE", "TABLES", "CopyError", "copy_database"]
@@ -56,6 +57,8 @@ TABLES: list[tuple[str, str]] = [
     ("outgoing_deliveries", "id"),
     ("slash_commands", "name"),
     ("command_responses", "token_hash"),
+    ("push_subscriptions", "id"),
+    ("push_queue", "message_id, subscription_id"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
 # Made from the copied messages rather than copied: the search index (on SQLite also its
@@ -155,6 +158,8 @@ async def _copy_counters(source: Store, dest: Store) -> None:
         lambda tx: tx.fetchone("SELECT pos, floor FROM event_counter WHERE id = 1")
     )
     deployment = await source.deployment_id()
+    # Browsers subscribed with the source's VAPID key: the destination must sign with it.
+    vapid = await source.read(lambda tx: push_q.find_meta(tx, push_q.VAPID_KEY))
 
     def write(tx: Tx) -> None:
         tx.execute(
@@ -162,6 +167,9 @@ async def _copy_counters(source: Store, dest: Store) -> None:
             {"p": row[0] if row else 0, "f": row[1] if row else 0},
         )
         tx.execute("UPDATE meta SET value = :v WHERE key = 'deployment_id'", {"v": deployment})
+        if vapid is not None:
+            tx.execute("DELETE FROM meta WHERE key = :k", {"k": push_q.VAPID_KEY})
+            push_q.insert_meta(tx, push_q.VAPID_KEY, vapid)
 
     await dest.write(write)
 

@@ -85,6 +85,7 @@ MEDIA_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
     ".ico": "image/x-icon",
+    ".png": "image/png",
     ".webmanifest": "application/manifest+json",
 }
 # Worth compressing (the icon is already small and binary).

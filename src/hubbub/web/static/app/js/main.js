@@ -43,7 +43,16 @@ fillIcons(); // the page's icon buttons (index.html marks them data-icon)
 
 // The service worker keeps the app shell, so the client opens (and says it is offline) without
 // the network, and browsers offer to install it. Best effort: the page works without it.
-if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js").catch(() => {});
+  // A click on a push notification (sw.js) asks an open page to show the message there.
+  navigator.serviceWorker.addEventListener("message", (e) => {
+    const msg = e.data;
+    if (msg && msg.type === "hubbub.open" && typeof msg.url === "string" && msg.url.startsWith("/#/")) {
+      location.hash = msg.url.slice(1);
+    }
+  });
+}
 
 /** @type {{token: string, destroy: () => void} | null} the chat views of the signed-in session */
 let chat = null;

@@ -17,6 +17,7 @@ import { mountEmailSettings } from "./email-settings.js";
  */
 
 const ENABLED_KEY = "hubbub.notify.desktop"; // "1": I opted in on this browser
+const PUSH_KEY = "hubbub.push.subscription"; // the id of this browser's push subscription
 const SOUND_KEY = "hubbub.notify.sound"; // "1": play a sound with each notification
 const HOUR = 3600_000;
 const TEXT_MAX = 160;
@@ -234,6 +235,9 @@ export function mountNotifications({ client, onOpen, onError }) {
     },
     "Turn off",
   );
+  const pushStatus = h("p", { class: "muted small", id: "push-status", role: "status" });
+  const pushOn = h("button", { type: "button", id: "push-enable", onclick: () => pushSubscribe() }, "Turn on push notifications");
+  const pushOff = h("button", { type: "button", class: "ghost small", id: "push-disable", onclick: () => pushUnsubscribe() }, "Turn off");
   const sound = h("input", { type: "checkbox", id: "notify-sound", onchange: () => setFlag(SOUND_KEY, sound.checked) });
   const preview = h("input", { type: "checkbox", id: "notify-preview", onchange: () => savePrefs({ push_preview: preview.checked }) });
   const dnd = h(
@@ -260,6 +264,10 @@ export function mountNotifications({ client, onOpen, onError }) {
     status,
     h("div", { class: "row" }, enable, disable),
     h("label", { class: "row" }, sound, " Play a sound"),
+    h("h4", { id: "push-heading" }, "Push notifications on this device"),
+    h("p", { class: "muted small" }, "Also when hubbub is closed: the browser's push service brings them (encrypted, so only this browser can read them). Sent when you are not connected, or when a message is still unread a minute later."),
+    pushStatus,
+    h("div", { class: "row" }, pushOn, pushOff),
     h("label", { class: "row" }, preview, " Show message text in notifications"),
     h("label", { for: "notify-dnd" }, "Do not disturb"),
     h("div", { class: "row" }, dnd, dndNote),
@@ -316,7 +324,81 @@ export function mountNotifications({ client, onOpen, onError }) {
   $("open-settings").addEventListener("click", () => {
     renderSettings();
     email.refresh();
+    renderPush();
   });
+
+  // -- Web Push on this device ----------------------------------------------------------------
+
+  const pushSupported = () => "serviceWorker" in navigator && "PushManager" in window && supported();
+
+  /** @param {string} text */
+  function pushSays(text) {
+    replaceChildren(pushStatus, text);
+  }
+
+  async function currentPush() {
+    if (!pushSupported()) return null;
+    const registration = await navigator.serviceWorker.getRegistration("/");
+    return registration ? registration.pushManager.getSubscription() : null;
+  }
+
+  async function renderPush() {
+    if (!pushSupported()) {
+      pushSays("This browser cannot receive push notifications.");
+      pushOn.hidden = pushOff.hidden = true;
+      return;
+    }
+    let on = false;
+    try {
+      on = !!(await currentPush()) && !!localStorage.getItem(PUSH_KEY);
+    } catch {
+      on = false;
+    }
+    pushSays(Notification.permission === "denied" ? "The browser blocks notifications from this site: allow them in its site settings." : on ? "Push notifications are on for this device." : "Push notifications are off for this device.");
+    pushOn.hidden = on || Notification.permission === "denied";
+    pushOff.hidden = !on;
+  }
+
+  /** The server's key (base64url) as the bytes pushManager.subscribe wants.
+   * @param {string} text */
+  function keyBytes(text) {
+    const b64 = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
+    return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  }
+
+  async function pushSubscribe() {
+    try {
+      if ((await Notification.requestPermission()) !== "granted") return renderPush();
+      const registration = await navigator.serviceWorker.ready;
+      const { public_key } = await client.api.get("/push/vapid-public-key");
+      const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(public_key) });
+      const { id } = await client.api.post("/push/subscriptions", subscription.toJSON());
+      localStorage.setItem(PUSH_KEY, id);
+    } catch (err) {
+      if (err instanceof ApiError) onError(err);
+      pushSays(`Could not turn push notifications on: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    renderPush();
+  }
+
+  async function pushUnsubscribe() {
+    try {
+      const id = localStorage.getItem(PUSH_KEY);
+      localStorage.removeItem(PUSH_KEY);
+      if (id) {
+        await client.api.del(`/push/subscriptions/${encodeURIComponent(id)}`).catch((err) => {
+          if (!(err instanceof ApiError && err.status === 404)) throw err; // gone already: fine
+        });
+      }
+      const subscription = await currentPush();
+      if (subscription) await subscription.unsubscribe();
+    } catch (err) {
+      onError(err);
+    }
+    renderPush();
+  }
+  renderPush();
 
   // -- a room's level and mute ----------------------------------------------------------------
 
