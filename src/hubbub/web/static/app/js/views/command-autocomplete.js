@@ -4,6 +4,7 @@
 
 import { visibleText } from "../bidi.js";
 import { h, replaceChildren } from "../dom.js";
+import { suggestionKeys } from "./suggestion-keys.js";
 
 const MAX = 8;
 const FRESH_MS = 60_000;
@@ -122,27 +123,14 @@ export function attachCommandAutocomplete({ client, input, id }) {
   }
 
   input.addEventListener("input", update);
-  input.addEventListener("blur", () =>
-    setTimeout(() => {
-      if (document.activeElement !== input) close();
-    }, 100),
-  );
-  input.addEventListener(
-    "keydown",
-    (e) => {
-      if (list.hidden || !items.length) return;
-      let handled = true;
-      if (e.key === "ArrowDown") active = (active + 1) % items.length;
-      else if (e.key === "ArrowUp") active = (active - 1 + items.length) % items.length;
-      else if ((e.key === "Enter" && !e.shiftKey) || e.key === "Tab") choose(active);
-      else if (e.key === "Escape") close();
-      else handled = false;
-      if (!handled) return;
-      e.preventDefault();
-      e.stopImmediatePropagation();
-      if (!list.hidden) show();
+  suggestionKeys(input, {
+    open: () => !list.hidden && items.length > 0,
+    move: (step) => {
+      active = (active + step + items.length) % items.length;
     },
-    true,
-  );
+    choose: () => choose(active),
+    close,
+    show,
+  });
   return { close };
 }

@@ -5,6 +5,7 @@
 import { visibleText } from "../bidi.js";
 import { h, replaceChildren } from "../dom.js";
 import { displayName } from "../names.js";
+import { suggestionKeys } from "./suggestion-keys.js";
 
 const MAX = 8;
 const TOKEN = /(?:^|[^A-Za-z0-9_@.])@([A-Za-z0-9_.-]{0,32})$/;
@@ -155,30 +156,14 @@ export function attachMentionAutocomplete({ client, input, roomId, id }) {
 
   input.addEventListener("input", update);
   input.addEventListener("click", update);
-  // Close when focus has really left (a click on a suggestion lands first); a focus that
-  // comes straight back (the page re-rendering around the composer) keeps the list open.
-  input.addEventListener("blur", () =>
-    setTimeout(() => {
-      if (document.activeElement !== input) close();
-    }, 100),
-  );
-  // Capture: these keys are the list's while it is open, before the composer's own handling.
-  input.addEventListener(
-    "keydown",
-    (e) => {
-      if (list.hidden || !items.length) return;
-      let handled = true;
-      if (e.key === "ArrowDown") active = (active + 1) % items.length;
-      else if (e.key === "ArrowUp") active = (active - 1 + items.length) % items.length;
-      else if ((e.key === "Enter" && !e.shiftKey) || e.key === "Tab") choose(active);
-      else if (e.key === "Escape") close();
-      else handled = false;
-      if (!handled) return;
-      e.preventDefault();
-      e.stopImmediatePropagation();
-      if (!list.hidden) show();
+  suggestionKeys(input, {
+    open: () => !list.hidden && items.length > 0,
+    move: (step) => {
+      active = (active + step + items.length) % items.length;
     },
-    true,
-  );
+    choose: () => choose(active),
+    close,
+    show,
+  });
   return { close };
 }
