@@ -386,7 +386,9 @@ def test_a_thread_reply_carries_files_and_an_unsent_one_survives_a_reload(
     alice = people("alice").sign_up()
     a = alice.page
     alice.send("the plan")
-    root = alice.message("the plan")
+    # The sent row, not its pending copy (which has no actions and is replaced when the send
+    # settles, taking the hover with it).
+    root = a.locator("#messages li.msg:not(.pending)", has_text="the plan")
     root.wait_for()
     root.hover()
     root.get_by_role("button", name="Reply in thread").click()
@@ -412,6 +414,8 @@ def test_a_thread_reply_carries_files_and_an_unsent_one_survives_a_reload(
     box.press("Enter")
     panel.locator("li.pending", has_text="and one more thing").wait_for()
     assert a.locator("#messages li.pending").count() == 0
+    # (alice's API client is made now, while her page can still give it the token.)
+    root_id = alice.api("GET", "/rooms/general/messages?limit=50").json()["messages"][0]["id"]
     a.close()  # the tab is closed (a reload would ask first: something is unsent)
     page = alice.context.new_page()
     again = Person("alice", page, alice.context, alice.base_url, http=alice.http)
@@ -419,10 +423,8 @@ def test_a_thread_reply_carries_files_and_an_unsent_one_survives_a_reload(
     page.goto(alice.base_url + "/")
     again.wait_live()
 
-    root_id = again.api("GET", "/rooms/general/messages?limit=50").json()["messages"][0]["id"]
-
     def replies() -> list[dict[str, Any]]:
-        thread = again.api("GET", f"/messages/{root_id}/thread").json()
+        thread = alice.api("GET", f"/messages/{root_id}/thread").json()
         return list(thread["replies"])
 
     wait_until(again, lambda: len(replies()) == 2, "the unsent reply stored by the next page")
@@ -430,6 +432,6 @@ def test_a_thread_reply_carries_files_and_an_unsent_one_survives_a_reload(
     got = replies()
     assert [r["text"] for r in got] == ["details attached", "and one more thing"]
     assert [f["filename"] for f in got[0]["attachments"]] == ["steps.txt"]
-    top = again.api("GET", "/rooms/general/messages?limit=50&top_level=true").json()["messages"]
+    top = alice.api("GET", "/rooms/general/messages?limit=50&top_level=true").json()["messages"]
     assert [m["text"] for m in top] == ["the plan"]
     assert again.unexpected_console_errors() == []
