@@ -93,7 +93,10 @@ def fill_wheelhouse(base: str) -> None:
     for name in ("PIP_INDEX_URL", "PIP_DEFAULT_TIMEOUT"):
         if os.environ.get(name):
             env += ["-e", f"{name}={os.environ[name]}"]
-    script = 'python3 -m venv /tmp/v && /tmp/v/bin/pip wheel --quiet -w /out "$@"'
+    # --use-pep517: a dependency published only as an sdist with a bare setup.py (http-ece,
+    # for Web Push) is built in an isolated environment that has `wheel`; the base's pip
+    # would otherwise run `setup.py bdist_wheel` in a venv without it, and fail.
+    script = 'python3 -m venv /tmp/v && /tmp/v/bin/pip wheel --quiet --use-pep517 -w /out "$@"'
     podman(
         "run", "--rm", *LIMITS, "--network", "host", *mounts, *env, base,
         "sh", "-c", script, "pip", *deps, timeout=600,
