@@ -30,7 +30,7 @@ from hubbub.store import outgoing as outgoing_q
 from hubbub.store import rooms as rooms_q
 from hubbub.store import users as users_q
 
-__all__ = ["BOTS_PER_OWNER", "BotService", "NewKey"]
+__all__ = ["BOTS_PER_OWNER", "BotService", "NewKey", "owned_bot"]
 
 BOTS_PER_OWNER = 25
 KEY_AGENT = "bot API key"  # the key's session shows as this in the bot's session list
@@ -84,7 +84,7 @@ class BotService:
         working at once and the bot's streams close."""
 
         def fn(tx: Tx, outbox: Outbox) -> NewKey:
-            found = _mine(tx, me, username)
+            found = owned_bot(tx, me, username)
             end_sessions(tx, outbox, found.bot.id)
             session = open_session(tx, outbox, found.bot, KEY_AGENT)
             record(tx, outbox, me, "bot.rotate", found.bot.username)
@@ -97,7 +97,7 @@ class BotService:
         streams close, it leaves its rooms; its messages stay."""
 
         def fn(tx: Tx, outbox: Outbox) -> None:
-            found = _mine(tx, me, username)
+            found = owned_bot(tx, me, username)
             bot = found.bot
             end_sessions(tx, outbox, bot.id)
             for room in rooms_q.list_rooms_of(tx, bot.id):
@@ -111,7 +111,7 @@ class BotService:
         await self.uow.write(fn)
 
 
-def _mine(tx: Tx, me: User, username: str) -> BotAccount:
+def owned_bot(tx: Tx, me: User, username: str) -> BotAccount:
     """The live bot `username` if `me` owns it or is a server admin; else BotNotFound (a
     bot's existence is not secret, but whose it is and its key are)."""
     found = bots_q.find_bot(tx, username)

@@ -32,7 +32,7 @@ from hubbub.ids import new_id
 from hubbub.models import Delivery, OutgoingHook, User
 from hubbub.services.access import require_manager
 from hubbub.services.audit import record
-from hubbub.services.bots import _mine
+from hubbub.services.bots import owned_bot
 from hubbub.services.rooms import announce_join, remove_member
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.services.webhooks import NO_PASSWORD
@@ -229,7 +229,7 @@ class OutgoingService:
         secret = "whsec_" + secrets.token_urlsafe(32)
 
         def fn(tx: Tx, outbox: Outbox) -> NewHook:
-            bot = _mine(tx, me, username).bot
+            bot = owned_bot(tx, me, username).bot
             if out_q.count_hooks(tx, bot_id=bot.id) >= SUBSCRIPTIONS_PER_BOT:
                 raise TooManyHooks(f"A bot has at most {SUBSCRIPTIONS_PER_BOT} subscriptions")
             now = outbox.now_ms
@@ -244,7 +244,7 @@ class OutgoingService:
 
     async def subscriptions(self, me: User, username: str) -> list[tuple[OutgoingHook, User]]:
         def fn(tx: Tx) -> list[tuple[OutgoingHook, User]]:
-            bot = _mine(tx, me, username).bot
+            bot = owned_bot(tx, me, username).bot
             return _with_bots(tx, out_q.list_hooks(tx, bot_id=bot.id))
 
         return await self.uow.read(fn)
@@ -328,7 +328,7 @@ def _room_hook(tx: Tx, room_id: str, hook_id: str) -> OutgoingHook:
 
 
 def _bot_hook(tx: Tx, me: User, username: str, hook_id: str) -> OutgoingHook:
-    bot = _mine(tx, me, username).bot
+    bot = owned_bot(tx, me, username).bot
     found = out_q.find_hook(tx, hook_id)
     if found is None or found[0].kind != "bot" or found[0].bot_id != bot.id:
         raise OutgoingHookNotFound(f"No subscription {hook_id!r} of this bot")

@@ -43,6 +43,7 @@ from hubbub.services.outgoing import sign
 from hubbub.services.rooms import RoomService
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
+from hubbub.store import events as events_q
 from hubbub.store import outgoing as out_q
 from hubbub.store import users as users_q
 from hubbub.store.consumers import claim, release
@@ -173,7 +174,7 @@ class OutgoingSender:
 
         def look(tx: Tx) -> tuple[bool, tuple[OutgoingHook, str] | None, Event | None, bool]:
             found = out_q.find_hook(tx, head.hook_id)
-            event = out_q.find_event(tx, head.pos)
+            event = events_q.event_at(tx, head.pos)
             visible = (
                 found is not None
                 and event is not None

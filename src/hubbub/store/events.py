@@ -17,6 +17,7 @@ from hubbub.store.engine import Row, Tx
 __all__ = [
     "append_events",
     "bounds",
+    "event_at",
     "head",
     "list_after",
     "list_for_user",
@@ -132,6 +133,13 @@ def prune_before(tx: Tx, before_ms: int, batch: int) -> int:
         "UPDATE event_counter SET floor = :upto WHERE id = 1 AND floor < :upto", {"upto": upto}
     )
     return gone
+
+
+def event_at(tx: Tx, pos: int) -> Event | None:
+    """The event at `pos` as the log holds it now (redacted if its message was deleted);
+    None once retention pruned it."""
+    row = tx.fetchone(f"SELECT {_COLUMNS} FROM events WHERE pos = :p", {"p": pos})
+    return None if row is None else _event(row)
 
 
 def list_after(tx: Tx, after: int, limit: int) -> list[Event]:

@@ -8,10 +8,8 @@ from typing import Any
 
 import orjson
 
-from hubbub.events import Event
 from hubbub.models import Delivery, OutgoingHook
 from hubbub.store.engine import Row, Tx
-from hubbub.store.events import _event
 
 __all__ = [
     "CONSUMER",
@@ -24,7 +22,6 @@ __all__ = [
     "drop_head",
     "due_heads",
     "enqueue",
-    "find_event",
     "find_hook",
     "insert_hook",
     "is_member",
@@ -209,13 +206,6 @@ def is_queued(tx: Tx, hook_id: str, pos: int) -> bool:
         "SELECT 1 FROM outgoing_queue WHERE hook_id = :h AND pos = :p", {"h": hook_id, "p": pos}
     )
     return row is not None
-
-
-def find_event(tx: Tx, pos: int) -> Event | None:
-    """The event at `pos` as the log holds it now (redacted if its message was deleted);
-    None once retention pruned it."""
-    row = tx.fetchone("SELECT pos, type, ts, data FROM events WHERE pos = :p", {"p": pos})
-    return None if row is None else _event(row)
 
 
 def log_delivery(tx: Tx, delivery: Delivery) -> None:
