@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 
 import httpx
+import psycopg
 
-from hubbub.store.copy import DERIVED, PER_DATABASE, TABLES
+from hubbub.store.copy import DERIVED, PER_DATABASE, SHARED_KEYS, TABLES
 from tests.backends import Databases
 from tests.server_process import ServerProcess
 
@@ -84,6 +85,14 @@ def test_copy_data_from_sqlite_to_postgres_keeps_everything(
         )
         assert again.returncode == 1
         assert "already has accounts" in again.stderr
+        # The deployment's keys came along (links and push subscriptions signed before the
+        # copy still verify), and no key of the source's meta was left behind.
+        with sqlite3.connect(tmp_path / "old.db") as conn:
+            source_meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        with psycopg.connect(pg_url) as pg:
+            dest_meta: dict[str, str] = dict(pg.execute("SELECT key, value FROM meta").fetchall())
+        assert set(source_meta) == {"deployment_id", *SHARED_KEYS}
+        assert {k: dest_meta.get(k) for k in source_meta} == source_meta
 
         with ServerProcess(pg_url) as new:
             signed_in = httpx.post(

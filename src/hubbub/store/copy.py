@@ -17,7 +17,7 @@ from hubbub.store import Store, Tx
 from hubbub.store import push as push_q
 from hubbub.store import search as search_q
 
-__all__ = ["DERIVED", "PER_DATABASE", "TABLES", "CopyError", "copy_database"]
+__all__ = ["DERIVED", "PER_DATABASE", "SHARED_KEYS", "TABLES", "CopyError", "copy_database"]
 
 # Parents before children (foreign keys); each with the key that orders it for paging. Every
 # table of the schema but the per-database ones (schema_migrations, meta, event_counter) is
@@ -61,6 +61,8 @@ TABLES: list[tuple[str, str]] = [
     ("push_queue", "message_id, subscription_id"),
 ]
 PER_DATABASE = {"schema_migrations", "meta", "event_counter"}
+# The keys in `meta` that belong to the deployment rather than to one database: copied.
+SHARED_KEYS = ("files_key", "email_key", push_q.VAPID_KEY)
 # Made from the copied messages rather than copied: the search index (on SQLite also its
 # postings). The destination indexes every message again when its server starts
 # (store/search.py's backfill).
@@ -158,8 +160,12 @@ async def _copy_counters(source: Store, dest: Store) -> None:
         lambda tx: tx.fetchone("SELECT pos, floor FROM event_counter WHERE id = 1")
     )
     deployment = await source.deployment_id()
-    # Browsers subscribed with the source's VAPID key: the destination must sign with it.
-    vapid = await source.read(lambda tx: push_q.find_meta(tx, push_q.VAPID_KEY))
+    # The deployment's keys go along, so what was signed before the copy still verifies:
+    # browsers subscribed with the VAPID key, unsubscribe links already mailed (email_key),
+    # file links already handed out (files_key).
+    keys = await source.read(
+        lambda tx: {k: v for k in SHARED_KEYS if (v := push_q.find_meta(tx, k)) is not None}
+    )
 
     def write(tx: Tx) -> None:
         tx.execute(
@@ -167,9 +173,9 @@ async def _copy_counters(source: Store, dest: Store) -> None:
             {"p": row[0] if row else 0, "f": row[1] if row else 0},
         )
         tx.execute("UPDATE meta SET value = :v WHERE key = 'deployment_id'", {"v": deployment})
-        if vapid is not None:
-            tx.execute("DELETE FROM meta WHERE key = :k", {"k": push_q.VAPID_KEY})
-            push_q.insert_meta(tx, push_q.VAPID_KEY, vapid)
+        for key, value in keys.items():
+            tx.execute("DELETE FROM meta WHERE key = :k", {"k": key})
+            push_q.insert_meta(tx, key, value)
 
     await dest.write(write)
 
