@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.api.receiver import Received, Receiver, verify
-from tests.realtime.conftest import Account, Chat, hubbub_server, wait_for
+from tests.realtime.conftest import PASSWORD, Account, Chat, hubbub_server, wait_for
 from tests.server_process import ServerProcess
 
 pytestmark = pytest.mark.anyio
@@ -192,6 +192,32 @@ async def test_an_in_channel_answer_is_posted_and_the_response_url_takes_five_mo
     messages = (await bob.get(f"/rooms/{room}/messages")).json()["messages"]
     assert [m["text"] for m in messages] == ["Poll opened"] + [f"vote {i}" for i in range(5)]
     assert {m["author"]["id"] for m in messages} == {bob.id}
+
+
+async def test_a_deleted_account_s_response_urls_stop_working(
+    chat: Chat, receiver: Receiver
+) -> None:
+    """in_channel answers post as the caller: once the caller deletes their account, nothing
+    may post as them any more (the deleting transaction forgets their response URLs)."""
+    admin = await admin_of(chat)
+    name = unique("later")
+    await register(admin, name, receiver.url())
+    receiver.answer = answering(200, b"")
+    alice, bob, room = await pair(chat)
+    r = await bob.post(f"/rooms/{room}/messages", {"text": f"/{name}"})
+    assert r.status_code == 202, r.text
+    path = urlsplit(parse_qs(receiver.requests[0].body.decode())["response_url"][0]).path
+    async with httpx.AsyncClient(base_url=chat.url, trust_env=False) as anyone:
+        r = await anyone.post(path, json={"response_type": "in_channel", "text": "before"})
+        assert r.status_code == 200, r.text
+        gone = await bob.http.request(
+            "DELETE", "/api/v1/me", json={"password": PASSWORD}, headers=bob.headers
+        )
+        assert gone.status_code == 204, gone.text
+        r = await anyone.post(path, json={"response_type": "in_channel", "text": "after"})
+        assert r.status_code == 404, r.text
+    messages = (await alice.get(f"/rooms/{room}/messages")).json()["messages"]
+    assert [m["text"] for m in messages] == ["before"]
 
 
 async def test_unknown_commands_get_help_and_slashes_that_are_not_commands_are_posted(

@@ -66,11 +66,13 @@ def finish(tx: Tx, user_id: str) -> None:
 def forget_personal(tx: Tx, user_id: str, old_username: str, placeholder: str) -> None:
     """Everything personal of a deleted account that goes in the deleting transaction:
     password-reset links, its invites (revoked), its stored idempotent answers, its export,
-    and its username in the classic API's list of posters."""
+    its slash commands' response URLs, and its username in the classic API's list of
+    posters."""
     params = {"u": user_id, "old": old_username, "new": placeholder}
     tx.execute("DELETE FROM password_resets WHERE user_id = :u", params)
     tx.execute("UPDATE invites SET revoked = TRUE WHERE created_by = :u", params)
     tx.execute("DELETE FROM idempotency_keys WHERE user_id = :u", params)
     tx.execute("DELETE FROM export_chunks WHERE user_id = :u", params)
     tx.execute("DELETE FROM exports WHERE user_id = :u", params)
+    tx.execute("DELETE FROM command_responses WHERE user_id = :u", params)
     tx.execute("UPDATE posters SET name = :new WHERE name = :old", params)
