@@ -249,6 +249,8 @@ def build_services(
     """The services. `auth_cache`: the node's bearer-token cache, which `uow` and the hub
     must keep current (create_app wires all three); a private one when not given."""
     passwords = Passwords(settings.password_hashing)
+    if auth_cache is None:  # (not `or`: an empty cache is falsy)
+        auth_cache = AuthCache(uow.clock)
     notifications = NotificationService(uow, settings.notify_default)
     activity = ActivityService(uow, limits)
     files = FileService(uow, settings, limits, storage, links)
@@ -257,9 +259,7 @@ def build_services(
     return Services(
         classic=ClassicService(uow, settings, limits),
         accounts=AccountService(uow, settings, passwords, limits),
-        sessions=SessionService(
-            uow, settings, passwords, limits, auth_cache or AuthCache(uow.clock)
-        ),
+        sessions=SessionService(uow, settings, passwords, limits, auth_cache),
         rooms=RoomService(uow, limits, settings.notify_default),
         messages=messages,
         activity=activity,
