@@ -38,6 +38,7 @@ from hubbub.services.accounts import AccountService
 from hubbub.services.activity import ActivityService
 from hubbub.services.admin import AdminService
 from hubbub.services.audit import AuditService
+from hubbub.services.authcache import AuthCache
 from hubbub.services.bots import BotService
 from hubbub.services.classic import ClassicService
 from hubbub.services.commands import CommandService
@@ -243,8 +244,13 @@ def build_services(
     email_key: bytes = b"",
     node: str = NODE,
     outbound_client: httpx.AsyncClient | None = None,
+    auth_cache: AuthCache | None = None,
 ) -> Services:
+    """The services. `auth_cache`: the node's bearer-token cache, which `uow` and the hub
+    must keep current (create_app wires all three); a private one when not given."""
     passwords = Passwords(settings.password_hashing)
+    if auth_cache is None:  # (not `or`: an empty cache is falsy)
+        auth_cache = AuthCache(uow.clock)
     notifications = NotificationService(uow, settings.notify_default)
     activity = ActivityService(uow, limits)
     files = FileService(uow, settings, limits, storage, links)
@@ -253,7 +259,7 @@ def build_services(
     return Services(
         classic=ClassicService(uow, settings, limits),
         accounts=AccountService(uow, settings, passwords, limits),
-        sessions=SessionService(uow, settings, passwords, limits),
+        sessions=SessionService(uow, settings, passwords, limits, auth_cache),
         rooms=RoomService(uow, limits, settings.notify_default),
         messages=messages,
         activity=activity,
@@ -355,9 +361,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 links=links,
             )
             metrics.watch_hub(hub)
+            # Bearer tokens: forgotten on this node as soon as a write here ends a session
+            # or changes a user, and on the others when their hubs dispatch its event.
+            auth_cache = AuthCache(the_clock)
+            hub.event_observers.append(auth_cache.on_event)
+            metrics.watch_auth_cache(auth_cache)
             await hub.start()
             await bus.start(hub)
-            uow = UnitOfWork(store, the_clock, bus)
+            uow = UnitOfWork(store, the_clock, bus, committed=auth_cache.on_events)
             limits = RateLimits(open_rate_limit_storage(settings), limits_overrides)
             app.state.rate_limits = limits
             # Outgoing webhooks and slash commands call other servers through this client.
@@ -378,6 +389,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
                 email_key=await store.email_key(),
                 node=node,
                 outbound_client=outbound_client,
+                auth_cache=auth_cache,
             )
             app.state.services = services
             app.state.realtime = Realtime(

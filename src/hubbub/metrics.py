@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
     from hubbub.realtime.hub import Hub
+    from hubbub.services.authcache import AuthCache
     from hubbub.services.consumers import LogConsumer
     from hubbub.services.email import MailCounts
     from hubbub.store import Store
@@ -249,6 +250,10 @@ class Metrics:
         hub.lag_observer = self.delivery_lag.observe
         self._state.hub = hub
 
+    def watch_auth_cache(self, cache: AuthCache) -> None:
+        """Bearer-token cache hits and misses (#21)."""
+        self._state.auth_cache = cache
+
     def watch_email(self, counts: MailCounts, consumer: LogConsumer) -> None:
         """Missed-message email (#18): mails sent, failed and retried, and queue lag."""
         self._state.mail = counts
@@ -297,6 +302,7 @@ class _StateCollector(Collector):
         self.hub: Hub | None = None
         self.mail: MailCounts | None = None
         self.mail_consumer: LogConsumer | None = None
+        self.auth_cache: AuthCache | None = None
 
     def collect(self) -> Iterable[Metric]:
         yield GaugeMetricFamily(
@@ -305,6 +311,23 @@ class _StateCollector(Collector):
             value=self.metrics.requests_in_flight,
         )
         yield from self._mail()
+        cache = self.auth_cache
+        if cache is not None:
+            yield CounterMetricFamily(
+                "hubbub_auth_cache_hits",
+                "Bearer tokens this node authenticated from its cache (no database read)",
+                value=cache.hits,
+            )
+            yield CounterMetricFamily(
+                "hubbub_auth_cache_misses",
+                "Bearer tokens this node had to look up in the database",
+                value=cache.misses,
+            )
+            yield GaugeMetricFamily(
+                "hubbub_auth_cache_entries",
+                "Sessions in this node's bearer-token cache",
+                value=len(cache),
+            )
         bus, hub = self.bus, self.hub
         if bus is not None:
             yield GaugeMetricFamily(

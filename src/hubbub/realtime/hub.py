@@ -81,6 +81,9 @@ class Hub:
         self.delivered = 0  # frames put into subscriptions (for metrics)
         # Metrics: called with seconds from each event's commit to its dispatch here.
         self.lag_observer: Callable[[float], None] | None = None
+        # Called with each event as it is dispatched, in position order, whether it came on
+        # the bus or from the poll (the auth cache forgets what it makes stale).
+        self.event_observers: list[Callable[[Event], None]] = []
         self._fill_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._offline_timers: dict[str, Timer] = {}
@@ -251,6 +254,8 @@ class Hub:
         self.pos = event.pos
         if self.lag_observer is not None:
             self.lag_observer(max(0, self.clock.now_ms() - event.ts) / 1000)
+        for observer in self.event_observers:
+            observer(event)
         body = event.body
         subject = event.subject
         if isinstance(body, MemberJoined) and subject is not None:

@@ -34,6 +34,7 @@ from hubbub.services.access import require_manager
 from hubbub.services.audit import record
 from hubbub.services.bots import owned_bot
 from hubbub.services.rooms import announce_join, remove_member
+from hubbub.services.sessions import end_sessions
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.services.webhooks import NO_PASSWORD
 from hubbub.store import Tx
@@ -202,6 +203,7 @@ class OutgoingService:
             if bot is not None and member is not None:
                 remove_member(tx, outbox, room_id, bot, member.role, "removed")
             users_q.set_deactivated(tx, hook.bot_id, outbox.now_ms)
+            end_sessions(tx, outbox, hook.bot_id)  # it has none (no key): a deactivation ends them
             record(tx, outbox, me, "outgoing_webhook.delete", room_id, hook.url)
 
         await self.uow.write(fn)

@@ -24,6 +24,7 @@ from hubbub.errors import (
 from hubbub.events import SessionsRevoked
 from hubbub.ids import new_id
 from hubbub.models import SessionInfo, User
+from hubbub.services.authcache import AuthCache
 from hubbub.services.fields import check_text
 from hubbub.services.passwords import PASSWORD_MAX, PASSWORD_MIN, Passwords, check_password
 from hubbub.services.ratelimits import RateLimits
@@ -88,6 +89,7 @@ class SessionService:
     settings: Settings
     passwords: Passwords
     limits: RateLimits
+    cache: AuthCache
 
     @property
     def _idle_ms(self) -> int:
@@ -134,23 +136,40 @@ class SessionService:
     async def authenticate(self, token: str | None) -> Session:
         """The session of a bearer token; Unauthenticated if it is missing, unknown, ended,
         expired (unused for session_idle_days) or its account is deactivated. Notes the use,
-        at most once a minute per session."""
+        at most once a minute per session.
+
+        Answered from the node's AuthCache when it can (no database read): an ending or a
+        change of the user forgets the entry (services/authcache.py)."""
         if not token:
             raise Unauthenticated("Send 'Authorization: Bearer <token>'")
         hashed = token_hash(token)
-        found = await self.uow.read(lambda tx: sessions_q.find_session_by_token(tx, hashed))
-        if found is None:
-            raise Unauthenticated("The token is invalid or signed out")
-        session_id, user, last_used = found
+        cache = self.cache
+        cached = cache.find(hashed)
+        if cached is not None:
+            session_id, user, last_used = cached.session_id, cached.user, cached.last_used
+        else:
+            generation = cache.generation  # before the read: see AuthCache.remember
+            read_at = self.uow.clock.now_ms()
+            found = await self.uow.read(lambda tx: sessions_q.find_session_by_token(tx, hashed))
+            if found is None:
+                raise Unauthenticated("The token is invalid or signed out")
+            session_id, user, last_used = found
         now = self.uow.clock.now_ms()
         if user.deactivated:
             raise Unauthenticated("The account is deactivated")
         if now - last_used > self._idle_ms and not user.bot:  # a bot's key never idles out
             raise Unauthenticated("The session expired: sign in again")
-        if now - last_used > TOUCH_EVERY_MS:
-            await self.uow.write(
-                lambda tx, outbox: sessions_q.touch_session(tx, session_id, outbox.now_ms)
+        if cached is None:
+            cache.remember(
+                hashed, session_id, user, last_used, read_at=read_at, generation=generation
             )
+        if now - last_used > TOUCH_EVERY_MS:
+
+            def touch(tx: Tx, outbox: Outbox) -> int:
+                sessions_q.touch_session(tx, session_id, outbox.now_ms)
+                return outbox.now_ms
+
+            cache.note_use(hashed, session_id, await self.uow.write(touch))
         return Session(session_id, user, token)
 
     async def list_sessions(self, session: Session) -> list[SessionInfo]:

@@ -1,7 +1,8 @@
 """The unit of work: the one way services write. It runs a transaction function with an
 outbox, stores the outbox's events as the transaction's last statement, commits, and only then
-publishes them. No service calls the bus (or the hub) itself, so no write can forget to
-announce what it did, or announce what was never committed.
+publishes them (telling `committed`, this node's own listener, first). No service calls the
+bus (or the hub) itself, so no write can forget to announce what it did, or announce what was
+never committed.
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ class UnitOfWork:
     store: Store
     clock: Clock
     announcer: Announcer
+    # Told of each write's events right after its commit, before they are published and
+    # before the write returns: this node's caches forget what the write made stale before
+    # its request answers (other nodes learn through their hubs).
+    committed: Callable[[list[Event]], None] | None = None
 
     async def write(self, fn: Callable[[Tx, Outbox], T]) -> T:
         """Run `fn(tx, outbox)` in a write transaction; once it has committed, publish the
@@ -64,6 +69,8 @@ class UnitOfWork:
 
         result, events = await self.store.write(tx_fn)
         if events:
+            if self.committed is not None:
+                self.committed(events)
             await self.announcer.publish_events(events)
         return result
 

@@ -22,7 +22,7 @@ from hubbub.services.fields import check_name
 from hubbub.services.messages import Integration, MessageService
 from hubbub.services.ratelimits import RateLimits
 from hubbub.services.rooms import announce_join, remove_member
-from hubbub.services.sessions import token_hash
+from hubbub.services.sessions import end_sessions, token_hash
 from hubbub.services.slack import convert_payload
 from hubbub.services.unit import Outbox, UnitOfWork
 from hubbub.store import Tx
@@ -111,6 +111,7 @@ class WebhookService:
             if bot is not None and member is not None:
                 remove_member(tx, outbox, room_id, bot, member.role, "removed")
             users_q.set_deactivated(tx, hook.bot_id, outbox.now_ms)
+            end_sessions(tx, outbox, hook.bot_id)  # it has none (no key): a deactivation ends them
             record(tx, outbox, me, "webhook.delete", room_id, hook.name)
 
         await self.uow.write(fn)
