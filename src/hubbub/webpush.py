@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
-from pywebpush import WebPusher
 
 __all__ = [
     "AUTH_BYTES",
@@ -99,6 +98,10 @@ def topic(room_id: str) -> str:
 def encrypt(p256dh: str, auth: str, data: bytes) -> bytes:
     """`data` encrypted for the subscription with these keys (aes128gcm, RFC 8291): the body
     of the push request."""
+    # Imported on the first push: pywebpush imports aiohttp and requests (~0.2 s and ~10 MB
+    # on every start, for a server that may never send one).
+    from pywebpush import WebPusher
+
     pusher = WebPusher(
         {"endpoint": "https://push.invalid/", "keys": {"p256dh": p256dh, "auth": auth}}
     )
