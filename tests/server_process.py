@@ -58,7 +58,7 @@ class ServerProcess:
             return True
         return ssl.create_default_context(cafile=self.tls_cert)
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
+    def start(self, timeout: float = 60.0) -> ServerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")}
         # Tests sign up many users from one address: no rate limits unless asked.
         env.update(
