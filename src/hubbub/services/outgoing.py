@@ -144,8 +144,9 @@ class OutgoingService:
     async def wait_for_hooks(self, poll_seconds: float = 30.0) -> None:
         """Return once any enabled hook exists (made here, or on another node: polled)."""
         while not await self.uow.read(out_q.any_hooks):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.created.wait(), poll_seconds)
+            with contextlib.suppress(TimeoutError):  # (not wait_for: see outgoing_sender.run)
+                async with asyncio.timeout(poll_seconds):
+                    await self.created.wait()
             self.created.clear()
 
     # -- a room's outgoing webhooks ------------------------------------------------------

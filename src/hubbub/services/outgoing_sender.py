@@ -109,8 +109,11 @@ class OutgoingSender:
                     wait = await self._start_due()
                 except Exception:
                     log.warning("outgoing webhooks: sending failed", exc_info=True)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
+                # that comes as the wake-up does (gh-86296), and shutdown then waits forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), max(0.0, wait))
+                    async with asyncio.timeout(max(0.0, wait)):
+                        await self._wakeup.wait()
         finally:
             for task in self._running.values():
                 task.cancel()
