@@ -255,6 +255,7 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
         {"url": "https://example.com/h", "events": ["message.created"]},
     ),
     ("GET", "/rooms/{room_id}/outgoing-webhooks", None),
+    ("PATCH", "/rooms/{room_id}/outgoing-webhooks/{hook_id}", {"enabled": True}),
     ("DELETE", "/rooms/{room_id}/outgoing-webhooks/{hook_id}", None),
     ("GET", "/rooms/{room_id}/outgoing-webhooks/{hook_id}/deliveries", None),
     (
@@ -263,6 +264,7 @@ AUTHENTICATED: list[tuple[str, str, Any]] = [
         {"url": "https://example.com/h", "events": ["message.created"]},
     ),
     ("GET", "/bots/{username}/subscriptions", None),
+    ("PATCH", "/bots/{username}/subscriptions/{hook_id}", {"enabled": True}),
     ("DELETE", "/bots/{username}/subscriptions/{hook_id}", None),
     ("GET", "/bots/{username}/subscriptions/{hook_id}/deliveries", None),
     ("POST", "/commands", {"name": "ci", "url": "https://example.com/c", "description": "d"}),

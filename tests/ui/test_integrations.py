@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 from PIL import Image
 
 from tests.ui.conftest import Person, save_screenshot
@@ -321,6 +322,54 @@ def test_room_settings_list_outgoing_webhooks_with_their_latest_deliveries(
     assert "no answer" in attempt.inner_text()
     assert button.get_attribute("aria-expanded") == "true"
     save_screenshot(alice.page, "outgoing-webhooks")
+
+
+@pytest.mark.parametrize(
+    "server_env", [{"HUBBUB_OUTGOING_DISABLE_AFTER": "1"}], ids=["off-after-one-failure"]
+)
+def test_a_hook_turned_off_after_failures_is_turned_on_and_off_in_room_settings(
+    people: Callable[..., Person],
+) -> None:
+    alice = people("alice").sign_up()
+    create_room(alice, "ops")
+    room = room_id(alice)
+    url = "http://127.0.0.1:9/hook"  # refused (a loopback address): one failure turns it off
+    made = alice.api(
+        "POST", f"/rooms/{room}/outgoing-webhooks", json={"url": url, "events": ["message.created"]}
+    )
+    assert made.status_code == 201, made.text
+    alice.api("POST", f"/rooms/{room}/messages", json={"text": "hello"})
+
+    def state() -> dict[str, object]:
+        (hook,) = alice.api("GET", f"/rooms/{room}/outgoing-webhooks").json()["hooks"]
+        return dict(hook)
+
+    for _ in range(100):
+        if state()["disabled_at"]:
+            break
+        alice.page.wait_for_timeout(100)
+    assert state()["enabled"] is False
+    dialog = open_room_settings(alice)
+    row = dialog.locator("#outgoing-list li", has_text=url)
+    row.wait_for()
+    assert row.locator(".tag").text_content() == "OFF"
+    assert "1 failed deliveries in a row" in row.inner_text()
+    row.scroll_into_view_if_needed()
+    save_screenshot(alice.page, "outgoing-webhook-off")
+
+    row.get_by_role("button", name="Enable", exact=True).click()
+    row.get_by_role("button", name="Disable", exact=True).wait_for()
+    assert row.locator(".tag").text_content() == "ON"
+    assert "turned off" not in row.inner_text()
+    on = state()
+    assert (on["enabled"], on["failures"], on["disabled_reason"]) == (True, 0, None)
+
+    row.get_by_role("button", name="Disable", exact=True).click()
+    row.get_by_role("button", name="Enable", exact=True).wait_for()
+    assert row.locator(".tag").text_content() == "OFF"
+    assert "turned off by alice" in row.inner_text()
+    assert state()["disabled_reason"] == "turned off by alice"
+    assert alice.unexpected_console_errors() == []
 
 
 def test_a_slash_commands_answer_shows_to_its_caller_only_and_posts_nothing(

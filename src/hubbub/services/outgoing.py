@@ -50,6 +50,7 @@ __all__ = [
     "TRIGGER_WORDS_MAX",
     "TRIGGER_WORD_MAX",
     "URL_MAX",
+    "HookChange",
     "NewHook",
     "OutgoingService",
     "check_url",
@@ -135,6 +136,58 @@ class NewHook:
 
 
 @dataclass(frozen=True, slots=True)
+class HookChange:
+    """What an update asks for; None leaves that part as it is."""
+
+    enabled: bool | None = None
+    url: str | None = None
+    events: list[str] | None = None
+    trigger_words: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    enabled: bool | None
+    url: str | None
+    events: tuple[str, ...] | None
+    trigger_words: tuple[str, ...] | None
+
+
+def _check_change(change: HookChange) -> _Checked:
+    return _Checked(
+        change.enabled,
+        None if change.url is None else check_url(change.url),
+        None if change.events is None else _check_events(change.events),
+        None if change.trigger_words is None else _check_words(change.trigger_words),
+    )
+
+
+def _apply(
+    tx: Tx, outbox: Outbox, me: User, hook: OutgoingHook, change: _Checked
+) -> tuple[OutgoingHook, User]:
+    """Change `hook` as asked, writing an audit entry for each kind of change made; asking
+    for what already is (on when on, off when off) changes nothing."""
+    url = hook.url if change.url is None else change.url
+    events = hook.events if change.events is None else change.events
+    words = hook.trigger_words if change.trigger_words is None else change.trigger_words
+    if (url, events, words) != (hook.url, hook.events, hook.trigger_words):
+        out_q.update_hook(tx, hook.id, url, events, words)
+        record(tx, outbox, me, "outgoing_webhook.update", hook.id, url)
+    if change.enabled is True and hook.disabled_at is not None:
+        out_q.enable_hook(tx, hook.id)
+        record(tx, outbox, me, "outgoing_webhook.enable", hook.id, url)
+    elif change.enabled is False and hook.disabled_at is None:
+        reason = f"turned off by {me.username}"
+        out_q.disable_hook(tx, hook.id, outbox.now_ms, reason)
+        record(tx, outbox, me, "outgoing_webhook.disable", hook.id, reason)
+    found = out_q.find_hook(tx, hook.id)
+    bot = users_q.find_user_by_id(tx, hook.bot_id)
+    if found is None or bot is None:
+        raise OutgoingHookNotFound(f"No outgoing webhook {hook.id!r}")
+    return found[0], bot
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingService:
     uow: UnitOfWork
     # Set when a hook is made: the matcher starts with the first hook (services/outgoing.py's
@@ -144,8 +197,9 @@ class OutgoingService:
     async def wait_for_hooks(self, poll_seconds: float = 30.0) -> None:
         """Return once any enabled hook exists (made here, or on another node: polled)."""
         while not await self.uow.read(out_q.any_hooks):
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.created.wait(), poll_seconds)
+            with contextlib.suppress(TimeoutError):  # (not wait_for: see outgoing_sender.run)
+                async with asyncio.timeout(poll_seconds):
+                    await self.created.wait()
             self.created.clear()
 
     # -- a room's outgoing webhooks ------------------------------------------------------
@@ -208,6 +262,23 @@ class OutgoingService:
 
         await self.uow.write(fn)
 
+    async def update_room_hook(
+        self, me: User, room_id: str, hook_id: str, change: HookChange
+    ) -> tuple[OutgoingHook, User]:
+        """Turn a room's outgoing webhook off or on, or change its URL, events or trigger
+        words (the room's managers, as for delete). Off empties its queue; on again starts
+        afresh: no failures, and the events from now on (none from while it was off)."""
+        checked = _check_change(change)
+
+        def fn(tx: Tx, outbox: Outbox) -> tuple[OutgoingHook, User]:
+            require_manager(tx, room_id, me)
+            return _apply(tx, outbox, me, _room_hook(tx, room_id, hook_id), checked)
+
+        changed = await self.uow.write(fn)
+        if change.enabled:
+            self.created.set()  # the matcher may be waiting for an enabled hook
+        return changed
+
     async def room_deliveries(
         self, me: User, room_id: str, hook_id: str, limit: int
     ) -> list[Delivery]:
@@ -258,6 +329,23 @@ class OutgoingService:
             record(tx, outbox, me, "bot.unsubscribe", username, hook.url)
 
         await self.uow.write(fn)
+
+    async def update_subscription(
+        self, me: User, username: str, hook_id: str, change: HookChange
+    ) -> tuple[OutgoingHook, User]:
+        """Turn a bot's subscription off or on, or change its URL or events (the bot's owner
+        or a server admin, as for unsubscribe); as update_room_hook."""
+        if change.trigger_words is not None:
+            raise Invalid("A subscription has no trigger words", field="trigger_words")
+        checked = _check_change(change)
+
+        def fn(tx: Tx, outbox: Outbox) -> tuple[OutgoingHook, User]:
+            return _apply(tx, outbox, me, _bot_hook(tx, me, username, hook_id), checked)
+
+        changed = await self.uow.write(fn)
+        if change.enabled:
+            self.created.set()
+        return changed
 
     async def subscription_deliveries(
         self, me: User, username: str, hook_id: str, limit: int

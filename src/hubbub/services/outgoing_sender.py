@@ -9,7 +9,8 @@
   base * 2^attempt seconds (capped, with jitter) for up to the retry window; after
   `outgoing_disable_after` failures in a row, or past the window, the hook is turned off
   (`disabled_at`, `disabled_reason`), an audit entry is written, and the hook's bot tells
-  the hook's owner in a direct message.
+  the hook's owner in a direct message. Its owner turns it back on with a PATCH
+  (services/outgoing.py); an attempt in flight when it was turned off counts for nothing.
 - The payload is read from the event log at send time (a deleted message's events are
   redacted there), so no text is ever queued or logged.
 - A 2xx answer whose JSON body has a "text" posts it in the event's room as the hook's bot,
@@ -109,8 +110,11 @@ class OutgoingSender:
                     wait = await self._start_due()
                 except Exception:
                     log.warning("outgoing webhooks: sending failed", exc_info=True)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel
+                # that comes as the wake-up does (gh-86296), and shutdown then waits forever.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), max(0.0, wait))
+                    async with asyncio.timeout(max(0.0, wait)):
+                        await self._wakeup.wait()
         finally:
             for task in self._running.values():
                 task.cancel()
@@ -262,10 +266,16 @@ class OutgoingSender:
         disabled: list[str] = []
 
         def fn(tx: Tx, outbox: Outbox) -> None:
-            if out_q.find_hook(tx, hook.id) is None:
+            current = out_q.find_hook(tx, hook.id)
+            if current is None:
                 return  # deleted meanwhile: nothing more to record
             outcome: str
-            if delivered:
+            if current[0].disabled_at is not None or not out_q.is_queued(tx, hook.id, head.pos):
+                # Turned off (and maybe on again) while this was in flight: its queue was
+                # dropped, so this attempt changes nothing; a failure must not count against
+                # it (nor overwrite who turned it off, and why).
+                outcome = "delivered" if delivered else "dropped"
+            elif delivered:
                 out_q.mark_delivered(tx, hook.id, head.pos)
                 outcome = "delivered"
             elif gone:
@@ -326,9 +336,14 @@ class OutgoingSender:
         bot, owner = found
         if bot is None or owner is None:
             return
+        where = (
+            "in the room's settings (Outgoing webhooks)"
+            if hook.kind == "room"
+            else f"with PATCH /api/v1/bots/{bot.username}/subscriptions/{hook.id}"
+        )
         text = (
             f"Outgoing webhook {hook.id} to {hook.url} was turned off: {reason}. "
-            "Delete it and make a new one once the endpoint works."
+            f"Turn it back on {where} once the endpoint works."
         )
         try:
             dm, _ = await self.rooms.open_dm(bot, owner.username)

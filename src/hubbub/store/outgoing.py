@@ -21,6 +21,7 @@ __all__ = [
     "disable_hook",
     "drop_head",
     "due_heads",
+    "enable_hook",
     "enqueue",
     "find_hook",
     "insert_hook",
@@ -32,6 +33,7 @@ __all__ = [
     "log_delivery",
     "mark_delivered",
     "mark_failed",
+    "update_hook",
 ]
 
 DELIVERIES_KEPT = 100  # attempts kept per hook, newest
@@ -70,8 +72,7 @@ def insert_hook(tx: Tx, hook: OutgoingHook, secret: str) -> OutgoingHook:
     """Store a hook; it gets the events after the log's head now. The `outgoing` consumer's
     place is made here if it has none yet (it would start at the head when it first runs,
     after events this hook must get)."""
-    row = tx.fetchone("SELECT pos FROM event_counter WHERE id = 1")
-    after = int(row[0]) if row else 0
+    after = _log_head(tx)
     tx.execute(
         "INSERT INTO log_consumers (name, pos, holder, lease_until) VALUES (:name, :pos, NULL, 0)"
         " ON CONFLICT (name) DO NOTHING",
@@ -96,6 +97,11 @@ def insert_hook(tx: Tx, hook: OutgoingHook, secret: str) -> OutgoingHook:
         },
     )
     return OutgoingHook(**{**_fields(hook), "after_pos": after})
+
+
+def _log_head(tx: Tx) -> int:
+    row = tx.fetchone("SELECT pos FROM event_counter WHERE id = 1")
+    return int(row[0]) if row else 0
 
 
 def _fields(hook: OutgoingHook) -> dict[str, Any]:
@@ -281,10 +287,37 @@ def mark_failed(tx: Tx, hook_id: str, pos: int, next_at: int) -> int:
     return int(row[0]) if row else 0
 
 
+def update_hook(
+    tx: Tx, hook_id: str, url: str, events: tuple[str, ...], trigger_words: tuple[str, ...]
+) -> None:
+    """A new address or choice of events (its queue and state stay as they are)."""
+    tx.execute(
+        "UPDATE outgoing_hooks SET url = :url, events = :events, trigger_words = :words"
+        " WHERE id = :h",
+        {
+            "h": hook_id,
+            "url": url,
+            "events": orjson.dumps(list(events)).decode(),
+            "words": orjson.dumps(list(trigger_words)).decode(),
+        },
+    )
+
+
 def disable_hook(tx: Tx, hook_id: str, now_ms: int, reason: str) -> None:
-    """Turn a failing hook off: it gets nothing more (its queue is emptied) until deleted."""
+    """Turn a hook off: it gets nothing more (its queue is emptied) until turned on again."""
     tx.execute(
         "UPDATE outgoing_hooks SET disabled_at = :now, disabled_reason = :why WHERE id = :h",
         {"h": hook_id, "now": now_ms, "why": reason},
+    )
+    tx.execute("DELETE FROM outgoing_queue WHERE hook_id = :h", {"h": hook_id})
+
+
+def enable_hook(tx: Tx, hook_id: str) -> None:
+    """Turn a hook back on, afresh: no failures, an empty queue (rows a match running while it
+    was off may have queued are dropped), and only the events after the log's head now."""
+    tx.execute(
+        "UPDATE outgoing_hooks SET disabled_at = NULL, disabled_reason = NULL, failures = 0,"
+        " after_pos = :after WHERE id = :h",
+        {"h": hook_id, "after": _log_head(tx)},
     )
     tx.execute("DELETE FROM outgoing_queue WHERE hook_id = :h", {"h": hook_id})

@@ -18,6 +18,7 @@ from hubbub.services.outgoing import (
     TRIGGER_WORD_MAX,
     TRIGGER_WORDS_MAX,
     URL_MAX,
+    HookChange,
     NewHook,
 )
 from hubbub.web.auth import Me
@@ -58,6 +59,39 @@ class SubscriptionIn(_In):
     events: list[EventType] = Field(min_length=1, max_length=len(EVENT_TYPES))
 
 
+TriggerWord = Annotated[str, Field(min_length=1, max_length=TRIGGER_WORD_MAX, pattern=r"^\S+$")]
+
+
+class SubscriptionPatch(_In):
+    """What to change; a field left out (or null) stays as it is."""
+
+    enabled: bool | None = Field(
+        default=None,
+        description="false: turn it off (what is queued for it is dropped); true: turn it"
+        " back on afresh (no failures; the events from now on, none from while it was off)",
+    )
+    url: str | None = Field(
+        default=None, min_length=1, max_length=URL_MAX, description="an http(s) URL"
+    )
+    events: list[EventType] | None = Field(default=None, min_length=1, max_length=len(EVENT_TYPES))
+
+    def change(self, trigger_words: list[str] | None = None) -> HookChange:
+        return HookChange(
+            self.enabled,
+            self.url,
+            None if self.events is None else list(self.events),
+            trigger_words,
+        )
+
+
+class OutgoingPatch(SubscriptionPatch):
+    trigger_words: list[TriggerWord] | None = Field(
+        default=None,
+        max_length=TRIGGER_WORDS_MAX,
+        description="if any: only messages whose text starts with one of them",
+    )
+
+
 class OutgoingOut(BaseModel):
     id: str
     kind: Literal["room", "bot"] = Field(description="a room's hook, or a bot's subscription")
@@ -68,8 +102,11 @@ class OutgoingOut(BaseModel):
     trigger_words: list[str]
     created_at: str
     failures: int = Field(description="deliveries failed in a row")
-    disabled_at: str | None = Field(description="when it was turned off after failures")
-    disabled_reason: str | None
+    enabled: bool = Field(description="false once turned off (after failures, or by a person)")
+    disabled_at: str | None = Field(description="when it was turned off (null while on)")
+    disabled_reason: str | None = Field(
+        description="why it was turned off: the failures, or who turned it off"
+    )
     secret: str | None = Field(
         description="the signing secret (Hubbub-Signature): only in the answer that made it"
     )
@@ -105,6 +142,7 @@ def _hook(hook: OutgoingHook, bot: User, secret: str | None) -> dict[str, Any]:
         "trigger_words": list(hook.trigger_words),
         "created_at": wire.rfc3339(hook.created_at),
         "failures": hook.failures,
+        "enabled": hook.disabled_at is None,
         "disabled_at": None if hook.disabled_at is None else wire.rfc3339(hook.disabled_at),
         "disabled_reason": hook.disabled_reason,
         "secret": secret,
@@ -174,6 +212,23 @@ async def delete_outgoing_webhook(room_id: str, hook_id: HookId, me: Me, svc: Sv
     return no_content()
 
 
+@router.patch(
+    "/rooms/{room_id}/outgoing-webhooks/{hook_id}",
+    response_model=OutgoingOut,
+    responses=PROBLEMS(400, 401, 403, 404, 413, 415, 422),
+)
+async def update_outgoing_webhook(
+    room_id: str, hook_id: HookId, body: OutgoingPatch, me: Me, svc: Svc
+) -> Response:
+    """Turn it off or back on (`enabled`), or change its `url`, `events` or `trigger_words`
+    (owners and admins, as for delete). Its secret and delivery log stay. Back on, it starts
+    afresh: no failures, and the events from then on (none from while it was off)."""
+    hook, bot = await svc.outgoing.update_room_hook(
+        me, room_id, hook_id, body.change(body.trigger_words)
+    )
+    return json_response(_hook(hook, bot, None))
+
+
 @router.get(
     "/rooms/{room_id}/outgoing-webhooks/{hook_id}/deliveries",
     response_model=DeliveriesOut,
@@ -220,6 +275,20 @@ async def list_bot_subscriptions(username: BotName, me: Me, svc: Svc) -> Respons
 async def delete_bot_subscription(username: BotName, hook_id: HookId, me: Me, svc: Svc) -> Response:
     await svc.outgoing.unsubscribe(me, username, hook_id)
     return no_content()
+
+
+@router.patch(
+    "/bots/{username}/subscriptions/{hook_id}",
+    response_model=OutgoingOut,
+    responses=PROBLEMS(400, 401, 404, 413, 415, 422),
+)
+async def update_bot_subscription(
+    username: BotName, hook_id: HookId, body: SubscriptionPatch, me: Me, svc: Svc
+) -> Response:
+    """Turn it off or back on (`enabled`), or change its `url` or `events`, as for the room's
+    outgoing webhooks."""
+    hook, bot = await svc.outgoing.update_subscription(me, username, hook_id, body.change())
+    return json_response(_hook(hook, bot, None))
 
 
 @router.get(

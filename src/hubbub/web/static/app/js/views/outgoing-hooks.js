@@ -1,7 +1,9 @@
 // Room settings → Integrations → Outgoing webhooks (#19), for the room's owner and admins: the
 // room's outgoing webhooks (made with the API: docs/integrations.md), whether each is on or was
-// turned off after failures (and why), and, on asking, its latest delivery attempts (status,
-// outcome, latency, error). Read-only: the list is this dialog's own, fetched when it opens.
+// turned off (after failures, or by someone: when and why), a button to turn it off or back on
+// (PATCH …/outgoing-webhooks/{id} {"enabled"}), and, on asking, its latest delivery attempts
+// (status, outcome, latency, error). The list is this dialog's own, fetched when it opens and
+// updated from each PATCH's answer.
 
 import { ApiError, seg } from "../api.js";
 import { isolated } from "../bidi.js";
@@ -16,6 +18,7 @@ import { formatWhen } from "../format.js";
  * @property {string[]} events
  * @property {string[]} trigger_words
  * @property {number} failures
+ * @property {boolean} enabled
  * @property {string | null} disabled_at
  * @property {string | null} disabled_reason
  */
@@ -93,6 +96,26 @@ export function mountOutgoingHooks({ client }) {
     }
   }
 
+  /** @param {OutgoingHook} hook @param {HTMLButtonElement} button */
+  async function setEnabled(hook, button) {
+    const id = roomId;
+    if (!id) return;
+    button.disabled = true;
+    error.textContent = "";
+    try {
+      /** @type {OutgoingHook} */
+      const changed = await client.api.patch(`/rooms/${seg(id)}/outgoing-webhooks/${seg(hook.id)}`, {
+        enabled: !hook.enabled,
+      });
+      if (roomId !== id || !hooks) return;
+      hooks = hooks.map((one) => (one.id === changed.id ? changed : one));
+      render();
+    } catch (err) {
+      button.disabled = false;
+      if (roomId === id) error.textContent = reasonOf(err);
+    }
+  }
+
   /** @param {OutgoingHook} hook */
   function hookRow(hook) {
     const slot = h("div", { class: "deliveries-slot" });
@@ -100,9 +123,11 @@ export function mountOutgoingHooks({ client }) {
       h("button", { type: "button", class: "small", "aria-expanded": "false" }, "Deliveries")
     );
     button.addEventListener("click", () => showDeliveries(hook, slot, button));
-    const state = hook.disabled_at
-      ? h("span", { class: "tag danger-tag" }, "OFF")
-      : h("span", { class: "tag" }, "ON");
+    const toggle = /** @type {HTMLButtonElement} */ (
+      h("button", { type: "button", class: "small hook-toggle" }, hook.enabled ? "Disable" : "Enable")
+    );
+    toggle.addEventListener("click", () => setEnabled(hook, toggle));
+    const state = hook.enabled ? h("span", { class: "tag" }, "ON") : h("span", { class: "tag danger-tag" }, "OFF");
     return h(
       "li",
       { dataset: { hookId: hook.id } },
@@ -119,7 +144,7 @@ export function mountOutgoingHooks({ client }) {
           hook.disabled_at ? ` · turned off ${formatWhen(hook.disabled_at)}: ${hook.disabled_reason || ""}` : "",
         ),
       ),
-      button,
+      h("span", { class: "actions-row" }, toggle, button),
       slot,
     );
   }
