@@ -156,8 +156,11 @@ async def _export_worker(services: Services) -> None:
     another node was (or one was abandoned)."""
     wakeup = services.exports.wakeup
     while True:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel that
+        # arrives as the wait ends (gh-86296), and shutdown would then hang on this loop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(wakeup.event.wait(), EXPORT_POLL_SECONDS)
+            async with asyncio.timeout(EXPORT_POLL_SECONDS):
+                await wakeup.event.wait()
         wakeup.event.clear()
         try:
             await services.exports.build_pending()
