@@ -266,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
             "redis-hop skipped: it needs --database-url postgresql://... and --redis-url "
             "(and no --url)"
         )
+    if "workers" in names:
+        notes.append(
+            "workers: its servers are NOT pinned (a second worker needs a second core); "
+            "the load stays on CPU 1"
+        )
     if opts.url and "upload" in names:
         names.remove("upload")
         notes.append("upload/download skipped: with --url the server's files and RSS are not ours")

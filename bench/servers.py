@@ -115,6 +115,8 @@ def serve(
     servers: dict[str, Server] = {}
     logs: dict[str, Path] = {}
     db = pg.fresh() if pg and any(k.startswith("hubbub") for k in kinds) else None
+    if db:  # `serve` wants the files of PostgreSQL nodes in one shared place: here, one node's
+        env |= {"HUBBUB_FILES_URL": str(workdir / "files"), "HUBBUB_FILES_SHARED": "true"}
     try:
         for kind in kinds:
             if kind == "hubbub" and opts.url:
