@@ -29,7 +29,6 @@ import multiprocessing
 import os
 import signal
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -39,6 +38,7 @@ import uvicorn
 
 from hubbub import serving
 from hubbub.app import create_app, migrate_when_reachable, open_store
+from hubbub.clock import SystemClock
 from hubbub.config import Settings
 from hubbub.logs import configure_logging
 
@@ -220,9 +220,10 @@ class _Supervisor:
         alive = [w for w in self.workers if w.process.is_alive()]
         for w in alive:
             os.kill(w.pid, signal.SIGTERM)
-        deadline = time.monotonic() + self.settings.graceful_shutdown_seconds + STOP_MARGIN_SECONDS
+        clock = SystemClock()
+        deadline = clock.monotonic() + self.settings.graceful_shutdown_seconds + STOP_MARGIN_SECONDS
         for w in alive:
-            w.process.join(max(0.0, deadline - time.monotonic()))
+            w.process.join(max(0.0, deadline - clock.monotonic()))
             if w.process.is_alive():
                 log.error("worker %d (pid %d) did not stop in time; killing it", w.index, w.pid)
                 w.process.kill()
