@@ -129,6 +129,8 @@ def serve(
             )
             if opts.pinned:
                 cmd = ["taskset", "-c", str(SERVER_CPU), *cmd]
+            elif getattr(opts, "every_cpu", False):  # not this process's affinity (the load's)
+                cmd = ["taskset", "-c", f"0-{(os.cpu_count() or 1) - 1}", *cmd]
             logs[kind] = workdir / f"{kind}.log"
             with logs[kind].open("ab") as log:
                 proc = subprocess.Popen(cmd, stdout=log, stderr=log, cwd=ROOT, env=env)

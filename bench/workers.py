@@ -104,6 +104,7 @@ def measure_workers(
     fresh database on `pg`'s PostgreSQL server."""
     unpinned = copy.copy(opts)
     unpinned.pinned = False
+    unpinned.every_cpu = True  # else they would inherit this process's: the load's CPU 1
     unpinned.redis_url = redis[0]
     results: list[Result] = []
 
