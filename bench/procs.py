@@ -62,11 +62,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree(pid: int) -> list[int]:
+    """`pid` and its descendants (hubbub serve --workers N: the parent and its workers)."""
+    pids, i = [pid], 0
+    while i < len(pids):
+        for children in Path(f"/proc/{pids[i]}/task").glob("*/children"):
+            with contextlib.suppress(OSError, ValueError):
+                pids += [int(c) for c in children.read_text().split()]
+        i += 1
+    return pids
+
+
+def _schedstats(pid: int) -> list[Path]:
+    return [s for p in tree(pid) for s in Path(f"/proc/{p}/task").glob("*/schedstat")]
+
+
 def thread_cpu(pid: int) -> dict[int, int]:
-    """Nanoseconds on a CPU (user + system) of each thread of a process, from
-    /proc/<pid>/task/*/schedstat: exact, where /proc/<pid>/stat counts 10 ms ticks."""
+    """Nanoseconds on a CPU (user + system) of each thread of a process and its descendants,
+    from /proc/<pid>/task/*/schedstat: exact, where /proc/<pid>/stat counts 10 ms ticks."""
     out = {}
-    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+    for stat in _schedstats(pid):
         with contextlib.suppress(OSError, ValueError, IndexError):
             out[int(stat.parent.name)] = int(stat.read_text().split()[0])
     return out
@@ -88,17 +103,26 @@ def cpu_busy(cpu: int) -> float:
 
 
 def runqueue_wait(pid: int) -> float:
-    """Seconds the process's threads spent runnable but not running (behind other processes or
-    behind each other), from /proc/<pid>/task/*/schedstat."""
+    """Seconds the process's threads (and its descendants') spent runnable but not running
+    (behind other processes or behind each other), from /proc/<pid>/task/*/schedstat."""
     total = 0
-    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+    for stat in _schedstats(pid):
         with contextlib.suppress(OSError, ValueError, IndexError):
             total += int(stat.read_text().split()[1])
     return total / 1e9
 
 
 def rss_kb(pid: int) -> int:
+    """The resident memory of a process and its descendants (their shared pages counted in
+    each)."""
     match = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M)
     if not match:
         raise RuntimeError(f"no VmRSS for pid {pid}")
-    return int(match[1])
+    total = int(match[1])
+    for child in tree(pid)[1:]:  # one that just exited (or a zombie) counts nothing
+        with contextlib.suppress(OSError):
+            found = re.search(
+                r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{child}/status").read_text(), re.M
+            )
+            total += int(found[1]) if found else 0
+    return total

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.table import Table
-from scenarios import CEILING_NOTE, SCENARIOS
+from scenarios import CEILING_NOTE, REPORTED, WORKER_SCENARIOS
 
 CURVE = (1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9)  # percentiles kept for the plots
 SHORT_UNIT = {"deliveries/s": "deliv/s", "connections/s": "conn/s"}
@@ -44,8 +44,11 @@ def result_line(r: Result) -> str:
     )
 
 
-def labels(name: str) -> tuple[str, str]:
-    """(hubbub side, ceiling side) labels of a scenario."""
+def labels(name: str) -> tuple[str, ...]:
+    """The sides of a scenario: the measured one, what its ratio divides by (the ceiling, or
+    for the workers scenarios one worker), then any shown beside them."""
+    if name in WORKER_SCENARIOS:
+        return ("workers-2", "workers-1", "bare")
     return ("cross-node", "same-node") if name == "redis-hop" else ("hubbub", "bare")
 
 
@@ -59,13 +62,13 @@ def _median(values: list[float | None]) -> float | None:
 
 def summarise(results: list[Result]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name in SCENARIOS:
+    for name in REPORTED:
         mine = [r for r in results if r.scenario == name]
         if not mine:
             continue
-        main, ceiling = labels(name)
+        main, ceiling = labels(name)[:2]
         row: dict[str, Any] = {"unit": mine[0].unit, "ceiling": CEILING_NOTE[name]}
-        for label in (main, ceiling):
+        for label in labels(name):
             theirs = [r for r in mine if r.server == label]
             row[label] = {m: _median([getattr(r, m) for r in theirs]) for m in METRICS}
             row[label]["runs"] = len(theirs)
@@ -123,8 +126,8 @@ def render(summary: dict[str, Any]) -> Table:
     ):
         table.add_column(head, justify="left" if head in ("scenario", "server") else "right")
     for name, row in summary.items():
-        main, ceiling = labels(name)
-        for label in (main, ceiling):
+        main, ceiling = labels(name)[:2]
+        for label in labels(name):
             m = row[label]
             ratio = fmt(row["ratio"], ".3f") if label == main else ""
             if name == "connections" and label == main:

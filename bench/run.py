@@ -21,6 +21,12 @@ Scenarios (throughput unit in brackets; the ceiling is measured in the same run)
   load (20 subscribers, 100 messages/s) so that the difference is the Redis hop, not a queue.
   Skipped (and said so) without those URLs.
 
+- workers: bench/workers.py, `hubbub serve --workers 1` against `--workers 2`, both on the
+  Redis bus (--redis-url, else a throwaway redis-server), on send (wrk, as above) and fanout
+  (as above), beside the bare ceilings; reported as workers-send and workers-fanout, ratio =
+  2 workers / 1 worker. Servers unpinned (a second worker needs a second core); the load stays
+  on CPU 1. Only when named: not part of `all`.
+
 - chaos: bench/chaos.py, the reliability run (two nodes on throwaway PostgreSQL + Redis, 200
   subscribers over all three transports, a node killed, Redis and PostgreSQL restarted, clients
   asleep): lost, duplicated and reset must be 0. Only when named: not part of `all`; --quick
@@ -88,6 +94,7 @@ from scenarios import (  # noqa: E402
 )
 from servers import Pg, serve  # noqa: E402
 from transfers import chat_p99, measure_transfers  # noqa: E402
+from workers import measure_workers, redis_for  # noqa: E402
 from wrk import measure_wrk  # noqa: E402
 from ws_scenarios import hop_run, lat_result, measure_rt  # noqa: E402
 
@@ -106,6 +113,14 @@ def run_scenario(
     results: list[Result] = []
     if name == "download":
         return results  # measured with upload (the files it leaves)
+    if name == "workers":
+        with redis_for(opts) as redis:
+            for run in range(1, opts.runs + 1):
+                with tempfile.TemporaryDirectory(prefix="hubbub-bench-") as tmp:
+                    results += measure_workers(
+                        run, Path(tmp), opts, params, redis, pg, progress, overall
+                    )
+        return results
     for run in range(1, opts.runs + 1):
         with tempfile.TemporaryDirectory(prefix="hubbub-bench-") as tmp:
             if name == "upload":
@@ -147,8 +162,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--scenario",
         action="append",
-        choices=[*SCENARIOS, "search", "chaos", "all"],
-        help="repeatable; default all (which leaves out search: bench/search.py)",
+        choices=[*SCENARIOS, "workers", "search", "chaos", "all"],
+        help="repeatable; default all (which leaves out workers, search and chaos)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="tiny sizes, 1 run: a smoke test (seconds)"
@@ -251,6 +266,11 @@ def main(argv: list[str] | None = None) -> int:
             "redis-hop skipped: it needs --database-url postgresql://... and --redis-url "
             "(and no --url)"
         )
+    if "workers" in names:
+        notes.append(
+            "workers: its servers are NOT pinned (a second worker needs a second core); "
+            "the load stays on CPU 1"
+        )
     if opts.url and "upload" in names:
         names.remove("upload")
         notes.append("upload/download skipped: with --url the server's files and RSS are not ours")
@@ -260,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         names.remove("connections")
         notes.append("connections skipped: with --url the server's RSS cannot be read")
     missing = [
-        tool for tool in ("wrk",) if shutil.which(tool) is None and set(names) & set(WRK_SCENARIOS)
+        tool
+        for tool in ("wrk",)
+        if shutil.which(tool) is None and set(names) & {*WRK_SCENARIOS, "workers"}
     ]
     if missing:
         console.print(
@@ -295,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         backend += "+redis"
     results: list[Result] = []
     per_run = {name: 2 for name in names}
+    if "workers" in names:
+        per_run["workers"] = 6  # send and fan-out, on the ceiling and on 1 and 2 workers
     if "upload" in names:
         per_run["upload"] = 4  # and download's two
         per_run.pop("download", None)

@@ -19,6 +19,10 @@ SCENARIOS = (  # make bench's, in report order
     "redis-hop",
     *FILE_SCENARIOS,
 )
+# bench/workers.py: --workers 1 against --workers 2 (only when named: not part of `all`),
+# reported as two rows.
+WORKER_SCENARIOS = ("workers-send", "workers-fanout")
+REPORTED = (*SCENARIOS, *WORKER_SCENARIOS)
 CEILING_NOTE = {
     "classic-post": "bare_asgi.py POST",
     "classic-read": "bare_asgi.py GET",
@@ -34,6 +38,8 @@ CEILING_NOTE = {
     "redis-hop": "the same scenario with subscribers on the sending node (same-node)",
     "upload": "dd copying the same bytes into the files directory (conv=fsync)",
     "download": "dd reading the stored bytes to /dev/null",
+    "workers-send": "bare_asgi.py POST; ratio: 2 workers / 1 worker (servers unpinned)",
+    "workers-fanout": "bare_ws.py broadcast; ratio: 2 workers / 1 worker (servers unpinned)",
 }
 
 

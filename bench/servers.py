@@ -31,10 +31,16 @@ NO_PID = 2**22 + 1  # above Linux's largest pid_max: /proc/NO_PID never exists (
 
 
 def command(
-    kind: str, port: int, workdir: Path, db: str | None = None, redis_url: str | None = None
+    kind: str,
+    port: int,
+    workdir: Path,
+    db: str | None = None,
+    redis_url: str | None = None,
+    workers: int = 1,
 ) -> list[str]:
     """The command line of a server: bare_asgi or bare_ws (bench/, on uvicorn the way hubbub is
-    served), or hubbub (SQLite in `workdir` unless `db`; a cluster node with `redis_url`)."""
+    served), or hubbub (SQLite in `workdir` unless `db`; a cluster node with `redis_url`;
+    `workers` worker processes, which needs `redis_url`)."""
     common = ["--host", HOST, "--port", str(port)]
     if kind in ("bare_asgi", "bare_ws"):
         cmd = [PYTHON, "-m", "uvicorn", "--app-dir", str(BENCH), f"{kind}:app", *common]
@@ -49,6 +55,7 @@ def command(
     # account sending as fast as it can, which the default budgets exist to refuse.
     rate_limits = os.environ.get("HUBBUB_BENCH_RATE_LIMITS", "off")
     cmd += ["--password-hashing", "fast", "--rate-limits", rate_limits]
+    cmd += ["--workers", str(workers)] if workers > 1 else []
     return cmd + (["--redis-url", redis_url] if redis_url else [])
 
 
@@ -100,22 +107,30 @@ def serve(
     kinds: list[str], workdir: Path, opts: argparse.Namespace, pg: Pg | None
 ) -> Iterator[dict[str, Server]]:
     """Start the named servers (bare_asgi, bare_ws, hubbub, hubbub-b: a second node on the same
-    database), pinned to SERVER_CPU when we can; yield {kind: Server}; stop them by PID."""
+    database, hubbub-w2: hubbub with 2 worker processes), pinned to SERVER_CPU when we can;
+    yield {kind: Server}; stop them by PID."""
     env = os.environ | {"PYTHONPATH": str(opts.src)}
     # The upload scenario sends files of hundreds of MB, more than one account may keep.
     env |= {"HUBBUB_MAX_UPLOAD_BYTES": str(1 << 34), "HUBBUB_UPLOAD_QUOTA_BYTES": "0"}
     servers: dict[str, Server] = {}
     logs: dict[str, Path] = {}
     db = pg.fresh() if pg and any(k.startswith("hubbub") for k in kinds) else None
+    if db:  # `serve` wants the files of PostgreSQL nodes in one shared place: here, one node's
+        env |= {"HUBBUB_FILES_URL": str(workdir / "files"), "HUBBUB_FILES_SHARED": "true"}
     try:
         for kind in kinds:
             if kind == "hubbub" and opts.url:
                 servers[kind] = Server(kind, urlsplit(opts.url).port or 80, None)
                 continue
             port = free_port()
-            cmd = command(kind.removesuffix("-b"), port, workdir, db, opts.redis_url)
+            base, _, workers = kind.partition("-w")
+            cmd = command(
+                base.removesuffix("-b"), port, workdir, db, opts.redis_url, int(workers or 1)
+            )
             if opts.pinned:
                 cmd = ["taskset", "-c", str(SERVER_CPU), *cmd]
+            elif getattr(opts, "every_cpu", False):  # not this process's affinity (the load's)
+                cmd = ["taskset", "-c", f"0-{(os.cpu_count() or 1) - 1}", *cmd]
             logs[kind] = workdir / f"{kind}.log"
             with logs[kind].open("ab") as log:
                 proc = subprocess.Popen(cmd, stdout=log, stderr=log, cwd=ROOT, env=env)
@@ -137,9 +152,14 @@ def serve(
 
 
 def wait(server: Server, logs: dict[str, Path]) -> None:
+    """Until the server answers (with workers: until each one serves, which its log says)."""
     path = "/messages?limit=1" if server.kind.startswith("hubbub") else "/"
     deadline = time.monotonic() + 60
-    while not answers(server.port, path):
+    workers = server.kind.partition("-w")[2]
+    log_says = "workers ready" if workers and int(workers) > 1 else None
+    while not answers(server.port, path) or (
+        log_says and log_says not in logs[server.kind].read_text(errors="replace")
+    ):
         failed = server.proc is not None and server.proc.poll() is not None
         if failed or time.monotonic() > deadline:
             log = logs.get(server.kind)

@@ -31,6 +31,7 @@ _BY_MODULE = {
     "test_cli_e2e": ("slow",),
     "test_generated_client": ("slow",),  # a server process and the client generator
     "test_multiprocess_sqlite": ("slow",),
+    "test_workers": ("slow",),  # server processes with two workers each
     "test_server_limits": ("slow",),
     "test_backup": ("slow",),  # server processes under write load
     "test_tls": ("slow",),

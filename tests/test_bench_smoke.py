@@ -131,3 +131,22 @@ def test_make_bench_quick(tmp_path: Path) -> None:
     upload = summary["upload"]
     _positive(upload, "send_p99_ms_alone")
     _positive(upload, "send_p99_ms_during_uploads")
+
+
+@pytest.mark.redis  # starts a throwaway redis-server
+def test_make_bench_workers_quick(tmp_path: Path) -> None:
+    """The workers scenario at its smallest: 1 and 2 workers (on a throwaway Redis) and the
+    ceiling, each measured on send and fan-out without errors."""
+    _require_tools()
+    report = _run("run.py", tmp_path, "--quick", "--scenario", "workers")
+    summary = report["summary"]
+    assert set(summary) == {"workers-send", "workers-fanout"}, sorted(summary)
+    for name, row in summary.items():
+        for server in ("workers-2", "workers-1", "bare"):
+            metrics = row[server]
+            assert metrics["runs"] == 1, (name, metrics)
+            assert metrics["errors"] == 0, (name, metrics)
+            _positive(metrics, "throughput")
+            _positive(metrics, "cpu_us_per_op")
+        _positive(row, "ratio")
+    assert len(report["results"]) == 6

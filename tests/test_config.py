@@ -122,3 +122,20 @@ def test_bad_email_settings_name_the_setting(changes: dict[str, str], message: s
     with pytest.raises(ConfigError, match=message) as caught:
         Settings(**values)  # type: ignore[arg-type]
     assert "pw" not in str(caught.value)
+
+
+def test_more_than_one_worker_needs_redis() -> None:
+    assert Settings.load({}, {}).workers == 1
+    with pytest.raises(ConfigError, match="workers=2 needs HUBBUB_REDIS_URL"):
+        Settings.load({}, {"HUBBUB_WORKERS": "2"})
+    with pytest.raises(ConfigError, match="workers must be at least 1"):
+        Settings.load({"workers": 0}, {})
+    both = Settings.load({"workers": 3}, {"HUBBUB_REDIS_URL": "redis://127.0.0.1:6379/0"})
+    assert both.workers == 3
+
+
+def test_each_worker_needs_a_metrics_port_of_its_own() -> None:
+    redis = {"HUBBUB_REDIS_URL": "redis://127.0.0.1:6379/0"}
+    with pytest.raises(ConfigError, match="metrics_port"):  # worker 1 would take port 8081
+        Settings.load({"workers": 2, "metrics_port": 8080, "port": 8081}, redis)
+    assert Settings.load({"workers": 2, "metrics_port": 9100}, redis).metrics_port == 9100

@@ -170,6 +170,14 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes serving the port, each a cluster node; more than 1 needs "
+            "--redis-url  (env HUBBUB_WORKERS; default 1)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Apply migrations and run the server until Ctrl-C or SIGTERM."""
     from hubbub import serving
@@ -193,6 +201,7 @@ def serve(
         public_url=public_url,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        workers=workers,
     )
     try:
         serving.check_tls(settings)
@@ -206,7 +215,17 @@ def serve(
         f"hubbub {__version__} on {settings.scheme}://{settings.host}:{settings.port}/"
         f"  data: {where}"
     )
-    serving.run(create_app(settings), settings)
+    if settings.workers == 1:
+        serving.run(create_app(settings), settings)
+        return
+    from hubbub import workers as worker_processes
+
+    def ready(pids: list[int]) -> None:
+        typer.echo(f"{len(pids)} workers ready (pids {', '.join(map(str, pids))})")
+
+    code = worker_processes.run(settings, ready)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

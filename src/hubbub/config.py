@@ -93,6 +93,9 @@ class Settings:
     database_wait_seconds: float = 30.0
     # Cluster mode: the Redis that carries live events between nodes (none: one node).
     redis_url: str | None = None
+    # Worker processes serving the one port (hubbub/workers.py), each a node of a cluster:
+    # more than 1 needs redis_url.
+    workers: int = 1
     # Real-time: events buffered per connection before a slow client is disconnected; how
     # often a node re-reads the event log in case a bus message was lost; heartbeats.
     stream_buffer: int = 1000
@@ -198,6 +201,23 @@ class Settings:
                 )
         if self.redis_url is not None and not self.redis_url.startswith(("redis://", "rediss://")):
             raise ConfigError(f"redis_url must start with redis:// (got {self.redis_url!r})")
+        if self.workers < 1:
+            raise ConfigError("workers must be at least 1")
+        if self.workers > 1 and not self.redis_url:
+            raise ConfigError(
+                f"workers={self.workers} needs HUBBUB_REDIS_URL (--redis-url): worker "
+                "processes share live events through Redis"
+            )
+        if (
+            self.workers > 1
+            and self.metrics_port is not None
+            and self.metrics_port <= self.port < self.metrics_port + self.workers
+        ):
+            raise ConfigError(
+                f"metrics_port: worker i serves /metrics on metrics_port + i, so ports "
+                f"{self.metrics_port}..{self.metrics_port + self.workers - 1} must not hold "
+                f"port {self.port}"
+            )
         if not self.database_url.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ConfigError(
                 "database_url must start with sqlite:/// or postgresql:// "

@@ -52,6 +52,7 @@ __all__ = [
     "protocol_class",
     "raise_fd_limit",
     "run",
+    "tune_gc",
     "uvicorn_options",
 ]
 
@@ -479,13 +480,17 @@ def uvicorn_options(
     }
 
 
-def run(app: ASGIApp, settings: Settings) -> None:
-    """Serve `app` with `settings` until Ctrl-C or SIGTERM."""
-    limits = fit_connections(Limits.of(settings))
-    # Garbage collection was 15-25% of server CPU under fan-out (bench/realtime.py): keep the
-    # objects made at start-up (modules, the app) out of every collection, and collect the
-    # youngest generation less often.
+def tune_gc() -> None:
+    """Garbage collection was 15-25% of server CPU under fan-out (bench/realtime.py): keep the
+    objects made at start-up (modules, the app) out of every collection, and collect the
+    youngest generation less often. Call once the app is built, just before serving."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+
+
+def run(app: ASGIApp, settings: Settings) -> None:
+    """Serve `app` with `settings` until Ctrl-C or SIGTERM."""
+    limits = fit_connections(Limits.of(settings))
+    tune_gc()
     uvicorn.run(app, **uvicorn_options(settings, protocol_class(limits)))
