@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 import ssl
@@ -104,11 +105,19 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every outbound client of the process: loading the CA
+    bundle takes ~45 ms, which every app start paid twice (httpx's default context, then
+    ours)."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class _GuardedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, allow_private: bool, max_connections: int) -> None:
-        super().__init__(trust_env=False)
+        super().__init__(verify=_tls_context(), trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(cafile=certifi.where()),
+            ssl_context=_tls_context(),
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=30.0,
