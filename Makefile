@@ -44,8 +44,10 @@ $(NSTAMP): package-lock.json
 run: $(STAMP) ## Start the server on 127.0.0.1:8081 (SQLite at ./data/hubbub.db)
 	$(BIN)/hubbub serve
 
-check: $(TSTAMP) lint typecheck ## The inner loop (< 1 min): lint, types, SQLite unit and API tests
-	$(BIN)/pytest -q -m "$(FAST)"
+# The fast set runs on every core (pytest-xdist): it starts no servers, so its tests don't
+# compete for ports or time; `make test` stays serial (its timing-sensitive tests do).
+check: $(TSTAMP) lint typecheck ## The inner loop: lint, types, SQLite unit and API tests
+	$(BIN)/pytest -q -n auto -m "$(FAST)"
 
 test: $(TSTAMP) lint typecheck jstest pytest ## Every gate: lint, types, the client's checks, every test, coverage
 
