@@ -16,21 +16,15 @@ from hubbub.config import Settings
 from tests.api.conftest import Account, assert_problem, sign_up
 from tests.api.receiver import Received, Receiver, verify
 from tests.api.servers import Node, running
-from tests.api.test_outgoing_webhooks import deliveries, make_hook, payload, until
+from tests.api.test_outgoing_webhooks import deliveries, fast_hooks, make_hook, payload, until
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
 def hook_settings(settings: Settings) -> Settings:
-    return dataclasses.replace(
-        settings,
-        outbound_allow_private=True,  # the receiver is on loopback
-        outgoing_retry_base_seconds=0.05,
-        outgoing_retry_max_seconds=0.2,
-        outgoing_disable_after=3,
-        outgoing_timeout_seconds=3.0,
-    )
+    """As test_outgoing_webhooks', but a hook is turned off after 3 failures."""
+    return dataclasses.replace(fast_hooks(settings), outgoing_disable_after=3)
 
 
 @pytest.fixture

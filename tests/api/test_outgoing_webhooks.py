@@ -23,8 +23,8 @@ from tests.api.servers import Node, events_since, head, running
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def hook_settings(settings: Settings) -> Settings:
+def fast_hooks(settings: Settings) -> Settings:
+    """`settings` with outgoing hooks that may call loopback and retry quickly."""
     return dataclasses.replace(
         settings,
         outbound_allow_private=True,  # the receiver is on loopback
@@ -33,6 +33,11 @@ def hook_settings(settings: Settings) -> Settings:
         outgoing_disable_after=25,
         outgoing_timeout_seconds=3.0,
     )
+
+
+@pytest.fixture
+def hook_settings(settings: Settings) -> Settings:
+    return fast_hooks(settings)
 
 
 @pytest.fixture
